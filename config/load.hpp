@@ -1,0 +1,36 @@
+#pragma once
+// Turning files, the command line and the environment into Settings.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "config/settings.hpp"
+
+namespace supervent::config {
+
+// Reads an environment variable; returns nullptr when unset. Injected so
+// tests do not depend on the process environment.
+using GetEnv = std::function<const char*(const char*)>;
+
+// Parses `http://host[:port][/prefix]`, `https://…`, `file:PATH`, `stdout:`
+// and `discard:`. Throws ConfigError naming what is wrong.
+[[nodiscard]] SinkUrl parse_sink_url(std::string_view text);
+
+// Loads a TOML config file on top of `base`. Unknown keys, wrong types and
+// out-of-range values throw ConfigError("FILE:LINE: key.path: reason").
+[[nodiscard]] Settings load_toml_file(const std::string& path, Settings base = {});
+// The same for TOML text already in memory; `origin` names it in errors.
+[[nodiscard]] Settings load_toml_text(std::string_view text, const std::string& origin, Settings base = {});
+
+// The whole resolution for superventd: defaults, then `--config FILE`, then
+// the other options, then the token from the environment (AXIOM_TOKEN), a
+// `--token-file`, or a systemd credential ($CREDENTIALS_DIRECTORY/axiom-token).
+// Returns EarlyExit for --help / --version. Throws ConfigError.
+[[nodiscard]] std::variant<Settings, EarlyExit> resolve_daemon_settings(int argc, const char* const* argv,
+                                                                        const GetEnv& get_env);
+
+// A human-readable summary for --check-config. Never contains the token.
+[[nodiscard]] std::string describe(const Settings& settings);
+
+}  // namespace supervent::config

@@ -1,0 +1,72 @@
+#pragma once
+// The resolved settings of one superventd run: defaults, then the config file,
+// then the command line, each overriding the one before. Everything the
+// daemon needs to start comes from here.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/bounds.hpp"
+
+namespace supervent::config {
+
+// Where batches go. Parsed from `--sink` / [sink] url.
+struct SinkUrl {
+    enum class Kind { http, https, file, stdout_stream, discard };
+    Kind kind = Kind::http;
+    std::string host;          // http(s): host name or address literal (no brackets)
+    std::uint16_t port = 0;    // http(s): 80/443 when not given
+    std::string path_prefix;   // http(s): e.g. "" or "/proxy" (no trailing '/')
+    std::string file_path;     // file: the path
+    std::string text;          // as the user wrote it, for messages
+};
+
+enum class ZeroCopyMode { automatic, on, off };
+
+struct Settings {
+    // [runtime]
+    std::uint32_t workers = 0;  // shards; 0 = one per online core
+    std::uint32_t batch_events = bounds::batch_events_default;
+    bool pin_threads = true;
+    std::string socket_path;    // control socket; empty = no control socket
+
+    // [network]
+    std::uint32_t connections = bounds::connections_per_shard_default;  // per shard
+    ZeroCopyMode zero_copy = ZeroCopyMode::automatic;
+    bool tcp_nodelay = true;
+
+    // [generation]
+    std::optional<double> rate_eps;  // events/s over all shards; nullopt = unlimited
+    std::uint64_t events = 0;        // stop after this many; 0 = no limit
+    double duration_s = 0;           // stop after this long; 0 = no limit
+    std::uint64_t seed = 1;
+    std::string scenario = "web_access";
+
+    // [sink]
+    SinkUrl sink;                    // default http://127.0.0.1:8080
+    std::string dataset = "supervent";
+    std::string token;               // secret: never log or echo it
+
+    // [monitoring]
+    bool progress = false;           // print a progress line to stderr
+    std::uint32_t progress_interval_ms = 1000;
+
+    // Meta
+    std::string config_path;         // the file the settings came from, if any
+    bool check_config_only = false;  // --check-config
+};
+
+// A bad setting. what() names the source: "FILE:LINE: key.path: reason" for
+// the config file, "--option: reason" for the command line.
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Help requested (--help) or version (--version): the text to print, exit 0.
+struct EarlyExit {
+    std::string text;
+};
+
+}  // namespace supervent::config

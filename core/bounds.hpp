@@ -1,0 +1,46 @@
+#pragma once
+// Every static bound of supervent lives here, with the relations between them
+// asserted. Buffer budgets elsewhere are computed from these, never guessed.
+#include <cstddef>
+#include <cstdint>
+
+namespace supervent::bounds {
+
+// Axiom accepts at most 10,000 events per ingest request.
+inline constexpr std::uint32_t batch_events_max = 10'000;
+inline constexpr std::uint32_t batch_events_default = 2'000;
+
+inline constexpr std::uint32_t workers_max = 256;
+inline constexpr std::uint32_t connections_per_shard_max = 64;
+inline constexpr std::uint32_t connections_per_shard_default = 2;
+// Batches a shard may have filled or in flight per connection: one on the
+// wire, one being generated behind it.
+inline constexpr std::uint32_t slots_per_connection = 2;
+inline constexpr std::uint32_t slots_per_shard_max = connections_per_shard_max * slots_per_connection;
+
+// The HTTP request head is written right-aligned into this room in front of
+// the body, so head and body form one contiguous registered buffer.
+inline constexpr std::size_t http_head_room_bytes = 2048;
+// Largest HTTP response (head + body) we accept from a sink.
+inline constexpr std::size_t http_response_bytes_max = 64 * 1024;
+// Largest single serialized event any source may declare.
+inline constexpr std::size_t event_bytes_max = 64 * 1024;
+// Largest send slot: a full batch of the largest events plus its head room.
+inline constexpr std::size_t slot_bytes_max = std::size_t{1} << 30;
+
+inline constexpr std::size_t dataset_name_bytes_max = 128;
+inline constexpr std::size_t url_bytes_max = 1024;
+inline constexpr std::size_t token_bytes_max = 512;
+
+// Control socket: one request is one JSON line.
+inline constexpr std::size_t control_request_bytes_max = 64 * 1024;
+inline constexpr std::uint32_t control_clients_max = 64;
+
+static_assert(batch_events_default <= batch_events_max);
+static_assert(connections_per_shard_default <= connections_per_shard_max);
+static_assert(http_head_room_bytes >= url_bytes_max + dataset_name_bytes_max + token_bytes_max + 256,
+              "the request head must fit its head room with the longest URL, dataset and token");
+static_assert(std::size_t{batch_events_max} * event_bytes_max + http_head_room_bytes <= slot_bytes_max,
+              "a full batch of the largest events must fit one slot");
+
+}  // namespace supervent::bounds

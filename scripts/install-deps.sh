@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, whatever of supervent's build and test dependencies
+# this Debian 12 machine lacks. Does nothing (and needs no root) when all are there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  liburing-dev libboost-dev libsimdjson-dev libzstd-dev libtomlplusplus-dev
+  libyaml-cpp-dev libssl-dev libsystemd-dev catch2
+  # test peers and tools
+  nginx-light curl jq zstd python3 iperf3 wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "supervent: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "supervent: these packages are missing and installing them needs root: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nginx-light's package starts a system nginx on port 80; our tests start their own.
+systemctl disable --now nginx >/dev/null 2>&1 || true
