@@ -12,6 +12,8 @@ namespace supervent::config {
 // Reads an environment variable; returns nullptr when unset. Injected so
 // tests do not depend on the process environment.
 using GetEnv = std::function<const char*(const char*)>;
+// The process environment (std::getenv), for callers outside tests.
+[[nodiscard]] const char* process_env(const char* name);
 
 // Parses `http://host[:port][/prefix]`, `https://…`, `file:PATH`, `stdout:`
 // and `discard:`. Throws ConfigError naming what is wrong.
@@ -29,6 +31,15 @@ using GetEnv = std::function<const char*(const char*)>;
 // Returns EarlyExit for --help / --version. Throws ConfigError.
 [[nodiscard]] std::variant<Settings, EarlyExit> resolve_daemon_settings(int argc, const char* const* argv,
                                                                         const GetEnv& get_env);
+
+// Fills settings.token and settings.token_source from, in order: AXIOM_TOKEN,
+// settings.token_file, $CREDENTIALS_DIRECTORY/axiom-token. Leaves them empty
+// when none is there. Throws ConfigError, never with the token in it.
+// resolve_daemon_settings calls it; a reload can call it again.
+void resolve_token(Settings& settings, const GetEnv& get_env);
+
+// The text --help prints, listing every option.
+[[nodiscard]] std::string daemon_help_text();
 
 // A human-readable summary for --check-config. Never contains the token.
 [[nodiscard]] std::string describe(const Settings& settings);

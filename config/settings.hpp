@@ -45,9 +45,12 @@ struct Settings {
     std::string scenario = "web_access";
 
     // [sink]
-    SinkUrl sink;                    // default http://127.0.0.1:8080
+    // A local supervent-sink on its default port, so a bare `superventd` has somewhere to send.
+    SinkUrl sink{SinkUrl::Kind::http, "127.0.0.1", 8080, "", "", "http://127.0.0.1:8080"};
     std::string dataset = "supervent";
     std::string token;               // secret: never log or echo it
+    std::string token_file;          // --token-file / [sink] token_file; read when AXIOM_TOKEN is unset
+    std::string token_source;        // where the token came from, for messages; empty = no token
 
     // [monitoring]
     bool progress = false;           // print a progress line to stderr

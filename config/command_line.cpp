@@ -1,0 +1,287 @@
+// superventd's command line. Order of precedence: defaults, then the
+// --config file, then every other option — wherever --config appears — so a
+// wrapper script can add `--config` at the end without undoing overrides.
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "config/load.hpp"
+#include "config/values.hpp"
+
+#ifndef SUPERVENT_VERSION
+#error "SUPERVENT_VERSION must be defined by the build (config/CMakeLists.txt)"
+#endif
+
+namespace supervent::config {
+
+namespace {
+
+using detail::concat;
+using detail::quoted;
+using detail::ValueError;
+
+using ApplyOption = void (*)(Settings&, std::string_view value);
+
+struct OptionSpec {
+    std::string_view name;
+    std::string_view value_name;  // empty: a flag that takes no value
+    ApplyOption apply;            // nullptr: handled before the others (--config, --help, --version)
+};
+
+constexpr std::array options{
+    OptionSpec{"--config", "FILE", nullptr},
+    OptionSpec{"--check-config", "", [](Settings& s, std::string_view) { s.check_config_only = true; }},
+    OptionSpec{"--sink", "URL", [](Settings& s, std::string_view v) { s.sink = detail::parse_sink(v); }},
+    OptionSpec{"--dataset", "NAME", [](Settings& s, std::string_view v) { s.dataset = detail::check_dataset(v); }},
+    OptionSpec{"--token-file", "FILE",
+               [](Settings& s, std::string_view v) { s.token_file = detail::check_token_file(v); }},
+    OptionSpec{"--rate", "N|unlimited", [](Settings& s, std::string_view v) { s.rate_eps = detail::parse_rate(v); }},
+    OptionSpec{"--events", "N", [](Settings& s, std::string_view v) { s.events = detail::parse_uint(v); }},
+    OptionSpec{"--duration", "TIME",
+               [](Settings& s, std::string_view v) { s.duration_s = detail::parse_duration(v); }},
+    OptionSpec{"--seed", "N", [](Settings& s, std::string_view v) { s.seed = detail::parse_uint(v); }},
+    OptionSpec{"--workers", "N",
+               [](Settings& s, std::string_view v) { s.workers = detail::parse_uint32_in(v, detail::workers_range); }},
+    OptionSpec{"--batch-events", "N",
+               [](Settings& s, std::string_view v) {
+                   s.batch_events = detail::parse_uint32_in(v, detail::batch_events_range);
+               }},
+    OptionSpec{"--connections", "N",
+               [](Settings& s, std::string_view v) {
+                   s.connections = detail::parse_uint32_in(v, detail::connections_range);
+               }},
+    OptionSpec{"--zero-copy", "auto|on|off",
+               [](Settings& s, std::string_view v) { s.zero_copy = detail::parse_zero_copy(v); }},
+    OptionSpec{"--no-pin", "", [](Settings& s, std::string_view) { s.pin_threads = false; }},
+    OptionSpec{"--socket", "PATH",
+               [](Settings& s, std::string_view v) { s.socket_path = detail::check_socket_path(v); }},
+    OptionSpec{"--progress", "", [](Settings& s, std::string_view) { s.progress = true; }},
+    OptionSpec{"--help", "", nullptr},
+    OptionSpec{"--version", "", nullptr},
+};
+
+// One option as given, after `--opt=value` / `--opt value` are told apart.
+struct Given {
+    const OptionSpec* spec = nullptr;
+    std::string_view value;
+};
+
+std::vector<std::string_view> option_names() {
+    std::vector<std::string_view> names;
+    for (const auto& option : options) {
+        names.push_back(option.name);
+    }
+    return names;
+}
+
+[[noreturn]] void throw_unknown_option(std::string_view name) {
+    if (name == "--token") {
+        throw ConfigError(
+            "--token: the token is never taken from the command line (other users can read it in ps); "
+            "set AXIOM_TOKEN, use --token-file FILE or a systemd credential named axiom-token");
+    }
+    throw ConfigError(concat("unknown option ", quoted(name), detail::did_you_mean(name, option_names()),
+                             "; see superventd --help"));
+}
+
+const OptionSpec& find_option(std::string_view name) {
+    const auto spec = std::ranges::find(options, name, &OptionSpec::name);
+    if (spec == options.end()) {
+        throw_unknown_option(name);
+    }
+    return *spec;
+}
+
+// Splits argv into options and values; checks names and arity, not values.
+std::vector<Given> split_arguments(int argc, const char* const* argv) {
+    std::vector<Given> given;
+    for (int index = 1; index < argc; ++index) {
+        const std::string_view argument = argv[index];
+        if (argument == "-h") {
+            given.push_back({&find_option("--help"), {}});
+            continue;
+        }
+        if (!argument.starts_with("--")) {
+            throw ConfigError(concat("unexpected argument ", quoted(argument),
+                                     "; options start with '--' (see superventd --help)"));
+        }
+        const auto equals = argument.find('=');
+        const auto& spec = find_option(argument.substr(0, equals));
+        if (spec.value_name.empty()) {
+            if (equals != std::string_view::npos) {
+                throw ConfigError(concat(spec.name, ": takes no value"));
+            }
+            given.push_back({&spec, {}});
+            continue;
+        }
+        if (equals != std::string_view::npos) {
+            given.push_back({&spec, argument.substr(equals + 1)});
+            continue;
+        }
+        // `--sink --dataset x` is a forgotten value, not a sink named "--dataset".
+        if (index + 1 >= argc || std::string_view{argv[index + 1]}.starts_with("--")) {
+            throw ConfigError(concat(spec.name, ": needs a value (", spec.value_name, ")"));
+        }
+        given.push_back({&spec, argv[++index]});
+    }
+    return given;
+}
+
+const Given* find_given(const std::vector<Given>& given, std::string_view name) {
+    const auto found = std::ranges::find_if(given, [&](const Given& g) { return g.spec->name == name; });
+    return found == given.end() ? nullptr : &*found;
+}
+
+std::optional<EarlyExit> early_exit(const std::vector<Given>& given) {
+    for (const auto& option : given) {
+        if (option.spec->name == "--help") return EarlyExit{daemon_help_text()};
+        if (option.spec->name == "--version") return EarlyExit{concat("superventd ", SUPERVENT_VERSION, "\n")};
+    }
+    return std::nullopt;
+}
+
+Settings load_config_option(const std::vector<Given>& given) {
+    const auto count = std::ranges::count_if(given, [](const Given& g) { return g.spec->name == "--config"; });
+    if (count > 1) {
+        throw ConfigError("--config: given more than once; superventd reads one config file");
+    }
+    const auto* config = find_given(given, "--config");
+    if (config == nullptr) {
+        return Settings{};
+    }
+    if (config->value.empty()) {
+        throw ConfigError("--config: needs a file name");
+    }
+    return load_toml_file(std::string(config->value));
+}
+
+void apply_option(Settings& settings, const Given& option) {
+    try {
+        option.spec->apply(settings, option.value);
+    } catch (const ValueError& error) {
+        throw ConfigError(concat(option.spec->name, ": ", error.what()));
+    }
+}
+
+Settings resolve(int argc, const char* const* argv, const GetEnv& get_env) {
+    const auto given = split_arguments(argc, argv);
+    auto settings = load_config_option(given);
+    for (const auto& option : given) {
+        if (option.spec->apply != nullptr) {
+            apply_option(settings, option);
+        }
+    }
+    resolve_token(settings, get_env);
+    return settings;
+}
+
+// Belt and braces: should a user paste the token where a value belongs
+// (`--dataset $AXIOM_TOKEN`), the message quoting that value must not leak it.
+std::string redacted(std::string message, const char* token) {
+    const std::string_view secret = token == nullptr ? "" : token;
+    if (secret.size() < 4) {
+        return message;  // too short to be a token; redacting would mangle ordinary words
+    }
+    for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
+        message.replace(at, secret.size(), "<redacted>");
+    }
+    return message;
+}
+
+}  // namespace
+
+std::variant<Settings, EarlyExit> resolve_daemon_settings(int argc, const char* const* argv,
+                                                          const GetEnv& get_env) {
+    try {
+        if (auto exit = early_exit(split_arguments(argc, argv))) {
+            return *exit;
+        }
+        return resolve(argc, argv, get_env);
+    } catch (const ConfigError& error) {
+        throw ConfigError(redacted(error.what(), get_env("AXIOM_TOKEN")));
+    }
+}
+
+std::string daemon_help_text() {
+    return concat(
+        "Usage: superventd [OPTION]...\n"
+        "\n"
+        "Generate realistic synthetic log events and ship them to an Axiom-compatible\n"
+        "ingest endpoint, a file or standard output, as fast as allowed.\n"
+        "\n"
+        "Settings come from built-in defaults, then the --config file, then the other\n"
+        "options, which override the file wherever they stand on the command line.\n"
+        "Every option with a value takes it as '--opt VALUE' or '--opt=VALUE'; when an\n"
+        "option is given twice, the last one counts.\n"
+        "\n"
+        "Configuration:\n"
+        "  --config FILE           read settings from the TOML file FILE (every key is\n"
+        "                          documented in superventd.example.toml)\n"
+        "  --check-config          check the settings, print a summary and exit: 0 when\n"
+        "                          they are valid, non-zero with the reason when not\n"
+        "\n"
+        "Sink:\n"
+        "  --sink URL              where events go (default http://127.0.0.1:8080):\n"
+        "      http://HOST[:PORT][/PREFIX]    the Axiom ingest API; IPv6 as\n"
+        "                                     http://[::1]:8080\n"
+        "      https://HOST[:PORT][/PREFIX]   the same over TLS (not supported yet)\n"
+        "      file:PATH                      NDJSON written to PATH\n"
+        "      stdout:                        NDJSON on standard output\n"
+        "      discard:                       generated, then dropped\n"
+        "  --dataset NAME          dataset to ingest into (default supervent); letters,\n"
+        "                          digits, '.', '_' and '-', at most ",
+        bounds::dataset_name_bytes_max,
+        " bytes\n"
+        "  --token-file FILE       read the Axiom API token from FILE (one line); used\n"
+        "                          when AXIOM_TOKEN is not set\n"
+        "\n"
+        "Generation:\n"
+        "  --rate N|unlimited      events per second over all workers (default unlimited)\n"
+        "  --events N              stop after N events, once every one is acknowledged\n"
+        "                          (default 0: no limit)\n"
+        "  --duration TIME         stop after TIME: seconds, or a duration such as 30s,\n"
+        "                          5m, 1h30m or 250ms (default 0: no limit)\n"
+        "  --seed N                seed of the generators: the same seed gives the same\n"
+        "                          events (default 1)\n"
+        "\n"
+        "Performance:\n"
+        "  --workers N             worker threads, each with its own io_uring ring and\n"
+        "                          connections (0 to ",
+        bounds::workers_max,
+        "; default 0: one per online CPU)\n"
+        "  --batch-events N        events per ingest request (1 to ",
+        bounds::batch_events_max, "; default ", bounds::batch_events_default,
+        ")\n"
+        "  --connections N         keep-alive connections per worker (1 to ",
+        bounds::connections_per_shard_max, "; default ", bounds::connections_per_shard_default,
+        ")\n"
+        "  --zero-copy auto|on|off zero-copy sends (io_uring SEND_ZC): auto uses them\n"
+        "                          where the kernel has them, on refuses to start without\n"
+        "                          them, off never uses them (default auto)\n"
+        "  --no-pin                do not pin worker threads to CPUs\n"
+        "\n"
+        "Operation:\n"
+        "  --socket PATH           listen for supervent-ctl on the Unix socket PATH\n"
+        "                          (default: no control socket)\n"
+        "  --progress              print a progress line to standard error (every\n"
+        "                          monitoring.progress_interval_ms, default 1000 ms)\n"
+        "  -h, --help              print this help and exit\n"
+        "  --version               print the version and exit\n"
+        "\n"
+        "Environment:\n"
+        "  AXIOM_TOKEN             the Axiom API token; wins over --token-file\n"
+        "  CREDENTIALS_DIRECTORY   set by systemd: with neither of the above, the\n"
+        "                          token is read from its credential 'axiom-token'\n"
+        "                          (LoadCredential=axiom-token:PATH in the unit)\n"
+        "\n"
+        "The token is never accepted on the command line or in the config file, and\n"
+        "never printed.\n"
+        "\n"
+        "Exit status: 0 when the run ended with every event acknowledged (or the\n"
+        "settings are valid, with --check-config); non-zero otherwise, with the reason\n"
+        "on standard error.\n"
+        "\n"
+        "See docs/configuration.md for the config file and every setting.\n");
+}
+
+}  // namespace supervent::config

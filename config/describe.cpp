@@ -1,0 +1,90 @@
+// The --check-config summary: what the daemon would run with, one setting a
+// line, in words an operator can check at a glance. Never the token itself.
+#include "config/load.hpp"
+#include "config/values.hpp"
+
+namespace supervent::config {
+
+namespace {
+
+using detail::concat;
+
+std::string yes_no(bool value) { return value ? "yes" : "no"; }
+
+std::string http_sink(const SinkUrl& sink, std::string_view scheme) {
+    const bool v6 = sink.host.find(':') != std::string::npos;
+    const auto host = v6 ? concat('[', sink.host, ']') : sink.host;
+    auto text = concat(scheme, "://", host, ':', sink.port, sink.path_prefix);
+    if (scheme == "https") {
+        text += " (HTTPS is not supported yet: the daemon will refuse it)";
+    }
+    return text;
+}
+
+std::string sink_text(const SinkUrl& sink) {
+    switch (sink.kind) {
+        case SinkUrl::Kind::http: return http_sink(sink, "http");
+        case SinkUrl::Kind::https: return http_sink(sink, "https");
+        case SinkUrl::Kind::file: return concat("file ", detail::quoted(sink.file_path), " (NDJSON)");
+        case SinkUrl::Kind::stdout_stream: return "standard output (NDJSON)";
+        case SinkUrl::Kind::discard: return "discard (events are generated, then dropped)";
+    }
+    return sink.text;
+}
+
+std::string workers_text(const Settings& settings) {
+    auto text = settings.workers == 0 ? std::string("one per online CPU") : concat(settings.workers);
+    return concat(text, settings.pin_threads ? ", pinned to CPUs" : ", not pinned");
+}
+
+std::string rate_text(const Settings& settings) {
+    return settings.rate_eps ? concat(detail::number_text(*settings.rate_eps), " events/s") : std::string("unlimited");
+}
+
+std::string limits_text(const Settings& settings) {
+    std::string text;
+    if (settings.events > 0) {
+        text = concat(settings.events, " events");
+    }
+    if (settings.duration_s > 0) {
+        text += concat(text.empty() ? "" : ", or ", detail::number_text(settings.duration_s), " s");
+    }
+    return text.empty() ? "none: runs until stopped" : concat("stop after ", text, ", whichever comes first");
+}
+
+std::string token_text(const Settings& settings) {
+    if (settings.token.empty()) {
+        return settings.token_file.empty() ? "not set" : concat("not set (token file ", settings.token_file, ")");
+    }
+    return concat("set (from ", settings.token_source, ")");
+}
+
+std::string line(std::string_view label, std::string_view value) {
+    constexpr std::size_t label_width = 14;
+    return concat(label, ':', std::string(label_width - std::min(label_width, label.size()), ' '), value, '\n');
+}
+
+}  // namespace
+
+std::string describe(const Settings& settings) {
+    std::string text;
+    text += line("config", settings.config_path.empty() ? "none (defaults and command line)" : settings.config_path);
+    text += line("workers", workers_text(settings));
+    text += line("batch", concat(settings.batch_events, " events per request"));
+    text += line("connections", concat(settings.connections, " per worker"));
+    text += line("zero copy", detail::zero_copy_name(settings.zero_copy));
+    text += line("tcp nodelay", yes_no(settings.tcp_nodelay));
+    text += line("sink", sink_text(settings.sink));
+    text += line("dataset", settings.dataset);
+    text += line("token", token_text(settings));
+    text += line("rate", rate_text(settings));
+    text += line("limits", limits_text(settings));
+    text += line("seed", concat(settings.seed));
+    text += line("scenario", settings.scenario);
+    text += line("socket", settings.socket_path.empty() ? "none" : settings.socket_path);
+    text += line("progress",
+                 settings.progress ? concat("every ", settings.progress_interval_ms, " ms") : std::string("off"));
+    return text;
+}
+
+}  // namespace supervent::config

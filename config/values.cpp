@@ -1,0 +1,303 @@
+#include "config/values.hpp"
+
+#include <sys/un.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <vector>
+
+namespace supervent::config::detail {
+
+namespace {
+
+// Rates above this are unlimited in practice, and keeping rates this small
+// lets the scheduler turn them into integer nanosecond intervals safely.
+constexpr double rate_eps_max = 1e12;
+constexpr std::size_t quoted_bytes_max = 60;
+// sun_path holds the path and its terminating NUL.
+constexpr std::size_t socket_path_bytes_max = sizeof(sockaddr_un{}.sun_path) - 1;
+
+bool is_dataset_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+}
+
+bool is_control(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+}
+
+// A character for a message: itself when printable, else its code.
+std::string describe_char(char c) {
+    if (is_control(c) || static_cast<unsigned char>(c) >= 0x80) {
+        constexpr char hex_digits[] = "0123456789abcdef";
+        const auto byte = static_cast<unsigned char>(c);
+        return concat("byte 0x", hex_digits[byte >> 4], hex_digits[byte & 0xf]);
+    }
+    return concat('\'', c, '\'');
+}
+
+std::optional<double> parse_double(std::string_view text, std::chars_format format) {
+    double value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, format);
+    if (error != std::errc{} || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// Seconds in one unit of a duration term, or 0 for an unknown unit.
+double unit_seconds(std::string_view unit) {
+    if (unit == "ms") return 0.001;
+    if (unit == "s") return 1;
+    if (unit == "m") return 60;
+    if (unit == "h") return 3600;
+    return 0;
+}
+
+[[noreturn]] void throw_bad_duration(std::string_view text) {
+    throw ValueError(concat("expected seconds or a duration such as 30s, 5m, 1h30m or 250ms, got ", quoted(text)));
+}
+
+// Sums "<number><unit>" terms such as "1h30m"; nullopt when `text` is not
+// made of such terms.
+std::optional<double> sum_duration_terms(std::string_view text) {
+    double seconds = 0;
+    while (!text.empty()) {
+        if (text.front() == '-') {
+            return std::nullopt;
+        }
+        double number = 0;
+        const auto [number_end, error] =
+            std::from_chars(text.data(), text.data() + text.size(), number, std::chars_format::fixed);
+        if (error != std::errc{}) {
+            return std::nullopt;
+        }
+        text.remove_prefix(static_cast<std::size_t>(number_end - text.data()));
+        std::size_t unit_bytes = 0;
+        while (unit_bytes < text.size() && text[unit_bytes] >= 'a' && text[unit_bytes] <= 'z') {
+            ++unit_bytes;
+        }
+        const double factor = unit_seconds(text.substr(0, unit_bytes));
+        if (factor == 0) {
+            return std::nullopt;
+        }
+        seconds += number * factor;
+        text.remove_prefix(unit_bytes);
+    }
+    return seconds;
+}
+
+}  // namespace
+
+std::string number_text(double value) {
+    // Whole numbers below 2^53 print exactly as integers.
+    if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9e15) {
+        return concat(static_cast<std::int64_t>(value));
+    }
+    std::ostringstream out;
+    out.precision(12);
+    out << value;
+    return out.str();
+}
+
+std::string quoted(std::string_view text) {
+    std::string out = "'";
+    for (const char c : text.substr(0, quoted_bytes_max)) {
+        out += is_control(c) ? '?' : c;
+    }
+    out += text.size() > quoted_bytes_max ? "…'" : "'";
+    return out;
+}
+
+std::uint64_t parse_uint(std::string_view text) {
+    std::uint64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error == std::errc::result_out_of_range) {
+        throw ValueError(concat(quoted(text), " is too large (at most ", UINT64_MAX, ")"));
+    }
+    if (text.empty() || error != std::errc{} || end != text.data() + text.size()) {
+        throw ValueError(concat("expected a non-negative whole number, got ", quoted(text)));
+    }
+    return value;
+}
+
+std::uint64_t check_range(std::uint64_t value, UintRange range) {
+    if (value < range.min || value > range.max) {
+        throw ValueError(concat("must be from ", range.min, " to ", range.max, ", got ", value));
+    }
+    return value;
+}
+
+std::uint32_t parse_uint32_in(std::string_view text, UintRange range) {
+    std::uint64_t value = 0;
+    try {
+        value = parse_uint(text);
+    } catch (const ValueError&) {
+        throw ValueError(
+            concat("expected a whole number from ", range.min, " to ", range.max, ", got ", quoted(text)));
+    }
+    return static_cast<std::uint32_t>(check_range(value, range));
+}
+
+double check_rate(double eps) {
+    if (!std::isfinite(eps) || eps <= 0) {
+        throw ValueError(concat("expected a positive number or 'unlimited', got ", number_text(eps)));
+    }
+    if (eps > rate_eps_max) {
+        throw ValueError(concat(number_text(eps), " events/s is beyond any machine; write 'unlimited' for no limit"));
+    }
+    return eps;
+}
+
+std::optional<double> parse_rate(std::string_view text) {
+    if (text == "unlimited") {
+        return std::nullopt;
+    }
+    const auto eps = parse_double(text, std::chars_format::general);
+    if (!eps || !std::isfinite(*eps) || *eps <= 0) {
+        throw ValueError(concat("expected a positive number or 'unlimited', got ", quoted(text)));
+    }
+    return check_rate(*eps);
+}
+
+double check_duration(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0) {
+        throw ValueError(concat("expected a non-negative number of seconds, got ", number_text(seconds)));
+    }
+    if (seconds > duration_s_max) {
+        throw ValueError(concat(number_text(seconds), " s is too long (at most ", number_text(duration_s_max), " s); use 0 for no limit"));
+    }
+    return seconds;
+}
+
+double parse_duration(std::string_view text) {
+    if (text.empty() || text.front() == '-') {
+        throw_bad_duration(text);
+    }
+    // A bare number is seconds, as in `--duration 30`.
+    if (const auto seconds = parse_double(text, std::chars_format::fixed)) {
+        return check_duration(*seconds);
+    }
+    const auto seconds = sum_duration_terms(text);
+    if (!seconds) {
+        throw_bad_duration(text);
+    }
+    return check_duration(*seconds);
+}
+
+ZeroCopyMode parse_zero_copy(std::string_view text) {
+    if (text == "auto") return ZeroCopyMode::automatic;
+    if (text == "on") return ZeroCopyMode::on;
+    if (text == "off") return ZeroCopyMode::off;
+    throw ValueError(concat("expected 'auto', 'on' or 'off', got ", quoted(text)));
+}
+
+std::string_view zero_copy_name(ZeroCopyMode mode) {
+    switch (mode) {
+        case ZeroCopyMode::automatic: return "auto";
+        case ZeroCopyMode::on: return "on";
+        case ZeroCopyMode::off: return "off";
+    }
+    return "auto";
+}
+
+std::string check_dataset(std::string_view name) {
+    if (name.empty()) {
+        throw ValueError("dataset name must not be empty");
+    }
+    if (name.size() > bounds::dataset_name_bytes_max) {
+        throw ValueError(
+            concat("dataset name is ", name.size(), " bytes; at most ", bounds::dataset_name_bytes_max, " are allowed"));
+    }
+    for (std::size_t index = 0; index < name.size(); ++index) {
+        if (!is_dataset_char(name[index])) {
+            throw ValueError(concat("dataset name may only contain letters, digits, '.', '_' and '-'; found ",
+                                    describe_char(name[index]), " at position ", index + 1, " of ", quoted(name)));
+        }
+    }
+    return std::string(name);
+}
+
+std::string check_socket_path(std::string_view path) {
+    if (path.size() > socket_path_bytes_max) {
+        throw ValueError(concat("socket path is ", path.size(), " bytes; a Unix socket path holds at most ",
+                                socket_path_bytes_max));
+    }
+    if (path.find('\0') != std::string_view::npos) {
+        throw ValueError("socket path must not contain a NUL byte");
+    }
+    return std::string(path);
+}
+
+std::string check_scenario(std::string_view name) {
+    if (name.empty()) {
+        throw ValueError("scenario name must not be empty");
+    }
+    for (const char c : name) {
+        if (is_control(c)) {
+            throw ValueError(concat("scenario name must not contain control characters (", describe_char(c), ")"));
+        }
+    }
+    return std::string(name);
+}
+
+std::string check_token_file(std::string_view path) {
+    if (path.empty()) {
+        throw ValueError("token file path must not be empty");
+    }
+    if (path.find('\0') != std::string_view::npos) {
+        throw ValueError("token file path must not contain a NUL byte");
+    }
+    return std::string(path);
+}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> previous(b.size() + 1);
+    std::vector<std::size_t> current(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        previous[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        current[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
+        }
+        std::swap(previous, current);
+    }
+    return previous[b.size()];
+}
+
+}  // namespace
+
+std::string did_you_mean(std::string_view wrong, std::span<const std::string_view> candidates) {
+    // Two edits catch a swapped or dropped letter without suggesting nonsense.
+    constexpr std::size_t distance_max = 2;
+    std::string_view best;
+    std::size_t best_distance = distance_max + 1;
+    for (const auto candidate : candidates) {
+        const auto distance = edit_distance(wrong, candidate);
+        if (distance < best_distance) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return best.empty() ? std::string{} : concat(" (did you mean '", best, "'?)");
+}
+
+std::string join_names(std::span<const std::string_view> names, std::string_view conjunction) {
+    std::string out;
+    for (std::size_t index = 0; index < names.size(); ++index) {
+        if (index > 0) {
+            out += index + 1 == names.size() ? concat(' ', conjunction, ' ') : ", ";
+        }
+        out += names[index];
+    }
+    return out;
+}
+
+}  // namespace supervent::config::detail
