@@ -1,0 +1,78 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "config/load.hpp"
+
+using supervent::config::load_toml_file;
+using supervent::config::Settings;
+
+namespace {
+
+const std::string example_path = std::string(SUPERVENT_SOURCE_DIR) + "/config/superventd.example.toml";
+
+std::vector<std::string> lines_of(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped example loads and states the defaults", "[example]") {
+    const auto settings = load_toml_file(example_path);
+    const Settings defaults;
+    CHECK(settings.workers == defaults.workers);
+    CHECK(settings.batch_events == defaults.batch_events);
+    CHECK(settings.pin_threads == defaults.pin_threads);
+    CHECK(settings.socket_path == defaults.socket_path);
+    CHECK(settings.connections == defaults.connections);
+    CHECK(settings.zero_copy == defaults.zero_copy);
+    CHECK(settings.tcp_nodelay == defaults.tcp_nodelay);
+    CHECK(settings.rate_eps == defaults.rate_eps);
+    CHECK(settings.events == defaults.events);
+    CHECK(settings.duration_s == defaults.duration_s);
+    CHECK(settings.seed == defaults.seed);
+    CHECK(settings.scenario == defaults.scenario);
+    CHECK(settings.sink.kind == defaults.sink.kind);
+    CHECK(settings.sink.host == defaults.sink.host);
+    CHECK(settings.sink.port == defaults.sink.port);
+    CHECK(settings.sink.path_prefix == defaults.sink.path_prefix);
+    CHECK(settings.sink.text == defaults.sink.text);
+    CHECK(settings.dataset == defaults.dataset);
+    CHECK(settings.token_file == defaults.token_file);
+    CHECK(settings.progress == defaults.progress);
+    CHECK(settings.progress_interval_ms == defaults.progress_interval_ms);
+}
+
+TEST_CASE("the shipped example documents every key with a comment", "[example]") {
+    const auto lines = lines_of(example_path);
+    REQUIRE_FALSE(lines.empty());
+    // A key line, set or commented out: `key = …` or `# key = …`.
+    const std::regex key_line(R"(^#? ?([a-z_]+) = .*$)");
+    std::set<std::string> documented;
+    std::string previous;
+    for (const auto& line : lines) {
+        std::smatch match;
+        if (std::regex_match(line, match, key_line)) {
+            CAPTURE(line);
+            CHECK(previous.starts_with("#"));
+            documented.insert(match[1]);
+        }
+        if (!line.empty()) {
+            previous = line;
+        }
+    }
+    for (const auto* key : {"workers", "batch_events", "pin_threads", "socket", "connections", "zero_copy",
+                            "tcp_nodelay", "rate", "events", "duration", "seed", "scenario", "url", "dataset",
+                            "token_file", "progress", "progress_interval_ms"}) {
+        CAPTURE(key);
+        CHECK(documented.count(key) == 1);
+    }
+}

@@ -1,0 +1,224 @@
+#include <catch2/catch.hpp>
+
+#include "config/load.hpp"
+#include "temp_file.hpp"
+
+using supervent::config::ConfigError;
+using supervent::config::load_toml_file;
+using supervent::config::load_toml_text;
+using supervent::config::Settings;
+using supervent::config::SinkUrl;
+using supervent::config::ZeroCopyMode;
+using Catch::Matchers::Contains;
+using Catch::Matchers::Equals;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+Settings load(std::string_view text) { return load_toml_text(text, "test.toml"); }
+
+// The message of the ConfigError that loading `text` throws.
+std::string error_of(std::string_view text) {
+    try {
+        (void)load(text);
+    } catch (const ConfigError& error) {
+        return error.what();
+    }
+    FAIL("expected a ConfigError for:\n" << text);
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("every key is read", "[toml]") {
+    const auto settings = load(R"(
+[runtime]
+workers = 3
+batch_events = 500
+pin_threads = false
+socket = "/run/supervent/control.sock"
+
+[network]
+connections = 8
+zero_copy = "off"
+tcp_nodelay = false
+
+[generation]
+rate = 25000
+events = 1000000
+duration = 90
+seed = 42
+scenario = "web_access"
+
+[sink]
+url = "http://[::1]:9000/axiom"
+dataset = "load-test_1.a"
+token_file = "/etc/supervent/token"
+
+[monitoring]
+progress = true
+progress_interval_ms = 250
+)");
+    CHECK(settings.workers == 3);
+    CHECK(settings.batch_events == 500);
+    CHECK_FALSE(settings.pin_threads);
+    CHECK(settings.socket_path == "/run/supervent/control.sock");
+    CHECK(settings.connections == 8);
+    CHECK(settings.zero_copy == ZeroCopyMode::off);
+    CHECK_FALSE(settings.tcp_nodelay);
+    REQUIRE(settings.rate_eps);
+    CHECK(*settings.rate_eps == 25000);
+    CHECK(settings.events == 1000000);
+    CHECK(settings.duration_s == 90);
+    CHECK(settings.seed == 42);
+    CHECK(settings.scenario == "web_access");
+    CHECK(settings.sink.kind == SinkUrl::Kind::http);
+    CHECK(settings.sink.host == "::1");
+    CHECK(settings.sink.port == 9000);
+    CHECK(settings.sink.path_prefix == "/axiom");
+    CHECK(settings.dataset == "load-test_1.a");
+    CHECK(settings.token_file == "/etc/supervent/token");
+    CHECK(settings.token.empty());
+    CHECK(settings.progress);
+    CHECK(settings.progress_interval_ms == 250);
+}
+
+TEST_CASE("an empty file changes nothing and keys not given keep the base", "[toml]") {
+    const Settings defaults;
+    const auto empty = load("");
+    CHECK(empty.workers == defaults.workers);
+    CHECK(empty.sink.text == "http://127.0.0.1:8080");
+    CHECK(empty.dataset == "supervent");
+
+    Settings base;
+    base.seed = 7;
+    base.dataset = "from-base";
+    const auto settings = load_toml_text("[generation]\nevents = 5\n", "test.toml", base);
+    CHECK(settings.seed == 7);
+    CHECK(settings.dataset == "from-base");
+    CHECK(settings.events == 5);
+}
+
+TEST_CASE("inline tables and dotted keys are the same sections", "[toml]") {
+    const auto settings = load("runtime = { workers = 2 }\ngeneration.seed = 9\n");
+    CHECK(settings.workers == 2);
+    CHECK(settings.seed == 9);
+}
+
+TEST_CASE("rate is an integer or float or unlimited", "[toml]") {
+    CHECK(*load("[generation]\nrate = 5e4\n").rate_eps == 50000);
+    CHECK(*load("[generation]\nrate = 0.5\n").rate_eps == 0.5);
+    Settings limited;
+    limited.rate_eps = 10;
+    CHECK_FALSE(load_toml_text("[generation]\nrate = \"unlimited\"\n", "t", limited).rate_eps);
+    CHECK_THAT(error_of("[generation]\nrate = 0\n"),
+               Contains("test.toml:2: generation.rate: expected a positive number or 'unlimited', got 0"));
+    CHECK_THAT(error_of("[generation]\nrate = -3\n"), Contains("generation.rate: expected a positive number"));
+    CHECK_THAT(error_of("[generation]\nrate = \"fast\"\n"), Contains("got 'fast'"));
+    CHECK_THAT(error_of("[generation]\nrate = nan\n"), Contains("generation.rate"));
+    CHECK_THAT(error_of("[generation]\nrate = true\n"), Contains("got a boolean"));
+}
+
+TEST_CASE("duration is seconds or a duration string", "[toml]") {
+    CHECK(load("[generation]\nduration = 30\n").duration_s == 30);
+    CHECK(load("[generation]\nduration = 1.5\n").duration_s == 1.5);
+    CHECK(load("[generation]\nduration = \"30s\"\n").duration_s == 30);
+    CHECK(load("[generation]\nduration = \"5m\"\n").duration_s == 300);
+    CHECK(load("[generation]\nduration = \"1h\"\n").duration_s == 3600);
+    CHECK(load("[generation]\nduration = \"1h30m\"\n").duration_s == 5400);
+    CHECK(load("[generation]\nduration = \"250ms\"\n").duration_s == Approx(0.25));
+    CHECK_THAT(error_of("[generation]\nduration = \"5 minutes\"\n"),
+               Contains("test.toml:2: generation.duration: expected seconds or a duration such as 30s"));
+    CHECK_THAT(error_of("[generation]\nduration = -1\n"), Contains("non-negative"));
+    CHECK_THAT(error_of("[generation]\nduration = \"5d\"\n"), Contains("got '5d'"));
+}
+
+TEST_CASE("unknown keys name the key path and its line", "[toml]") {
+    const auto message = error_of("[runtime]\nworkers = 2\n\nwokers = 3\n");
+    CHECK_THAT(message, StartsWith("test.toml:4: runtime.wokers: unknown key (did you mean 'workers'?)"));
+    CHECK_THAT(message, Contains("[runtime] accepts workers, batch_events, pin_threads and socket"));
+}
+
+TEST_CASE("unknown sections name the section and its line", "[toml]") {
+    const auto message = error_of("[runtime]\nworkers = 1\n[runtimes]\nx = 1\n");
+    CHECK_THAT(message, StartsWith("test.toml:3: runtimes: unknown section (did you mean 'runtime'?)"));
+    CHECK_THAT(message, Contains("expected one of runtime, network, generation, sink or monitoring"));
+    CHECK_THAT(error_of("top_level = 1\n"), StartsWith("test.toml:1: top_level: unknown section"));
+    CHECK_THAT(error_of("runtime = 5\n"), Contains("test.toml:1: runtime: expected a section [runtime]"));
+}
+
+TEST_CASE("wrong types name what was expected and what was found", "[toml]") {
+    CHECK_THAT(error_of("[runtime]\nworkers = \"4\"\n"),
+               Contains("test.toml:2: runtime.workers: expected a whole number, got a string"));
+    CHECK_THAT(error_of("[runtime]\npin_threads = \"yes\"\n"),
+               Contains("runtime.pin_threads: expected true or false, got a string"));
+    CHECK_THAT(error_of("[sink]\ndataset = 5\n"), Contains("sink.dataset: expected a string, got an integer"));
+    CHECK_THAT(error_of("[runtime]\nbatch_events = 1.5\n"), Contains("got a floating-point number"));
+    CHECK_THAT(error_of("[network]\nzero_copy = true\n"), Contains("network.zero_copy: expected a string"));
+    CHECK_THAT(error_of("[network]\nzero_copy = \"maybe\"\n"), Contains("expected 'auto', 'on' or 'off'"));
+}
+
+TEST_CASE("out-of-range values give the range", "[toml]") {
+    CHECK_THAT(error_of("[runtime]\nbatch_events = 0\n"),
+               Contains("runtime.batch_events: must be from 1 to 10000, got 0"));
+    CHECK_THAT(error_of("[runtime]\nbatch_events = 10001\n"), Contains("must be from 1 to 10000"));
+    CHECK_THAT(error_of("[runtime]\nworkers = 257\n"), Contains("runtime.workers: must be from 0 to 256"));
+    CHECK_THAT(error_of("[network]\nconnections = 0\n"), Contains("network.connections: must be from 1 to 64"));
+    CHECK_THAT(error_of("[network]\nconnections = 65\n"), Contains("must be from 1 to 64"));
+    CHECK_THAT(error_of("[generation]\nseed = -1\n"), Contains("generation.seed: must not be negative"));
+    CHECK_THAT(error_of("[generation]\nevents = -5\n"), Contains("generation.events: must not be negative"));
+    CHECK_THAT(error_of("[monitoring]\nprogress_interval_ms = 5\n"), Contains("must be from 100 to 3600000"));
+    CHECK_THAT(error_of("[runtime]\nsocket = \"/" + std::string(200, 's') + "\"\n"),
+               Contains("runtime.socket: socket path is 201 bytes"));
+}
+
+TEST_CASE("dataset names follow the rules", "[toml]") {
+    CHECK_THAT(error_of("[sink]\ndataset = \"\"\n"), Contains("sink.dataset: dataset name must not be empty"));
+    CHECK_THAT(error_of("[sink]\ndataset = \"my data\"\n"), Contains("found ' ' at position 3"));
+    CHECK_THAT(error_of("[sink]\ndataset = \"a/b\"\n"), Contains("letters, digits, '.', '_' and '-'"));
+    const std::string longest(supervent::bounds::dataset_name_bytes_max, 'd');
+    CHECK(load("[sink]\ndataset = \"" + longest + "\"\n").dataset == longest);
+    CHECK_THAT(error_of("[sink]\ndataset = \"" + longest + "d\"\n"), Contains("at most 128"));
+}
+
+TEST_CASE("bad sink URLs are reported at their line", "[toml]") {
+    CHECK_THAT(error_of("[sink]\n\nurl = \"ftp://x\"\n"), StartsWith("test.toml:3: sink.url: unsupported sink URL"));
+}
+
+TEST_CASE("a literal token is refused without echoing it", "[toml]") {
+    const auto message = error_of("[sink]\ntoken = \"xaat-secret-value\"\n");
+    CHECK_THAT(message, StartsWith("test.toml:2: sink.token: the token must not be written into the config file"));
+    CHECK_THAT(message, Contains("AXIOM_TOKEN") && Contains("token_file") && Contains("credential"));
+    CHECK_THAT(message, !Contains("xaat-secret-value"));
+}
+
+TEST_CASE("every problem is reported in line order", "[toml]") {
+    const auto message = error_of("[sink]\ndataset = \"\"\n[runtime]\nbatch_events = 0\nwokers = 1\n");
+    CHECK_THAT(message, Contains("test.toml:2: sink.dataset"));
+    CHECK_THAT(message, Contains("\ntest.toml:4: runtime.batch_events"));
+    CHECK_THAT(message, Contains("\ntest.toml:5: runtime.wokers"));
+    CHECK(message.find(":2:") < message.find(":4:"));
+    CHECK(message.find(":4:") < message.find(":5:"));
+}
+
+TEST_CASE("syntax errors give line and column", "[toml]") {
+    CHECK_THAT(error_of("[runtime]\nworkers = 1\nbatch_events = \n"), StartsWith("test.toml:3:16: "));
+    CHECK_THAT(error_of("[runtime]\nworkers = 1\nworkers = 2\n"), StartsWith("test.toml:3:"));
+    CHECK_THAT(error_of("[runtime\n"), StartsWith("test.toml:1:"));
+}
+
+TEST_CASE("file errors name the file and a missing file says so", "[toml]") {
+    const supervent::test::TempDir dir;
+    const auto good = dir.write("good.toml", "[generation]\nseed = 3\n");
+    const auto settings = load_toml_file(good);
+    CHECK(settings.seed == 3);
+    CHECK(settings.config_path == good);
+
+    const auto bad = dir.write("bad.toml", "[generation]\nsed = 3\n");
+    CHECK_THROWS_WITH(load_toml_file(bad), StartsWith(bad + ":2: generation.sed: unknown key"));
+
+    const auto missing = dir.path() + "/missing.toml";
+    CHECK_THROWS_WITH(load_toml_file(missing),
+                      Equals(missing + ": cannot open config file: No such file or directory"));
+    CHECK_THROWS_WITH(load_toml_file(dir.path()), Contains("cannot read config file"));
+}
