@@ -42,14 +42,14 @@ std::string rate_text(const Settings& settings) {
 }
 
 std::string limits_text(const Settings& settings) {
-    std::string text;
-    if (settings.events > 0) {
-        text = concat(settings.events, " events");
+    const auto events = concat(settings.events, " events");
+    const auto duration = concat(detail::number_text(settings.duration_s), " s");
+    if (settings.events > 0 && settings.duration_s > 0) {
+        return concat("stop after ", events, " or ", duration, ", whichever comes first");
     }
-    if (settings.duration_s > 0) {
-        text += concat(text.empty() ? "" : ", or ", detail::number_text(settings.duration_s), " s");
-    }
-    return text.empty() ? "none: runs until stopped" : concat("stop after ", text, ", whichever comes first");
+    if (settings.events > 0) return concat("stop after ", events);
+    if (settings.duration_s > 0) return concat("stop after ", duration);
+    return "none: runs until stopped";
 }
 
 std::string token_text(const Settings& settings) {

@@ -27,7 +27,7 @@ TEST_CASE("describe() names every setting in words", "[describe]") {
     CHECK_THAT(text, Contains("sink:          http://[::1]:9000/axiom\n"));
     CHECK_THAT(text, Contains("dataset:       load\n"));
     CHECK_THAT(text, Contains("rate:          1000000 events/s\n"));
-    CHECK_THAT(text, Contains("limits:        stop after 5000 events, or 90 s, whichever comes first\n"));
+    CHECK_THAT(text, Contains("limits:        stop after 5000 events or 90 s, whichever comes first\n"));
     CHECK_THAT(text, Contains("seed:          42\n"));
     CHECK_THAT(text, Contains("scenario:      web_access\n"));
     CHECK_THAT(text, Contains("token:         not set\n"));
@@ -43,6 +43,15 @@ TEST_CASE("describe() of the defaults", "[describe]") {
     CHECK_THAT(text, Contains("rate:          unlimited"));
     CHECK_THAT(text, Contains("limits:        none: runs until stopped"));
     CHECK_THAT(text, Contains("zero copy:     auto"));
+}
+
+TEST_CASE("describe() of one limit alone", "[describe]") {
+    Settings settings;
+    settings.events = 10;
+    CHECK_THAT(describe(settings), Contains("limits:        stop after 10 events\n"));
+    settings.events = 0;
+    settings.duration_s = 0.5;
+    CHECK_THAT(describe(settings), Contains("limits:        stop after 0.5 s\n"));
 }
 
 TEST_CASE("describe() of the other sink kinds", "[describe]") {
