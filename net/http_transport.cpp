@@ -1,0 +1,411 @@
+#include "net/http_transport.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <climits>
+#include <ctime>
+
+#include "core/bounds.hpp"
+
+namespace supervent::net {
+namespace {
+
+// Not in liburing 2.3's headers; kernel ABI since 6.2.
+constexpr std::uint16_t send_zc_report_usage = 1u << 3;
+constexpr std::uint32_t notif_usage_zc_copied = 1u << 31;
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+// A 429's reset time is honoured up to this far ahead.
+constexpr std::int64_t rate_limit_wait_max_ns = 120 * ns_per_s;
+
+// Send tags carry the slot (notifications must find it even after its
+// connection is gone) and the connection that sent it.
+constexpr std::uint32_t conn_index_bits = 8;
+constexpr std::uint32_t conn_generation_mask = (1u << (32 - conn_index_bits)) - 1;
+static_assert(bounds::connections_per_shard_max <= (1u << conn_index_bits));
+
+std::int64_t realtime_s() {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec;
+}
+
+}  // namespace
+
+HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportConfig config)
+    : ring_(ring),
+      listener_(listener),
+      config_(std::move(config)),
+      head_(config_.target),
+      connections_(config_.connections),
+      body_scratch_(std::make_unique<char[]>(bounds::http_response_bytes_max)),
+      reply_parser_(bounds::http_response_bytes_max),
+      jitter_state_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)) {
+    assert(config_.connections >= 1 && config_.connections <= bounds::connections_per_shard_max);
+    for (std::uint32_t i = 0; i < connections_.size(); ++i) {
+        connections_[i].index = i;
+        connections_[i].recv_buffer = std::make_unique<char[]>(bounds::http_response_bytes_max);
+    }
+}
+
+HttpTransport::~HttpTransport() {
+    for (Connection& conn : connections_) {
+        if (conn.fd >= 0) ::close(conn.fd);
+    }
+}
+
+std::uint64_t HttpTransport::send_tag(const Connection& conn, const Slot& slot) const {
+    const std::uint32_t packed = (conn.index << (32 - conn_index_bits)) | (conn.generation & conn_generation_mask);
+    return CompletionTag{Op::send, slot.index, packed}.encode();
+}
+
+std::int64_t HttpTransport::backoff_ns(std::uint32_t failures) {
+    // Exponential with full jitter in the upper half, so shards that lost the
+    // sink together do not reconnect together.
+    const std::uint32_t shift = std::min<std::uint32_t>(failures, 20);
+    const std::int64_t ceiling =
+        std::min(config_.reconnect_backoff_max_ns, config_.reconnect_backoff_min_ns << shift);
+    jitter_state_ ^= jitter_state_ << 13;
+    jitter_state_ ^= jitter_state_ >> 7;
+    jitter_state_ ^= jitter_state_ << 17;
+    return ceiling / 2 + static_cast<std::int64_t>(jitter_state_ % static_cast<std::uint64_t>(ceiling / 2 + 1));
+}
+
+bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
+    if (shutting_down_ || !fatal_error_.empty()) return false;
+    for (std::uint32_t tried = 0; tried < connections_.size(); ++tried) {
+        Connection& conn = connections_[(next_connection_ + tried) % connections_.size()];
+        if (conn.state != ConnState::idle) continue;
+        next_connection_ = (conn.index + 1) % connections_.size();
+
+        assert(slot.body_offset >= head_.bytes_max());
+        const std::size_t head_bytes = head_.write_before(slot.data + slot.body_offset, slot.body_bytes);
+        slot.wire_offset = slot.body_offset - head_bytes;
+        slot.wire_bytes = head_bytes + slot.body_bytes;
+        slot.state = SlotState::sending;
+        slot.outcome_decided = false;
+        slot.send_started_ns = now_ns;
+
+        conn.state = ConnState::busy;
+        conn.slot_index = static_cast<std::int32_t>(slot.index);
+        conn.sent_bytes = 0;
+        conn.send_done = false;
+        conn.recv_bytes = 0;
+        conn.deadline_ns = now_ns + config_.request_timeout_ns;
+        post_send(conn, slot);
+        return true;
+    }
+    return false;
+}
+
+void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
+    const auto family = config_.address.ss_family;
+    conn.fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (conn.fd < 0) {
+        ++counters_.connect_failures;
+        conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
+        listener_.on_sink_unreachable(FailReason::connect, now_ns);
+        return;
+    }
+    if (config_.tcp_nodelay) {
+        const int one = 1;
+        (void)setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    ++conn.generation;
+    conn.state = ConnState::connecting;
+    conn.deadline_ns = now_ns + config_.connect_timeout_ns;
+
+    io_uring_sqe* sqe = ring_.next_sqe();
+    io_uring_prep_connect(sqe, conn.fd, reinterpret_cast<const sockaddr*>(&config_.address), config_.address_bytes);
+    io_uring_sqe_set_data64(sqe, CompletionTag{Op::connect, conn.index, conn.generation}.encode());
+    ++conn.ops_outstanding;
+}
+
+void HttpTransport::post_recv(Connection& conn) {
+    assert(!conn.recv_posted);
+    io_uring_sqe* sqe = ring_.next_sqe();
+    io_uring_prep_recv(sqe, conn.fd, conn.recv_buffer.get() + conn.recv_bytes,
+                       bounds::http_response_bytes_max - conn.recv_bytes, 0);
+    io_uring_sqe_set_data64(sqe, CompletionTag{Op::recv, conn.index, conn.generation}.encode());
+    conn.recv_posted = true;
+    ++conn.ops_outstanding;
+}
+
+void HttpTransport::post_send(Connection& conn, Slot& slot) {
+    const char* data = slot.wire_data() + conn.sent_bytes;
+    const std::size_t bytes = slot.wire_bytes - conn.sent_bytes;
+    io_uring_sqe* sqe = ring_.next_sqe();
+    if (config_.zero_copy) {
+        const std::uint16_t zc_flags = config_.zc_report_usage ? send_zc_report_usage : 0;
+        io_uring_prep_send_zc_fixed(sqe, conn.fd, data, bytes, MSG_NOSIGNAL | MSG_WAITALL, zc_flags, slot.index);
+    } else {
+        io_uring_prep_write_fixed(sqe, conn.fd, data, static_cast<unsigned>(bytes), 0, static_cast<int>(slot.index));
+    }
+    io_uring_sqe_set_data64(sqe, send_tag(conn, slot));
+    ++slot.sends_outstanding;
+    ++conn.ops_outstanding;
+}
+
+void HttpTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) {
+    switch (tag.op) {
+        case Op::connect: on_connect(connections_.at(tag.target_index), cqe.res, now_ns); break;
+        case Op::recv: on_recv(connections_.at(tag.target_index), cqe.res, now_ns); break;
+        case Op::send: {
+            Slot& slot = listener_.slot_at(tag.target_index);
+            if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) {
+                on_notification(slot, cqe, now_ns);
+            } else {
+                on_send(slot, cqe, tag.generation >> (32 - conn_index_bits), now_ns);
+            }
+            break;
+        }
+        default: break;
+    }
+}
+
+void HttpTransport::on_connect(Connection& conn, int result, std::int64_t now_ns) {
+    --conn.ops_outstanding;
+    if (conn.state == ConnState::closing) {
+        close_when_quiet(conn, now_ns);
+        return;
+    }
+    if (result < 0) {
+        ++counters_.connect_failures;
+        ::close(conn.fd);
+        conn.fd = -1;
+        conn.state = ConnState::closed;
+        conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
+        listener_.on_sink_unreachable(FailReason::connect, now_ns);
+        return;
+    }
+    ++counters_.connects;
+    conn.state = ConnState::idle;
+    conn.recv_bytes = 0;
+    // A recv stays posted while connected, so a server closing an idle
+    // keep-alive connection is noticed before we send on it.
+    post_recv(conn);
+}
+
+void HttpTransport::on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t conn_index, std::int64_t now_ns) {
+    assert(slot.sends_outstanding > 0);
+    --slot.sends_outstanding;
+    if ((cqe.flags & IORING_CQE_F_MORE) != 0) ++slot.notifs_outstanding;
+    Connection& conn = connections_.at(conn_index);
+    --conn.ops_outstanding;
+
+    const bool still_ours = conn.slot_index == static_cast<std::int32_t>(slot.index) && !slot.outcome_decided;
+    if (conn.state == ConnState::closing) {
+        close_when_quiet(conn, now_ns);
+    } else if (still_ours) {
+        if (cqe.res < 0) {
+            fail_connection(conn, FailReason::transport, now_ns);
+        } else {
+            conn.sent_bytes += static_cast<std::size_t>(cqe.res);
+            if (conn.sent_bytes < slot.wire_bytes) {
+                post_send(conn, slot);  // short send: the rest from where it stopped
+            } else {
+                conn.send_done = true;
+            }
+        }
+    }
+    settle_if_ready(slot, now_ns);
+}
+
+void HttpTransport::on_notification(Slot& slot, const io_uring_cqe& cqe, std::int64_t now_ns) {
+    assert(slot.notifs_outstanding > 0);
+    --slot.notifs_outstanding;
+    ++counters_.zc_notifications;
+    if ((static_cast<std::uint32_t>(cqe.res) & notif_usage_zc_copied) != 0) ++counters_.zc_copied;
+    settle_if_ready(slot, now_ns);
+}
+
+void HttpTransport::on_recv(Connection& conn, int result, std::int64_t now_ns) {
+    --conn.ops_outstanding;
+    conn.recv_posted = false;
+    if (conn.state == ConnState::closing) {
+        close_when_quiet(conn, now_ns);
+        return;
+    }
+    if (result == -ENOBUFS || result == -EINTR || result == -EAGAIN) {
+        post_recv(conn);
+        return;
+    }
+    const bool at_eof = result <= 0;
+    if (result > 0) conn.recv_bytes += static_cast<std::size_t>(result);
+
+    if (conn.state != ConnState::busy) {
+        // Idle: the only thing a server may do now is close (an orderly end
+        // of keep-alive); stray bytes mean the connection is broken.
+        fail_connection(conn, at_eof ? FailReason::none : FailReason::transport, now_ns);
+        return;
+    }
+    HttpResponse response;
+    const ParseResult parsed =
+        parse_response(std::string_view(conn.recv_buffer.get(), conn.recv_bytes), at_eof,
+                       std::span<char>(body_scratch_.get(), bounds::http_response_bytes_max), response);
+    if (parsed.status == ParseStatus::complete) {
+        on_response(conn, response, now_ns);
+        return;
+    }
+    if (parsed.status == ParseStatus::invalid) {
+        fail_connection(conn, at_eof && conn.recv_bytes == 0 ? FailReason::transport : FailReason::bad_response,
+                        now_ns);
+        return;
+    }
+    if (conn.recv_bytes == bounds::http_response_bytes_max) {
+        fail_connection(conn, FailReason::bad_response, now_ns);  // response larger than we accept
+        return;
+    }
+    post_recv(conn);
+}
+
+void HttpTransport::on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
+    Slot& slot = listener_.slot_at(static_cast<std::uint32_t>(conn.slot_index));
+    const int status = response.status;
+    if (status >= 200 && status < 300) {
+        IngestReply reply;
+        // An Axiom reply says how many it took; a plain 2xx without one (an
+        // nginx stand-in, a proxy) takes the whole batch.
+        std::uint32_t acked = slot.events;
+        if (reply_parser_.parse(response.body, reply)) {
+            acked = static_cast<std::uint32_t>(std::min<std::uint64_t>(reply.ingested, slot.events));
+        }
+        conn.failures_in_row = 0;
+        decide(conn, Verdict::acked, acked < slot.events ? FailReason::partial : FailReason::none, acked, 0, now_ns);
+    } else if (status == 429) {
+        std::int64_t retry_at_ns = 0;
+        if (response.rate_limit_reset_s > 0) {
+            const std::int64_t wait_ns = (response.rate_limit_reset_s - realtime_s()) * ns_per_s;
+            retry_at_ns = now_ns + std::clamp<std::int64_t>(wait_ns, 0, rate_limit_wait_max_ns);
+        } else if (response.retry_after_s >= 0) {
+            retry_at_ns = now_ns + std::min(response.retry_after_s * ns_per_s, rate_limit_wait_max_ns);
+        }
+        decide(conn, Verdict::retry, FailReason::rate_limited, 0, retry_at_ns, now_ns);
+    } else if (status == 430) {
+        fatal_error_ = "the sink answered 430: the monthly ingest quota is used up; no more events are sent to it";
+        decide(conn, Verdict::failed, FailReason::quota, 0, 0, now_ns);
+    } else if (status == 401 || status == 403 || status == 404) {
+        fatal_error_ = status == 401   ? "the sink answered 401 Unauthorized: the API token is missing or invalid "
+                                         "(set AXIOM_TOKEN, --token-file or the axiom-token credential)"
+                       : status == 403 ? "the sink answered 403 Forbidden: the token may not ingest into this dataset"
+                                       : "the sink answered 404 Not Found: no such dataset, or a wrong URL prefix";
+        decide(conn, Verdict::failed, FailReason::rejected, 0, 0, now_ns);
+    } else if (status >= 500) {
+        decide(conn, Verdict::retry, FailReason::server_error, 0, 0, now_ns);
+    } else {
+        decide(conn, Verdict::failed, status >= 400 ? FailReason::rejected : FailReason::bad_response, 0, 0, now_ns);
+    }
+
+    // The connection goes back to the pool only if the exchange is over on
+    // both sides; a server that answered before reading the whole body, or
+    // that says it will close, gets a fresh connection instead.
+    if (!response.keep_alive || !conn.send_done || shutting_down_) {
+        fail_connection(conn, FailReason::none, now_ns);
+        return;
+    }
+    conn.state = ConnState::idle;
+    conn.recv_bytes = 0;
+    post_recv(conn);
+}
+
+void HttpTransport::decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
+                           std::int64_t retry_at_ns, std::int64_t now_ns) {
+    Slot& slot = listener_.slot_at(static_cast<std::uint32_t>(conn.slot_index));
+    assert(!slot.outcome_decided);
+    slot.outcome_decided = true;
+    slot.verdict = verdict;
+    slot.reason = reason;
+    slot.acked_events = acked_events;
+    slot.retry_at_ns = retry_at_ns;
+    slot.state = SlotState::settling;
+    conn.slot_index = -1;
+    settle_if_ready(slot, now_ns);
+}
+
+void HttpTransport::settle_if_ready(Slot& slot, std::int64_t now_ns) {
+    if (slot.outcome_decided && slot.kernel_done() && slot.state == SlotState::settling) {
+        slot.outcome_decided = false;
+        listener_.on_slot_settled(slot, now_ns);
+    }
+}
+
+void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns) {
+    if (conn.slot_index >= 0) {
+        decide(conn, Verdict::retry, reason == FailReason::none ? FailReason::transport : reason, 0, 0, now_ns);
+    }
+    if (reason != FailReason::none) {
+        ++counters_.disconnects;
+        conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
+    } else {
+        conn.reconnect_at_ns = now_ns;  // an orderly close: reconnect at once
+    }
+    if (conn.fd >= 0) ::shutdown(conn.fd, SHUT_RDWR);  // wakes the posted recv
+    conn.state = ConnState::closing;
+    close_when_quiet(conn, now_ns);
+}
+
+void HttpTransport::close_when_quiet(Connection& conn, std::int64_t /*now_ns*/) {
+    // Closing with operations in flight would leave them holding the file;
+    // wait until the kernel has returned every one.
+    if (conn.state != ConnState::closing || conn.ops_outstanding != 0) return;
+    ::close(conn.fd);
+    conn.fd = -1;
+    conn.state = ConnState::closed;
+    conn.recv_posted = false;
+    conn.recv_bytes = 0;
+}
+
+void HttpTransport::on_tick(std::int64_t now_ns, bool work_waiting) {
+    for (Connection& conn : connections_) {
+        switch (conn.state) {
+            case ConnState::closed:
+                if (work_waiting && !shutting_down_ && fatal_error_.empty() && now_ns >= conn.reconnect_at_ns) {
+                    open(conn, now_ns);
+                }
+                break;
+            case ConnState::connecting:
+                if (now_ns >= conn.deadline_ns) {
+                    ++counters_.connect_failures;
+                    listener_.on_sink_unreachable(FailReason::timeout, now_ns);
+                    fail_connection(conn, FailReason::timeout, now_ns);
+                }
+                break;
+            case ConnState::busy:
+                if (now_ns >= conn.deadline_ns) fail_connection(conn, FailReason::timeout, now_ns);
+                break;
+            default: break;
+        }
+    }
+}
+
+std::int64_t HttpTransport::next_deadline_ns() const {
+    std::int64_t next = INT64_MAX;
+    for (const Connection& conn : connections_) {
+        if (conn.state == ConnState::connecting || conn.state == ConnState::busy) next = std::min(next, conn.deadline_ns);
+        if (conn.state == ConnState::closed) next = std::min(next, conn.reconnect_at_ns);
+    }
+    return next;
+}
+
+void HttpTransport::begin_shutdown() {
+    shutting_down_ = true;
+    for (Connection& conn : connections_) {
+        if (conn.state == ConnState::idle || conn.state == ConnState::connecting) {
+            if (conn.fd >= 0) ::shutdown(conn.fd, SHUT_RDWR);
+            conn.state = ConnState::closing;
+            close_when_quiet(conn, 0);
+        }
+    }
+}
+
+bool HttpTransport::quiescent() const {
+    return std::all_of(connections_.begin(), connections_.end(),
+                       [](const Connection& conn) { return conn.state == ConnState::closed; });
+}
+
+}  // namespace supervent::net

@@ -1,0 +1,101 @@
+#pragma once
+// Keep-alive HTTP/1.1 connections from one shard to one sink, all driven by
+// the shard's ring: connect, SEND_ZC (or WRITE_FIXED) of a slot's wire bytes,
+// recv of the response, parse, verdict. One request per connection at a
+// time; throughput comes from several connections (DESIGN.md §4).
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/http_request.hpp"
+#include "net/http_response.hpp"
+#include "net/ring.hpp"
+#include "net/transport.hpp"
+
+namespace supervent::net {
+
+struct HttpTransportConfig {
+    sockaddr_storage address{};
+    socklen_t address_bytes = 0;
+    IngestTarget target;
+    std::uint32_t connections = 2;
+    bool tcp_nodelay = true;
+    bool zero_copy = true;          // SEND_ZC; false = WRITE_FIXED (copying)
+    bool zc_report_usage = false;   // ask the kernel whether it copied after all (6.2+)
+    std::int64_t connect_timeout_ns = 5'000'000'000;
+    std::int64_t request_timeout_ns = 30'000'000'000;
+    std::int64_t reconnect_backoff_min_ns = 50'000'000;
+    std::int64_t reconnect_backoff_max_ns = 5'000'000'000;
+    std::uint32_t shard_index = 0;  // seeds the backoff jitter
+};
+
+class HttpTransport final : public Transport {
+public:
+    HttpTransport(Ring& ring, SlotListener& listener, HttpTransportConfig config);
+    ~HttpTransport() override;
+
+    bool try_start(Slot& slot, std::int64_t now_ns) override;
+    void on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) override;
+    void on_tick(std::int64_t now_ns, bool work_waiting) override;
+    [[nodiscard]] std::int64_t next_deadline_ns() const override;
+    void begin_shutdown() override;
+    [[nodiscard]] bool quiescent() const override;
+    [[nodiscard]] const std::string& fatal_error() const override { return fatal_error_; }
+    [[nodiscard]] const TransportCounters& counters() const override { return counters_; }
+
+    // The size of the request head this transport writes in front of bodies.
+    [[nodiscard]] std::size_t head_bytes_max() const { return head_.bytes_max(); }
+
+private:
+    enum class ConnState : std::uint8_t { closed, connecting, idle, busy, closing };
+    struct Connection {
+        std::uint32_t index = 0;
+        ConnState state = ConnState::closed;
+        int fd = -1;
+        std::uint32_t generation = 0;
+        std::uint32_t ops_outstanding = 0;  // SQEs that reference fd
+        bool recv_posted = false;
+        std::int32_t slot_index = -1;       // the request in flight
+        std::size_t sent_bytes = 0;
+        bool send_done = false;
+        std::int64_t deadline_ns = 0;       // connect or request timeout
+        std::int64_t reconnect_at_ns = 0;
+        std::uint32_t failures_in_row = 0;
+        std::unique_ptr<char[]> recv_buffer;
+        std::size_t recv_bytes = 0;
+    };
+
+    void open(Connection& conn, std::int64_t now_ns);
+    void post_recv(Connection& conn);
+    void post_send(Connection& conn, Slot& slot);
+    void on_connect(Connection& conn, int result, std::int64_t now_ns);
+    void on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t conn_index, std::int64_t now_ns);
+    void on_notification(Slot& slot, const io_uring_cqe& cqe, std::int64_t now_ns);
+    void on_recv(Connection& conn, int result, std::int64_t now_ns);
+    void on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
+    void decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
+                std::int64_t retry_at_ns, std::int64_t now_ns);
+    void fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns);
+    void close_when_quiet(Connection& conn, std::int64_t now_ns);
+    void settle_if_ready(Slot& slot, std::int64_t now_ns);
+    [[nodiscard]] std::int64_t backoff_ns(std::uint32_t failures);
+    [[nodiscard]] std::uint64_t send_tag(const Connection& conn, const Slot& slot) const;
+
+    Ring& ring_;
+    SlotListener& listener_;
+    HttpTransportConfig config_;
+    RequestHead head_;
+    std::vector<Connection> connections_;
+    std::unique_ptr<char[]> body_scratch_;
+    IngestReplyParser reply_parser_;
+    std::uint32_t next_connection_ = 0;
+    std::uint64_t jitter_state_;
+    bool shutting_down_ = false;
+    std::string fatal_error_;
+    TransportCounters counters_;
+};
+
+}  // namespace supervent::net

@@ -1,0 +1,81 @@
+#pragma once
+// One io_uring instance, owned by exactly one shard thread.
+//
+// The ring is created on the thread that will submit to it (SINGLE_ISSUER),
+// probes what the kernel offers once, and decodes nothing: completion tags
+// are encoded and decoded in one place, net/completion_tag.hpp.
+#include <liburing.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <sys/uio.h>
+
+namespace supervent::net {
+
+// What this kernel's io_uring can do, probed once at ring creation.
+struct RingFeatures {
+    bool send_zc = false;         // IORING_OP_SEND_ZC
+    bool write_fixed = false;     // IORING_OP_WRITE_FIXED (the zero-copy fallback)
+    bool connect = false;         // IORING_OP_CONNECT
+    bool recv = false;            // IORING_OP_RECV
+    bool single_issuer = false;   // IORING_SETUP_SINGLE_ISSUER accepted
+    bool defer_taskrun = false;   // IORING_SETUP_DEFER_TASKRUN accepted
+    std::uint32_t sq_entries = 0;
+    std::uint32_t cq_entries = 0;
+};
+
+// Start-up failures carry a message an operator can act on.
+struct RingError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class Ring {
+public:
+    // Creates a ring with room for `entries` submissions. Throws RingError
+    // (io_uring disabled, too old a kernel, ...) with what to do about it.
+    explicit Ring(std::uint32_t entries);
+    ~Ring();
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+
+    [[nodiscard]] const RingFeatures& features() const { return features_; }
+    [[nodiscard]] io_uring* raw() { return &ring_; }
+
+    // Registers fixed buffers; index i of `buffers` becomes buf_index i.
+    // Throws RingError with the memlock limit when the kernel refuses.
+    void register_buffers(std::span<const iovec> buffers);
+
+    // A submission entry, submitting what is queued first when the queue is
+    // full. Never null: a ring that cannot submit is a fatal error.
+    [[nodiscard]] io_uring_sqe* next_sqe();
+
+    // Submits queued entries and waits up to timeout_ns for at least one
+    // completion (0 = do not wait). Returns 0 or a negative errno other than
+    // ETIME/EINTR/EAGAIN/EBUSY, which mean "nothing yet".
+    [[nodiscard]] int submit_and_wait(std::int64_t timeout_ns);
+
+    // Calls fn(const io_uring_cqe&) for every ready completion, then marks
+    // them seen. Returns how many there were.
+    template <typename Fn>
+    std::uint32_t drain(Fn&& fn) {
+        std::uint32_t count = 0;
+        unsigned head = 0;
+        io_uring_cqe* cqe = nullptr;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            fn(*cqe);
+            ++count;
+        }
+        io_uring_cq_advance(&ring_, count);
+        return count;
+    }
+
+private:
+    io_uring ring_{};
+    RingFeatures features_{};
+};
+
+// Human-readable description of the memlock limit, for error messages.
+[[nodiscard]] std::string describe_memlock_limit();
+
+}  // namespace supervent::net

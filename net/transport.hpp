@@ -1,0 +1,58 @@
+#pragma once
+// A transport moves filled slots to one sink: HTTP connections, a file, or
+// nowhere. The shard owns the slots and the queue; a transport takes one slot
+// at a time when it has capacity and reports back through SlotListener.
+#include <liburing.h>
+
+#include <cstdint>
+#include <string>
+
+#include "net/completion_tag.hpp"
+#include "net/slot.hpp"
+
+namespace supervent::net {
+
+class SlotListener {
+public:
+    virtual ~SlotListener() = default;
+    // The transport decided the slot's outcome (verdict, reason, acked_events
+    // set on the slot) and the kernel no longer holds its buffer.
+    virtual void on_slot_settled(Slot& slot, std::int64_t now_ns) = 0;
+    // An attempt to reach the sink failed before any slot was sent (e.g.
+    // connect refused). The shard charges it to the oldest queued batch so
+    // that an unreachable sink fails batches instead of waiting forever.
+    virtual void on_sink_unreachable(FailReason reason, std::int64_t now_ns) = 0;
+    // Looks a slot up by index (completion tags carry indices).
+    virtual Slot& slot_at(std::uint32_t slot_index) = 0;
+};
+
+struct TransportCounters {
+    std::uint64_t connects = 0;
+    std::uint64_t connect_failures = 0;
+    std::uint64_t disconnects = 0;
+    std::uint64_t zc_notifications = 0;
+    std::uint64_t zc_copied = 0;  // notifications saying the kernel copied after all
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+    // Takes the slot and starts sending it, or returns false when there is
+    // no capacity right now (the slot stays queued).
+    virtual bool try_start(Slot& slot, std::int64_t now_ns) = 0;
+    // A completion whose tag this transport issued.
+    virtual void on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) = 0;
+    // Time-driven work: timeouts, reconnects. `work_waiting` says slots are
+    // queued, so idle connections should be (re)opened.
+    virtual void on_tick(std::int64_t now_ns, bool work_waiting) = 0;
+    // When on_tick next has something to do (INT64_MAX: nothing).
+    [[nodiscard]] virtual std::int64_t next_deadline_ns() const = 0;
+    // Closes everything; completions still arrive until quiescent().
+    virtual void begin_shutdown() = 0;
+    [[nodiscard]] virtual bool quiescent() const = 0;
+    // Non-empty once the sink refused us for good (bad token, no dataset, quota).
+    [[nodiscard]] virtual const std::string& fatal_error() const = 0;
+    [[nodiscard]] virtual const TransportCounters& counters() const = 0;
+};
+
+}  // namespace supervent::net
