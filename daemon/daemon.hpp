@@ -1,0 +1,60 @@
+#pragma once
+// superventd's top level: turns Settings into shard plans, runs the shards on
+// their threads and the control plane (signals, control socket, progress) on
+// this one, and reports the outcome.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "daemon/shard.hpp"
+#include "daemon/shard_state.hpp"
+
+namespace supervent::daemon {
+
+// Totals over all shards at one moment.
+struct Totals {
+    std::uint64_t events_generated = 0;
+    std::uint64_t events_acked = 0;
+    std::uint64_t events_failed = 0;
+    std::uint64_t events_failed_by_reason[static_cast<int>(net::FailReason::count_)] = {};
+    std::uint64_t bytes_generated = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t requests_sent = 0;
+    std::uint64_t requests_acked = 0;
+    std::uint64_t requests_retried = 0;
+    std::uint64_t requests_failed = 0;
+    std::uint64_t connects = 0;
+    std::uint64_t connect_failures = 0;
+    std::uint64_t zc_notifications = 0;
+    std::uint64_t zc_copied = 0;
+    std::uint64_t latency_ns_sum = 0;
+    std::uint64_t slots_total = 0;
+    std::uint64_t slots_busy = 0;
+    [[nodiscard]] std::uint64_t events_in_flight() const { return events_generated - events_acked - events_failed; }
+};
+
+class Daemon {
+public:
+    explicit Daemon(config::Settings settings);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Runs to the end: 0 when every generated event was acknowledged,
+    // 1 otherwise (failures, a shard that could not start).
+    int run();
+
+private:
+    struct Shared;
+    std::unique_ptr<Shared> shared_;
+};
+
+// Builds the plan of every shard from the settings: resolves the sink
+// address, splits rate and event budget, opens files. Throws
+// std::runtime_error with a message for the operator.
+[[nodiscard]] std::vector<ShardPlan> plan_shards(const config::Settings& settings);
+
+}  // namespace supervent::daemon

@@ -1,0 +1,365 @@
+#include "daemon/shard.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "core/bounds.hpp"
+#include "net/discard_transport.hpp"
+#include "net/file_transport.hpp"
+
+namespace supervent::daemon {
+namespace {
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+// How often an idle shard looks at its control mailbox.
+constexpr std::int64_t control_poll_ns = 20'000'000;
+// When rate limited, a batch holds about this much time's worth of events,
+// so low rates still deliver promptly and high rates still batch fully.
+constexpr double batch_window_s = 0.1;
+
+std::int64_t clock_ns(clockid_t clock) {
+    timespec now{};
+    clock_gettime(clock, &now);
+    return now.tv_sec * ns_per_s + now.tv_nsec;
+}
+std::int64_t monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
+std::int64_t realtime_ns() { return clock_ns(CLOCK_REALTIME); }
+
+void pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    // Best effort: a CPU outside our cgroup's set is not worth failing over.
+    (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+}  // namespace
+
+Shard::Shard(ShardPlan plan, ShardStats& stats, ShardControl& control, ShardError& error)
+    : plan_(std::move(plan)),
+      stats_(stats),
+      control_(control),
+      error_(error),
+      jitter_state_(0x2545f4914f6cdd1dULL ^ (plan_.identity.seed + plan_.index)) {}
+
+Shard::~Shard() = default;
+
+void Shard::run() noexcept {
+    try {
+        start();
+        stats_.phase.store(ShardPhase::running, std::memory_order_release);
+        loop();
+        stats_.phase.store(ShardPhase::finished, std::memory_order_release);
+    } catch (const std::exception& failure) {
+        {
+            std::lock_guard lock(error_.mutex);
+            error_.text = failure.what();
+        }
+        stats_.phase.store(ShardPhase::failed, std::memory_order_release);
+    }
+}
+
+// Everything the shard will ever need is allocated here, on its own thread
+// (the ring must be created by its only submitter).
+void Shard::start() {
+    if (plan_.cpu >= 0) pin_to_cpu(plan_.cpu);
+    source_ = core::make_builtin_source(plan_.scenario, plan_.identity, plan_.batch_events);
+
+    const std::uint32_t ring_entries = std::max<std::uint32_t>(64, plan_.slots * 4 + 32);
+    ring_ = std::make_unique<net::Ring>(ring_entries);
+    const bool zero_copy = plan_.zero_copy != config::ZeroCopyMode::off && ring_->features().send_zc;
+    if (plan_.zero_copy == config::ZeroCopyMode::on && !ring_->features().send_zc) {
+        throw net::RingError("network.zero_copy = \"on\" but this kernel's io_uring has no SEND_ZC (Linux 6.0+); "
+                             "use \"auto\" to fall back to WRITE_FIXED");
+    }
+
+    const std::size_t slot_bytes =
+        bounds::http_head_room_bytes + std::size_t{plan_.batch_events} * source_->event_bytes_max();
+    arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
+    ring_->register_buffers(arena_->iovecs());
+
+    slots_.resize(plan_.slots);
+    free_slots_.reserve(plan_.slots);
+    queue_.reserve(plan_.slots);
+    for (std::uint32_t i = 0; i < plan_.slots; ++i) {
+        slots_[i].index = i;
+        slots_[i].data = arena_->slot_data(i);
+        slots_[i].capacity_bytes = arena_->slot_bytes();
+        free_slots_.push_back(plan_.slots - 1 - i);
+    }
+    stats_.slots_total.set(plan_.slots);
+
+    net::SlotListener& listener = *this;
+    switch (plan_.sink.kind) {
+        case config::SinkUrl::Kind::http: {
+            net::HttpTransportConfig http = plan_.sink.http;
+            http.zero_copy = zero_copy;
+            http.shard_index = plan_.index;
+            auto transport = std::make_unique<net::HttpTransport>(*ring_, listener, std::move(http));
+            if (transport->head_bytes_max() > bounds::http_head_room_bytes) {
+                throw std::runtime_error("the HTTP request head does not fit its head room (URL or token too long)");
+            }
+            transport_ = std::move(transport);
+            break;
+        }
+        case config::SinkUrl::Kind::file:
+        case config::SinkUrl::Kind::stdout_stream:
+            transport_ = std::make_unique<net::FileTransport>(*ring_, listener, plan_.sink.file_fd, plan_.sink.description);
+            plan_.sink.file_fd = -1;  // owned by the transport now
+            break;
+        case config::SinkUrl::Kind::discard:
+            transport_ = std::make_unique<net::DiscardTransport>(listener);
+            break;
+        case config::SinkUrl::Kind::https:
+            throw std::runtime_error("https sinks are not supported yet");
+    }
+
+    rate_eps_ = control_.rate_eps.load(std::memory_order_acquire);
+    batch_target_ = rate_eps_ > 0 ? std::clamp(rate_eps_ * batch_window_s, 1.0, double(plan_.batch_events)) : 1.0;
+}
+
+void Shard::loop() {
+    started_ns_ = monotonic_ns();
+    tokens_at_ns_ = started_ns_;
+    for (;;) {
+        std::int64_t now_ns = monotonic_ns();
+        apply_control(now_ns);
+        fill(now_ns);
+        dispatch(now_ns);
+        transport_->on_tick(now_ns, !queue_.empty());
+
+        if (generation_done_ && free_slots_.size() == slots_.size()) {
+            if (!shutdown_begun_) {
+                shutdown_begun_ = true;
+                transport_->begin_shutdown();
+            }
+            if (transport_->quiescent()) return;
+        }
+
+        const int result = ring_->submit_and_wait(wait_ns(now_ns));
+        if (result < 0) throw net::RingError(std::string("io_uring wait failed: ") + std::strerror(-result));
+        now_ns = monotonic_ns();
+        ring_->drain([&](const io_uring_cqe& cqe) {
+            const net::CompletionTag tag = net::CompletionTag::decode(cqe.user_data);
+            if (tag.op != net::Op::wake && tag.op != net::Op::none) transport_->on_completion(cqe, tag, now_ns);
+        });
+        const net::TransportCounters& counters = transport_->counters();
+        stats_.connects.set(counters.connects);
+        stats_.connect_failures.set(counters.connect_failures);
+        stats_.zc_notifications.set(counters.zc_notifications);
+        stats_.zc_copied.set(counters.zc_copied);
+    }
+}
+
+void Shard::apply_control(std::int64_t now_ns) {
+    if (!generation_done_ && control_.stop_requested.load(std::memory_order_acquire)) finish_generation();
+    paused_ = control_.paused.load(std::memory_order_acquire);
+    const double rate_eps = control_.rate_eps.load(std::memory_order_acquire);
+    if (rate_eps != rate_eps_) {
+        refill_tokens(now_ns);
+        rate_eps_ = rate_eps;
+        tokens_ = 0;
+        batch_target_ = rate_eps_ > 0 ? std::clamp(rate_eps_ * batch_window_s, 1.0, double(plan_.batch_events)) : 1.0;
+    }
+    if (!transport_->fatal_error().empty() && !generation_done_) {
+        {
+            std::lock_guard lock(error_.mutex);
+            error_.text = transport_->fatal_error();
+        }
+        finish_generation();
+        fail_queued(last_failure_reason_);
+    }
+    if (!generation_done_ && plan_.duration_ns > 0 && now_ns - started_ns_ >= plan_.duration_ns) finish_generation();
+}
+
+void Shard::finish_generation() {
+    generation_done_ = true;
+    stats_.phase.store(ShardPhase::draining, std::memory_order_release);
+}
+
+void Shard::refill_tokens(std::int64_t now_ns) {
+    if (rate_eps_ <= 0) return;
+    const double elapsed_s = double(now_ns - tokens_at_ns_) / ns_per_s;
+    tokens_at_ns_ = now_ns;
+    // A bucket of two batches: enough to ride out scheduling jitter, small
+    // enough that a stall is not followed by a burst.
+    tokens_ = std::min(tokens_ + elapsed_s * rate_eps_, 2 * batch_target_);
+}
+
+bool Shard::can_fill_now() const {
+    if (generation_done_ || paused_ || free_slots_.empty()) return false;
+    return rate_eps_ <= 0 || tokens_ >= batch_target_;
+}
+
+void Shard::fill(std::int64_t now_ns) {
+    if (generation_done_ || paused_) return;
+    refill_tokens(now_ns);
+    while (!free_slots_.empty()) {
+        std::uint64_t event_count = plan_.batch_events;
+        if (plan_.events_budget > 0) {
+            const std::uint64_t remaining = plan_.events_budget - events_generated_;
+            if (remaining == 0) {
+                finish_generation();
+                return;
+            }
+            event_count = std::min(event_count, remaining);
+        }
+        if (rate_eps_ > 0) {
+            const double wanted = std::min(double(event_count), batch_target_);
+            if (tokens_ < wanted) return;
+            event_count = std::min<std::uint64_t>(event_count, static_cast<std::uint64_t>(tokens_));
+            tokens_ -= double(event_count);
+        }
+        net::Slot* slot = free_slot();
+        generate_into(*slot, static_cast<std::uint32_t>(event_count));
+    }
+    stats_.backpressured.store(true, std::memory_order_relaxed);
+}
+
+net::Slot* Shard::free_slot() {
+    assert(!free_slots_.empty());
+    net::Slot& slot = slots_[free_slots_.back()];
+    free_slots_.pop_back();
+    assert(slot.state == net::SlotState::free);
+    stats_.slots_busy.set(slots_.size() - free_slots_.size());
+    return &slot;
+}
+
+void Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
+    slot.state = net::SlotState::filling;
+    slot.attempts = 0;
+    slot.not_before_ns = 0;
+    slot.body_offset = bounds::http_head_room_bytes;
+
+    // Event times run from the end of the previous batch to now, so a
+    // continuous stream has continuous, non-decreasing timestamps.
+    const std::int64_t now_ns = realtime_ns();
+    core::TimeRange times{last_event_time_ns_ > 0 ? std::min(last_event_time_ns_, now_ns) : now_ns, now_ns};
+    last_event_time_ns_ = now_ns;
+
+    const std::span<char> body(slot.data + slot.body_offset, slot.capacity_bytes - slot.body_offset);
+    assert(body.size() >= std::size_t{event_count} * source_->event_bytes_max());
+    slot.body_bytes = source_->write_ndjson(event_count, times, body);
+    slot.events = event_count;
+    events_generated_ += event_count;
+    stats_.events_generated.add(event_count);
+    stats_.bytes_generated.add(slot.body_bytes);
+
+    slot.state = net::SlotState::queued;
+    queue_.push_back(slot.index);
+    stats_.backpressured.store(false, std::memory_order_relaxed);
+}
+
+void Shard::dispatch(std::int64_t now_ns) {
+    // Oldest first; a slot still backing off does not hold up the others.
+    std::size_t kept = 0;
+    bool capacity = true;
+    for (std::size_t i = 0; i < queue_.size(); ++i) {
+        net::Slot& slot = slots_[queue_[i]];
+        if (capacity && slot.not_before_ns <= now_ns) {
+            if (transport_->try_start(slot, now_ns)) {
+                stats_.requests_sent.add(1);
+                continue;
+            }
+            capacity = false;
+        }
+        queue_[kept++] = queue_[i];
+    }
+    queue_.resize(kept);
+}
+
+std::int64_t Shard::wait_ns(std::int64_t now_ns) const {
+    if (can_fill_now()) return 0;
+    std::int64_t until_ns = now_ns + control_poll_ns;
+    if (!generation_done_ && !paused_ && !free_slots_.empty() && rate_eps_ > 0) {
+        const double missing = batch_target_ - tokens_;
+        until_ns = std::min(until_ns, now_ns + static_cast<std::int64_t>(missing / rate_eps_ * ns_per_s) + 1);
+    }
+    for (std::uint32_t index : queue_) until_ns = std::min(until_ns, std::max(slots_[index].not_before_ns, now_ns + 1));
+    until_ns = std::min(until_ns, transport_->next_deadline_ns());
+    if (!generation_done_ && plan_.duration_ns > 0) until_ns = std::min(until_ns, started_ns_ + plan_.duration_ns);
+    return std::max<std::int64_t>(until_ns - now_ns, 1000);
+}
+
+std::int64_t Shard::retry_backoff_ns(std::uint32_t attempts) {
+    const std::uint32_t shift = std::min<std::uint32_t>(attempts - 1, 20);
+    const std::int64_t ceiling = std::min(plan_.retry_backoff_max_ns, plan_.retry_backoff_min_ns << shift);
+    jitter_state_ ^= jitter_state_ << 13;
+    jitter_state_ ^= jitter_state_ >> 7;
+    jitter_state_ ^= jitter_state_ << 17;
+    return ceiling / 2 + static_cast<std::int64_t>(jitter_state_ % static_cast<std::uint64_t>(ceiling / 2 + 1));
+}
+
+void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
+    assert(slot.kernel_done());
+    switch (slot.verdict) {
+        case net::Verdict::acked: {
+            stats_.requests_acked.add(1);
+            stats_.bytes_sent.add(slot.wire_bytes);
+            stats_.latency_ns_sum.add(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
+            const std::uint32_t rejected = slot.events - slot.acked_events;
+            if (rejected > 0) {
+                stats_.events_failed_by_reason[static_cast<int>(net::FailReason::partial)].add(rejected);
+                stats_.events_failed.add(rejected);
+            }
+            stats_.events_acked.add(slot.acked_events);
+            release(slot);
+            return;
+        }
+        case net::Verdict::failed:
+            last_failure_reason_ = slot.reason;
+            fail_slot(slot, slot.reason);
+            return;
+        case net::Verdict::retry:
+            stats_.requests_retried.add(1);
+            if (++slot.attempts > plan_.retries_max || (generation_done_ && !transport_->fatal_error().empty())) {
+                fail_slot(slot, slot.reason);
+                return;
+            }
+            slot.not_before_ns = std::max(now_ns + retry_backoff_ns(slot.attempts), slot.retry_at_ns);
+            slot.state = net::SlotState::queued;
+            queue_.push_back(slot.index);
+            return;
+    }
+}
+
+void Shard::on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) {
+    // Charge the attempt to the oldest waiting batch, so that a sink that is
+    // down for good ends in failed batches rather than a run that never ends.
+    if (queue_.empty()) return;
+    net::Slot& slot = slots_[queue_.front()];
+    stats_.requests_retried.add(1);
+    if (++slot.attempts > plan_.retries_max) {
+        queue_.erase(queue_.begin());
+        fail_slot(slot, reason);
+    }
+    (void)now_ns;
+}
+
+void Shard::fail_slot(net::Slot& slot, net::FailReason reason) {
+    stats_.requests_failed.add(1);
+    stats_.events_failed_by_reason[static_cast<int>(reason)].add(slot.events);
+    stats_.events_failed.add(slot.events);
+    release(slot);
+}
+
+void Shard::fail_queued(net::FailReason reason) {
+    for (std::uint32_t index : queue_) fail_slot(slots_[index], reason);
+    queue_.clear();
+}
+
+void Shard::release(net::Slot& slot) {
+    slot.state = net::SlotState::free;
+    slot.events = 0;
+    free_slots_.push_back(slot.index);
+    stats_.slots_busy.set(slots_.size() - free_slots_.size());
+}
+
+}  // namespace supervent::daemon

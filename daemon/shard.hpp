@@ -1,0 +1,106 @@
+#pragma once
+// One shard: a thread pinned to a core that owns its io_uring ring, its
+// registered send slots, its event source and its connections to the sink.
+// It generates batches when its token bucket allows and a slot is free,
+// hands them to its transport, and accounts for every event.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "core/event_source.hpp"
+#include "daemon/shard_state.hpp"
+#include "net/buffer_arena.hpp"
+#include "net/http_transport.hpp"
+#include "net/ring.hpp"
+#include "net/transport.hpp"
+
+namespace supervent::daemon {
+
+struct SinkPlan {
+    config::SinkUrl::Kind kind = config::SinkUrl::Kind::discard;
+    net::HttpTransportConfig http;  // kind == http
+    int file_fd = -1;               // kind == file / stdout_stream: this shard's descriptor
+    std::string description;        // for messages
+};
+
+struct ShardPlan {
+    std::uint32_t index = 0;
+    std::uint32_t count = 1;
+    int cpu = -1;                       // pin to this CPU; -1 = do not pin
+    std::uint32_t batch_events = 2000;
+    double rate_eps = 0;                // this shard's share; 0 = unlimited
+    std::uint64_t events_budget = 0;    // this shard's share; 0 = unlimited
+    std::int64_t duration_ns = 0;       // 0 = unlimited
+    std::string scenario;
+    core::SourceIdentity identity;
+    SinkPlan sink;
+    std::uint32_t slots = 4;
+    config::ZeroCopyMode zero_copy = config::ZeroCopyMode::automatic;
+    std::uint32_t retries_max = 5;
+    std::int64_t retry_backoff_min_ns = 100'000'000;
+    std::int64_t retry_backoff_max_ns = 10'000'000'000;
+};
+
+class Shard final : private net::SlotListener {
+public:
+    Shard(ShardPlan plan, ShardStats& stats, ShardControl& control, ShardError& error);
+    ~Shard() override;
+
+    // The thread body. Never throws: failures end in phase=failed with the
+    // reason in ShardError.
+    void run() noexcept;
+
+private:
+    void start();
+    void loop();
+    void apply_control(std::int64_t now_ns);
+    void refill_tokens(std::int64_t now_ns);
+    void fill(std::int64_t now_ns);
+    void generate_into(net::Slot& slot, std::uint32_t event_count);
+    void dispatch(std::int64_t now_ns);
+    void finish_generation();
+    void fail_queued(net::FailReason reason);
+    [[nodiscard]] std::int64_t wait_ns(std::int64_t now_ns) const;
+    [[nodiscard]] bool can_fill_now() const;
+    [[nodiscard]] net::Slot* free_slot();
+    void release(net::Slot& slot);
+    void fail_slot(net::Slot& slot, net::FailReason reason);
+    [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
+
+    // net::SlotListener
+    void on_slot_settled(net::Slot& slot, std::int64_t now_ns) override;
+    void on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) override;
+    net::Slot& slot_at(std::uint32_t slot_index) override { return slots_.at(slot_index); }
+
+    ShardPlan plan_;
+    ShardStats& stats_;
+    ShardControl& control_;
+    ShardError& error_;
+
+    std::unique_ptr<net::Ring> ring_;
+    std::unique_ptr<net::BufferArena> arena_;
+    std::unique_ptr<core::EventSource> source_;
+    std::unique_ptr<net::Transport> transport_;
+    std::vector<net::Slot> slots_;
+    std::vector<std::uint32_t> free_slots_;   // stack of slot indices
+    std::vector<std::uint32_t> queue_;        // queued slot indices, oldest first
+
+    // Generation state.
+    bool generation_done_ = false;
+    bool shutdown_begun_ = false;
+    bool paused_ = false;
+    net::FailReason last_failure_reason_ = net::FailReason::rejected;
+    std::uint64_t events_generated_ = 0;
+    std::int64_t started_ns_ = 0;
+    std::int64_t last_event_time_ns_ = 0;     // realtime of the last batch's end
+    double rate_eps_ = 0;
+    double tokens_ = 0;
+    double batch_target_ = 1;                 // events per batch when rate limited
+    std::int64_t tokens_at_ns_ = 0;
+    std::uint64_t jitter_state_;
+};
+
+}  // namespace supervent::daemon

@@ -1,0 +1,59 @@
+// superventd: generate synthetic log events and ship them to a sink.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <variant>
+
+#include "config/load.hpp"
+#include "core/event_source.hpp"
+#include "daemon/daemon.hpp"
+#include "net/ring.hpp"
+
+namespace {
+
+constexpr int exit_usage = 2;
+constexpr int exit_failure = 1;
+
+int check_config(const supervent::config::Settings& settings) {
+    // Build everything that can be checked without sending: the plan (sink
+    // address, files) and the scenario's source.
+    auto plans = supervent::daemon::plan_shards(settings);
+    auto source = supervent::core::make_builtin_source(settings.scenario, {settings.seed, 0, 1}, settings.batch_events);
+    std::printf("%s", supervent::config::describe(settings).c_str());
+    std::printf("shards:      %zu\nevent bound: %zu bytes (scenario %s)\nconfig OK\n", plans.size(),
+                source->event_bytes_max(), std::string(source->name()).c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Sends use MSG_NOSIGNAL; this covers writes to a closed pipe or socket.
+    std::signal(SIGPIPE, SIG_IGN);
+    supervent::config::Settings settings;
+    try {
+        auto resolved = supervent::config::resolve_daemon_settings(argc, argv, [](const char* name) {
+            return static_cast<const char*>(std::getenv(name));
+        });
+        if (auto* early = std::get_if<supervent::config::EarlyExit>(&resolved)) {
+            std::fputs(early->text.c_str(), stdout);
+            return 0;
+        }
+        settings = std::move(std::get<supervent::config::Settings>(resolved));
+    } catch (const supervent::config::ConfigError& error) {
+        std::fprintf(stderr, "superventd: %s\n(see superventd --help)\n", error.what());
+        return exit_usage;
+    }
+    try {
+        if (settings.check_config_only) return check_config(settings);
+        supervent::daemon::Daemon daemon(std::move(settings));
+        return daemon.run();
+    } catch (const std::invalid_argument& error) {
+        std::fprintf(stderr, "superventd: %s\n", error.what());
+        return exit_usage;
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "superventd: error: %s\n", error.what());
+        return exit_failure;
+    }
+}
