@@ -21,6 +21,7 @@
 #include "core/bounds.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
+#include "daemon/sd_notify.hpp"
 #include "net/http_request.hpp"
 
 namespace supervent::daemon {
@@ -434,8 +435,10 @@ int Daemon::run() {
         shared.threads.emplace_back([shard = shared.shards[i].get()] { shard->run(); });
     }
 
+    const Notifier notifier;
     asio::steady_timer supervisor(shared.io);
     bool reported_ready = false;
+    bool reported_stopping = false;
     const auto start_deadline = std::chrono::steady_clock::now() + shard_start_timeout;
     std::function<void(const boost::system::error_code&)> supervise = [&](const boost::system::error_code& error) {
         if (error) return;
@@ -447,7 +450,9 @@ int Daemon::run() {
             shared.request_stop();
         }
         if (!reported_ready && state != "starting") {
+            // Every shard has its ring and registered buffers (or failed).
             reported_ready = true;
+            notifier.notify("READY=1\nSTATUS=" + std::to_string(shared.shard_count) + " shards running");
             if (shared.control_server) {
                 std::fprintf(stderr, "superventd: %u shards running; control socket %s\n", shared.shard_count,
                              shared.control_server->path().c_str());
@@ -459,6 +464,10 @@ int Daemon::run() {
             now_ns - shared.last_progress_ns >= std::int64_t{shared.settings.progress_interval_ms} * 1'000'000) {
             shared.last_progress_ns = now_ns;
             shared.print_progress(now_ns);
+        }
+        if ((shared.stop_requested || state == "draining") && !reported_stopping) {
+            reported_stopping = true;
+            notifier.notify("STOPPING=1\nSTATUS=draining: settling every batch in flight");
         }
         if (shared.all_done()) {
             shared.io.stop();
