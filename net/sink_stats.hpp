@@ -1,0 +1,61 @@
+#pragma once
+// The sink's counters. One mutex taken once per request (never per event)
+// keeps totals and per-dataset counts consistent with each other in every
+// snapshot, so a test reading /stats mid-run sees sums that add up.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace supervent::sink {
+
+struct DatasetCounts {
+    std::uint64_t requests = 0;
+    std::uint64_t events = 0;
+    std::uint64_t bytes_decoded = 0;
+};
+
+// What one answered ingest request adds.
+struct IngestRecord {
+    std::string_view dataset;
+    std::uint64_t bytes_wire = 0;
+    std::uint64_t bytes_decoded = 0;
+    std::uint64_t events = 0;
+    std::uint64_t invalid_events = 0;
+};
+
+struct StatsSnapshot {
+    std::uint64_t requests = 0;           // ingest requests answered 200
+    std::uint64_t events = 0;             // events ingested (valid ones under --verify)
+    std::uint64_t bytes_wire = 0;         // request body bytes as received (compressed)
+    std::uint64_t bytes_decoded = 0;      // after decompression
+    std::uint64_t invalid_events = 0;     // rejected by --verify
+    std::uint64_t rejected_requests = 0;  // ingest requests answered with an error status
+    std::uint64_t faults_injected = 0;    // requests that --faults acted on
+    std::map<std::string, DatasetCounts, std::less<>> datasets;
+};
+
+class Stats {
+public:
+    void record_ingest(const IngestRecord& record);
+    void record_rejected() noexcept;
+    void record_fault() noexcept;
+    [[nodiscard]] StatsSnapshot snapshot() const;
+
+private:
+    mutable std::mutex mutex_;
+    StatsSnapshot totals_;
+};
+
+// The report / GET /stats document:
+// {"requests":…,"events":…,"bytes_wire":…,"bytes_decoded":…,"invalid_events":…,
+//  "rejected_requests":…,"faults_injected":…,"datasets":{"name":{"requests":…,"events":…,"bytes_decoded":…}}}
+[[nodiscard]] std::string to_json(const StatsSnapshot& snapshot);
+
+// Appends `text` as the contents of a JSON string (quotes not included).
+void append_json_escaped(std::string& out, std::string_view text);
+void append_uint(std::string& out, std::uint64_t value);
+
+}  // namespace supervent::sink
