@@ -1,0 +1,173 @@
+// The control plane's pieces on real sockets: the JSON-lines control server,
+// the systemd notify protocol, the JSON writer.
+#include <catch2/catch.hpp>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "daemon/control_server.hpp"
+#include "daemon/json_writer.hpp"
+#include "daemon/sd_notify.hpp"
+
+namespace asio = boost::asio;
+using supervent::daemon::ControlServer;
+using supervent::daemon::JsonWriter;
+
+namespace {
+
+std::string temp_dir() {
+    char pattern[] = "/tmp/supervent-control-XXXXXX";
+    REQUIRE(::mkdtemp(pattern) != nullptr);
+    return pattern;
+}
+
+int connect_unix(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+}
+
+std::string read_line(int fd) {
+    std::string line;
+    char c = 0;
+    while (::recv(fd, &c, 1, 0) == 1 && c != '\n') line += c;
+    return line;
+}
+
+// A control server on its own io_context thread, echoing requests back.
+struct EchoServer {
+    explicit EchoServer(std::string socket_path)
+        : path(std::move(socket_path)),
+          server(io, path, [](std::string_view request) {
+              return JsonWriter().begin_object().field("ok", true).field("echo", request).end_object().take();
+          }),
+          work(asio::make_work_guard(io)),
+          thread([this] { io.run(); }) {}
+    ~EchoServer() {
+        io.stop();
+        thread.join();
+    }
+    std::string path;
+    asio::io_context io;
+    ControlServer server;
+    asio::executor_work_guard<asio::io_context::executor_type> work;
+    std::thread thread;
+};
+
+}  // namespace
+
+TEST_CASE("JsonWriter escapes strings and separates members", "[json]") {
+    JsonWriter json;
+    json.begin_object().field("a", "quote\" back\\ nl\n ctl\x01").field("n", std::uint64_t{42});
+    json.key("list").begin_array().value(1).value(false).null().end_array();
+    json.field("x", 1.5).end_object();
+    CHECK(json.text() == R"({"a":"quote\" back\\ nl\n ctl\u0001","n":42,"list":[1,false,null],"x":1.500})");
+    simdjson::dom::parser parser;
+    CHECK(parser.parse(json.text()).error() == simdjson::SUCCESS);
+}
+
+TEST_CASE("the control server answers one line per request, on many clients", "[control]") {
+    const std::string dir = temp_dir();
+    EchoServer echo(dir + "/control.sock");
+
+    struct stat info {};
+    REQUIRE(::stat(echo.path.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0660);
+
+    const int first = connect_unix(echo.path);
+    const int second = connect_unix(echo.path);
+    const std::string request = R"({"cmd":"status"})" "\n";
+    REQUIRE(::send(second, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+    CHECK(read_line(second) == R"({"ok":true,"echo":"{\"cmd\":\"status\"}"})");
+    // Two requests in one write get two replies, in order.
+    const std::string two = "one\ntwo\n";
+    REQUIRE(::send(first, two.data(), two.size(), 0) == static_cast<ssize_t>(two.size()));
+    CHECK(read_line(first) == R"({"ok":true,"echo":"one"})");
+    CHECK(read_line(first) == R"({"ok":true,"echo":"two"})");
+    ::close(first);
+    ::close(second);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("an oversized request gets an error, not a stall", "[control]") {
+    const std::string dir = temp_dir();
+    EchoServer echo(dir + "/control.sock");
+    const int fd = connect_unix(echo.path);
+    const std::string huge(200 * 1024, 'x');  // no newline, beyond the request limit
+    ::send(fd, huge.data(), huge.size(), MSG_NOSIGNAL);
+    CHECK(read_line(fd) == R"({"ok":false,"error":"request too long"})");
+    ::close(fd);
+    // The server still serves others.
+    const int other = connect_unix(echo.path);
+    ::send(other, "hi\n", 3, 0);
+    CHECK(read_line(other) == R"({"ok":true,"echo":"hi"})");
+    ::close(other);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a stale socket file is replaced; a live one is refused", "[control]") {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/control.sock";
+    {
+        // Leave a socket file behind that nobody listens on.
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        ::close(fd);
+    }
+    EchoServer echo(path);  // takes over the stale file
+    asio::io_context other_io;
+    CHECK_THROWS_WITH(ControlServer(other_io, path, [](std::string_view) { return std::string(); }),
+                      Catch::Contains("already listening"));
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the control server creates its directory and removes its socket on exit", "[control]") {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/nested/run/control.sock";
+    {
+        EchoServer echo(path);
+        CHECK(std::filesystem::exists(path));
+    }
+    CHECK_FALSE(std::filesystem::exists(path));
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("Notifier speaks the systemd notify protocol", "[notify]") {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/notify";
+    const int receiver = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(receiver, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+
+    const supervent::daemon::Notifier notifier(path);
+    CHECK(notifier.enabled());
+    CHECK(notifier.notify("READY=1\nSTATUS=2 shards running"));
+    char buffer[256] = {};
+    const ssize_t got = ::recv(receiver, buffer, sizeof buffer, 0);
+    CHECK(std::string(buffer, static_cast<std::size_t>(got)) == "READY=1\nSTATUS=2 shards running");
+
+    const supervent::daemon::Notifier absent{std::string()};
+    CHECK_FALSE(absent.enabled());
+    CHECK_FALSE(absent.notify("READY=1"));
+    ::close(receiver);
+    std::filesystem::remove_all(dir);
+}

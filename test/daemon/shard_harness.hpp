@@ -1,0 +1,54 @@
+#pragma once
+// Runs one Shard to completion on the calling thread, as the daemon would on
+// its own thread, and returns its counters.
+#include <cstdint>
+#include <string>
+
+#include "daemon/shard.hpp"
+
+namespace supervent::test {
+
+struct ShardOutcome {
+    std::uint64_t generated = 0;
+    std::uint64_t acked = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t requests_sent = 0;
+    std::uint64_t requests_retried = 0;
+    std::uint64_t bytes_generated = 0;
+    std::uint64_t zc_notifications = 0;
+    daemon::ShardPhase phase = daemon::ShardPhase::starting;
+    std::string error;
+};
+
+inline daemon::ShardPlan discard_plan(std::uint64_t events, std::uint32_t batch_events = 1000) {
+    daemon::ShardPlan plan;
+    plan.scenario = "web_access";
+    plan.batch_events = batch_events;
+    plan.events_budget = events;
+    plan.sink.kind = config::SinkUrl::Kind::discard;
+    plan.sink.description = "discard:";
+    plan.slots = 2;
+    return plan;
+}
+
+inline ShardOutcome run_shard(const daemon::ShardPlan& plan, double rate_eps = 0) {
+    daemon::ShardStats stats;
+    daemon::ShardControl control;
+    daemon::ShardError error;
+    control.rate_eps.store(rate_eps);
+    daemon::Shard shard(plan, stats, control, error);
+    shard.run();
+    ShardOutcome outcome;
+    outcome.generated = stats.events_generated.get();
+    outcome.acked = stats.events_acked.get();
+    outcome.failed = stats.events_failed.get();
+    outcome.requests_sent = stats.requests_sent.get();
+    outcome.requests_retried = stats.requests_retried.get();
+    outcome.bytes_generated = stats.bytes_generated.get();
+    outcome.zc_notifications = stats.zc_notifications.get();
+    outcome.phase = stats.phase.load();
+    outcome.error = error.text;
+    return outcome;
+}
+
+}  // namespace supervent::test

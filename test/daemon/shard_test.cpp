@@ -1,0 +1,205 @@
+// The shard loop on real io_uring rings, against discard, a file and an
+// in-process supervent-sink over loopback: every event accounted for.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "daemon/daemon.hpp"
+#include "net/http_request.hpp"
+#include "net/sink_server.hpp"
+#include "shard_harness.hpp"
+
+using supervent::config::SinkUrl;
+using supervent::daemon::ShardPhase;
+using supervent::daemon::ShardPlan;
+using supervent::test::discard_plan;
+using supervent::test::run_shard;
+
+namespace {
+
+ShardPlan http_plan(std::uint16_t port, std::uint64_t events, std::uint32_t batch_events = 2000) {
+    ShardPlan plan = discard_plan(events, batch_events);
+    plan.sink.kind = SinkUrl::Kind::http;
+    plan.sink.description = "http://127.0.0.1:" + std::to_string(port);
+    auto& address = reinterpret_cast<sockaddr_in&>(plan.sink.http.address);
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    plan.sink.http.address_bytes = sizeof(sockaddr_in);
+    plan.sink.http.target.host_header = "127.0.0.1:" + std::to_string(port);
+    plan.sink.http.target.path = supervent::net::ingest_path("", "shardtest");
+    plan.sink.http.connections = 2;
+    plan.slots = 4;
+    // Quick retries keep the failure tests short.
+    plan.retry_backoff_min_ns = 5'000'000;
+    plan.retry_backoff_max_ns = 20'000'000;
+    plan.sink.http.reconnect_backoff_min_ns = 5'000'000;
+    plan.sink.http.reconnect_backoff_max_ns = 20'000'000;
+    return plan;
+}
+
+struct LocalSink {
+    explicit LocalSink(const std::string& faults = "", bool verify = true) : server(make_config(faults, verify)) {
+        server.start();
+    }
+    ~LocalSink() { server.stop(); }
+    static supervent::sink::ServerConfig make_config(const std::string& faults, bool verify) {
+        supervent::sink::ServerConfig config;
+        config.port = 0;
+        config.verify = verify;
+        if (!faults.empty()) config.faults = supervent::sink::FaultPlan::parse(faults, 7);
+        return config;
+    }
+    supervent::sink::Server server;
+};
+
+std::uint16_t unused_port() {
+    // Bind port 0, note the port, close: nothing listens there afterwards.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("a shard delivers exactly its budget to discard:", "[shard]") {
+    const auto outcome = run_shard(discard_plan(12'345, 1000));
+    CHECK(outcome.phase == ShardPhase::finished);
+    CHECK(outcome.generated == 12'345);
+    CHECK(outcome.acked == 12'345);
+    CHECK(outcome.failed == 0);
+    CHECK(outcome.requests_sent == 13);  // 12 full batches and one of 345
+}
+
+TEST_CASE("a shard writes exactly its events, one JSON line each, to a file", "[shard]") {
+    char path[] = "/tmp/supervent-shard-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ShardPlan plan = discard_plan(5'001, 700);
+    plan.sink.kind = SinkUrl::Kind::file;
+    plan.sink.file_fd = fd;
+    plan.sink.description = std::string("file:") + path;
+    const auto outcome = run_shard(plan);
+    CHECK(outcome.phase == ShardPhase::finished);
+    CHECK(outcome.acked == 5'001);
+
+    std::ifstream file(path);
+    std::string line;
+    std::size_t lines = 0, bytes = 0;
+    while (std::getline(file, line)) {
+        ++lines;
+        bytes += line.size() + 1;
+        REQUIRE(line.front() == '{');
+        REQUIRE(line.back() == '}');
+    }
+    CHECK(lines == 5'001);
+    CHECK(bytes == outcome.bytes_generated);
+    ::unlink(path);
+}
+
+TEST_CASE("a shard delivers exactly its budget over HTTP, zero-copy or not", "[shard][http]") {
+    const bool zero_copy = GENERATE(true, false);
+    LocalSink sink;
+    ShardPlan plan = http_plan(sink.server.port(), 50'000);
+    plan.zero_copy = zero_copy ? supervent::config::ZeroCopyMode::automatic : supervent::config::ZeroCopyMode::off;
+    const auto outcome = run_shard(plan);
+    INFO("error: " << outcome.error);
+    CHECK(outcome.phase == ShardPhase::finished);
+    CHECK(outcome.generated == 50'000);
+    CHECK(outcome.acked == 50'000);
+    CHECK(outcome.failed == 0);
+    const auto received = sink.server.stats();
+    CHECK(received.events == 50'000);
+    CHECK(received.invalid_events == 0);
+    CHECK(received.requests == 25);
+    CHECK(received.datasets.at("shardtest").events == 50'000);
+    if (zero_copy) {
+        // Every SEND_ZC that used the buffer is followed by a notification.
+        CHECK(outcome.zc_notifications >= 25);
+    } else {
+        CHECK(outcome.zc_notifications == 0);
+    }
+}
+
+TEST_CASE("server errors are retried until every event is acknowledged exactly once", "[shard][http]") {
+    LocalSink sink("status=503@30%");
+    ShardPlan plan = http_plan(sink.server.port(), 40'000, 1000);
+    // Enough attempts that six 503s in a row for one batch (p ≈ 0.3^6 per
+    // batch) cannot fail it: this test is about counting, not giving up.
+    plan.retries_max = 30;
+    const auto outcome = run_shard(plan);
+    INFO("error: " << outcome.error);
+    CHECK(outcome.acked == 40'000);
+    CHECK(outcome.failed == 0);
+    CHECK(outcome.requests_retried > 0);
+    CHECK(sink.server.stats().events == 40'000);  // none ingested twice
+}
+
+TEST_CASE("a 401 fails the batches, stops the shard and says why", "[shard][http]") {
+    LocalSink sink("status=401@100%");
+    const auto outcome = run_shard(http_plan(sink.server.port(), 10'000, 1000));
+    CHECK(outcome.acked == 0);
+    CHECK(outcome.failed == outcome.generated);
+    CHECK(outcome.generated < 10'000);  // it stopped generating
+    CHECK_THAT(outcome.error, Catch::Contains("401"));
+    CHECK_THAT(outcome.error, Catch::Contains("token"));
+}
+
+TEST_CASE("an unreachable sink ends in failed events, every one accounted for", "[shard][http]") {
+    const auto started = std::chrono::steady_clock::now();
+    const auto outcome = run_shard(http_plan(unused_port(), 4'000, 1000));
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    CHECK(outcome.acked == 0);
+    CHECK(outcome.failed == outcome.generated);
+    CHECK(outcome.generated == 4'000);
+    CHECK(elapsed < std::chrono::seconds(30));
+}
+
+TEST_CASE("a rate-limited shard keeps to its rate", "[shard][rate]") {
+    const auto started = std::chrono::steady_clock::now();
+    const auto outcome = run_shard(discard_plan(2'000, 1000), 4'000.0);
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CHECK(outcome.acked == 2'000);
+    // 2,000 events at 4,000/s: half a second, give or take scheduling.
+    CHECK(elapsed_s > 0.4);
+    CHECK(elapsed_s < 0.8);
+}
+
+TEST_CASE("plan_shards splits the budget and the rate and refuses what it cannot do", "[plan]") {
+    supervent::config::Settings settings;
+    settings.sink = SinkUrl{SinkUrl::Kind::discard, "", 0, "", "", "discard:"};
+    settings.workers = 3;
+    settings.events = 10;
+    settings.rate_eps = 300.0;
+    const auto plans = supervent::daemon::plan_shards(settings);
+    REQUIRE(plans.size() == 3);
+    CHECK(plans[0].events_budget == 4);
+    CHECK(plans[1].events_budget == 3);
+    CHECK(plans[2].events_budget == 3);
+    for (const auto& plan : plans) CHECK(plan.rate_eps == Approx(100.0));
+    CHECK(plans[1].identity.shard_index == 1);
+    CHECK(plans[1].identity.shard_count == 3);
+
+    settings.events = 2;  // fewer events than workers: no idle shards
+    CHECK(supervent::daemon::plan_shards(settings).size() == 2);
+
+    settings.sink = SinkUrl{SinkUrl::Kind::stdout_stream, "", 0, "", "", "stdout:"};
+    settings.events = 0;
+    CHECK(supervent::daemon::plan_shards(settings).size() == 1);  // lines must not interleave
+
+    settings.sink = SinkUrl{SinkUrl::Kind::https, "example.invalid", 443, "", "", "https://example.invalid"};
+    CHECK_THROWS_WITH(supervent::daemon::plan_shards(settings), Catch::Contains("TLS"));
+}
