@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""End-to-end throughput of superventd on this machine, beside the ceilings
+measured in the same run: iperf3 (1 MiB writes over loopback) and wrk posting
+the same request body to the same supervent-sink.
+
+    scripts/bench_e2e.py [--bin-dir build/bin] [--seconds 5]
+
+Prints one table. Run on a quiet machine: the numbers are wall-clock rates.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SUMMARY = re.compile(r"summary: ([\d.]+) s, (\d+) events/s, ([\d.]+) MB/s")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_daemon(bin_dir, args):
+    """Runs superventd to completion; returns (events/s, MB/s, acked)."""
+    started = time.monotonic()
+    proc = subprocess.run([os.path.join(bin_dir, "superventd"), *args], capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        sys.exit(f"superventd {' '.join(args)} failed:\n{proc.stderr}")
+    match = SUMMARY.search(proc.stderr)
+    acked = int(re.search(r"(\d+) acknowledged", proc.stderr).group(1))
+    wall_s = time.monotonic() - started
+    return float(match.group(2)), float(match.group(3)), acked, wall_s
+
+
+class Sink:
+    def __init__(self, bin_dir, workdir, extra=()):
+        self.port_file = os.path.join(workdir, f"port{time.monotonic_ns()}")
+        self.proc = subprocess.Popen([os.path.join(bin_dir, "supervent-sink"), "--listen", "127.0.0.1:0",
+                                      "--port-file", self.port_file, *extra],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            if os.path.exists(self.port_file) and open(self.port_file).read().strip():
+                break
+            time.sleep(0.025)
+        self.port = int(open(self.port_file).read())
+
+    def stats(self):
+        import urllib.request
+        return json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10))
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def iperf3_bytes_per_s(seconds):
+    port = free_port()
+    server = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    out = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-l", "1M", "-t", str(seconds), "-J"],
+                         capture_output=True, text=True, timeout=seconds + 30)
+    server.wait(timeout=10)
+    return json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 8
+
+
+def wrk_bytes_per_s(sink, body_path, seconds):
+    script = body_path + ".lua"
+    with open(script, "w") as f:
+        f.write(f"""
+local f = io.open("{body_path}", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*all")
+f:close()
+wrk.headers["Content-Type"] = "application/x-ndjson"
+wrk.path = "/v1/datasets/wrk/ingest"
+done = function(summary, latency, requests)
+  io.write(string.format("WRK_REQUESTS %d %f\\n", summary.requests, summary.duration / 1e6))
+end
+""")
+    out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{sink.port}/"],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    requests, duration_s = re.search(r"WRK_REQUESTS (\d+) ([\d.]+)", out.stdout).groups()
+    return int(requests) * os.path.getsize(body_path) / float(duration_s)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", default="build/bin")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--events", type=int, default=5_000_000)
+    args = parser.parse_args()
+    for tool in ("iperf3", "wrk"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: run scripts/install-deps.sh")
+    work = tempfile.mkdtemp(prefix="supervent-bench-")
+    rows = []
+
+    eps, mbps, _, _ = run_daemon(args.bin_dir, ["--sink", "discard:", "--workers", "1", "--events", "20000000",
+                                                "--socket", f"{work}/a.sock"])
+    rows.append(("superventd → discard: (1 worker, generator alone)", eps, mbps * 1e6, None))
+    eps, mbps, _, _ = run_daemon(args.bin_dir, ["--sink", "file:/dev/null", "--workers", "1", "--events", "20000000",
+                                                "--socket", f"{work}/b.sock"])
+    rows.append(("superventd → file:/dev/null (1 worker, io_uring writes)", eps, mbps * 1e6, None))
+
+    # One batch's body, for wrk to post.
+    body = os.path.join(work, "body.ndjson")
+    run_daemon(args.bin_dir, ["--sink", f"file:{body}", "--workers", "1", "--events", "2000", "--socket", f"{work}/c.sock"])
+
+    iperf = iperf3_bytes_per_s(args.seconds)
+    sink = Sink(args.bin_dir, work)
+    wrk = wrk_bytes_per_s(sink, body, args.seconds)
+    sink.stop()
+
+    sink = Sink(args.bin_dir, work)
+    eps, mbps, acked, _ = run_daemon(args.bin_dir, ["--sink", f"http://127.0.0.1:{sink.port}", "--events",
+                                                    str(args.events), "--socket", f"{work}/d.sock"])
+    received = sink.stats()["events"]
+    sink.stop()
+    if received != acked:
+        sys.exit(f"the sink received {received} events but superventd acknowledged {acked}")
+    rows.append(("superventd → supervent-sink, HTTP over loopback (2 workers)", eps, mbps * 1e6, None))
+    http_bytes = mbps * 1e6
+    rows.append((f"wrk -t2 -c4 POST of the same {os.path.getsize(body):,}-byte body → supervent-sink", None, wrk, None))
+    rows.append(("iperf3 -l 1M over loopback", None, iperf, None))
+
+    print(f"\n{'what':<66} {'events/s':>12} {'MB/s':>10}")
+    print("-" * 90)
+    for name, eps, bps, _ in rows:
+        print(f"{name:<66} {('%12.0f' % eps) if eps else '':>12} {bps / 1e6:10.1f}")
+    print("-" * 90)
+    print(f"superventd HTTP / iperf3:  {http_bytes / iperf:.2f}")
+    print(f"superventd HTTP / wrk:     {http_bytes / wrk:.2f}")
+    print(f"superventd HTTP / best of the two: {http_bytes / max(iperf, wrk):.2f}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
