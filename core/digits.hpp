@@ -1,0 +1,159 @@
+#pragma once
+// Branch-light number formatting from tables, for the serializer's hot loop.
+// Writers may store a few bytes past what they report (see spill_bytes_max);
+// the serializer budgets for that, so callers never need exact stores.
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+namespace supervent::core {
+
+// The farthest any writer here (or a fragment copy) stores past its end.
+inline constexpr std::size_t spill_bytes_max = 32;
+
+namespace detail {
+
+struct DigitTables {
+    // "00".."99"
+    std::array<char, 200> pairs{};
+    // "000".."999", 4 bytes apart
+    std::array<char, 4000> triples{};
+    // "0." .. "255.": up to 4 bytes each; length (with the dot) in octet_len.
+    std::array<char, 256 * 4> octets{};
+    std::array<std::uint8_t, 256> octet_len{};
+    // "00".."ff"
+    std::array<char, 512> hex_pairs{};
+};
+
+consteval DigitTables make_digit_tables() {
+    DigitTables t;
+    for (int i = 0; i < 100; ++i) {
+        t.pairs[2 * i] = static_cast<char>('0' + i / 10);
+        t.pairs[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+    for (int i = 0; i < 1000; ++i) {
+        t.triples[4 * i] = static_cast<char>('0' + i / 100);
+        t.triples[4 * i + 1] = static_cast<char>('0' + i / 10 % 10);
+        t.triples[4 * i + 2] = static_cast<char>('0' + i % 10);
+    }
+    for (int i = 0; i < 256; ++i) {
+        int n = 0;
+        if (i >= 100) t.octets[4 * i + n++] = static_cast<char>('0' + i / 100);
+        if (i >= 10) t.octets[4 * i + n++] = static_cast<char>('0' + i / 10 % 10);
+        t.octets[4 * i + n++] = static_cast<char>('0' + i % 10);
+        t.octets[4 * i + n++] = '.';
+        t.octet_len[i] = static_cast<std::uint8_t>(n);
+    }
+    constexpr char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+        t.hex_pairs[2 * i] = hex[i >> 4];
+        t.hex_pairs[2 * i + 1] = hex[i & 15];
+    }
+    return t;
+}
+
+inline constexpr DigitTables digit_tables = make_digit_tables();
+
+inline constexpr std::array<std::uint64_t, 20> powers_of_10 = [] {
+    std::array<std::uint64_t, 20> p{};
+    std::uint64_t v = 1;
+    for (auto& x : p) {
+        x = v;
+        v *= 10;
+    }
+    return p;
+}();
+
+}  // namespace detail
+
+[[nodiscard]] inline std::uint32_t decimal_digits(std::uint64_t v) {
+    // log10 from the bit width (1233/4096 ~ log10(2)), corrected by one compare.
+    const std::uint32_t guess = (static_cast<std::uint32_t>(std::bit_width(v | 1)) * 1233) >> 12;
+    return guess + 1 - ((v | 1) < detail::powers_of_10[guess] ? 1u : 0u);  // v | 1: 0 has one digit
+}
+
+// Writes exactly 2 digits of v < 100.
+inline void write_2_digits(char* out, std::uint32_t v) {
+    std::memcpy(out, &detail::digit_tables.pairs[2 * v], 2);
+}
+
+// Writes exactly 3 digits of v < 1000.
+inline void write_3_digits(char* out, std::uint32_t v) {
+    std::memcpy(out, &detail::digit_tables.triples[4 * v], 3);
+}
+
+// Decimal v, no padding. Returns the end.
+inline char* write_uint(char* out, std::uint64_t v) {
+    const std::uint32_t digits = decimal_digits(v);
+    char* p = out + digits;
+    while (v >= 100) {
+        p -= 2;
+        write_2_digits(p, static_cast<std::uint32_t>(v % 100));
+        v /= 100;
+    }
+    if (v >= 10) {
+        write_2_digits(p - 2, static_cast<std::uint32_t>(v));
+    } else {
+        p[-1] = static_cast<char>('0' + v);
+    }
+    return out + digits;
+}
+
+// Dotted quad; stores up to 16 bytes. Returns the end.
+inline char* write_ipv4(char* out, std::uint32_t ip) {
+    const auto& t = detail::digit_tables;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        const std::uint32_t octet = (ip >> shift) & 0xFF;
+        std::memcpy(out, &t.octets[4 * octet], 4);
+        out += t.octet_len[octet];
+    }
+    return out - 1;  // drop the last octet's dot
+}
+
+// 16 lowercase hex digits of v, most significant first.
+inline void write_hex_16(char* out, std::uint64_t v) {
+    const auto& t = detail::digit_tables;
+    for (int i = 0; i < 8; ++i) {
+        std::memcpy(out + 2 * i, &t.hex_pairs[2 * ((v >> (56 - 8 * i)) & 0xFF)], 2);
+    }
+}
+
+// 8-4-4-4-12 form of a 128-bit UUID given as two big-endian halves. Writes 36 bytes.
+inline void write_uuid(char* out, std::uint64_t hi, std::uint64_t lo) {
+    char hex[32];
+    write_hex_16(hex, hi);
+    write_hex_16(hex + 16, lo);
+    std::memcpy(out, hex, 8);
+    out[8] = '-';
+    std::memcpy(out + 9, hex + 8, 4);
+    out[13] = '-';
+    std::memcpy(out + 14, hex + 12, 4);
+    out[18] = '-';
+    std::memcpy(out + 19, hex + 16, 4);
+    out[23] = '-';
+    std::memcpy(out + 24, hex + 20, 12);
+}
+
+}  // namespace supervent::core
+
+namespace supervent::core {
+
+// Copies n bytes in 32-byte chunks: reads and stores up to 31 bytes past n.
+// The source must be readable that far (pools are padded); the destination's
+// extra bytes are overwritten by whatever is written next.
+inline char* copy_spilling(char* out, const char* src, std::size_t n) {
+    for (std::size_t i = 0; i < n; i += 32) std::memcpy(out + i, src + i, 32);
+    return out + n;
+}
+
+// v zero-padded to exactly `digits` digits (v < 10^digits).
+inline void write_padded(char* out, std::uint64_t v, std::uint32_t digits) {
+    for (std::uint32_t i = digits; i >= 2; i -= 2) {
+        write_2_digits(out + i - 2, static_cast<std::uint32_t>(v % 100));
+        v /= 100;
+    }
+    if (digits % 2 == 1) out[0] = static_cast<char>('0' + v);
+}
+
+}  // namespace supervent::core

@@ -1,0 +1,151 @@
+#pragma once
+// A source compiled into a flat program.
+//
+// Generation ops fill one column of raw values per field for a block of
+// events (choice indices, integers, addresses, times, UUID halves) from the
+// shard's random words. Put ops then serialize event by event: each put is a
+// pre-escaped literal fragment followed by one field written from tables, so
+// the per-event loop is table lookups and fixed-size copies, with no
+// formatting library, allocation or virtual call.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/kernels.hpp"
+#include "core/time_format.hpp"
+
+namespace supervent::core {
+
+enum class GenKind : std::uint8_t {
+    choice,      // column = weighted index into a text table
+    buckets,     // column = integer from weighted ranges (also IPv4 from CIDRs)
+    uuid4,       // column, column + 1 = UUID v4 halves
+    event_time,  // column = ns since epoch, non-decreasing across the batch
+};
+
+struct GenOp {
+    GenKind kind = GenKind::choice;
+    std::uint16_t column = 0;
+    std::uint16_t table = 0;       // alias or bucket table
+    std::uint16_t first_draw = 0;  // its random words: draws first_draw..first_draw+draws-1
+};
+
+enum class PutKind : std::uint8_t {
+    literal_only,   // the literal alone (the event's tail)
+    text,           // text table entry chosen by the column
+    uint_decimal,   // column as a decimal integer
+    fixed_decimal,  // column / 10^scale with `scale` decimals
+    ipv4,           // column as a dotted quad
+    uuid,           // columns column, column + 1 as 8-4-4-4-12 hex
+    time,           // column (ns) in time format `table`
+};
+
+struct PutOp {
+    std::uint32_t literal_offset = 0;  // into the pool
+    std::uint32_t literal_bytes = 0;
+    PutKind kind = PutKind::literal_only;
+    std::uint8_t scale = 0;
+    std::uint16_t column = 0;
+    std::uint16_t table = 0;
+};
+
+struct TextEntry {
+    std::uint32_t offset = 0;  // into the pool
+    std::uint32_t bytes = 0;
+};
+
+struct TextTable {
+    std::uint32_t first_entry = 0;
+    std::uint32_t count = 0;
+    std::uint32_t bytes_max = 0;
+};
+
+struct AliasTable {
+    std::vector<std::uint32_t> threshold;
+    std::vector<std::uint32_t> alias;
+    [[nodiscard]] AliasView view() const {
+        return {threshold.data(), alias.data(), static_cast<std::uint32_t>(threshold.size())};
+    }
+};
+
+struct BucketTable {
+    AliasTable pick;
+    std::vector<std::uint64_t> lo;
+    std::vector<std::uint64_t> span;  // 0 means 2^32
+    std::uint64_t value_max = 0;
+    [[nodiscard]] BucketView view() const { return {pick.view(), lo.data(), span.data()}; }
+};
+
+// Builds a Vose alias table. Throws std::invalid_argument for an empty list,
+// a negative or non-finite weight, or weights summing to zero.
+[[nodiscard]] AliasTable build_alias_table(std::span<const double> weights);
+
+// Immutable once built; shards share it.
+struct Program {
+    std::string name;
+    std::vector<GenOp> gens;
+    std::vector<PutOp> puts;
+    std::vector<AliasTable> aliases;
+    std::vector<BucketTable> buckets;
+    std::vector<TextEntry> text_entries;
+    std::vector<TextTable> text_tables;
+    std::vector<TimeFormat> time_formats;
+    std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
+    std::uint32_t column_count = 0;
+    std::uint32_t draws_per_event = 0;
+    std::size_t event_bytes_max = 0;  // includes spill_bytes_max of slack
+};
+
+// A column produced by a gen op, as the builder hands it out.
+struct Column {
+    GenKind kind = GenKind::choice;
+    std::uint16_t index = 0;
+    std::uint16_t table = 0;
+};
+
+struct IntBucket {
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;  // inclusive; hi - lo < 2^32
+    double weight = 1;
+};
+
+// Assembles a Program: declare columns, then write the event left to right
+// with raw (structural JSON) and text (escaped) literals and puts.
+class ProgramBuilder {
+public:
+    explicit ProgramBuilder(std::string name);
+
+    // Values are escaped for JSON strings; weights may be empty (uniform).
+    Column choice(std::span<const std::string_view> values, std::span<const double> weights);
+    Column buckets(std::span<const IntBucket> buckets);
+    Column uuid4();
+    Column event_time();
+
+    void raw(std::string_view bytes);
+    void text(std::string_view text);
+    void put_text(Column column);
+    void put_uint(Column column);
+    void put_fixed(Column column, std::uint8_t scale);
+    void put_ipv4(Column column);
+    void put_uuid(Column column);
+    void put_time(Column column, std::string_view format, TextContext context);
+
+    // Throws std::logic_error if the event is empty or has no time column.
+    [[nodiscard]] std::shared_ptr<const Program> finish();
+
+private:
+    Column add_gen(GenKind kind, std::uint16_t table, std::uint32_t columns, std::uint32_t draws);
+    void add_put(PutKind kind, Column column, std::size_t value_bytes_max, std::uint16_t table = 0,
+                 std::uint8_t scale = 0);
+    void expect(Column column, GenKind kind, std::string_view what) const;
+
+    Program p_;
+    std::string pending_literal_;
+    bool has_time_ = false;
+};
+
+}  // namespace supervent::core

@@ -1,0 +1,148 @@
+#include "core/program_source.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <stdexcept>
+
+#include "core/digits.hpp"
+
+namespace supervent::core {
+namespace {
+
+__extension__ using uint128 = unsigned __int128;
+
+std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) {
+    return static_cast<std::uint64_t>((static_cast<uint128>(a) * b) >> 64);
+}
+
+std::uint32_t round_up_lanes(std::uint32_t n) {
+    return (n + rng_lanes - 1) / rng_lanes * rng_lanes;
+}
+
+}  // namespace
+
+EventClock::EventClock(TimeRange times, std::uint32_t count) {
+    if (times.end_ns < times.begin_ns) throw std::invalid_argument("time range ends before it begins");
+    begin_ = static_cast<std::uint64_t>(times.begin_ns);
+    const std::uint64_t span = static_cast<std::uint64_t>(times.end_ns) - begin_;
+    count_ = std::max<std::uint64_t>(count, 1);
+    step_ = span / count_;
+    remainder_ = span % count_;
+}
+
+void EventClock::fill(const std::uint64_t* raw, std::uint32_t count, std::uint64_t* out) {
+    for (std::uint32_t i = 0; i < count; ++i) {
+        carry_ += remainder_;
+        const bool wrap = carry_ >= count_;
+        carry_ -= wrap ? count_ : 0;
+        const std::uint64_t width = step_ + (wrap ? 1 : 0);
+        out[i] = begin_ + base_ + mul_high(raw[i], width);
+        base_ += width;
+    }
+}
+
+ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const SourceIdentity& identity,
+                             std::uint32_t batch_events_max, const Kernels& kernels)
+    : program_(std::move(program)),
+      kernels_(kernels),
+      rng_(seed_rng(identity.seed, identity.shard_index)),
+      batch_events_max_(batch_events_max),
+      block_stride_(round_up_lanes(std::min(batch_events_max, block_events_max))) {
+    if (batch_events_max == 0) throw std::invalid_argument("batch_events_max must be at least 1");
+    raw_.resize(std::size_t{program_->draws_per_event} * block_stride_);
+    columns_.resize(std::size_t{program_->column_count} * block_stride_);
+    time_caches_.resize(program_->time_formats.size());
+}
+
+std::size_t ProgramSource::write_ndjson(std::uint32_t count, TimeRange times, std::span<char> out) {
+    assert(count <= batch_events_max_);
+    assert(out.size() >= std::size_t{count} * program_->event_bytes_max);
+    if (count > batch_events_max_) throw std::length_error("batch larger than batch_events_max");
+    EventClock clock(times, count);
+    char* p = out.data();
+    for (std::uint32_t done = 0; done < count;) {
+        const std::uint32_t n = std::min(count - done, block_stride_);
+        generate_block(n, clock);
+        p = serialize_block(n, p);
+        done += n;
+    }
+    return static_cast<std::size_t>(p - out.data());
+}
+
+void ProgramSource::generate_block(std::uint32_t count, EventClock& clock) {
+    block_padded_ = round_up_lanes(count);
+    kernels_.fill_random(rng_, raw_.data(), std::size_t{program_->draws_per_event} * block_padded_);
+    for (const GenOp& op : program_->gens) generate_column(op, count, clock);
+}
+
+void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventClock& clock) {
+    const std::uint64_t* r = raw_.data() + std::size_t{op.first_draw} * block_padded_;
+    std::uint64_t* col = column(op.column);
+    switch (op.kind) {
+        case GenKind::choice:
+            kernels_.sample_alias(r, block_padded_, program_->aliases[op.table].view(), col);
+            break;
+        case GenKind::buckets:
+            kernels_.sample_buckets(r, r + block_padded_, block_padded_, program_->buckets[op.table].view(), col);
+            break;
+        case GenKind::uuid4: {
+            // Version 4 in bits 12..15 of the high half, variant 10 on top of the low half.
+            std::uint64_t* lo = column(op.column + 1u);
+            for (std::uint32_t i = 0; i < block_padded_; ++i) {
+                col[i] = (r[i] & ~0xF000ull) | 0x4000ull;
+                lo[i] = (r[block_padded_ + i] & 0x3FFF'FFFF'FFFF'FFFFull) | 0x8000'0000'0000'0000ull;
+            }
+            break;
+        }
+        case GenKind::event_time:
+            clock.fill(r, count, col);
+            break;
+    }
+}
+
+char* ProgramSource::serialize_block(std::uint32_t count, char* out) {
+    for (std::uint32_t e = 0; e < count; ++e) out = serialize_event(e, out);
+    return out;
+}
+
+char* ProgramSource::serialize_event(std::uint32_t event, char* out) {
+    const Program& p = *program_;
+    const char* pool = p.pool.data();
+    for (const PutOp& op : p.puts) {
+        out = copy_spilling(out, pool + op.literal_offset, op.literal_bytes);
+        const std::uint64_t value = columns_[std::size_t{op.column} * block_stride_ + event];
+        switch (op.kind) {
+            case PutKind::literal_only:
+                break;
+            case PutKind::text: {
+                const TextEntry& t = p.text_entries[p.text_tables[op.table].first_entry + value];
+                out = copy_spilling(out, pool + t.offset, t.bytes);
+                break;
+            }
+            case PutKind::uint_decimal:
+                out = write_uint(out, value);
+                break;
+            case PutKind::fixed_decimal: {
+                const std::uint64_t unit = detail::powers_of_10[op.scale];
+                out = write_uint(out, value / unit);
+                *out++ = '.';
+                write_padded(out, value % unit, op.scale);
+                out += op.scale;
+                break;
+            }
+            case PutKind::ipv4:
+                out = write_ipv4(out, static_cast<std::uint32_t>(value));
+                break;
+            case PutKind::uuid:
+                write_uuid(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
+                out += 36;
+                break;
+            case PutKind::time:
+                out = p.time_formats[op.table].write(out, static_cast<std::int64_t>(value), time_caches_[op.table]);
+                break;
+        }
+    }
+    return out;
+}
+
+}  // namespace supervent::core

@@ -1,0 +1,64 @@
+#pragma once
+// The EventSource that runs a compiled Program for one shard.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/event_source.hpp"
+#include "core/kernels.hpp"
+#include "core/program.hpp"
+#include "core/rng.hpp"
+
+namespace supervent::core {
+
+// Events are generated and serialized in blocks of at most this many, so a
+// block's columns and random words stay in L1/L2 whatever the batch size.
+inline constexpr std::uint32_t block_events_max = 256;
+static_assert(block_events_max % rng_lanes == 0);
+
+// Spreads a batch's `count` event times over [begin, end): event i gets a
+// uniform time in its own stratum [begin + i*span/count, begin + (i+1)*span/count),
+// so times are non-decreasing, random, and never leave the window.
+class EventClock {
+public:
+    EventClock(TimeRange times, std::uint32_t count);
+    // Fills the next `count` times from one random word each.
+    void fill(const std::uint64_t* raw, std::uint32_t count, std::uint64_t* out);
+
+private:
+    std::uint64_t begin_ = 0;
+    std::uint64_t step_ = 0;       // span / count
+    std::uint64_t remainder_ = 0;  // span % count
+    std::uint64_t count_ = 1;
+    std::uint64_t base_ = 0;       // offset of the next event's stratum
+    std::uint64_t carry_ = 0;      // (index * remainder) % count
+};
+
+class ProgramSource final : public EventSource {
+public:
+    ProgramSource(std::shared_ptr<const Program> program, const SourceIdentity& identity,
+                  std::uint32_t batch_events_max, const Kernels& kernels);
+
+    [[nodiscard]] std::string_view name() const override { return program_->name; }
+    [[nodiscard]] std::size_t event_bytes_max() const override { return program_->event_bytes_max; }
+    [[nodiscard]] std::size_t write_ndjson(std::uint32_t count, TimeRange times, std::span<char> out) override;
+
+private:
+    void generate_block(std::uint32_t count, EventClock& clock);
+    void generate_column(const GenOp& op, std::uint32_t count, EventClock& clock);
+    [[nodiscard]] char* serialize_block(std::uint32_t count, char* out);
+    [[nodiscard]] char* serialize_event(std::uint32_t event, char* out);
+    [[nodiscard]] std::uint64_t* column(std::uint32_t index) { return columns_.data() + std::size_t{index} * block_stride_; }
+
+    std::shared_ptr<const Program> program_;
+    const Kernels& kernels_;
+    RngState rng_;
+    std::uint32_t batch_events_max_;
+    std::uint32_t block_stride_;  // events per block, rounded up to rng_lanes
+    std::uint32_t block_padded_ = 0;  // the current block's count, rounded up
+    std::vector<std::uint64_t> raw_;      // draws_per_event columns of random words
+    std::vector<std::uint64_t> columns_;  // column_count columns of values
+    std::vector<TimeFormatCache> time_caches_;  // one per time format
+};
+
+}  // namespace supervent::core

@@ -1,0 +1,198 @@
+#include "core/time_format.hpp"
+
+#include <cassert>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/digits.hpp"
+
+namespace supervent::core {
+namespace {
+
+constexpr std::string_view month_abbrs[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr std::string_view month_names[] = {"January", "February", "March",     "April",
+                                            "May",     "June",     "July",      "August",
+                                            "September", "October", "November", "December"};
+constexpr std::string_view weekday_abbrs[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::string_view weekday_names[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                              "Thursday", "Friday", "Saturday"};
+
+struct CivilTime {
+    std::int64_t year;
+    std::uint32_t month;        // 1..12
+    std::uint32_t day;          // 1..31
+    std::uint32_t day_of_year;  // 1..366
+    std::uint32_t weekday;      // 0 = Sunday
+    std::uint32_t second_of_day;
+};
+
+// Howard Hinnant's civil_from_days: proleptic Gregorian, valid for every int64 ns time.
+CivilTime civil_from_second(std::int64_t second) {
+    std::int64_t days = second / 86400;
+    std::int64_t second_of_day = second % 86400;
+    if (second_of_day < 0) {
+        second_of_day += 86400;
+        days -= 1;
+    }
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<std::uint32_t>(z - era * 146097);
+    const std::uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);  // March-based
+    const std::uint32_t mp = (5 * doy + 2) / 153;
+    const std::uint32_t day = doy - (153 * mp + 2) / 5 + 1;
+    const std::uint32_t month = mp < 10 ? mp + 3 : mp - 9;
+    const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    constexpr std::uint32_t days_before_month[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    const std::uint32_t day_of_year = days_before_month[month - 1] + day + (leap && month > 2 ? 1 : 0);
+    const auto weekday = static_cast<std::uint32_t>(((days % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday
+    return {year, month, day, day_of_year, weekday, static_cast<std::uint32_t>(second_of_day)};
+}
+
+void append(char*& p, std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+}
+
+void append_2(char*& p, std::uint32_t v) {
+    write_2_digits(p, v);
+    p += 2;
+}
+
+void append_subsecond(char* out, std::uint32_t nanosecond, std::uint32_t digits) {
+    write_3_digits(out, nanosecond / 1'000'000);
+    if (digits >= 6) write_3_digits(out + 3, nanosecond / 1000 % 1000);
+    if (digits >= 9) write_3_digits(out + 6, nanosecond % 1000);
+}
+
+}  // namespace
+
+TimeFormat TimeFormat::compile(std::string_view format, TextContext context) {
+    TimeFormat f;
+    f.source_ = std::string(format);
+    std::size_t literal_begin = 0;
+    for (std::size_t i = 0; i < format.size(); ++i) {
+        if (format[i] != '%') continue;
+        f.add_literal(format.substr(literal_begin, i - literal_begin), context);
+        std::size_t end = i + 1;
+        if (end < format.size() && (format[end] == ':' || (format[end] >= '0' && format[end] <= '9'))) ++end;
+        if (end >= format.size()) {
+            throw std::invalid_argument("time format \"" + std::string(format) + "\" ends inside a directive");
+        }
+        f.add_directive(format.substr(i, end + 1 - i), context);
+        i = end;
+        literal_begin = end + 1;
+    }
+    f.add_literal(format.substr(std::min(literal_begin, format.size())), context);
+    if (f.bytes_max_ > time_text_bytes_max) {
+        throw std::invalid_argument("time format \"" + std::string(format) + "\" is too long");
+    }
+    if (f.subsecond_pieces_ > TimeFormatCache::patches_max) {
+        throw std::invalid_argument("time format \"" + std::string(format) + "\" has too many sub-second directives");
+    }
+    return f;
+}
+
+TimeFormat TimeFormat::rfc3339_ns() { return compile("%Y-%m-%dT%H:%M:%S.%NZ", TextContext::json_string); }
+
+void TimeFormat::add(PieceKind kind, std::uint16_t digits) {
+    constexpr std::size_t widths[] = {0, 4, 2, 2, 3, 9, 2, 2, 2, 2, 2, 3, 3, 9, 5, 6, 3, 20, 0};
+    pieces_.push_back(Piece{kind, digits, {}});
+    bytes_max_ += kind == PieceKind::subsecond ? digits : widths[static_cast<std::size_t>(kind)];
+    if (kind == PieceKind::subsecond) ++subsecond_pieces_;
+}
+
+void TimeFormat::add_literal(std::string_view text, TextContext context) {
+    if (text.empty()) return;
+    std::string escaped = escape_text(text, context);
+    bytes_max_ += escaped.size();
+    pieces_.push_back(Piece{PieceKind::literal, 0, std::move(escaped)});
+}
+
+void TimeFormat::add_directive(std::string_view d, TextContext context) {
+    using K = PieceKind;
+    if (d == "%Y") return add(K::year4);
+    if (d == "%y") return add(K::year2);
+    if (d == "%m") return add(K::month2);
+    if (d == "%d") return add(K::day2);
+    if (d == "%e") return add(K::day_space);
+    if (d == "%H") return add(K::hour2);
+    if (d == "%M") return add(K::minute2);
+    if (d == "%S") return add(K::second2);
+    if (d == "%j") return add(K::day_of_year3);
+    if (d == "%b" || d == "%h") return add(K::month_abbr);
+    if (d == "%B") return add(K::month_name);
+    if (d == "%a") return add(K::weekday_abbr);
+    if (d == "%A") return add(K::weekday_name);
+    if (d == "%z") return add(K::tz_offset);
+    if (d == "%:z") return add(K::tz_offset_colon);
+    if (d == "%Z") return add(K::tz_name);
+    if (d == "%s") return add(K::epoch_seconds);
+    if (d == "%L" || d == "%3N") return add(K::subsecond, 3);
+    if (d == "%f" || d == "%6N") return add(K::subsecond, 6);
+    if (d == "%N" || d == "%9N") return add(K::subsecond, 9);
+    if (d == "%T") return add_directive("%H", context), add_literal(":", context), add_directive("%M", context),
+                          add_literal(":", context), add_directive("%S", context);
+    if (d == "%F") return add_directive("%Y", context), add_literal("-", context), add_directive("%m", context),
+                          add_literal("-", context), add_directive("%d", context);
+    if (d == "%%") return add_literal("%", context);
+    if (d == "%n") return add_literal("\n", context);
+    if (d == "%t") return add_literal("\t", context);
+    throw std::invalid_argument("time format \"" + source_ + "\": unknown directive " + std::string(d));
+}
+
+void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) const {
+    const CivilTime c = civil_from_second(second);
+    const std::uint32_t hour = c.second_of_day / 3600;
+    const std::uint32_t minute = c.second_of_day / 60 % 60;
+    char* p = cache.text;
+    cache.patch_count = 0;
+    using K = PieceKind;
+    for (const Piece& piece : pieces_) {
+        switch (piece.kind) {
+            case K::literal: append(p, piece.text); break;
+            case K::year4: append_2(p, static_cast<std::uint32_t>(c.year / 100 % 100)); append_2(p, static_cast<std::uint32_t>(c.year % 100)); break;
+            case K::year2: append_2(p, static_cast<std::uint32_t>(c.year % 100)); break;
+            case K::month2: append_2(p, c.month); break;
+            case K::month_abbr: append(p, month_abbrs[c.month - 1]); break;
+            case K::month_name: append(p, month_names[c.month - 1]); break;
+            case K::day2: append_2(p, c.day); break;
+            case K::day_space: append_2(p, c.day); if (c.day < 10) p[-2] = ' '; break;
+            case K::hour2: append_2(p, hour); break;
+            case K::minute2: append_2(p, minute); break;
+            case K::second2: append_2(p, c.second_of_day % 60); break;
+            case K::day_of_year3: write_3_digits(p, c.day_of_year); p += 3; break;
+            case K::weekday_abbr: append(p, weekday_abbrs[c.weekday]); break;
+            case K::weekday_name: append(p, weekday_names[c.weekday]); break;
+            case K::tz_offset: append(p, "+0000"); break;
+            case K::tz_offset_colon: append(p, "+00:00"); break;
+            case K::tz_name: append(p, "UTC"); break;
+            case K::epoch_seconds:
+                if (second < 0) *p++ = '-';
+                p = write_uint(p, static_cast<std::uint64_t>(second < 0 ? -second : second));
+                break;
+            case K::subsecond:
+                cache.patches[cache.patch_count++] = {static_cast<std::uint16_t>(p - cache.text), piece.digits};
+                std::memset(p, '0', piece.digits);
+                p += piece.digits;
+                break;
+        }
+    }
+    cache.text_bytes = static_cast<std::uint32_t>(p - cache.text);
+    cache.second = second;
+    assert(cache.text_bytes <= bytes_max_);
+}
+
+char* TimeFormat::write(char* out, std::int64_t time_ns, TimeFormatCache& cache) const {
+    const SplitTime t = split_time(time_ns);
+    if (t.second != cache.second) render_second(t.second, cache);
+    for (std::uint32_t i = 0; i < cache.text_bytes; i += 32) std::memcpy(out + i, cache.text + i, 32);
+    for (std::uint32_t i = 0; i < cache.patch_count; ++i) {
+        append_subsecond(out + cache.patches[i].offset_bytes, t.nanosecond, cache.patches[i].digits);
+    }
+    return out + cache.text_bytes;
+}
+
+}  // namespace supervent::core

@@ -1,0 +1,95 @@
+#pragma once
+// strftime-style timestamp formats compiled for the serializer.
+//
+// Everything a format prints that changes at most once a second is rendered
+// into a per-shard cache when the second changes; per event the serializer
+// copies the cached text and patches in the sub-second digits. Event times in
+// a batch are non-decreasing, so the cache almost always hits.
+//
+// Directives: %Y %y %m %d %e %H %M %S %j %b %h %B %a %A %z %:z %Z %s %T %F
+// %L (milliseconds) %f (microseconds) %N (nanoseconds) %3N %6N %9N %% %n %t.
+// Times are UTC: %z prints +0000, %Z prints UTC.
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/escape.hpp"
+
+namespace supervent::core {
+
+// Largest rendering of any one compiled format, in bytes.
+inline constexpr std::size_t time_text_bytes_max = 256;
+
+struct TimeFormatCache {
+    struct SubsecondPatch {
+        std::uint16_t offset_bytes = 0;
+        std::uint16_t digits = 0;
+    };
+    static constexpr std::size_t patches_max = 4;
+
+    std::int64_t second = std::numeric_limits<std::int64_t>::min();
+    std::uint32_t text_bytes = 0;
+    std::uint32_t patch_count = 0;
+    SubsecondPatch patches[patches_max]{};
+    // Room for a 32-byte chunked copy of the longest text.
+    alignas(32) char text[time_text_bytes_max + 32]{};
+};
+
+class TimeFormat {
+public:
+    // Throws std::invalid_argument naming the bad directive.
+    [[nodiscard]] static TimeFormat compile(std::string_view format, TextContext context);
+
+    // The RFC 3339 form Axiom reads best: 2026-11-27T11:24:29.123456789Z.
+    [[nodiscard]] static TimeFormat rfc3339_ns();
+
+    [[nodiscard]] std::size_t bytes_max() const { return bytes_max_; }
+    [[nodiscard]] std::string_view source() const { return source_; }
+
+    // Renders the once-a-second part for `second` into the cache.
+    void render_second(std::int64_t second, TimeFormatCache& cache) const;
+
+    // Writes the time; stores up to spill_bytes_max past the returned end.
+    char* write(char* out, std::int64_t time_ns, TimeFormatCache& cache) const;
+
+private:
+    enum class PieceKind : unsigned char {
+        literal, year4, year2, month2, month_abbr, month_name, day2, day_space, hour2, minute2,
+        second2, day_of_year3, weekday_abbr, weekday_name, tz_offset, tz_offset_colon, tz_name,
+        epoch_seconds, subsecond,
+    };
+    struct Piece {
+        PieceKind kind = PieceKind::literal;
+        std::uint16_t digits = 0;  // subsecond digits: 3, 6 or 9
+        std::string text;          // literal text, already escaped
+    };
+
+    void add_directive(std::string_view directive, TextContext context);
+    void add_literal(std::string_view text, TextContext context);
+    void add(PieceKind kind, std::uint16_t digits = 0);
+
+    std::vector<Piece> pieces_;
+    std::size_t bytes_max_ = 0;
+    std::size_t subsecond_pieces_ = 0;
+    std::string source_;
+};
+
+// Splits nanoseconds since the epoch into floor seconds and the remainder.
+struct SplitTime {
+    std::int64_t second;
+    std::uint32_t nanosecond;
+};
+[[nodiscard]] inline SplitTime split_time(std::int64_t time_ns) {
+    std::int64_t second = time_ns / 1'000'000'000;
+    std::int64_t rest = time_ns % 1'000'000'000;
+    if (rest < 0) {
+        rest += 1'000'000'000;
+        second -= 1;
+    }
+    return {second, static_cast<std::uint32_t>(rest)};
+}
+
+}  // namespace supervent::core
