@@ -1,6 +1,107 @@
-// avx2 kernels: not written yet; the scalar reference serves meanwhile.
+// AVX2 kernels. Compiled for baseline x86-64 like everything else: only the
+// functions below carry target("avx2"), so no AVX2 instruction can leak into
+// shared inline code, and the set is offered only when the CPU has AVX2.
+#include <immintrin.h>
+
 #include "core/kernels.hpp"
 
 namespace supervent::core {
-const Kernels* avx2_kernels_if_supported() { return nullptr; }
+namespace {
+
+#define SUPERVENT_AVX2 __attribute__((target("avx2")))
+
+struct Avx2Lanes {
+    __m256i s[4][2];  // word, half (lanes 0..3, 4..7)
+};
+
+SUPERVENT_AVX2 inline __m256i rotl_avx2(__m256i x, int k) {
+    return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
+}
+
+// One xoshiro256** step of four lanes; multiplies by 5 and 9 as shift-adds
+// because AVX2 has no 64-bit multiply.
+SUPERVENT_AVX2 inline __m256i step_avx2(__m256i& s0, __m256i& s1, __m256i& s2, __m256i& s3) {
+    const __m256i times5 = _mm256_add_epi64(s1, _mm256_slli_epi64(s1, 2));
+    const __m256i r = rotl_avx2(times5, 7);
+    const __m256i result = _mm256_add_epi64(r, _mm256_slli_epi64(r, 3));
+    const __m256i t = _mm256_slli_epi64(s1, 17);
+    s2 = _mm256_xor_si256(s2, s0);
+    s3 = _mm256_xor_si256(s3, s1);
+    s1 = _mm256_xor_si256(s1, s2);
+    s0 = _mm256_xor_si256(s0, s3);
+    s2 = _mm256_xor_si256(s2, t);
+    s3 = rotl_avx2(s3, 45);
+    return result;
+}
+
+SUPERVENT_AVX2 void fill_random_avx2(RngState& state, std::uint64_t* out, std::size_t count) {
+    Avx2Lanes v;
+    for (int w = 0; w < 4; ++w) {
+        for (int h = 0; h < 2; ++h) {
+            v.s[w][h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(&state.s[w][4 * h]));
+        }
+    }
+    for (std::size_t i = 0; i < count; i += rng_lanes) {
+        for (int h = 0; h < 2; ++h) {
+            const __m256i r = step_avx2(v.s[0][h], v.s[1][h], v.s[2][h], v.s[3][h]);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 4 * h), r);
+        }
+    }
+    for (int w = 0; w < 4; ++w) {
+        for (int h = 0; h < 2; ++h) {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(&state.s[w][4 * h]), v.s[w][h]);
+        }
+    }
+}
+
+// Four alias samples: returns the chosen indices as 64-bit lanes.
+SUPERVENT_AVX2 inline __m256i alias_avx2(__m256i raw, const AliasView& t) {
+    const __m256i count = _mm256_set1_epi64x(t.count);
+    const __m256i index = _mm256_srli_epi64(_mm256_mul_epu32(_mm256_srli_epi64(raw, 32), count), 32);
+    const __m256i low32 = _mm256_set1_epi64x(0xFFFF'FFFFll);
+    const __m256i coin = _mm256_and_si256(raw, low32);
+    const auto* threshold = reinterpret_cast<const int*>(t.threshold);
+    const auto* alias = reinterpret_cast<const int*>(t.alias);
+    const __m256i keep_below = _mm256_cvtepu32_epi64(_mm256_i64gather_epi32(threshold, index, 4));
+    const __m256i other = _mm256_cvtepu32_epi64(_mm256_i64gather_epi32(alias, index, 4));
+    // Both sides are below 2^32, so the signed 64-bit compare is an unsigned one.
+    const __m256i keep = _mm256_cmpgt_epi64(keep_below, coin);
+    return _mm256_blendv_epi8(other, index, keep);
+}
+
+SUPERVENT_AVX2 void sample_alias_avx2(const std::uint64_t* raw, std::size_t count, AliasView table,
+                                      std::uint64_t* out) {
+    for (std::size_t i = 0; i < count; i += 4) {
+        const __m256i r = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(raw + i));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), alias_avx2(r, table));
+    }
+}
+
+SUPERVENT_AVX2 void sample_buckets_avx2(const std::uint64_t* raw_pick, const std::uint64_t* raw_value,
+                                        std::size_t count, BucketView b, std::uint64_t* out) {
+    const auto* lo_table = reinterpret_cast<const long long*>(b.lo);
+    const auto* span_table = reinterpret_cast<const long long*>(b.span);
+    const __m256i zero = _mm256_setzero_si256();
+    for (std::size_t i = 0; i < count; i += 4) {
+        const __m256i pick = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(raw_pick + i));
+        const __m256i value = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(raw_value + i));
+        const __m256i bucket = alias_avx2(pick, b.pick);
+        const __m256i lo = _mm256_i64gather_epi64(lo_table, bucket, 8);
+        const __m256i span = _mm256_i64gather_epi64(span_table, bucket, 8);
+        const __m256i high = _mm256_srli_epi64(value, 32);
+        // span 0 stands for 2^32, whose product shifted down is `high` itself.
+        const __m256i scaled = _mm256_srli_epi64(_mm256_mul_epu32(high, span), 32);
+        const __m256i offset = _mm256_blendv_epi8(scaled, high, _mm256_cmpeq_epi64(span, zero));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_add_epi64(lo, offset));
+    }
+}
+
+constexpr Kernels avx2_set{"avx2", fill_random_avx2, sample_alias_avx2, sample_buckets_avx2};
+
+}  // namespace
+
+const Kernels* avx2_kernels_if_supported() {
+    return __builtin_cpu_supports("avx2") ? &avx2_set : nullptr;
+}
+
 }  // namespace supervent::core

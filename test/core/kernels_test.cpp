@@ -5,7 +5,13 @@
 #include <cstdint>
 #include <vector>
 
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
 #include "core/kernels.hpp"
+#include "core/program_source.hpp"
+#include "core/scenarios.hpp"
 #include "core/program.hpp"
 #include "core/rng.hpp"
 
@@ -101,4 +107,30 @@ TEST_CASE("bad weights are refused", "[kernels]") {
     CHECK_THROWS_AS(build_alias_table(std::vector<double>{}), std::invalid_argument);
     CHECK_THROWS_AS(build_alias_table(std::vector<double>{0, 0}), std::invalid_argument);
     CHECK_THROWS_AS(build_alias_table(std::vector<double>{1, -1}), std::invalid_argument);
+}
+
+TEST_CASE("SUPERVENT_KERNEL forces a kernel set and refuses unknown ones", "[kernels]") {
+    for (const Kernels* k : supported_kernels()) {
+        ::setenv("SUPERVENT_KERNEL", std::string(k->name).c_str(), 1);
+        CHECK(&select_kernels() == k);
+    }
+    ::setenv("SUPERVENT_KERNEL", "avx3", 1);
+    CHECK_THROWS_AS(select_kernels(), std::runtime_error);
+    ::unsetenv("SUPERVENT_KERNEL");
+    CHECK(&select_kernels() == supported_kernels().back());
+}
+
+TEST_CASE("web_access batches are byte-identical under every kernel set", "[kernels]") {
+    std::vector<std::string> outputs;
+    for (const Kernels* k : supported_kernels()) {
+        ProgramSource source(web_access_program(), SourceIdentity{77, 1, 2}, 1000, *k);
+        std::vector<char> out(1000 * source.event_bytes_max());
+        std::string all;
+        for (const std::uint32_t count : {1000u, 3u, 513u}) {
+            const std::size_t bytes = source.write_ndjson(count, {0, 3'600'000'000'000}, out);
+            all.append(out.data(), bytes);
+        }
+        outputs.push_back(std::move(all));
+    }
+    for (const std::string& o : outputs) CHECK(o == outputs.front());
 }
