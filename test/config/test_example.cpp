@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -13,6 +12,19 @@ using supervent::config::Settings;
 namespace {
 
 const std::string example_path = std::string(SUPERVENT_SOURCE_DIR) + "/config/superventd.example.toml";
+
+// The key of a line `key = …` or `# key = …`, else "". (Not std::regex: GCC 12
+// warns inside it under the sanitizers, and warnings are errors.)
+std::string key_of(std::string_view line) {
+    if (line.starts_with("# ")) {
+        line.remove_prefix(2);
+    }
+    const auto key_end = line.find_first_not_of("abcdefghijklmnopqrstuvwxyz_");
+    if (key_end == 0 || key_end == std::string_view::npos || !line.substr(key_end).starts_with(" = ")) {
+        return {};
+    }
+    return std::string(line.substr(0, key_end));
+}
 
 std::vector<std::string> lines_of(const std::string& path) {
     std::ifstream in(path);
@@ -54,16 +66,13 @@ TEST_CASE("the shipped example loads and states the defaults", "[example]") {
 TEST_CASE("the shipped example documents every key with a comment", "[example]") {
     const auto lines = lines_of(example_path);
     REQUIRE_FALSE(lines.empty());
-    // A key line, set or commented out: `key = …` or `# key = …`.
-    const std::regex key_line(R"(^#? ?([a-z_]+) = .*$)");
     std::set<std::string> documented;
     std::string previous;
     for (const auto& line : lines) {
-        std::smatch match;
-        if (std::regex_match(line, match, key_line)) {
+        if (const auto key = key_of(line); !key.empty()) {
             CAPTURE(line);
             CHECK(previous.starts_with("#"));
-            documented.insert(match[1]);
+            documented.insert(key);
         }
         if (!line.empty()) {
             previous = line;
