@@ -143,7 +143,9 @@ namespace supervent::core {
 // The source must be readable that far (pools are padded); the destination's
 // extra bytes are overwritten by whatever is written next.
 inline char* copy_spilling(char* out, const char* src, std::size_t n) {
-    for (std::size_t i = 0; i < n; i += 32) std::memcpy(out + i, src + i, 32);
+    // Most fragments fit one chunk: copy it unconditionally, loop only for the rest.
+    std::memcpy(out, src, 32);
+    for (std::size_t i = 32; i < n; i += 32) std::memcpy(out + i, src + i, 32);
     return out + n;
 }
 

@@ -18,23 +18,8 @@ constexpr std::string_view weekday_abbrs[] = {"Sun", "Mon", "Tue", "Wed", "Thu",
 constexpr std::string_view weekday_names[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                               "Thursday", "Friday", "Saturday"};
 
-struct CivilTime {
-    std::int64_t year;
-    std::uint32_t month;        // 1..12
-    std::uint32_t day;          // 1..31
-    std::uint32_t day_of_year;  // 1..366
-    std::uint32_t weekday;      // 0 = Sunday
-    std::uint32_t second_of_day;
-};
-
 // Howard Hinnant's civil_from_days: proleptic Gregorian, valid for every int64 ns time.
-CivilTime civil_from_second(std::int64_t second) {
-    std::int64_t days = second / 86400;
-    std::int64_t second_of_day = second % 86400;
-    if (second_of_day < 0) {
-        second_of_day += 86400;
-        days -= 1;
-    }
+void set_civil_day(std::int64_t days, TimeFormatCache& c) {
     const std::int64_t z = days + 719468;
     const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     const auto doe = static_cast<std::uint32_t>(z - era * 146097);
@@ -46,9 +31,12 @@ CivilTime civil_from_second(std::int64_t second) {
     const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
     const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     constexpr std::uint32_t days_before_month[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-    const std::uint32_t day_of_year = days_before_month[month - 1] + day + (leap && month > 2 ? 1 : 0);
-    const auto weekday = static_cast<std::uint32_t>(((days % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday
-    return {year, month, day, day_of_year, weekday, static_cast<std::uint32_t>(second_of_day)};
+    c.day = days;
+    c.year = year;
+    c.month = month;
+    c.day_of_month = day;
+    c.day_of_year = days_before_month[month - 1] + day + (leap && month > 2 ? 1 : 0);
+    c.weekday = static_cast<std::uint32_t>(((days % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday
 }
 
 void append(char*& p, std::string_view s) {
@@ -144,9 +132,17 @@ void TimeFormat::add_directive(std::string_view d, TextContext context) {
 }
 
 void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) const {
-    const CivilTime c = civil_from_second(second);
-    const std::uint32_t hour = c.second_of_day / 3600;
-    const std::uint32_t minute = c.second_of_day / 60 % 60;
+    std::int64_t days = second / 86400;
+    std::int64_t second_of_day = second % 86400;
+    if (second_of_day < 0) {
+        second_of_day += 86400;
+        days -= 1;
+    }
+    if (days != cache.day) set_civil_day(days, cache);
+    const auto& c = cache;
+    const auto sod = static_cast<std::uint32_t>(second_of_day);
+    const std::uint32_t hour = sod / 3600;
+    const std::uint32_t minute = sod / 60 % 60;
     char* p = cache.text;
     cache.patch_count = 0;
     using K = PieceKind;
@@ -158,11 +154,11 @@ void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) cons
             case K::month2: append_2(p, c.month); break;
             case K::month_abbr: append(p, month_abbrs[c.month - 1]); break;
             case K::month_name: append(p, month_names[c.month - 1]); break;
-            case K::day2: append_2(p, c.day); break;
-            case K::day_space: append_2(p, c.day); if (c.day < 10) p[-2] = ' '; break;
+            case K::day2: append_2(p, c.day_of_month); break;
+            case K::day_space: append_2(p, c.day_of_month); if (c.day_of_month < 10) p[-2] = ' '; break;
             case K::hour2: append_2(p, hour); break;
             case K::minute2: append_2(p, minute); break;
-            case K::second2: append_2(p, c.second_of_day % 60); break;
+            case K::second2: append_2(p, sod % 60); break;
             case K::day_of_year3: write_3_digits(p, c.day_of_year); p += 3; break;
             case K::weekday_abbr: append(p, weekday_abbrs[c.weekday]); break;
             case K::weekday_name: append(p, weekday_names[c.weekday]); break;

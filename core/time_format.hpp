@@ -31,6 +31,11 @@ struct TimeFormatCache {
     static constexpr std::size_t patches_max = 4;
 
     std::int64_t second = std::numeric_limits<std::int64_t>::min();
+    // The civil date of `day`, kept so a new second on the same day skips the
+    // calendar arithmetic (backfill runs see a new second almost every event).
+    std::int64_t day = std::numeric_limits<std::int64_t>::min();
+    std::int64_t year = 0;
+    std::uint32_t month = 0, day_of_month = 0, day_of_year = 0, weekday = 0;
     std::uint32_t text_bytes = 0;
     std::uint32_t patch_count = 0;
     SubsecondPatch patches[patches_max]{};
