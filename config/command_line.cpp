@@ -163,8 +163,7 @@ void apply_option(Settings& settings, const Given& option) {
     }
 }
 
-Settings resolve(int argc, const char* const* argv, const GetEnv& get_env) {
-    const auto given = split_arguments(argc, argv);
+Settings resolve(const std::vector<Given>& given, const GetEnv& get_env) {
     auto settings = load_config_option(given);
     for (const auto& option : given) {
         if (option.spec->apply != nullptr) {
@@ -193,10 +192,11 @@ std::string redacted(std::string message, const char* token) {
 std::variant<Settings, EarlyExit> resolve_daemon_settings(int argc, const char* const* argv,
                                                           const GetEnv& get_env) {
     try {
-        if (auto exit = early_exit(split_arguments(argc, argv))) {
+        const auto given = split_arguments(argc, argv);
+        if (auto exit = early_exit(given)) {
             return *exit;
         }
-        return resolve(argc, argv, get_env);
+        return resolve(given, get_env);
     } catch (const ConfigError& error) {
         throw ConfigError(redacted(error.what(), get_env("AXIOM_TOKEN")));
     }
