@@ -1,0 +1,490 @@
+// HttpTransport against a scripted loopback server, driven by the ring the
+// way a shard drives it. Each test checks the verdict the listener sees, that
+// the kernel had let go of the buffer when the slot settled, and what the
+// server received.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include "harness.hpp"
+#include "net/http_transport.hpp"
+#include "scripted_server.hpp"
+
+using namespace supervent::net;
+using namespace supervent::net::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t ms_ns = 1'000'000;
+constexpr std::int64_t s_ns = 1'000'000'000;
+
+HttpTransportConfig config_for(std::uint16_t port, bool zero_copy, std::uint32_t connections = 1) {
+    HttpTransportConfig config;
+    const sockaddr_in address = loopback_address(port);
+    std::memcpy(&config.address, &address, sizeof address);
+    config.address_bytes = sizeof address;
+    config.target.host_header = "127.0.0.1:" + std::to_string(port);
+    config.target.path = ingest_path("", "ds");
+    config.target.token = "test-token";
+    config.connections = connections;
+    config.zero_copy = zero_copy;
+    config.connect_timeout_ns = 2 * s_ns;
+    config.request_timeout_ns = 3 * s_ns;  // below the harness's 5 s limit
+    config.reconnect_backoff_min_ns = 10 * ms_ns;
+    config.reconnect_backoff_max_ns = 100 * ms_ns;
+    return config;
+}
+
+// NDJSON with `events` lines.
+std::string ndjson(std::uint32_t events, char tag = 'a') {
+    std::string body;
+    for (std::uint32_t i = 0; i < events; ++i) {
+        body += R"({"_time":"2024-01-01T00:00:00Z","n":)" + std::to_string(i) + R"(,"tag":")" + tag + "\"}\n";
+    }
+    return body;
+}
+
+// SEND_ZC when the kernel has it, and always the WRITE_FIXED fallback.
+bool zero_copy_mode(const Harness& harness) {
+    const bool zero_copy = GENERATE(true, false);
+    if (zero_copy && !harness.ring.features().send_zc) {
+        WARN("no SEND_ZC on this kernel: this case runs with WRITE_FIXED only");
+        return false;
+    }
+    return zero_copy;
+}
+
+void check_settled(const Settled& settled, Verdict verdict, FailReason reason, std::uint32_t acked_events) {
+    CHECK(settled.verdict == verdict);
+    INFO("reason " << fail_reason_name(settled.reason));
+    CHECK(settled.reason == reason);
+    CHECK(settled.acked_events == acked_events);
+    CHECK(settled.kernel_done);
+    CHECK(settled.state == SlotState::settling);
+}
+
+// One request: queue a batch, run until it settles.
+const Settled& send_one(Harness& harness, HttpTransport& transport, std::uint32_t slot_index, const std::string& body,
+                        std::uint32_t events) {
+    const std::size_t before = harness.settled.size();
+    harness.queue_batch(slot_index, body, events);
+    REQUIRE(harness.run_until_settled(transport, before + 1));
+    REQUIRE(harness.settled.size() == before + 1);
+    CHECK(harness.settled.back().slot_index == slot_index);
+    CHECK(harness.settled.back().events == events);
+    return harness.settled.back();
+}
+
+}  // namespace
+
+TEST_CASE("HttpTransport: 200 with an Axiom reply acks what it ingested, over one keep-alive connection",
+          "[http_transport]") {
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+
+    server.script(reply(200, axiom_reply(3, 0)));
+    server.script(reply(200, axiom_reply(3, 2)));
+    server.script(reply(200, axiom_reply(4, 0), "Content-Type: application/json\r\n"));
+
+    const std::string body_a = ndjson(3, 'a');
+    const std::string body_b = ndjson(5, 'b');
+    const std::string body_c = ndjson(4, 'c');
+    check_settled(send_one(harness, transport, 0, body_a, 3), Verdict::acked, FailReason::none, 3);
+    check_settled(send_one(harness, transport, 1, body_b, 5), Verdict::acked, FailReason::partial, 3);
+    check_settled(send_one(harness, transport, 0, body_c, 4), Verdict::acked, FailReason::none, 4);
+
+    const std::vector<Request> requests = server.requests();
+    REQUIRE(requests.size() == 3);
+    CHECK(requests[0].body == body_a);
+    CHECK(requests[1].body == body_b);
+    CHECK(requests[2].body == body_c);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        INFO(requests[i].head);
+        CHECK(requests[i].head.starts_with("POST /v1/datasets/ds/ingest HTTP/1.1\r\n"));
+        CHECK(requests[i].head.find("\r\nHost: 127.0.0.1:" + std::to_string(server.port()) + "\r\n") !=
+              std::string::npos);
+        CHECK(requests[i].head.find("\r\nAuthorization: Bearer test-token\r\n") != std::string::npos);
+        CHECK(requests[i].head.find("\r\nContent-Length: " + std::to_string(requests[i].body.size()) + "\r\n") !=
+              std::string::npos);
+        CHECK(requests[i].connection == 0);
+    }
+    CHECK(server.connections() == 1);
+    CHECK(transport.counters().connects == 1);
+    CHECK(transport.counters().connect_failures == 0);
+    CHECK(transport.counters().disconnects == 0);
+    if (zero_copy) {
+        CHECK(transport.counters().zc_notifications >= 3);
+    } else {
+        CHECK(transport.counters().zc_notifications == 0);
+    }
+    CHECK(transport.fatal_error().empty());
+    CHECK(harness.unreachable.empty());
+}
+
+TEST_CASE("HttpTransport: a 2xx without an Axiom reply acks the whole batch", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(200, "ok"));
+    server.script(reply(200));
+    server.script(reply(204, "", ""));
+    server.script(reply(200, R"({"status":"fine"})"));
+    check_settled(send_one(harness, transport, 0, ndjson(7), 7), Verdict::acked, FailReason::none, 7);
+    check_settled(send_one(harness, transport, 1, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    check_settled(send_one(harness, transport, 2, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    check_settled(send_one(harness, transport, 3, ndjson(9), 9), Verdict::acked, FailReason::none, 9);
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("HttpTransport: an Axiom reply claiming more than was sent acks only what was sent", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(200, axiom_reply(50, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(5), 5), Verdict::acked, FailReason::none, 5);
+}
+
+TEST_CASE("HttpTransport: 5xx is retried as a server error, the connection stays usable", "[http_transport]") {
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    server.script(reply(503, "unavailable"));
+    server.script(reply(500));
+    server.script(reply(200, axiom_reply(2, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(2), 2), Verdict::retry, FailReason::server_error, 0);
+    check_settled(send_one(harness, transport, 0, ndjson(2), 2), Verdict::retry, FailReason::server_error, 0);
+    check_settled(send_one(harness, transport, 0, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    CHECK(server.connections() == 1);
+    CHECK(transport.fatal_error().empty());
+}
+
+TEST_CASE("HttpTransport: 429 waits until X-RateLimit-Reset", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+
+    const std::int64_t reset_s = static_cast<std::int64_t>(std::time(nullptr)) + 30;
+    server.script(reply(429, "slow down",
+                        "X-RateLimit-Limit: 600\r\nX-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: " +
+                            std::to_string(reset_s) + "\r\n"));
+    const std::int64_t before_ns = monotonic_ns();
+    const Settled settled = send_one(harness, transport, 0, ndjson(3), 3);
+    const std::int64_t after_ns = monotonic_ns();
+    check_settled(settled, Verdict::retry, FailReason::rate_limited, 0);
+    INFO("retry_at - before = " << (settled.retry_at_ns - before_ns) / ms_ns << " ms");
+    CHECK(settled.retry_at_ns >= before_ns + 28 * s_ns);
+    CHECK(settled.retry_at_ns <= after_ns + 31 * s_ns);
+    CHECK(transport.fatal_error().empty());
+}
+
+TEST_CASE("HttpTransport: 429 with Retry-After waits that many seconds", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(429, "", "Retry-After: 7\r\n"));
+    const std::int64_t before_ns = monotonic_ns();
+    const Settled settled = send_one(harness, transport, 0, ndjson(3), 3);
+    const std::int64_t after_ns = monotonic_ns();
+    check_settled(settled, Verdict::retry, FailReason::rate_limited, 0);
+    CHECK(settled.retry_at_ns >= before_ns + 7 * s_ns);
+    CHECK(settled.retry_at_ns <= after_ns + 7 * s_ns);
+}
+
+TEST_CASE("HttpTransport: 401/403/404 fail the batch and stop the sink with a clear message", "[http_transport]") {
+    const int status = GENERATE(401, 403, 404);
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(status, R"({"message":"no"})"));
+    check_settled(send_one(harness, transport, 0, ndjson(4), 4), Verdict::failed, FailReason::rejected, 0);
+    INFO(transport.fatal_error());
+    CHECK_FALSE(transport.fatal_error().empty());
+    CHECK(transport.fatal_error().find(std::to_string(status)) != std::string::npos);
+    // Nothing more goes to a sink that refused us for good.
+    harness.queue_batch(1, ndjson(1), 1);
+    CHECK_FALSE(transport.try_start(harness.slots[1], monotonic_ns()));
+    CHECK(server.requests().size() == 1);
+}
+
+TEST_CASE("HttpTransport: 401 message points at the token", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(401));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::failed, FailReason::rejected, 0);
+    CHECK(transport.fatal_error().find("token") != std::string::npos);
+    CHECK(transport.fatal_error().find("test-token") == std::string::npos);  // never the secret itself
+}
+
+TEST_CASE("HttpTransport: other 4xx fail the batch without stopping the sink", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(413, "too large"));
+    server.script(reply(200, axiom_reply(1, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::failed, FailReason::rejected, 0);
+    CHECK(transport.fatal_error().empty());
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+}
+
+TEST_CASE("HttpTransport: 430 stops the sink: monthly quota used up", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(430, "", "X-IngestLimit-Limit: 1000\r\nX-IngestLimit-Remaining: 0\r\n"));
+    check_settled(send_one(harness, transport, 0, ndjson(6), 6), Verdict::failed, FailReason::quota, 0);
+    INFO(transport.fatal_error());
+    CHECK(transport.fatal_error().find("quota") != std::string::npos);
+    harness.queue_batch(1, ndjson(1), 1);
+    CHECK_FALSE(transport.try_start(harness.slots[1], monotonic_ns()));
+}
+
+TEST_CASE("HttpTransport: a response split across several delayed writes", "[http_transport]") {
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    const std::string full = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(axiom_reply(4, 2).size()) + "\r\n\r\n" + axiom_reply(4, 2);
+    Reply split;
+    split.pieces = {full.substr(0, 3), full.substr(3, 14), full.substr(17, 30), full.substr(47, 25),
+                    full.substr(72, 20), full.substr(92)};
+    split.gap = 25ms;
+    server.script(split);
+    check_settled(send_one(harness, transport, 0, ndjson(6), 6), Verdict::acked, FailReason::partial, 4);
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("HttpTransport: a chunked response, in delayed pieces", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    const std::string json = axiom_reply(2, 1);
+    // Three data chunks (hex sizes, an extension), then the last chunk with a trailer.
+    Reply chunked;
+    chunked.pieces.push_back("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::size_t third = json.size() / 3;
+    const std::string parts[] = {json.substr(0, third), json.substr(third, third), json.substr(2 * third)};
+    for (const std::string& part : parts) {
+        char size_line[32];
+        std::snprintf(size_line, sizeof size_line, "%zx;x=y\r\n", part.size());
+        chunked.pieces.push_back(size_line + part + "\r\n");
+    }
+    chunked.pieces.push_back("0\r\nX-Trailer: t\r\n\r\n");
+    chunked.gap = 20ms;
+    server.script(chunked);
+    server.script(reply(200, axiom_reply(3, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(3), 3), Verdict::acked, FailReason::partial, 2);
+    // The connection is reusable after a chunked response.
+    check_settled(send_one(harness, transport, 1, ndjson(3), 3), Verdict::acked, FailReason::none, 3);
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("HttpTransport: 100 Continue before the real response", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    Reply interim;
+    interim.pieces = {"HTTP/1.1 100 Continue\r\n\r\n",
+                      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(axiom_reply(5, 0).size()) + "\r\n\r\n" +
+                          axiom_reply(5, 0)};
+    interim.gap = 20ms;
+    server.script(interim);
+    check_settled(send_one(harness, transport, 0, ndjson(5), 5), Verdict::acked, FailReason::none, 5);
+}
+
+TEST_CASE("HttpTransport: the server closing mid-response is retried, the next request reconnects",
+          "[http_transport]") {
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    Reply cut;
+    cut.pieces = {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"inge"};
+    cut.close_after = true;
+    server.script(cut);
+    server.script(reply(200, axiom_reply(2, 0)));
+
+    const Settled first = send_one(harness, transport, 0, ndjson(2), 2);
+    CHECK(first.verdict == Verdict::retry);
+    INFO("reason " << fail_reason_name(first.reason));
+    CHECK((first.reason == FailReason::bad_response || first.reason == FailReason::transport));
+    CHECK(first.acked_events == 0);
+    CHECK(first.kernel_done);
+
+    check_settled(send_one(harness, transport, 0, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    CHECK(server.connections() == 2);
+    CHECK(transport.counters().connects == 2);
+}
+
+TEST_CASE("HttpTransport: the server closing before any response is a transport error", "[http_transport]") {
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    SECTION("after reading the request") {
+        Reply silent;
+        silent.close_after = true;
+        server.script(silent);
+    }
+    SECTION("before reading the body (a reset)") {
+        Reply reset;
+        reset.read_body = false;
+        server.script(reset);
+    }
+    server.script(reply(200, axiom_reply(3, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(3), 3), Verdict::retry, FailReason::transport, 0);
+    check_settled(send_one(harness, transport, 0, ndjson(3), 3), Verdict::acked, FailReason::none, 3);
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("HttpTransport: a large body arrives intact", "[http_transport]") {
+    constexpr std::size_t body_bytes_max = 2 << 20;
+    Harness harness(2, body_bytes_max);
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    std::string body = ndjson(20'000, 'z');
+    REQUIRE(body.size() > (1u << 20));
+    REQUIRE(body.size() < body_bytes_max);
+    server.script(reply(200, axiom_reply(20'000, 0)));
+    check_settled(send_one(harness, transport, 1, body, 20'000), Verdict::acked, FailReason::none, 20'000);
+    const std::vector<Request> requests = server.requests();
+    REQUIRE(requests.size() == 1);
+    CHECK(requests[0].body.size() == body.size());
+    CHECK(requests[0].body == body);
+}
+
+TEST_CASE("HttpTransport: an HTTP/1.0 or Connection: close response gets a fresh connection next",
+          "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    const std::string json = axiom_reply(1, 0);
+    server.script(Reply{{"HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json}});
+    server.script(reply(200, json, "Connection: close\r\n"));
+    server.script(reply(200, json));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    const std::vector<Request> requests = server.requests();
+    REQUIRE(requests.size() == 3);
+    CHECK(requests[0].connection == 0);
+    CHECK(requests[1].connection == 1);
+    CHECK(requests[2].connection == 2);
+    CHECK(server.wait_for([&] { return server.client_closes() == 2; }));
+}
+
+TEST_CASE("HttpTransport: the server closing an idle keep-alive connection", "[http_transport]") {
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    Reply then_close = reply(200, axiom_reply(2, 0));  // keep-alive as far as the client knows
+    then_close.close_after = true;
+    server.script(then_close);
+    server.script(reply(200, axiom_reply(2, 0)));
+
+    check_settled(send_one(harness, transport, 0, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    REQUIRE(server.wait_for([&] { return server.server_closes() == 1; }));
+    // The transport notices the close through the recv it keeps posted.
+    REQUIRE(harness.run(transport, [&] { return transport.quiescent(); }));
+    CHECK(transport.counters().disconnects == 0);  // an orderly close, not a failure
+
+    check_settled(send_one(harness, transport, 1, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    CHECK(server.connections() == 2);
+    CHECK(transport.counters().connects == 2);
+}
+
+TEST_CASE("HttpTransport: connect refused reports the sink unreachable and retries with backoff",
+          "[http_transport]") {
+    Harness harness;
+    HttpTransport transport(harness.ring, harness, config_for(closed_loopback_port(), harness.ring.features().send_zc));
+    harness.queue_batch(0, ndjson(1), 1);
+    REQUIRE(harness.run(transport, [&] { return harness.unreachable.size() >= 3; }));
+    for (const Unreachable& unreachable : harness.unreachable) CHECK(unreachable.reason == FailReason::connect);
+    // Backoff: attempts are spaced, not back to back.
+    CHECK(harness.unreachable[2].now_ns - harness.unreachable[0].now_ns >= 10 * ms_ns);
+    CHECK(transport.counters().connect_failures >= 3);
+    CHECK(transport.counters().connects == 0);
+    // The batch itself was never taken.
+    CHECK(harness.settled.empty());
+    CHECK(harness.slots[0].state == SlotState::queued);
+    CHECK(harness.queue.size() == 1);
+    CHECK(transport.fatal_error().empty());
+}
+
+TEST_CASE("HttpTransport: no response within the request timeout is retried", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), harness.ring.features().send_zc);
+    config.request_timeout_ns = 200 * ms_ns;
+    HttpTransport transport(harness.ring, harness, config);
+    server.script(Reply{});  // reads the request, never answers
+    server.script(reply(200, axiom_reply(1, 0)));
+    const std::int64_t started_ns = monotonic_ns();
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::retry, FailReason::timeout, 0);
+    CHECK(monotonic_ns() - started_ns >= 200 * ms_ns);
+    CHECK(server.wait_for([&] { return server.client_closes() == 1; }));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+}
+
+TEST_CASE("HttpTransport: several slots over several connections", "[http_transport]") {
+    Harness harness(6);
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy, 2));
+    for (int i = 0; i < 6; ++i) server.script(reply(200, axiom_reply(4, 0)));
+    for (std::uint32_t i = 0; i < 6; ++i) harness.queue_batch(i, ndjson(4, static_cast<char>('a' + i)), 4);
+    REQUIRE(harness.run_until_settled(transport, 6));
+    for (const Settled& settled : harness.settled) check_settled(settled, Verdict::acked, FailReason::none, 4);
+    CHECK(server.connections() == 2);
+    const std::vector<Request> requests = server.requests();
+    REQUIRE(requests.size() == 6);
+    std::vector<std::string> bodies;
+    for (const Request& request : requests) bodies.push_back(request.body);
+    std::sort(bodies.begin(), bodies.end());
+    for (std::uint32_t i = 0; i < 6; ++i) CHECK(bodies[i] == ndjson(4, static_cast<char>('a' + i)));
+}
+
+TEST_CASE("HttpTransport: SEND_ZC notifications report copies when asked", "[http_transport][send_zc]") {
+    Harness harness;
+    if (!harness.ring.features().send_zc) {
+        WARN("no SEND_ZC on this kernel: nothing to check");
+        return;
+    }
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), true);
+    config.zc_report_usage = true;
+    HttpTransport transport(harness.ring, harness, config);
+    server.script(reply(200, axiom_reply(2, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    CHECK(transport.counters().zc_notifications >= 1);
+    // Loopback delivers to a local socket, so the kernel copies after all and says so.
+    CHECK(transport.counters().zc_copied >= 1);
+    CHECK(transport.counters().zc_copied <= transport.counters().zc_notifications);
+}
+
+TEST_CASE("HttpTransport: shutdown closes idle connections and becomes quiescent", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc, 2));
+    CHECK(transport.quiescent());
+    server.script(reply(200, axiom_reply(1, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    CHECK_FALSE(transport.quiescent());
+    transport.begin_shutdown();
+    REQUIRE(harness.run(transport, [&] { return transport.quiescent(); }));
+    CHECK(server.wait_for([&] { return server.client_closes() == 2; }));
+    harness.queue_batch(1, ndjson(1), 1);
+    CHECK_FALSE(transport.try_start(harness.slots[1], monotonic_ns()));
+}
