@@ -361,6 +361,7 @@ void HttpTransport::close_when_quiet(Connection& conn, std::int64_t /*now_ns*/) 
 }
 
 void HttpTransport::on_tick(std::int64_t now_ns, bool work_waiting) {
+    work_waiting_ = work_waiting;
     for (Connection& conn : connections_) {
         switch (conn.state) {
             case ConnState::closed:
@@ -387,7 +388,11 @@ std::int64_t HttpTransport::next_deadline_ns() const {
     std::int64_t next = INT64_MAX;
     for (const Connection& conn : connections_) {
         if (conn.state == ConnState::connecting || conn.state == ConnState::busy) next = std::min(next, conn.deadline_ns);
-        if (conn.state == ConnState::closed) next = std::min(next, conn.reconnect_at_ns);
+        // A closed connection is reopened only for waiting work; without any, its
+        // (usually past) reconnect time would make the shard spin instead of sleep.
+        if (conn.state == ConnState::closed && work_waiting_ && !shutting_down_ && fatal_error_.empty()) {
+            next = std::min(next, conn.reconnect_at_ns);
+        }
     }
     return next;
 }

@@ -94,6 +94,7 @@ private:
     std::uint32_t next_connection_ = 0;
     std::uint64_t jitter_state_;
     bool shutting_down_ = false;
+    bool work_waiting_ = false;  // as of the last on_tick: closed connections matter only then
     std::string fatal_error_;
     TransportCounters counters_;
 };

@@ -488,3 +488,38 @@ TEST_CASE("HttpTransport: shutdown closes idle connections and becomes quiescent
     harness.queue_batch(1, ndjson(1), 1);
     CHECK_FALSE(transport.try_start(harness.slots[1], monotonic_ns()));
 }
+
+TEST_CASE("HttpTransport: with nothing to send, no deadline in the past", "[http_transport]") {
+    // A shard sleeps until next_deadline_ns(); a deadline already passed while
+    // there is nothing to do makes it spin.
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+
+    std::int64_t now_ns = monotonic_ns();
+    transport.on_tick(now_ns, false);
+    CHECK(transport.next_deadline_ns() > now_ns);
+
+    // And again after the server closed an idle connection.
+    Reply then_close = reply(200, axiom_reply(1, 0));
+    then_close.close_after = true;
+    server.script(then_close);
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    REQUIRE(harness.run(transport, [&] { return transport.quiescent(); }));
+    now_ns = monotonic_ns();
+    transport.on_tick(now_ns, false);
+    CHECK(transport.next_deadline_ns() > now_ns);
+}
+
+TEST_CASE("HttpTransport: with work waiting on an unreachable sink, the next reconnect is the deadline",
+          "[http_transport]") {
+    Harness harness;
+    HttpTransport transport(harness.ring, harness, config_for(closed_loopback_port(), harness.ring.features().send_zc));
+    harness.queue_batch(0, ndjson(1), 1);
+    REQUIRE(harness.run(transport, [&] { return !harness.unreachable.empty(); }));
+    const std::int64_t now_ns = monotonic_ns();
+    transport.on_tick(now_ns, true);
+    // Either still backing off (the reconnect time) or connecting again (the connect timeout).
+    CHECK(transport.next_deadline_ns() > now_ns);
+    CHECK(transport.next_deadline_ns() <= now_ns + 2 * s_ns);
+}
