@@ -344,7 +344,16 @@ void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::in
     } else {
         conn.reconnect_at_ns = now_ns;  // an orderly close: reconnect at once
     }
-    if (conn.fd >= 0) ::shutdown(conn.fd, SHUT_RDWR);  // wakes the posted recv
+    if (conn.fd >= 0) {
+        if (reason != FailReason::none || !conn.send_done) {
+            // Abort instead of a graceful close: request bytes still queued in
+            // the socket would otherwise keep a zero-copy slot pinned until the
+            // kernel gives up on the peer (minutes, for one that stopped reading).
+            const linger abort_on_close{1, 0};
+            (void)setsockopt(conn.fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+        }
+        ::shutdown(conn.fd, SHUT_RDWR);  // wakes the posted recv
+    }
     conn.state = ConnState::closing;
     close_when_quiet(conn, now_ns);
 }

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "harness.hpp"
 #include "net/http_transport.hpp"
@@ -522,4 +524,136 @@ TEST_CASE("HttpTransport: with work waiting on an unreachable sink, the next rec
     // Either still backing off (the reconnect time) or connecting again (the connect timeout).
     CHECK(transport.next_deadline_ns() > now_ns);
     CHECK(transport.next_deadline_ns() <= now_ns + 2 * s_ns);
+}
+
+TEST_CASE("HttpTransport: an answer before the whole body was sent, then a close", "[http_transport]") {
+    constexpr std::size_t body_bytes_max = 3584 * 1024;  // two slots stay under an 8 MiB memlock limit
+    Harness harness(2, body_bytes_max);
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    Reply early;
+    early.read_body = false;
+    early.close_after = true;
+    early.pieces = {"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"};
+    server.script(early);
+    server.script(reply(200, axiom_reply(2, 0)));
+    const std::string body = ndjson(62'000);
+    REQUIRE(body.size() > (3u << 20));
+    check_settled(send_one(harness, transport, 0, body, 62'000), Verdict::failed, FailReason::rejected, 0);
+    check_settled(send_one(harness, transport, 1, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("HttpTransport: a peer that stops reading mid-body times out and lets go of the slot",
+          "[http_transport]") {
+    // The slot may be reused only once the kernel has let go of its buffer;
+    // after giving up on a stalled peer that must not take longer than the
+    // timeout itself (a zero-copy send pins the pages until the unsent data
+    // is dropped).
+    constexpr std::size_t body_bytes_max = 3584 * 1024;
+    Harness harness(2, body_bytes_max);
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), zero_copy);
+    config.request_timeout_ns = 300 * ms_ns;
+    HttpTransport transport(harness.ring, harness, config);
+    Reply stall;
+    stall.read_body = false;
+    stall.hold_after = true;
+    server.script(stall);
+    const std::string body = ndjson(62'000);
+    const std::int64_t started_ns = monotonic_ns();
+    harness.queue_batch(0, body, 62'000);
+    REQUIRE(harness.run_until_settled(transport, 1, 2 * s_ns));
+    check_settled(harness.settled[0], Verdict::retry, FailReason::timeout, 0);
+    CHECK(harness.settled[0].now_ns - started_ns >= 300 * ms_ns);
+    CHECK(harness.settled[0].now_ns - started_ns < 1300 * ms_ns);
+}
+
+TEST_CASE("HttpTransport: an answer before the body was read, from a peer that keeps reading",
+          "[http_transport]") {
+    Harness harness(2, 1 << 20);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    Reply early;
+    early.read_body = false;
+    early.pieces = {"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"};
+    server.script(early);
+    server.script(reply(200, axiom_reply(2, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(10'000), 10'000), Verdict::failed, FailReason::rejected, 0);
+    check_settled(send_one(harness, transport, 1, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+}
+
+TEST_CASE("HttpTransport: a response larger than the limit is a bad response", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    server.script(reply(200, std::string(supervent::bounds::http_response_bytes_max + 100, 'x')));
+    server.script(reply(200, axiom_reply(1, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::retry, FailReason::bad_response, 0);
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+}
+
+TEST_CASE("HttpTransport: stray bytes on an idle connection drop it", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    Reply with_junk = reply(200, axiom_reply(1, 0));
+    with_junk.pieces.push_back("HTTP/1.1 200 OK\r\n");  // a response to nothing
+    with_junk.gap = 50ms;
+    server.script(with_junk);
+    server.script(reply(200, axiom_reply(1, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    REQUIRE(harness.run(transport, [&] { return transport.counters().disconnects == 1; }));
+    check_settled(send_one(harness, transport, 0, ndjson(1), 1), Verdict::acked, FailReason::none, 1);
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("HttpTransport: a connect that never completes times out", "[http_transport]") {
+    // A listener that never accepts, with its queue already full: SYNs go unanswered.
+    std::uint16_t port = 0;
+    Fd listener = listen_loopback(port);
+    REQUIRE(::listen(listener.get(), 0) == 0);
+    std::vector<Fd> fillers;
+    for (int i = 0; i < 4; ++i) {
+        Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        const sockaddr_in address = loopback_address(port);
+        (void)::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+        fillers.push_back(std::move(fd));
+    }
+    std::this_thread::sleep_for(50ms);
+
+    Harness harness;
+    HttpTransportConfig config = config_for(port, harness.ring.features().send_zc);
+    config.connect_timeout_ns = 150 * ms_ns;
+    HttpTransport transport(harness.ring, harness, config);
+    harness.queue_batch(0, ndjson(1), 1);
+    const std::int64_t started_ns = monotonic_ns();
+    REQUIRE(harness.run(transport, [&] { return !harness.unreachable.empty(); }));
+    CHECK(harness.unreachable[0].reason == FailReason::timeout);
+    CHECK(harness.unreachable[0].now_ns - started_ns >= 150 * ms_ns);
+    CHECK(transport.counters().connect_failures >= 1);
+    CHECK(harness.settled.empty());
+    // The abandoned connect is reaped: the transport can shut down cleanly.
+    harness.queue.clear();
+    transport.begin_shutdown();
+    CHECK(harness.run(transport, [&] { return transport.quiescent(); }));
+}
+
+TEST_CASE("HttpTransport: shutdown with a request in flight lets it finish", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    Reply slow = reply(200, axiom_reply(3, 0));
+    slow.pieces.insert(slow.pieces.begin(), "");
+    slow.gap = 200ms;
+    server.script(slow);
+    harness.queue_batch(0, ndjson(3), 3);
+    REQUIRE(harness.run(transport, [&] { return server.requests().size() == 1; }));
+    transport.begin_shutdown();
+    CHECK_FALSE(transport.quiescent());
+    REQUIRE(harness.run_until_settled(transport, 1));
+    check_settled(harness.settled[0], Verdict::acked, FailReason::none, 3);
+    REQUIRE(harness.run(transport, [&] { return transport.quiescent(); }));
 }

@@ -25,7 +25,8 @@ struct Reply {
     std::vector<std::string> pieces;       // written in order
     std::chrono::milliseconds gap{0};      // pause before each piece after the first
     bool close_after = false;              // close the connection once written
-    bool read_body = true;                 // false: close after the head, before reading the body
+    bool read_body = true;                 // false: answer (or close) after the head, before the body
+    bool hold_after = false;               // after writing: neither read nor close until stopped
 };
 
 // A complete response with a Content-Length body.
@@ -179,13 +180,13 @@ private:
                     have_reply = true;
                 }
             }
-            if (!have_reply || !next.read_body) {
+            if (!have_reply || (!next.read_body && next.pieces.empty() && !next.hold_after)) {
                 record(std::move(request));
                 conn.reset();
                 count(server_closes_);
                 return;
             }
-            if (!read_body(conn.get(), buffer, content_length(request.head), request.body)) {
+            if (next.read_body && !read_body(conn.get(), buffer, content_length(request.head), request.body)) {
                 record(std::move(request));
                 count(client_closes_);
                 return;
@@ -194,6 +195,10 @@ private:
             for (std::size_t i = 0; i < next.pieces.size(); ++i) {
                 if (i > 0 && next.gap.count() > 0) std::this_thread::sleep_for(next.gap);
                 if (!write_all(conn.get(), next.pieces[i].data(), next.pieces[i].size())) return;
+            }
+            if (next.hold_after) {
+                while (!stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                return;
             }
             if (next.close_after) {
                 conn.reset();
