@@ -81,7 +81,7 @@ std::string describe(const Settings& settings) {
     text += line("limits", limits_text(settings));
     text += line("seed", concat(settings.seed));
     text += line("scenario", settings.scenario);
-    text += line("socket", settings.socket_path.empty() ? "none" : settings.socket_path);
+    text += line("socket", settings.socket_path.empty() ? "default (see --help)" : settings.socket_path);
     text += line("progress",
                  settings.progress ? concat("every ", settings.progress_interval_ms, " ms") : std::string("off"));
     return text;
