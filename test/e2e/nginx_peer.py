@@ -133,11 +133,10 @@ def test(h):
     check(posts == EVENTS // BATCH,
           f"nginx logged {posts} POSTs to {INGEST_PATH}, expected exactly {EVENTS // BATCH} "
           f"({EVENTS} events in batches of {BATCH})")
-    # Keep-alive: WORKERS x CONNECTIONS connections carry every request.
-    check(len(connections) <= WORKERS * CONNECTIONS,
-          f"{posts} requests came over {len(connections)} connections; with --workers {WORKERS} "
-          f"--connections {CONNECTIONS} keep-alive should need at most {WORKERS * CONNECTIONS}")
-    h.log(f"{posts} POSTs over {len(connections)} keep-alive connections")
+    # Not asserted: how many connections carried the requests. nginx's
+    # `return 200` answers before it has read the body, and superventd then
+    # (deliberately) replaces the connection, so the count depends on load.
+    h.log(f"{posts} POSTs over {len(connections)} connections")
 
 
 def dump_nginx_logs(h):
