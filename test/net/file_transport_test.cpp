@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "harness.hpp"
 #include "net/discard_transport.hpp"
@@ -129,4 +130,49 @@ TEST_CASE("DiscardTransport: acknowledges every batch at once", "[discard_transp
     CHECK(harness.slots[1].wire_bytes == 6);
     CHECK(transport.quiescent());
     CHECK(transport.next_deadline_ns() == INT64_MAX);
+}
+
+TEST_CASE("FileTransport: a pipe takes a batch in several writes, in order", "[file_transport]") {
+    Harness harness(2, 2 << 20);
+    int ends[2];
+    REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+    Fd read_end(ends[0]);
+    FileTransport transport(harness.ring, harness, ends[1], "pipe to the reader");
+
+    const std::string first = lines(20'000, 'p', 60);  // > 1 MiB, far beyond the pipe's buffer
+    const std::string second = lines(100, 'q', 7);
+    std::string received;
+    std::thread reader([&] {
+        char chunk[8192];
+        while (received.size() < first.size() + second.size()) {
+            const ssize_t got = ::read(read_end.get(), chunk, sizeof chunk);
+            if (got <= 0) break;
+            received.append(chunk, static_cast<std::size_t>(got));
+        }
+    });
+    harness.queue_batch(0, first, 20'000);
+    harness.queue_batch(1, second, 100);
+    const bool settled = harness.run_until_settled(transport, 2);
+    reader.join();
+    REQUIRE(settled);
+    CHECK(harness.settled[0].verdict == Verdict::acked);
+    CHECK(harness.settled[1].verdict == Verdict::acked);
+    CHECK(harness.settled[0].acked_events == 20'000);
+    CHECK(received.size() == first.size() + second.size());
+    CHECK(received == first + second);
+}
+
+TEST_CASE("FileTransport: a pipe nobody reads any more fails the batch", "[file_transport]") {
+    Harness harness(1);
+    int ends[2];
+    REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+    ::close(ends[0]);
+    FileTransport transport(harness.ring, harness, ends[1], "the stdout pipe");
+    harness.queue_batch(0, "lost\n", 1);
+    REQUIRE(harness.run_until_settled(transport, 1));
+    CHECK(harness.settled[0].verdict == Verdict::failed);
+    CHECK(harness.settled[0].reason == FailReason::io);
+    INFO(transport.fatal_error());
+    CHECK(transport.fatal_error().find("the stdout pipe") != std::string::npos);
+    CHECK(transport.fatal_error().find(std::strerror(EPIPE)) != std::string::npos);
 }

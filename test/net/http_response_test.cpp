@@ -318,3 +318,12 @@ TEST_CASE("parse_response: X-RateLimit-Reset and Retry-After", "[http_response]"
     REQUIRE(dated.result.status == ParseStatus::complete);
     CHECK(dated.response.retry_after_s == -1);
 }
+
+TEST_CASE("parse_response: Transfer-Encoding chunked wins over Content-Length", "[http_response]") {
+    const std::string text =
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    const Parsed parsed = parse(text);
+    REQUIRE(parsed.result.status == ParseStatus::complete);
+    CHECK(parsed.body == "hello");
+    CHECK(parsed.result.consumed_bytes == text.size());
+}

@@ -292,3 +292,15 @@ TEST_CASE("Ring: submit_and_wait(0) posts completions (also with DEFER_TASKRUN)"
     ring.drain([&](const io_uring_cqe& cqe) { seen.push_back(cqe.user_data); });
     CHECK(seen == std::vector<std::uint64_t>{88});
 }
+
+TEST_CASE("Ring: register_buffers reports a refusal as RingError", "[ring]") {
+    Ring ring(4);
+    BufferArena arena(1, 4096);
+    ring.register_buffers(arena.iovecs());
+    // A second registration on the same ring is refused by the kernel (EBUSY).
+    CHECK_THROWS_AS(ring.register_buffers(arena.iovecs()), supervent::net::RingError);
+
+    Ring other(4);
+    const iovec bad[] = {iovec{nullptr, 4096}};
+    CHECK_THROWS_AS(other.register_buffers(bad), supervent::net::RingError);
+}
