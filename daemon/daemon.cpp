@@ -95,6 +95,13 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
                                  ") are not supported yet: TLS arrives with its own issue. Use an http:// "
                                  "receiver (supervent-sink, or a TLS-terminating proxy) for now");
     }
+    const auto scenarios = core::builtin_scenario_names();
+    if (std::find(scenarios.begin(), scenarios.end(), settings.scenario) == scenarios.end()) {
+        std::string known;
+        for (std::string_view name : scenarios) known += (known.empty() ? "" : ", ") + std::string(name);
+        throw std::invalid_argument("generation.scenario: unknown scenario '" + settings.scenario +
+                                    "' (built in: " + known + ")");
+    }
     std::uint32_t workers = settings.workers == 0 ? online_cpus() : settings.workers;
     if ((sink.kind == Kind::stdout_stream || (sink.kind == Kind::file && !shared_output_ok(sink.file_path))) &&
         workers > 1) {

@@ -200,6 +200,10 @@ TEST_CASE("plan_shards splits the budget and the rate and refuses what it cannot
     settings.events = 0;
     CHECK(supervent::daemon::plan_shards(settings).size() == 1);  // lines must not interleave
 
+    settings.scenario = "no_such_scenario";
+    CHECK_THROWS_WITH(supervent::daemon::plan_shards(settings), Catch::Contains("web_access"));
+    settings.scenario = "web_access";
+
     settings.sink = SinkUrl{SinkUrl::Kind::https, "example.invalid", 443, "", "", "https://example.invalid"};
     CHECK_THROWS_WITH(supervent::daemon::plan_shards(settings), Catch::Contains("TLS"));
 }
