@@ -96,6 +96,8 @@ public:
             ring.drain([&](const io_uring_cqe& cqe) {
                 const CompletionTag tag = CompletionTag::decode(cqe.user_data);
                 ++completions;
+                if ((cqe.flags & IORING_CQE_F_MORE) != 0) ++notifications_promised;
+                if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) ++notifications;
                 transport.on_completion(cqe, tag, now_ns);
             });
         }
@@ -119,6 +121,8 @@ public:
     std::vector<Settled> settled;
     std::vector<Unreachable> unreachable;
     std::uint64_t completions = 0;
+    std::uint64_t notifications_promised = 0;  // CQEs with IORING_CQE_F_MORE
+    std::uint64_t notifications = 0;           // CQEs with IORING_CQE_F_NOTIF
 };
 
 }  // namespace supervent::net::test

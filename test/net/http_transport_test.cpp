@@ -127,6 +127,9 @@ TEST_CASE("HttpTransport: 200 with an Axiom reply acks what it ingested, over on
     } else {
         CHECK(transport.counters().zc_notifications == 0);
     }
+    // Every notification the kernel promised came, and the transport counted each.
+    CHECK(harness.notifications == harness.notifications_promised);
+    CHECK(transport.counters().zc_notifications == harness.notifications);
     CHECK(transport.fatal_error().empty());
     CHECK(harness.unreachable.empty());
 }
@@ -366,6 +369,28 @@ TEST_CASE("HttpTransport: a large body arrives intact", "[http_transport]") {
     CHECK(requests[0].body == body);
 }
 
+TEST_CASE("HttpTransport: large requests back to back keep one connection", "[http_transport]") {
+    // A response is only handled once the whole request was sent; if the
+    // send completion were seen after the response, the connection would be
+    // dropped for nothing.
+    Harness harness(2, 1 << 20);
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), zero_copy));
+    constexpr int request_count = 8;
+    for (int i = 0; i < request_count; ++i) server.script(reply(200, axiom_reply(15'000, 0)));
+    const std::string body = ndjson(15'000, 'L');
+    REQUIRE(body.size() > (512u << 10));
+    for (int i = 0; i < request_count; ++i) {
+        check_settled(send_one(harness, transport, static_cast<std::uint32_t>(i % 2), body, 15'000), Verdict::acked,
+                      FailReason::none, 15'000);
+    }
+    CHECK(server.requests().size() == request_count);
+    CHECK(server.connections() == 1);
+    CHECK(harness.notifications == harness.notifications_promised);
+    CHECK(transport.counters().zc_notifications == harness.notifications);
+}
+
 TEST_CASE("HttpTransport: an HTTP/1.0 or Connection: close response gets a fresh connection next",
           "[http_transport]") {
     Harness harness;
@@ -569,6 +594,7 @@ TEST_CASE("HttpTransport: a peer that stops reading mid-body times out and lets 
     check_settled(harness.settled[0], Verdict::retry, FailReason::timeout, 0);
     CHECK(harness.settled[0].now_ns - started_ns >= 300 * ms_ns);
     CHECK(harness.settled[0].now_ns - started_ns < 1300 * ms_ns);
+    CHECK(harness.notifications == harness.notifications_promised);
 }
 
 TEST_CASE("HttpTransport: an answer before the body was read, from a peer that keeps reading",
