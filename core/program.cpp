@@ -77,38 +77,64 @@ Column ProgramBuilder::add_gen(GenKind kind, std::uint16_t table, std::uint32_t 
     return c;
 }
 
+std::uint16_t ProgramBuilder::add_text_table(std::span<const std::string> texts) {
+    TextTable table{static_cast<std::uint32_t>(p_.text_entries.size()), static_cast<std::uint32_t>(texts.size()), 0};
+    for (const std::string& t : texts) {
+        p_.text_entries.push_back({static_cast<std::uint32_t>(p_.pool.size()), static_cast<std::uint32_t>(t.size())});
+        p_.pool += t;
+        table.bytes_max = std::max(table.bytes_max, static_cast<std::uint32_t>(t.size()));
+    }
+    p_.text_tables.push_back(table);
+    return static_cast<std::uint16_t>(p_.text_tables.size() - 1);
+}
+
 Column ProgramBuilder::choice(std::span<const std::string_view> values, std::span<const double> weights) {
+    std::vector<ChoiceValue> typed;
+    for (const std::string_view v : values) typed.push_back({v, false});
+    return choice(typed, weights);
+}
+
+Column ProgramBuilder::choice(std::span<const ChoiceValue> values, std::span<const double> weights) {
     if (values.empty()) throw std::invalid_argument("a choice needs at least one value");
     if (!weights.empty() && weights.size() != values.size()) {
         throw std::invalid_argument("a choice needs one weight per value");
     }
     const std::vector<double> uniform(values.size(), 1.0);
     p_.aliases.push_back(build_alias_table(weights.empty() ? std::span<const double>(uniform) : weights));
-    TextTable table{static_cast<std::uint32_t>(p_.text_entries.size()), static_cast<std::uint32_t>(values.size()), 0};
-    for (const std::string_view v : values) {
-        const std::string escaped = escape_text(v, TextContext::json_string);
-        p_.text_entries.push_back({static_cast<std::uint32_t>(p_.pool.size()), static_cast<std::uint32_t>(escaped.size())});
-        p_.pool += escaped;
-        table.bytes_max = std::max(table.bytes_max, static_cast<std::uint32_t>(escaped.size()));
+    std::vector<std::string> texts;
+    std::vector<std::string> jsons;
+    for (const ChoiceValue& v : values) {
+        texts.push_back(escape_text(v.text, TextContext::json_string));
+        jsons.push_back(v.json_bare ? std::string(v.text) : "\"" + texts.back() + "\"");
     }
-    p_.text_tables.push_back(table);
-    // Alias table i and text table i belong to the same choice.
-    const auto index = static_cast<std::uint16_t>(p_.aliases.size() - 1);
-    return add_gen(GenKind::choice, index, 1, 1);
+    ChoiceTables c;
+    c.alias = static_cast<std::uint16_t>(p_.aliases.size() - 1);
+    c.text = add_text_table(texts);
+    c.json = add_text_table(jsons);
+    p_.choices.push_back(c);
+    return add_gen(GenKind::choice, static_cast<std::uint16_t>(p_.choices.size() - 1), 1, 1);
 }
 
-Column ProgramBuilder::buckets(std::span<const IntBucket> list) {
+Column ProgramBuilder::buckets(std::span<const IntBucket> list, bool is_signed) {
     if (list.empty()) throw std::invalid_argument("an integer range needs at least one bucket");
     BucketTable t;
+    t.is_signed = is_signed;
+    t.value_min_signed = std::numeric_limits<std::int64_t>::max();
     std::vector<double> weights;
     for (const IntBucket& b : list) {
-        if (b.hi < b.lo) throw std::invalid_argument("integer range has min > max");
+        const bool reversed = is_signed ? static_cast<std::int64_t>(b.hi) < static_cast<std::int64_t>(b.lo) : b.hi < b.lo;
+        if (reversed) throw std::invalid_argument("integer range has min > max");
         if (b.hi - b.lo > std::numeric_limits<std::uint32_t>::max()) {
             throw std::invalid_argument("integer range spans more than 2^32 values");
         }
         t.lo.push_back(b.lo);
         t.span.push_back((b.hi - b.lo + 1) & 0xFFFF'FFFFull);
-        t.value_max = std::max(t.value_max, b.hi);
+        if (is_signed) {
+            t.value_max = static_cast<std::uint64_t>(std::max(static_cast<std::int64_t>(t.value_max), static_cast<std::int64_t>(b.hi)));
+            t.value_min_signed = std::min(t.value_min_signed, static_cast<std::int64_t>(b.lo));
+        } else {
+            t.value_max = std::max(t.value_max, b.hi);
+        }
         weights.push_back(b.weight);
     }
     t.pick = build_alias_table(weights);
@@ -117,6 +143,13 @@ Column ProgramBuilder::buckets(std::span<const IntBucket> list) {
 }
 
 Column ProgramBuilder::uuid4() { return add_gen(GenKind::uuid4, 0, 2, 2); }
+
+Column ProgramBuilder::sequence(SequenceSpec spec) {
+    p_.sequences.push_back(spec);
+    return add_gen(GenKind::sequence, static_cast<std::uint16_t>(p_.sequences.size() - 1), 1, 0);
+}
+
+Column ProgramBuilder::random_words() { return add_gen(GenKind::random_words, 0, 2, 2); }
 
 Column ProgramBuilder::event_time() {
     if (has_time_) throw std::logic_error("a source has one event time column");
@@ -139,26 +172,60 @@ void ProgramBuilder::add_put(PutKind kind, Column column, std::size_t value_byte
     PutOp op{static_cast<std::uint32_t>(p_.pool.size()), static_cast<std::uint32_t>(pending_literal_.size()),
              kind, scale, column.index, table};
     p_.pool += pending_literal_;
-    p_.event_bytes_max += pending_literal_.size() + value_bytes_max;
+    shape_bytes_ += pending_literal_.size() + value_bytes_max;
     pending_literal_.clear();
     p_.puts.push_back(op);
 }
 
 void ProgramBuilder::put_text(Column column) {
     expect(column, GenKind::choice, "text");
-    add_put(PutKind::text, column, p_.text_tables[column.table].bytes_max, column.table);
+    const std::uint16_t table = p_.choices[column.table].text;
+    add_put(PutKind::text, column, p_.text_tables[table].bytes_max, table);
+}
+
+void ProgramBuilder::put_json(Column column) {
+    expect(column, GenKind::choice, "json");
+    const std::uint16_t table = p_.choices[column.table].json;
+    add_put(PutKind::text, column, p_.text_tables[table].bytes_max, table);
 }
 
 void ProgramBuilder::put_uint(Column column) {
+    if (column.kind == GenKind::sequence) return add_put(PutKind::uint_decimal, column, 20);
     expect(column, GenKind::buckets, "uint");
+    if (p_.buckets[column.table].is_signed) throw std::logic_error("put_uint on a signed column");
     add_put(PutKind::uint_decimal, column, decimal_digits(p_.buckets[column.table].value_max));
+}
+
+namespace {
+// Longest decimal rendering of any int64 in [lo, hi].
+std::size_t signed_bytes_max(std::int64_t lo, std::int64_t hi) {
+    const auto magnitude = [](std::int64_t v) {
+        return v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    };
+    return std::max<std::size_t>(decimal_digits(magnitude(lo)) + (lo < 0 ? 1 : 0),
+                                 decimal_digits(magnitude(hi)) + (hi < 0 ? 1 : 0));
+}
+}  // namespace
+
+void ProgramBuilder::put_int(Column column) {
+    if (column.kind == GenKind::sequence) return add_put(PutKind::int_decimal, column, 20);
+    expect(column, GenKind::buckets, "int");
+    const BucketTable& b = p_.buckets[column.table];
+    const std::size_t bytes = b.is_signed ? signed_bytes_max(b.value_min_signed, static_cast<std::int64_t>(b.value_max))
+                                          : decimal_digits(b.value_max);
+    add_put(b.is_signed ? PutKind::int_decimal : PutKind::uint_decimal, column, bytes);
 }
 
 void ProgramBuilder::put_fixed(Column column, std::uint8_t scale) {
     expect(column, GenKind::buckets, "fixed");
     if (scale < 1 || scale > 9) throw std::invalid_argument("decimal places must be 1..9");
-    const std::uint64_t whole_max = p_.buckets[column.table].value_max / detail::powers_of_10[scale];
-    add_put(PutKind::fixed_decimal, column, decimal_digits(whole_max) + 1 + scale, 0, scale);
+    const BucketTable& b = p_.buckets[column.table];
+    const std::int64_t lo = b.is_signed ? b.value_min_signed : 0;
+    const std::int64_t hi = b.is_signed ? static_cast<std::int64_t>(b.value_max)
+                                        : static_cast<std::int64_t>(std::min<std::uint64_t>(b.value_max, INT64_MAX));
+    const auto unit = static_cast<std::int64_t>(detail::powers_of_10[scale]);
+    // "-0.5": the sign may come with a zero whole part, hence the + 1.
+    add_put(PutKind::fixed_decimal, column, signed_bytes_max(lo / unit, hi / unit) + 1 + 1 + scale, 0, scale);
 }
 
 void ProgramBuilder::put_ipv4(Column column) {
@@ -174,6 +241,20 @@ void ProgramBuilder::put_uuid(Column column) {
     add_put(PutKind::uuid, column, 36);
 }
 
+void ProgramBuilder::put_hex(Column column, std::uint8_t digits) {
+    expect(column, GenKind::random_words, "hex");
+    if (digits < 1 || digits > 32) throw std::invalid_argument("hex ids have 1..32 digits");
+    add_put(PutKind::hex, column, digits, 0, digits);
+}
+
+void ProgramBuilder::put_epoch(Column column, std::uint8_t decimals) {
+    expect(column, GenKind::event_time, "epoch");
+    if (decimals != 0 && decimals != 3 && decimals != 6 && decimals != 9) {
+        throw std::invalid_argument("epoch times count s, ms, us or ns");
+    }
+    add_put(PutKind::epoch, column, 20, 0, decimals);
+}
+
 void ProgramBuilder::put_time(Column column, std::string_view format, TextContext context) {
     expect(column, GenKind::event_time, "time");
     p_.time_formats.push_back(TimeFormat::compile(format, context));
@@ -181,12 +262,34 @@ void ProgramBuilder::put_time(Column column, std::string_view format, TextContex
             static_cast<std::uint16_t>(p_.time_formats.size() - 1));
 }
 
-std::shared_ptr<const Program> ProgramBuilder::finish() {
-    if (!has_time_) throw std::logic_error("source " + p_.name + " has no event time column");
+void ProgramBuilder::end_shape() {
     if (pending_literal_.empty() || pending_literal_.back() != '\n') {
         throw std::logic_error("source " + p_.name + " must end each event with a newline");
     }
     add_put(PutKind::literal_only, Column{}, 0);
+    p_.shapes.push_back({shape_first_put_, static_cast<std::uint32_t>(p_.puts.size()) - shape_first_put_});
+    shape_first_put_ = static_cast<std::uint32_t>(p_.puts.size());
+    p_.event_bytes_max = std::max(p_.event_bytes_max, shape_bytes_);
+    shape_bytes_ = 0;
+}
+
+void ProgramBuilder::pick_shape_by(Column choice) {
+    expect(choice, GenKind::choice, "shape");
+    p_.shape_column = choice.index;
+}
+
+std::shared_ptr<const Program> ProgramBuilder::finish() {
+    if (!has_time_) throw std::logic_error("source " + p_.name + " has no event time column");
+    if (p_.shapes.empty() || !pending_literal_.empty() || shape_first_put_ != p_.puts.size()) end_shape();
+    if (p_.shapes.size() > 1) {
+        if (p_.shape_column < 0) throw std::logic_error("source " + p_.name + " has several shapes but no shape column");
+        bool picker_fits = false;
+        for (const GenOp& g : p_.gens) {
+            picker_fits |= g.kind == GenKind::choice && g.column == p_.shape_column &&
+                           p_.text_tables[p_.choices[g.table].text].count == p_.shapes.size();
+        }
+        if (!picker_fits) throw std::logic_error("source " + p_.name + ": the shape column must have one value per shape");
+    }
     p_.event_bytes_max += spill_bytes_max;
     p_.pool.append(spill_bytes_max, '\0');
     return std::make_shared<const Program>(std::move(p_));

@@ -21,10 +21,12 @@
 namespace supervent::core {
 
 enum class GenKind : std::uint8_t {
-    choice,      // column = weighted index into a text table
-    buckets,     // column = integer from weighted ranges (also IPv4 from CIDRs)
-    uuid4,       // column, column + 1 = UUID v4 halves
-    event_time,  // column = ns since epoch, non-decreasing across the batch
+    choice,        // column = weighted index into a choice's text tables
+    buckets,       // column = integer from weighted ranges (also IPv4 from CIDRs)
+    uuid4,         // column, column + 1 = UUID v4 halves
+    event_time,    // column = ns since epoch, non-decreasing across the batch
+    sequence,      // column = a per-shard counter, interleaved across shards
+    random_words,  // column, column + 1 = raw random words (hex ids)
 };
 
 struct GenOp {
@@ -37,11 +39,14 @@ struct GenOp {
 enum class PutKind : std::uint8_t {
     literal_only,   // the literal alone (the event's tail)
     text,           // text table entry chosen by the column
-    uint_decimal,   // column as a decimal integer
-    fixed_decimal,  // column / 10^scale with `scale` decimals
+    uint_decimal,   // column as an unsigned decimal integer
+    int_decimal,    // column as a signed (two's complement) decimal integer
+    fixed_decimal,  // signed column / 10^scale with `scale` decimals
     ipv4,           // column as a dotted quad
     uuid,           // columns column, column + 1 as 8-4-4-4-12 hex
+    hex,            // `scale` (1..32) hex digits from columns column, column + 1
     time,           // column (ns) in time format `table`
+    epoch,          // column (ns) as a signed integer count of 10^-scale seconds
 };
 
 struct PutOp {
@@ -64,6 +69,25 @@ struct TextTable {
     std::uint32_t bytes_max = 0;
 };
 
+// A choice's two renderings of each value: as text inside a JSON string (the
+// message) and as a JSON value (attributes: strings quoted, numbers bare).
+struct ChoiceTables {
+    std::uint16_t alias = 0;
+    std::uint16_t text = 0;
+    std::uint16_t json = 0;
+};
+
+struct SequenceSpec {
+    std::int64_t start = 0;
+    std::int64_t step = 1;
+};
+
+// The puts of one event type, in Program::puts.
+struct Shape {
+    std::uint32_t first_put = 0;
+    std::uint32_t put_count = 0;
+};
+
 struct AliasTable {
     std::vector<std::uint32_t> threshold;
     std::vector<std::uint32_t> alias;
@@ -76,7 +100,9 @@ struct BucketTable {
     AliasTable pick;
     std::vector<std::uint64_t> lo;
     std::vector<std::uint64_t> span;  // 0 means 2^32
-    std::uint64_t value_max = 0;
+    bool is_signed = false;           // values are two's complement int64
+    std::uint64_t value_max = 0;      // as unsigned or, when signed, as int64
+    std::int64_t value_min_signed = 0;
     [[nodiscard]] BucketView view() const { return {pick.view(), lo.data(), span.data()}; }
 };
 
@@ -89,15 +115,19 @@ struct Program {
     std::string name;
     std::vector<GenOp> gens;
     std::vector<PutOp> puts;
+    std::vector<Shape> shapes;         // one per event type
+    std::int32_t shape_column = -1;    // choice column picking the shape; -1: shape 0
     std::vector<AliasTable> aliases;
     std::vector<BucketTable> buckets;
+    std::vector<ChoiceTables> choices;
     std::vector<TextEntry> text_entries;
     std::vector<TextTable> text_tables;
     std::vector<TimeFormat> time_formats;
+    std::vector<SequenceSpec> sequences;
     std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
     std::uint32_t column_count = 0;
     std::uint32_t draws_per_event = 0;
-    std::size_t event_bytes_max = 0;  // includes spill_bytes_max of slack
+    std::size_t event_bytes_max = 0;  // of the largest shape, plus spill_bytes_max of slack
 };
 
 // A column produced by a gen op, as the builder hands it out.
@@ -109,8 +139,15 @@ struct Column {
 
 struct IntBucket {
     std::uint64_t lo = 0;
-    std::uint64_t hi = 0;  // inclusive; hi - lo < 2^32
+    std::uint64_t hi = 0;  // inclusive; hi - lo < 2^32 (as int64 when signed)
     double weight = 1;
+};
+
+// One value of a choice: its text and whether JSON shows it bare (numbers,
+// booleans) or quoted (strings).
+struct ChoiceValue {
+    std::string_view text;
+    bool json_bare = false;
 };
 
 // Assembles a Program: declare columns, then write the event left to right
@@ -121,20 +158,34 @@ public:
 
     // Values are escaped for JSON strings; weights may be empty (uniform).
     Column choice(std::span<const std::string_view> values, std::span<const double> weights);
-    Column buckets(std::span<const IntBucket> buckets);
+    Column choice(std::span<const ChoiceValue> values, std::span<const double> weights);
+    Column buckets(std::span<const IntBucket> buckets, bool is_signed = false);
     Column uuid4();
     Column event_time();
+    Column sequence(SequenceSpec spec);
+    Column random_words();
 
     void raw(std::string_view bytes);
     void text(std::string_view text);
-    void put_text(Column column);
+    void put_text(Column column);  // a choice as text inside a JSON string
+    void put_json(Column column);  // a choice as a JSON value
     void put_uint(Column column);
+    void put_int(Column column);
     void put_fixed(Column column, std::uint8_t scale);
     void put_ipv4(Column column);
     void put_uuid(Column column);
+    void put_hex(Column column, std::uint8_t digits);
     void put_time(Column column, std::string_view format, TextContext context);
+    void put_epoch(Column column, std::uint8_t decimals);  // 0 s, 3 ms, 6 us, 9 ns
 
-    // Throws std::logic_error if the event is empty or has no time column.
+    // Ends one event type's shape; it must end with a newline. Shapes are
+    // numbered in the order they end.
+    void end_shape();
+    // With several shapes, this choice column (one value per shape) picks each event's.
+    void pick_shape_by(Column choice);
+
+    // Throws std::logic_error if an event is empty, does not end in a newline,
+    // or there is no time column.
     [[nodiscard]] std::shared_ptr<const Program> finish();
 
 private:
@@ -142,9 +193,12 @@ private:
     void add_put(PutKind kind, Column column, std::size_t value_bytes_max, std::uint16_t table = 0,
                  std::uint8_t scale = 0);
     void expect(Column column, GenKind kind, std::string_view what) const;
+    std::uint16_t add_text_table(std::span<const std::string> texts);
 
     Program p_;
     std::string pending_literal_;
+    std::uint32_t shape_first_put_ = 0;
+    std::size_t shape_bytes_ = 0;
     bool has_time_ = false;
 };
 

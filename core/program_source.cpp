@@ -47,11 +47,15 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
       kernels_(kernels),
       rng_(seed_rng(identity.seed, identity.shard_index)),
       batch_events_max_(batch_events_max),
-      block_stride_(round_up_lanes(std::min(batch_events_max, block_events_max))) {
+      block_stride_(round_up_lanes(std::min(batch_events_max, block_events_max))),
+      shard_index_(identity.shard_index),
+      shard_count_(std::max<std::uint32_t>(identity.shard_count, 1)) {
     if (batch_events_max == 0) throw std::invalid_argument("batch_events_max must be at least 1");
     raw_.resize(std::size_t{program_->draws_per_event} * block_stride_);
     columns_.resize(std::size_t{program_->column_count} * block_stride_);
     time_caches_.resize(program_->time_formats.size());
+    sequence_counts_.resize(program_->sequences.size());
+    assert(!program_->shapes.empty());
 }
 
 std::size_t ProgramSource::write_ndjson(std::uint32_t count, TimeRange times, std::span<char> out) {
@@ -80,7 +84,7 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
     std::uint64_t* col = column(op.column);
     switch (op.kind) {
         case GenKind::choice:
-            kernels_.sample_alias(r, block_padded_, program_->aliases[op.table].view(), col);
+            kernels_.sample_alias(r, block_padded_, program_->aliases[program_->choices[op.table].alias].view(), col);
             break;
         case GenKind::buckets:
             kernels_.sample_buckets(r, r + block_padded_, block_padded_, program_->buckets[op.table].view(), col);
@@ -97,6 +101,23 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
         case GenKind::event_time:
             clock.fill(r, count, col);
             break;
+        case GenKind::sequence:
+            fill_sequence(op, count, col);
+            break;
+        case GenKind::random_words:
+            std::copy(r, r + 2 * std::size_t{block_padded_}, col);  // the two columns are adjacent
+            break;
+    }
+}
+
+// Shard i of N takes values i, i + N, i + 2N, ... of the sequence, so shards
+// (and machines) never repeat one another's values.
+void ProgramSource::fill_sequence(const GenOp& op, std::uint32_t count, std::uint64_t* out) {
+    const SequenceSpec& spec = program_->sequences[op.table];
+    std::uint64_t& done = sequence_counts_[op.table];
+    const auto step = static_cast<std::uint64_t>(spec.step);
+    for (std::uint32_t i = 0; i < count; ++i, ++done) {
+        out[i] = static_cast<std::uint64_t>(spec.start) + (done * shard_count_ + shard_index_) * step;
     }
 }
 
@@ -105,42 +126,76 @@ char* ProgramSource::serialize_block(std::uint32_t count, char* out) {
     return out;
 }
 
+namespace {
+
+char* write_int(char* out, std::int64_t v) {
+    if (v < 0) *out++ = '-';
+    return write_uint(out, v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v));
+}
+
+char* write_fixed(char* out, std::int64_t v, std::uint32_t scale) {
+    if (v < 0) *out++ = '-';
+    const std::uint64_t magnitude = v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    const std::uint64_t unit = detail::powers_of_10[scale];
+    out = write_uint(out, magnitude / unit);
+    *out++ = '.';
+    write_padded(out, magnitude % unit, scale);
+    return out + scale;
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    const std::int64_t q = a / b;
+    return q - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
+}
+
+}  // namespace
+
+char* ProgramSource::put_value(const PutOp& op, std::uint32_t event, char* out) {
+    const Program& p = *program_;
+    const std::uint64_t value = columns_[std::size_t{op.column} * block_stride_ + event];
+    switch (op.kind) {
+        case PutKind::literal_only:
+            return out;
+        case PutKind::text: {
+            const TextEntry& t = p.text_entries[p.text_tables[op.table].first_entry + value];
+            return copy_spilling(out, p.pool.data() + t.offset, t.bytes);
+        }
+        case PutKind::uint_decimal:
+            return write_uint(out, value);
+        case PutKind::int_decimal:
+            return write_int(out, static_cast<std::int64_t>(value));
+        case PutKind::fixed_decimal:
+            return write_fixed(out, static_cast<std::int64_t>(value), op.scale);
+        case PutKind::ipv4:
+            return write_ipv4(out, static_cast<std::uint32_t>(value));
+        case PutKind::uuid:
+            write_uuid(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
+            return out + 36;
+        case PutKind::hex: {
+            alignas(32) char hex[64];
+            write_hex_16(hex, value);
+            write_hex_16(hex + 16, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
+            return copy_spilling(out, hex, op.scale);
+        }
+        case PutKind::time:
+            return p.time_formats[op.table].write(out, static_cast<std::int64_t>(value), time_caches_[op.table]);
+        case PutKind::epoch:
+            return write_int(out, floor_div(static_cast<std::int64_t>(value),
+                                            static_cast<std::int64_t>(detail::powers_of_10[9 - op.scale])));
+    }
+    return out;
+}
+
 char* ProgramSource::serialize_event(std::uint32_t event, char* out) {
     const Program& p = *program_;
+    const std::size_t shape_index =
+        p.shape_column < 0 ? 0 : columns_[static_cast<std::size_t>(p.shape_column) * block_stride_ + event];
+    const Shape shape = p.shapes[shape_index];
     const char* pool = p.pool.data();
-    for (const PutOp& op : p.puts) {
-        out = copy_spilling(out, pool + op.literal_offset, op.literal_bytes);
-        const std::uint64_t value = columns_[std::size_t{op.column} * block_stride_ + event];
-        switch (op.kind) {
-            case PutKind::literal_only:
-                break;
-            case PutKind::text: {
-                const TextEntry& t = p.text_entries[p.text_tables[op.table].first_entry + value];
-                out = copy_spilling(out, pool + t.offset, t.bytes);
-                break;
-            }
-            case PutKind::uint_decimal:
-                out = write_uint(out, value);
-                break;
-            case PutKind::fixed_decimal: {
-                const std::uint64_t unit = detail::powers_of_10[op.scale];
-                out = write_uint(out, value / unit);
-                *out++ = '.';
-                write_padded(out, value % unit, op.scale);
-                out += op.scale;
-                break;
-            }
-            case PutKind::ipv4:
-                out = write_ipv4(out, static_cast<std::uint32_t>(value));
-                break;
-            case PutKind::uuid:
-                write_uuid(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
-                out += 36;
-                break;
-            case PutKind::time:
-                out = p.time_formats[op.table].write(out, static_cast<std::int64_t>(value), time_caches_[op.table]);
-                break;
-        }
+    const PutOp* op = p.puts.data() + shape.first_put;
+    for (const PutOp* end = op + shape.put_count; op != end; ++op) {
+        out = copy_spilling(out, pool + op->literal_offset, op->literal_bytes);
+        out = put_value(*op, event, out);
     }
     return out;
 }

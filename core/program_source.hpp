@@ -48,6 +48,9 @@ private:
     void generate_column(const GenOp& op, std::uint32_t count, EventClock& clock);
     [[nodiscard]] char* serialize_block(std::uint32_t count, char* out);
     [[nodiscard]] char* serialize_event(std::uint32_t event, char* out);
+    // Inlined into serialize_event: a call per field would cost more than most fields.
+    [[nodiscard, gnu::always_inline]] inline char* put_value(const PutOp& op, std::uint32_t event, char* out);
+    void fill_sequence(const GenOp& op, std::uint32_t count, std::uint64_t* out);
     [[nodiscard]] std::uint64_t* column(std::uint32_t index) { return columns_.data() + std::size_t{index} * block_stride_; }
 
     std::shared_ptr<const Program> program_;
@@ -59,6 +62,9 @@ private:
     std::vector<std::uint64_t> raw_;      // draws_per_event columns of random words
     std::vector<std::uint64_t> columns_;  // column_count columns of values
     std::vector<TimeFormatCache> time_caches_;  // one per time format
+    std::vector<std::uint64_t> sequence_counts_;  // events so far, one per sequence
+    std::uint32_t shard_index_;
+    std::uint32_t shard_count_;
 };
 
 }  // namespace supervent::core

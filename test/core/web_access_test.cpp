@@ -335,3 +335,24 @@ TEST_CASE("batches allocate nothing after construction", "[web_access][alloc]") 
     CHECK(test::heap_allocations() == before);
     CHECK(bytes > 0);
 }
+
+TEST_CASE("golden output for a fixed seed and window", "[web_access][golden]") {
+    // Changing these means every recorded run changes: do it on purpose only,
+    // and say so in the commit.
+    const auto source = core::make_builtin_source("web_access", {42, 0, 1}, 10000);
+    std::vector<char> out(10000 * source->event_bytes_max());
+    std::uint64_t fnv1a = 1469598103934665603ull;
+    std::string first_line;
+    for (int batch = 0; batch < 3; ++batch) {
+        const std::int64_t t = 1'795'778'669'000'000'000 + batch * 60'000'000'000ll;
+        const std::size_t bytes = source->write_ndjson(batch == 1 ? 7 : 10000, {t, t + 60'000'000'000ll}, out);
+        if (batch == 0) first_line.assign(out.data(), static_cast<std::size_t>(std::find(out.begin(), out.end(), '\n') - out.begin()));
+        for (std::size_t i = 0; i < bytes; ++i) {
+            fnv1a ^= static_cast<unsigned char>(out[i]);
+            fnv1a *= 1099511628211ull;
+        }
+    }
+    CHECK(first_line ==
+          R"({"_time":"2026-11-27T11:24:29.003367991Z","source":"web access log","event_type":"access","message":"10.164.217.74 - - [27/Nov/2026:11:24:29 +0000] \"GET /api/v1/orders/history HTTP/1.1\" 200 69807 \"https://example.com/products\" \"python-requests/2.31.0\"","attributes":{"method":"GET","path":"/api/v1/orders/history","protocol":"HTTP/1.1","status":200,"bytes":69807,"client_ip":"10.164.217.74","user_agent":"python-requests/2.31.0","referer":"https://example.com/products","response_time_ms":7.343,"request_id":"cee53d5e-8254-4ca2-98ee-9d22bb18e8f9"}})");
+    CHECK(fnv1a == 0x0f3a76cc8ab08127ull);
+}

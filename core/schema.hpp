@@ -1,0 +1,145 @@
+#pragma once
+// The source model a scenario is written in, and its compiler.
+//
+// A source has a description (sent as "source"), fields with typed
+// generators and event types whose message templates name fields as {field}
+// ({{field}} means the same) with optional per-placeholder formats, e.g.
+// {timestamp:%d/%b/%Y:%H:%M:%S %z}. compile_source() checks it all and turns
+// it into a Program: the flat list of generation and put ops the engine runs.
+// The config loaders (TOML, legacy YAML) fill this model and the origins in
+// it, so every error can name the file, line and key it came from.
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/event_source.hpp"
+#include "core/program.hpp"
+
+namespace supervent::core {
+
+// Where a schema element was written, for error messages.
+struct SchemaOrigin {
+    std::string file;
+    std::uint32_t line = 0;  // 0 = unknown
+    std::string key;         // key path, e.g. "sources.web.fields.status.values"
+};
+
+// A schema that cannot be compiled. what() reads "FILE:LINE: KEY: reason".
+class SchemaError : public std::invalid_argument {
+public:
+    SchemaError(const SchemaOrigin& origin, const std::string& reason);
+    [[nodiscard]] const SchemaOrigin& origin() const { return origin_; }
+
+private:
+    SchemaOrigin origin_;
+};
+
+enum class FieldKind : std::uint8_t {
+    choice,     // one of `values`, optionally weighted
+    integer,    // whole numbers in [min, max] by `distribution`
+    floating,   // numbers in [min, max] with `precision` decimals
+    ipv4,       // from `cidrs` (or the keywords "private", "public")
+    uuid4,      // random UUID v4
+    hex_id,     // `length` random lowercase hex digits
+    sequence,   // start, start + step, ... (shard i of N takes every Nth)
+    constant,   // always `values[0]`
+    timestamp,  // the event time in `format`
+};
+
+enum class Distribution : std::uint8_t {
+    uniform,
+    normal,       // mean, stddev, truncated to [min, max]
+    exponential,  // min + Exp(mean - min), truncated to max
+    zipf,         // integers: P(min + k) ~ 1 / (k + 1)^exponent
+    histogram,    // weighted `ranges`
+};
+
+// One value of a choice or constant, as written: strings are quoted in
+// JSON, numbers and booleans are not.
+struct SchemaValue {
+    enum class Type : std::uint8_t { string, integer, floating, boolean };
+    Type type = Type::string;
+    std::string text;
+};
+
+struct WeightedRange {
+    double min = 0;
+    double max = 0;
+    double weight = 1;
+};
+
+struct FieldSpec {
+    std::string name;  // dotted names nest: "http.method" -> {"http":{"method":…}}
+    FieldKind kind = FieldKind::choice;
+    SchemaOrigin origin;
+
+    std::vector<SchemaValue> values;  // choice, constant
+    std::vector<double> weights;      // choice; empty = uniform
+
+    double min = 0;  // integer, floating
+    double max = 0;
+    Distribution distribution = Distribution::uniform;
+    double mean = 0;
+    double stddev = 0;
+    double exponent = 1;                // zipf
+    std::vector<WeightedRange> ranges;  // histogram
+    std::uint32_t precision = 2;        // floating: decimals, 1..9
+
+    std::vector<std::string> cidrs;     // ipv4: "10.0.0.0/8" or "private" / "public"
+    std::vector<double> cidr_weights;   // one per entry; empty = equal
+
+    std::uint32_t length = 16;          // hex_id
+    std::int64_t start = 1;             // sequence
+    std::int64_t step = 1;
+
+    // timestamp: a strftime-style format, or rfc3339, epoch_s, epoch_ms, epoch_us, epoch_ns
+    std::string format = "rfc3339";
+};
+
+struct EventTypeSpec {
+    std::string name;
+    double weight = 1;
+    std::string message;  // the template
+    SchemaOrigin origin;
+};
+
+enum class AttributeLayout : std::uint8_t {
+    nested,  // fields inside "attributes":{…} (the DESIGN.md §4 shape)
+    flat,    // fields at the top level of the event, after "message"
+};
+
+struct SourceSpec {
+    std::string name;
+    std::string description;  // sent as "source"
+    std::string dataset;
+    std::vector<FieldSpec> fields;
+    std::vector<EventTypeSpec> event_types;
+    AttributeLayout layout = AttributeLayout::nested;
+    SchemaOrigin origin;
+};
+
+// Field names the engine provides when a source does not declare them:
+// `timestamp` (the event time, usable in templates with a format) and
+// `request_id` (a UUID v4, added to the attributes).
+inline constexpr std::string_view builtin_timestamp_field = "timestamp";
+inline constexpr std::string_view builtin_request_id_field = "request_id";
+
+// Checks the source and compiles it. Throws SchemaError naming the origin of
+// the first problem found.
+[[nodiscard]] std::shared_ptr<const Program> compile_source(const SourceSpec& spec);
+
+// A source running a compiled program (shareable between shards).
+[[nodiscard]] std::unique_ptr<EventSource> make_program_source(std::shared_ptr<const Program> program,
+                                                               const SourceIdentity& identity,
+                                                               std::uint32_t batch_events_max);
+
+// Maps the generator names used in scenario files to FieldKind / Distribution
+// ("choice", "integer"/"int", "float", "ipv4"/"ip", "uuid", "hex", "sequence",
+// "constant", "timestamp"; "uniform", "normal"/"gaussian", "exponential",
+// "zipf", "histogram"). Throws SchemaError for an unknown name.
+[[nodiscard]] FieldKind parse_field_kind(std::string_view name, const SchemaOrigin& origin);
+[[nodiscard]] Distribution parse_distribution(std::string_view name, const SchemaOrigin& origin);
+
+}  // namespace supervent::core

@@ -1,0 +1,650 @@
+// Checks a SourceSpec and compiles it into a Program.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "core/program_source.hpp"
+#include "core/schema.hpp"
+
+namespace supervent::core {
+namespace {
+
+constexpr std::size_t field_name_bytes_max = 200;  // Axiom's limit on field names
+constexpr std::uint64_t exact_values_max = 4096;   // integer ranges this small get per-value weights
+constexpr std::uint32_t quantile_buckets = 256;    // otherwise: equal-probability buckets
+constexpr std::uint64_t zipf_values_max = 65536;
+constexpr double exact_integer_max = 9007199254740992.0;  // 2^53
+
+std::string format_origin(const SchemaOrigin& o) {
+    std::string s = o.file.empty() ? "<schema>" : o.file;
+    if (o.line > 0) s += ":" + std::to_string(o.line);
+    if (!o.key.empty()) s += ": " + o.key;
+    return s;
+}
+
+[[noreturn]] void fail(const SchemaOrigin& origin, const std::string& reason) { throw SchemaError(origin, reason); }
+
+// ---- numbers -----------------------------------------------------------
+
+std::int64_t to_integer(double v, const SchemaOrigin& origin, std::string_view what) {
+    if (!std::isfinite(v) || std::abs(v) > exact_integer_max || v != std::floor(v)) {
+        fail(origin, std::string(what) + " must be a whole number within +-2^53");
+    }
+    return static_cast<std::int64_t>(v);
+}
+
+// [lo, hi] as buckets of at most 2^32 values each, weighted by size.
+void add_uniform(std::vector<IntBucket>& out, std::int64_t lo, std::int64_t hi, double weight) {
+    const std::uint64_t chunk = std::uint64_t{1} << 32;
+    const double total = static_cast<double>(static_cast<std::uint64_t>(hi - lo)) + 1.0;
+    for (std::int64_t a = lo;;) {
+        const std::uint64_t left = static_cast<std::uint64_t>(hi - a);
+        const std::int64_t b = left < chunk ? hi : a + static_cast<std::int64_t>(chunk - 1);
+        const double size = static_cast<double>(static_cast<std::uint64_t>(b - a)) + 1.0;
+        out.push_back({static_cast<std::uint64_t>(a), static_cast<std::uint64_t>(b), weight * size / total});
+        if (b == hi) break;
+        a = b + 1;
+    }
+}
+
+using Cdf = std::function<double(double)>;
+
+// Inverse of a non-decreasing cdf on [lo, hi] by bisection (compile time only).
+double invert(const Cdf& cdf, double p, double lo, double hi) {
+    for (int i = 0; i < 200 && hi - lo > 1e-9 * std::max(1.0, std::abs(lo)); ++i) {
+        const double mid = lo + (hi - lo) / 2;
+        (cdf(mid) < p ? lo : hi) = mid;
+    }
+    return lo + (hi - lo) / 2;
+}
+
+// Probabilities at which buckets_from_cdf cuts: quantile_buckets equal steps,
+// with each end step halved again and again so long tails (a truncated
+// exponential reaching far past its mean) are not flattened into one wide
+// uniform bucket.
+std::vector<double> cut_probabilities() {
+    std::vector<double> cuts;
+    constexpr int tail_halvings = 40;
+    const double step = 1.0 / quantile_buckets;
+    for (int j = tail_halvings; j >= 1; --j) cuts.push_back(step * std::ldexp(1.0, -j));
+    for (std::uint32_t k = 1; k < quantile_buckets; ++k) cuts.push_back(step * k);
+    for (int j = 1; j <= tail_halvings; ++j) cuts.push_back(1.0 - step * std::ldexp(1.0, -j));
+    return cuts;
+}
+
+// Integers in [lo, hi] distributed by `cdf`: exact per-value weights for small
+// ranges, else buckets cut at cut_probabilities(), uniform inside, each
+// weighted by its exact probability.
+std::vector<IntBucket> buckets_from_cdf(const Cdf& cdf, std::int64_t lo, std::int64_t hi) {
+    std::vector<IntBucket> out;
+    const auto count = static_cast<std::uint64_t>(hi - lo) + 1;
+    const double a = cdf(static_cast<double>(lo) - 0.5);
+    const double b = cdf(static_cast<double>(hi) + 0.5);
+    if (count <= exact_values_max) {
+        for (std::int64_t v = lo; v <= hi; ++v) {
+            const double w = cdf(static_cast<double>(v) + 0.5) - cdf(static_cast<double>(v) - 0.5);
+            if (w > 0) out.push_back({static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(v), w});
+        }
+        return out;
+    }
+    std::vector<std::int64_t> edges;
+    for (const double p : cut_probabilities()) {
+        const double x = invert(cdf, a + (b - a) * p, static_cast<double>(lo) - 0.5, static_cast<double>(hi) + 0.5);
+        edges.push_back(std::clamp(static_cast<std::int64_t>(std::llround(x)), lo, hi + 1));
+    }
+    edges.push_back(hi + 1);
+    std::int64_t next_lo = lo;
+    for (const std::int64_t edge : edges) {
+        if (edge <= next_lo) continue;  // an empty bucket: its share goes to the next one
+        const double share = cdf(static_cast<double>(edge) - 0.5) - cdf(static_cast<double>(next_lo) - 0.5);
+        if (share > 0) add_uniform(out, next_lo, edge - 1, share);
+        next_lo = edge;
+    }
+    return out;
+}
+
+double normal_cdf(double x, double mean, double stddev) { return 0.5 * std::erfc(-(x - mean) / (stddev * std::sqrt(2.0))); }
+
+// The integer domain of a numeric field: floats are scaled by 10^precision.
+struct NumericDomain {
+    double scale = 1;
+    std::int64_t lo = 0;
+    std::int64_t hi = 0;
+};
+
+std::int64_t scaled(double v, double scale, const SchemaOrigin& origin, std::string_view what) {
+    return to_integer(std::round(v * scale), origin, what);
+}
+
+std::vector<IntBucket> numeric_buckets(const FieldSpec& f, const NumericDomain& d) {
+    const SchemaOrigin& o = f.origin;
+    std::vector<IntBucket> out;
+    switch (f.distribution) {
+        case Distribution::uniform:
+            add_uniform(out, d.lo, d.hi, 1.0);
+            return out;
+        case Distribution::normal: {
+            if (!(f.stddev > 0) || !std::isfinite(f.stddev)) fail(o, "a normal distribution needs stddev > 0");
+            const double mean = f.mean * d.scale;
+            const double sd = f.stddev * d.scale;
+            return buckets_from_cdf([=](double x) { return normal_cdf(x, mean, sd); }, d.lo, d.hi);
+        }
+        case Distribution::exponential: {
+            if (!(f.mean > f.min)) fail(o, "an exponential distribution needs mean > min");
+            const double origin_x = static_cast<double>(d.lo) - 0.5;
+            const double scale_x = (f.mean - f.min) * d.scale;
+            return buckets_from_cdf([=](double x) { return x <= origin_x ? 0.0 : -std::expm1(-(x - origin_x) / scale_x); },
+                                    d.lo, d.hi);
+        }
+        case Distribution::zipf: {
+            if (f.kind != FieldKind::integer) fail(o, "zipf is for integer fields");
+            if (!(f.exponent > 0)) fail(o, "zipf needs exponent > 0");
+            if (static_cast<std::uint64_t>(d.hi - d.lo) >= zipf_values_max) fail(o, "zipf ranges hold at most 65536 values");
+            for (std::int64_t v = d.lo; v <= d.hi; ++v) {
+                const double w = 1.0 / std::pow(static_cast<double>(v - d.lo + 1), f.exponent);
+                out.push_back({static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(v), w});
+            }
+            return out;
+        }
+        case Distribution::histogram:
+            if (f.ranges.empty()) fail(o, "a histogram needs at least one range");
+            for (const WeightedRange& r : f.ranges) {
+                const std::int64_t lo = scaled(r.min, d.scale, o, "range min");
+                const std::int64_t hi = scaled(r.max, d.scale, o, "range max");
+                if (lo > hi) fail(o, "a histogram range has min > max");
+                if (!(r.weight >= 0) || !std::isfinite(r.weight)) fail(o, "histogram weights must be >= 0");
+                if (r.weight > 0) {
+                    // Each range keeps its weight whatever its size.
+                    std::vector<IntBucket> part;
+                    add_uniform(part, lo, hi, r.weight);
+                    out.insert(out.end(), part.begin(), part.end());
+                }
+            }
+            if (out.empty()) fail(o, "histogram weights must not all be zero");
+            return out;
+    }
+    return out;
+}
+
+NumericDomain numeric_domain(const FieldSpec& f) {
+    NumericDomain d;
+    if (f.kind == FieldKind::floating) {
+        if (f.precision < 1 || f.precision > 9) fail(f.origin, "precision must be 1..9");
+        d.scale = std::pow(10.0, f.precision);
+    }
+    if (f.distribution == Distribution::histogram) {
+        d.lo = std::numeric_limits<std::int64_t>::max();
+        d.hi = std::numeric_limits<std::int64_t>::min();
+        for (const WeightedRange& r : f.ranges) {
+            d.lo = std::min(d.lo, scaled(r.min, d.scale, f.origin, "range min"));
+            d.hi = std::max(d.hi, scaled(r.max, d.scale, f.origin, "range max"));
+        }
+        return d;
+    }
+    d.lo = scaled(f.min, d.scale, f.origin, "min");
+    d.hi = scaled(f.max, d.scale, f.origin, "max");
+    if (f.kind == FieldKind::integer && (f.min != std::floor(f.min) || f.max != std::floor(f.max))) {
+        fail(f.origin, "integer min and max must be whole numbers");
+    }
+    if (d.lo > d.hi) fail(f.origin, "min > max");
+    return d;
+}
+
+// ---- addresses -----------------------------------------------------------
+
+struct Cidr {
+    std::uint32_t base = 0;
+    std::uint32_t prefix_bits = 0;
+};
+
+std::optional<Cidr> parse_cidr(std::string_view s) {
+    Cidr c;
+    std::uint32_t octet = 0, digits = 0, octets = 0;
+    std::size_t i = 0;
+    for (; i < s.size() && s[i] != '/'; ++i) {
+        if (s[i] == '.') {
+            if (digits == 0 || octets == 3) return std::nullopt;
+            c.base = c.base << 8 | octet;
+            ++octets;
+            octet = digits = 0;
+        } else if (s[i] >= '0' && s[i] <= '9' && digits < 3) {
+            octet = octet * 10 + static_cast<std::uint32_t>(s[i] - '0');
+            ++digits;
+            if (octet > 255) return std::nullopt;
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (digits == 0 || octets != 3 || i + 1 >= s.size()) return std::nullopt;
+    c.base = c.base << 8 | octet;
+    std::uint32_t bits = 0;
+    for (std::size_t k = i + 1; k < s.size(); ++k) {
+        if (s[k] < '0' || s[k] > '9' || k - i > 2) return std::nullopt;
+        bits = bits * 10 + static_cast<std::uint32_t>(s[k] - '0');
+    }
+    if (bits > 32) return std::nullopt;
+    c.prefix_bits = bits;
+    const std::uint32_t host_mask = bits == 0 ? 0xFFFF'FFFFu : (bits == 32 ? 0u : 0xFFFF'FFFFu >> bits);
+    if ((c.base & host_mask) != 0) return std::nullopt;  // host bits set: almost surely a typo
+    return c;
+}
+
+IntBucket cidr_bucket(const Cidr& c, double weight) {
+    const std::uint64_t size = std::uint64_t{1} << (32 - c.prefix_bits);
+    return {c.base, c.base + size - 1, weight};
+}
+
+// RFC 1918, weighted roughly by how often each shows up in access logs.
+const std::vector<std::pair<std::string_view, double>> private_ranges = {
+    {"10.0.0.0/8", 60}, {"172.16.0.0/12", 20}, {"192.168.0.0/16", 20}};
+// A spread of large publicly routed blocks (cloud providers, ISPs).
+const std::vector<std::pair<std::string_view, double>> public_ranges = {
+    {"3.0.0.0/8", 1},  {"13.0.0.0/8", 1}, {"18.0.0.0/8", 1},   {"20.0.0.0/8", 1},   {"23.0.0.0/8", 1},
+    {"34.0.0.0/8", 1}, {"35.0.0.0/8", 1}, {"44.0.0.0/8", 1},   {"52.0.0.0/8", 1},   {"54.0.0.0/8", 1},
+    {"81.0.0.0/8", 1}, {"86.0.0.0/8", 1}, {"104.0.0.0/8", 1},  {"151.0.0.0/8", 1},  {"185.0.0.0/8", 1},
+    {"203.0.113.0/24", 0}};
+
+std::vector<IntBucket> ipv4_buckets(const FieldSpec& f) {
+    if (f.cidrs.empty()) fail(f.origin, "an ipv4 field needs cidrs (or \"private\" / \"public\")");
+    if (!f.cidr_weights.empty() && f.cidr_weights.size() != f.cidrs.size()) {
+        fail(f.origin, "cidr_weights needs one weight per cidr");
+    }
+    std::vector<IntBucket> out;
+    for (std::size_t i = 0; i < f.cidrs.size(); ++i) {
+        const double weight = f.cidr_weights.empty() ? 1.0 : f.cidr_weights[i];
+        const std::string& entry = f.cidrs[i];
+        const auto* keyword = entry == "private" ? &private_ranges : entry == "public" ? &public_ranges : nullptr;
+        if (keyword != nullptr) {
+            double total = 0;
+            for (const auto& r : *keyword) total += r.second;
+            for (const auto& r : *keyword) {
+                if (r.second > 0) out.push_back(cidr_bucket(*parse_cidr(r.first), weight * r.second / total));
+            }
+            continue;
+        }
+        const auto cidr = parse_cidr(entry);
+        if (!cidr) fail(f.origin, "\"" + entry + "\" is not an IPv4 CIDR like 10.0.0.0/8");
+        out.push_back(cidr_bucket(*cidr, weight));
+    }
+    return out;
+}
+
+// ---- names -----------------------------------------------------------------
+
+void check_field_names(const SourceSpec& spec) {
+    std::set<std::string, std::less<>> names;
+    for (const FieldSpec& f : spec.fields) {
+        const std::string& n = f.name;
+        if (n.empty()) fail(f.origin, "a field needs a name");
+        if (n.size() > field_name_bytes_max) fail(f.origin, "field names are at most 200 bytes");
+        if (n.front() == '_') fail(f.origin, "field names starting with '_' are reserved by Axiom");
+        if (n.front() == '.' || n.back() == '.' || n.find("..") != std::string::npos) {
+            fail(f.origin, "field name \"" + n + "\" has an empty part");
+        }
+        if (!names.insert(n).second) fail(f.origin, "duplicate field \"" + n + "\"");
+    }
+    for (const FieldSpec& f : spec.fields) {
+        for (std::size_t dot = f.name.find('.'); dot != std::string::npos; dot = f.name.find('.', dot + 1)) {
+            if (names.count(f.name.substr(0, dot)) != 0) {
+                fail(f.origin, "field \"" + f.name + "\" nests inside field \"" + f.name.substr(0, dot) +
+                                   "\", which is not an object");
+            }
+        }
+    }
+}
+
+// ---- compiling fields ---------------------------------------------------------
+
+// How one field is written, once its columns exist.
+struct FieldPlan {
+    const FieldSpec* spec = nullptr;
+    Column column;
+    std::string constant_text;  // constant: escaped text
+    std::string constant_json;  // constant: JSON value
+};
+
+std::string json_value(const SchemaValue& v) {
+    if (v.type == SchemaValue::Type::string) return "\"" + escape_text(v.text, TextContext::json_string) + "\"";
+    return v.text;
+}
+
+void check_value(const SchemaValue& v, const SchemaOrigin& origin) {
+    using T = SchemaValue::Type;
+    if (v.type == T::boolean && v.text != "true" && v.text != "false") fail(origin, "a boolean is true or false");
+    if (v.type == T::integer || v.type == T::floating) {
+        // The text goes into JSON verbatim, so it must be a JSON number.
+        std::size_t i = 0;
+        const std::string& t = v.text;
+        if (i < t.size() && t[i] == '-') ++i;
+        const std::size_t int_begin = i;
+        while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+        bool ok = i > int_begin && !(t[int_begin] == '0' && i - int_begin > 1);
+        if (ok && i < t.size() && t[i] == '.') {
+            const std::size_t frac = ++i;
+            while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+            ok = i > frac;
+        }
+        if (!ok || i != t.size()) fail(origin, "\"" + t + "\" is not a plain number");
+    }
+}
+
+bool is_epoch_format(std::string_view f) { return f == "epoch_s" || f == "epoch_ms" || f == "epoch_us" || f == "epoch_ns"; }
+
+std::uint8_t epoch_decimals(std::string_view f) {
+    return f == "epoch_s" ? 0 : f == "epoch_ms" ? 3 : f == "epoch_us" ? 6 : 9;
+}
+
+std::string strftime_format(std::string_view f) {
+    return f == "rfc3339" ? std::string("%Y-%m-%dT%H:%M:%S.%NZ") : std::string(f);
+}
+
+FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
+    FieldPlan plan{&f, {}, {}, {}};
+    switch (f.kind) {
+        case FieldKind::choice: {
+            if (f.values.empty()) fail(f.origin, "a choice needs at least one value");
+            std::vector<ChoiceValue> values;
+            for (const SchemaValue& v : f.values) {
+                check_value(v, f.origin);
+                values.push_back({v.text, v.type != SchemaValue::Type::string});
+            }
+            plan.column = b.choice(values, f.weights);
+            break;
+        }
+        case FieldKind::integer:
+        case FieldKind::floating:
+            plan.column = b.buckets(numeric_buckets(f, numeric_domain(f)), true);
+            break;
+        case FieldKind::ipv4:
+            plan.column = b.buckets(ipv4_buckets(f));
+            break;
+        case FieldKind::uuid4:
+            plan.column = b.uuid4();
+            break;
+        case FieldKind::hex_id:
+            if (f.length < 1 || f.length > 32) fail(f.origin, "a hex id has 1..32 digits");
+            plan.column = b.random_words();
+            break;
+        case FieldKind::sequence:
+            plan.column = b.sequence({f.start, f.step});
+            break;
+        case FieldKind::constant:
+            if (f.values.size() != 1) fail(f.origin, "a constant needs exactly one value");
+            check_value(f.values[0], f.origin);
+            plan.constant_text = escape_text(f.values[0].text, TextContext::json_string);
+            plan.constant_json = json_value(f.values[0]);
+            break;
+        case FieldKind::timestamp:
+            if (!is_epoch_format(f.format)) (void)TimeFormat::compile(strftime_format(f.format), TextContext::json_string);
+            plan.column = time;
+            break;
+    }
+    return plan;
+}
+
+// Writes the field's value as text inside a JSON string (the message).
+void put_text(ProgramBuilder& b, const FieldPlan& p, std::string_view time_format = {}) {
+    const FieldSpec& f = *p.spec;
+    switch (f.kind) {
+        case FieldKind::choice: return b.put_text(p.column);
+        case FieldKind::integer: return b.put_int(p.column);
+        case FieldKind::floating: return b.put_fixed(p.column, static_cast<std::uint8_t>(f.precision));
+        case FieldKind::ipv4: return b.put_ipv4(p.column);
+        case FieldKind::uuid4: return b.put_uuid(p.column);
+        case FieldKind::hex_id: return b.put_hex(p.column, static_cast<std::uint8_t>(f.length));
+        case FieldKind::sequence: return b.put_int(p.column);
+        case FieldKind::constant: return b.raw(p.constant_text);
+        case FieldKind::timestamp: {
+            const std::string_view format = time_format.empty() ? std::string_view(f.format) : time_format;
+            if (is_epoch_format(format)) return b.put_epoch(p.column, epoch_decimals(format));
+            return b.put_time(p.column, strftime_format(format), TextContext::json_string);
+        }
+    }
+}
+
+// Writes the field as a JSON value (attributes).
+void put_json(ProgramBuilder& b, const FieldPlan& p) {
+    const FieldSpec& f = *p.spec;
+    switch (f.kind) {
+        case FieldKind::choice: return b.put_json(p.column);
+        case FieldKind::integer:
+        case FieldKind::floating:
+        case FieldKind::sequence: return put_text(b, p);
+        case FieldKind::constant: return b.raw(p.constant_json);
+        case FieldKind::timestamp:
+            if (is_epoch_format(f.format)) return put_text(b, p);
+            break;
+        default: break;
+    }
+    b.raw("\"");
+    put_text(b, p);
+    b.raw("\"");
+}
+
+// ---- templates -------------------------------------------------------------------
+
+struct Placeholder {
+    std::string_view name;
+    std::string_view format;
+    std::size_t bytes = 0;  // of the whole placeholder in the template
+};
+
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; }
+
+// A placeholder at template[at] ('{'), or nullopt if the brace is literal text.
+std::optional<Placeholder> placeholder_at(std::string_view t, std::size_t at) {
+    const bool doubled = t.substr(at, 2) == "{{";
+    std::size_t i = at + (doubled ? 2 : 1);
+    const std::size_t name_begin = i;
+    if (i >= t.size() || !(std::isalpha(static_cast<unsigned char>(t[i])) || t[i] == '_')) return std::nullopt;
+    while (i < t.size() && is_name_char(t[i])) ++i;
+    Placeholder p;
+    p.name = t.substr(name_begin, i - name_begin);
+    if (i < t.size() && t[i] == ':') {
+        const std::size_t close = t.find('}', i);
+        if (close == std::string_view::npos) return std::nullopt;
+        p.format = t.substr(i + 1, close - i - 1);
+        i = close;
+    }
+    const std::string_view closing = doubled ? "}}" : "}";
+    if (t.substr(i, closing.size()) != closing) return std::nullopt;
+    p.bytes = i + closing.size() - at;
+    return p;
+}
+
+using FieldIndex = std::map<std::string, const FieldPlan*, std::less<>>;
+
+void put_template(ProgramBuilder& b, const EventTypeSpec& type, const FieldIndex& fields) {
+    const std::string_view t = type.message;
+    std::size_t literal_begin = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (t[i] != '{') continue;
+        const auto p = placeholder_at(t, i);
+        if (!p) continue;
+        const auto field = fields.find(p->name);
+        if (field == fields.end()) {
+            fail(type.origin, "message template of event type \"" + type.name + "\": unknown placeholder {" +
+                                  std::string(p->name) + "}");
+        }
+        if (!p->format.empty() && field->second->spec->kind != FieldKind::timestamp) {
+            fail(type.origin, "message template of event type \"" + type.name + "\": {" + std::string(p->name) +
+                                  "} is not a timestamp, so it takes no format");
+        }
+        b.text(t.substr(literal_begin, i - literal_begin));
+        try {
+            put_text(b, *field->second, p->format);
+        } catch (const std::invalid_argument& e) {
+            fail(type.origin, "message template of event type \"" + type.name + "\": " + e.what());
+        }
+        i += p->bytes - 1;
+        literal_begin = i + 1;
+    }
+    b.text(t.substr(std::min(literal_begin, t.size())));
+}
+
+// ---- attributes ----------------------------------------------------------------------
+
+// Fields as nested JSON members: dotted names grouped into objects, in the
+// order each name (or its first part) first appears.
+struct AttributeNode {
+    std::string key;
+    const FieldPlan* field = nullptr;
+    std::vector<AttributeNode> children;
+};
+
+void insert_attribute(AttributeNode& root, const FieldPlan& plan) {
+    AttributeNode* node = &root;
+    std::string_view rest = plan.spec->name;
+    while (true) {
+        const std::size_t dot = rest.find('.');
+        const std::string_view key = rest.substr(0, dot);
+        auto it = std::find_if(node->children.begin(), node->children.end(), [&](const AttributeNode& c) { return c.key == key; });
+        if (it == node->children.end()) {
+            node->children.push_back(AttributeNode{std::string(key), nullptr, {}});
+            it = node->children.end() - 1;
+        }
+        node = &*it;
+        if (dot == std::string_view::npos) break;
+        rest.remove_prefix(dot + 1);
+    }
+    node->field = &plan;
+}
+
+void put_members(ProgramBuilder& b, const AttributeNode& node, bool first) {
+    for (const AttributeNode& child : node.children) {
+        b.raw(first ? "\"" : ",\"");
+        first = false;
+        b.raw(escape_text(child.key, TextContext::json_string));
+        b.raw("\":");
+        if (child.field != nullptr) {
+            put_json(b, *child.field);
+        } else {
+            b.raw("{");
+            put_members(b, child, true);
+            b.raw("}");
+        }
+    }
+}
+
+// ---- the whole source -------------------------------------------------------------------
+
+void put_event(ProgramBuilder& b, const SourceSpec& spec, const EventTypeSpec& type, Column time,
+               const FieldIndex& by_name, const AttributeNode& attributes) {
+    b.raw(R"({"_time":")");
+    b.put_time(time, "%Y-%m-%dT%H:%M:%S.%NZ", TextContext::json_string);
+    b.raw(R"(","source":")");
+    b.text(spec.description.empty() ? spec.name : spec.description);
+    b.raw(R"(","event_type":")");
+    b.text(type.name);
+    b.raw(R"(","message":")");
+    put_template(b, type, by_name);
+    if (spec.layout == AttributeLayout::nested) {
+        b.raw(R"(","attributes":{)");
+        put_members(b, attributes, true);
+        b.raw("}}\n");
+    } else {
+        b.raw("\"");
+        put_members(b, attributes, false);
+        b.raw("}\n");
+    }
+    b.end_shape();
+}
+
+void check_event_types(const SourceSpec& spec) {
+    if (spec.event_types.empty()) fail(spec.origin, "source \"" + spec.name + "\" needs at least one event type");
+    std::set<std::string, std::less<>> names;
+    for (const EventTypeSpec& t : spec.event_types) {
+        if (t.name.empty()) fail(t.origin, "an event type needs a name");
+        if (!names.insert(t.name).second) fail(t.origin, "duplicate event type \"" + t.name + "\"");
+        if (!(t.weight >= 0) || !std::isfinite(t.weight)) fail(t.origin, "event type weights must be >= 0");
+    }
+}
+
+}  // namespace
+
+SchemaError::SchemaError(const SchemaOrigin& origin, const std::string& reason)
+    : std::invalid_argument(format_origin(origin) + ": " + reason), origin_(origin) {}
+
+std::shared_ptr<const Program> compile_source(const SourceSpec& spec) {
+    if (spec.name.empty()) fail(spec.origin, "a source needs a name");
+    check_field_names(spec);
+    check_event_types(spec);
+    ProgramBuilder b(spec.name);
+    const Column time = b.event_time();
+
+    std::vector<FieldPlan> plans;
+    plans.reserve(spec.fields.size() + 1);
+    FieldSpec request_id{std::string(builtin_request_id_field), FieldKind::uuid4};
+    FieldSpec timestamp{std::string(builtin_timestamp_field), FieldKind::timestamp};
+    for (const FieldSpec& f : spec.fields) {
+        try {
+            plans.push_back(compile_field(b, f, time));
+        } catch (const SchemaError&) {
+            throw;
+        } catch (const std::invalid_argument& e) {
+            fail(f.origin, e.what());
+        }
+    }
+    FieldIndex by_name;
+    for (const FieldPlan& p : plans) by_name.emplace(p.spec->name, &p);
+    if (by_name.count(builtin_request_id_field) == 0) {
+        plans.push_back(compile_field(b, request_id, time));
+        by_name.emplace(request_id.name, &plans.back());
+    }
+    AttributeNode attributes;
+    for (const FieldPlan& p : plans) insert_attribute(attributes, p);
+    // The built-in timestamp is the event time: usable in templates, not an attribute.
+    const FieldPlan timestamp_plan{&timestamp, time, {}, {}};
+    by_name.emplace(timestamp.name, &timestamp_plan);
+
+    if (spec.event_types.size() > 1) {
+        std::vector<std::string_view> names;
+        std::vector<double> weights;
+        for (const EventTypeSpec& t : spec.event_types) {
+            names.push_back(t.name);
+            weights.push_back(t.weight);
+        }
+        try {
+            b.pick_shape_by(b.choice(names, weights));
+        } catch (const std::invalid_argument& e) {
+            fail(spec.event_types.front().origin, std::string("event type weights: ") + e.what());
+        }
+    }
+    for (const EventTypeSpec& t : spec.event_types) put_event(b, spec, t, time, by_name, attributes);
+    return b.finish();
+}
+
+std::unique_ptr<EventSource> make_program_source(std::shared_ptr<const Program> program, const SourceIdentity& identity,
+                                                 std::uint32_t batch_events_max) {
+    return std::make_unique<ProgramSource>(std::move(program), identity, batch_events_max, select_kernels());
+}
+
+FieldKind parse_field_kind(std::string_view name, const SchemaOrigin& origin) {
+    static const std::map<std::string_view, FieldKind, std::less<>> kinds = {
+        {"choice", FieldKind::choice},       {"integer", FieldKind::integer},   {"int", FieldKind::integer},
+        {"float", FieldKind::floating},      {"ipv4", FieldKind::ipv4},         {"ip", FieldKind::ipv4},
+        {"uuid", FieldKind::uuid4},          {"uuid4", FieldKind::uuid4},       {"hex", FieldKind::hex_id},
+        {"sequence", FieldKind::sequence},   {"constant", FieldKind::constant}, {"timestamp", FieldKind::timestamp},
+    };
+    const auto it = kinds.find(name);
+    if (it == kinds.end()) fail(origin, "unknown generator \"" + std::string(name) + "\"");
+    return it->second;
+}
+
+Distribution parse_distribution(std::string_view name, const SchemaOrigin& origin) {
+    static const std::map<std::string_view, Distribution, std::less<>> kinds = {
+        {"uniform", Distribution::uniform},         {"normal", Distribution::normal},
+        {"gaussian", Distribution::normal},         {"exponential", Distribution::exponential},
+        {"zipf", Distribution::zipf},               {"histogram", Distribution::histogram},
+    };
+    const auto it = kinds.find(name);
+    if (it == kinds.end()) fail(origin, "unknown distribution \"" + std::string(name) + "\"");
+    return it->second;
+}
+
+}  // namespace supervent::core
