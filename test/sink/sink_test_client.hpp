@@ -61,6 +61,8 @@ public:
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+
     void send(std::string_view bytes) {
         while (!bytes.empty()) {
             const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
