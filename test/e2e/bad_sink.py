@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""e2e.bad_sink: a sink nobody listens on. superventd --events 1000 gives up
-in bounded time, exits non-zero, and accounts for every event: generated ==
-failed, with the reason (connect) in its summary and nothing acknowledged."""
+"""e2e.bad_sink: sinks that never take an event. superventd --events 1000
+gives up in bounded time, exits non-zero, and accounts for every event:
+generated == failed, nothing acknowledged or in flight, with the reason in
+its summary. Cases: a refused port (connect), a sink that closes every
+connection unanswered (transport), one that always answers 503
+(server_error, retried), one that answers 401 (rejected, not retried, and
+the operator is told the token is the problem)."""
 
+import re
 import socket
 import time
 
@@ -10,32 +15,74 @@ import harness
 from harness import check
 
 EVENTS = 1000
+WORKERS = 2  # 1000 events over 2 workers with batches of 2000: one batch each
 GIVE_UP_LIMIT_S = 60
 
 
+def run_daemon(h, tag, url):
+    started = time.monotonic()
+    daemon = h.run(f"superventd-{tag}", [h.bin("superventd"), "--sink", url, "--events", EVENTS, "--workers", WORKERS,
+                                         "--socket", h.path(f"ctl-{tag}.sock")], timeout_s=GIVE_UP_LIMIT_S)
+    took_s = time.monotonic() - started
+    h.log(f"[{tag}] superventd gave up after {took_s:.2f} s with exit {daemon.rc}; stderr:\n{daemon.stderr}")
+    check(daemon.rc != 0, f"[{tag}] superventd exited 0 although no event could be delivered")
+    summary = harness.require_summary(daemon.stderr)
+    check(summary["generated"] == EVENTS, f"[{tag}] generated {summary['generated']}, expected {EVENTS}: {summary}")
+    check(summary["failed"] == summary["generated"] and summary["acked"] == 0 and summary["in_flight"] == 0,
+          f"[{tag}] every event must be accounted for as failed (generated == failed, none acked or in "
+          f"flight): {summary}")
+    print(f"TIMING bad_sink[{tag}]: gave up after {took_s:.2f} s", flush=True)
+    return daemon
+
+
+def retried(stderr):
+    match = re.search(r"\((\d+) requests, (\d+) retried\)", stderr)
+    check(match is not None, f"the summary does not say how many requests were retried:\n{stderr}")
+    return int(match.group(2))
+
+
 def test(h):
-    # A port bound but not listening: connects are refused, and no other
+    # 1. A port bound but not listening: connects are refused, and no other
     # process can start listening on it while the test runs.
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     holder.bind(("127.0.0.1", 0))
-    port = holder.getsockname()[1]
     try:
-        started = time.monotonic()
-        daemon = h.run("superventd", [h.bin("superventd"), "--sink", f"http://127.0.0.1:{port}", "--events", EVENTS,
-                                      "--socket", h.path("ctl.sock")], timeout_s=GIVE_UP_LIMIT_S)
-        took_s = time.monotonic() - started
+        daemon = run_daemon(h, "refused", f"http://127.0.0.1:{holder.getsockname()[1]}")
     finally:
         holder.close()
-    h.log(f"superventd gave up on a refused sink after {took_s:.2f} s with exit {daemon.rc}")
-    h.log(f"stderr:\n{daemon.stderr}")
-    check(daemon.rc != 0, "superventd exited 0 although no event could be delivered")
-    summary = harness.require_summary(daemon.stderr)
-    check(summary["generated"] == EVENTS, f"generated {summary['generated']}, expected {EVENTS}: {summary}")
-    check(summary["failed"] == summary["generated"] and summary["acked"] == 0 and summary["in_flight"] == 0,
-          f"every event must be accounted for as failed (generated == failed, none acked or in flight): {summary}")
     check("failed: connect" in daemon.stderr,
-          f"the summary does not give 'connect' as the reason events failed:\n{daemon.stderr}")
-    print(f"TIMING bad_sink: gave up after {took_s:.2f} s", flush=True)
+          f"[refused] the summary does not give 'connect' as the reason events failed:\n{daemon.stderr}")
+
+    # 2. A sink that reads the request head and closes without answering.
+    sink = h.start_sink(name="sink-close", verify=False, report=True, extra_args=["--faults", "close@100%"])
+    daemon = run_daemon(h, "close", sink.url)
+    check("failed: transport" in daemon.stderr,
+          f"[close] the summary does not give 'transport' as the reason events failed:\n{daemon.stderr}")
+    report = sink.stop()
+    check(report["faults_injected"] >= WORKERS, f"[close] the sink saw {report['faults_injected']} requests, "
+                                                f"fewer than the {WORKERS} batches")
+
+    # 3. A sink that always answers 503: retried, then failed.
+    sink = h.start_sink(name="sink-503", verify=False, report=True, extra_args=["--faults", "status=503@100%"])
+    daemon = run_daemon(h, "503", sink.url)
+    check("failed: server_error" in daemon.stderr,
+          f"[503] the summary does not give 'server_error' as the reason events failed:\n{daemon.stderr}")
+    check(retried(daemon.stderr) > 0, f"[503] a 503 was not retried:\n{daemon.stderr}")
+    sink.stop()
+
+    # 4. A sink that answers 401: not retried, and the operator learns why.
+    sink = h.start_sink(name="sink-401", verify=False, report=True, extra_args=["--faults", "status=401@100%"])
+    daemon = run_daemon(h, "401", sink.url)
+    check("failed: rejected" in daemon.stderr,
+          f"[401] the summary does not give 'rejected' as the reason events failed:\n{daemon.stderr}")
+    check(retried(daemon.stderr) == 0, f"[401] a 401 was retried:\n{daemon.stderr}")
+    report = sink.stop()
+    check(report["rejected_requests"] == WORKERS,
+          f"[401] the sink answered {report['rejected_requests']} requests with 401; expected one per batch "
+          f"({WORKERS}), no retries")
+    check("401" in daemon.stderr and re.search(r"token", daemon.stderr, re.I),
+          f"[401] superventd does not tell the operator the sink answered 401 (a missing or invalid token); "
+          f"its stderr only says:\n{daemon.stderr}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,17 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d
 CLF_TIME = re.compile(r"\[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]")
 
 
+_parsed_times = {}
+
+
 def parse_time(text):
+    """datetime for an RFC 3339 string, or None (cached: batches share times)."""
+    if text not in _parsed_times:
+        _parsed_times[text] = _parse_time(text)
+    return _parsed_times[text]
+
+
+def _parse_time(text):
     match = RFC3339.match(text)
     if match is None:
         return None
