@@ -6,6 +6,8 @@ namespace supervent::sink {
 namespace {
 
 constexpr unsigned threads_max = 256;
+// Bodies are held in memory, and 16x this bounds decompression: keep both sane.
+constexpr std::uint64_t max_body_bytes_limit = 4ull << 30;
 
 std::uint64_t parse_number(std::string_view option, std::string_view text, std::uint64_t max) {
     std::uint64_t value = 0;
@@ -111,7 +113,9 @@ Options parse_options(const std::vector<std::string_view>& args) {
             } catch (const std::invalid_argument& e) {
                 throw UsageError(std::string("--max-body-bytes: ") + e.what());
             }
-            if (options.server.max_body_bytes == 0) throw UsageError("--max-body-bytes must be above 0");
+            if (options.server.max_body_bytes == 0 || options.server.max_body_bytes > max_body_bytes_limit) {
+                throw UsageError("--max-body-bytes must be between 1 and 4GiB");
+            }
         } else if (arg == "--report") {
             options.report_file = value();
         } else if (arg == "--faults") {

@@ -279,6 +279,7 @@ TEST_CASE("command line: listen addresses and options", "[sink][options]") {
     CHECK_THROWS_AS(parse_options({"--threads"}), UsageError);
     CHECK_THROWS_AS(parse_options({"--threads", "0"}), UsageError);
     CHECK_THROWS_AS(parse_options({"--verify=yes"}), UsageError);
+    CHECK_THROWS_AS(parse_options({"--max-body-bytes", "5GiB"}), UsageError);
     CHECK_THROWS_AS(parse_options({"--faults", "nonsense"}), UsageError);
     CHECK(parse_options({"--help"}).help);
 }
