@@ -51,13 +51,15 @@ done
 idle_ticks() { awk '/^cpu /{print $5+$6}' /proc/stat; }
 total_ticks() { awk '/^cpu /{s=0; for(i=2;i<=NF;i++) s+=$i; print s}' /proc/stat; }
 
-printf '%-34s %10s %12s %12s %8s\n' "run" "wire MB/s" "decoded MB/s" "events/s" "idle %"
+# "MB/s per sink core" is decoded bytes over the sink's own CPU time: the
+# sink's ceiling, and much steadier than wall-clock rates on a busy machine.
+printf '%-34s %10s %12s %12s %12s %8s\n' "run" "wire MB/s" "decoded MB/s" "events/s" "MB/s/core" "idle %"
 iperf3 -s -1 -p 15201 >/dev/null 2>&1 &
 sleep 0.3
 i0=$(idle_ticks); t0=$(total_ticks)
 bps=$(iperf3 -c 127.0.0.1 -p 15201 -l 1M -t "$seconds" -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')
 i1=$(idle_ticks); t1=$(total_ticks)
-printf '%-34s %10.0f %12s %12s %8.0f\n' "iperf3 -l 1M" "$(python3 -c "print($bps/8e6)")" "-" "-" \
+printf '%-34s %10.0f %12s %12s %12s %8.0f\n' "iperf3 -l 1M" "$(python3 -c "print($bps/8e6)")" "-" "-" "-" \
   "$(python3 -c "print(100*($i1-$i0)/max(1,$t1-$t0))")"
 
 run() {  # name lua connections [sink options]
@@ -67,18 +69,20 @@ run() {  # name lua connections [sink options]
   local pid=$!
   for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
   local port; port=$(cat "$work/port")
-  local i0 t0 i1 t1
-  i0=$(idle_ticks); t0=$(total_ticks)
+  local i0 t0 i1 t1 c0 c1
+  i0=$(idle_ticks); t0=$(total_ticks); c0=$(awk '{print $14+$15}' /proc/$pid/stat)
   wrk -t1 -c"$connections" -d"${seconds}s" -s "$work/$lua.lua" "http://127.0.0.1:$port/v1/datasets/bench/ingest" > "$work/wrk.out"
-  i1=$(idle_ticks); t1=$(total_ticks)
+  i1=$(idle_ticks); t1=$(total_ticks); c1=$(awk '{print $14+$15}' /proc/$pid/stat)
   curl -s "http://127.0.0.1:$port/stats" > "$work/stats.json"
   kill -TERM $pid; wait $pid || true
-  python3 - "$work/stats.json" "$work/wrk.out" "$name" "$(( (i1-i0)*100/((t1-t0)>0?(t1-t0):1) ))" <<'PY'
+  python3 - "$work/stats.json" "$work/wrk.out" "$name" "$(( (i1-i0)*100/((t1-t0)>0?(t1-t0):1) ))" \
+    "$(( c1-c0 ))" "$(getconf CLK_TCK)" <<'PY'
 import json, re, sys
 stats, wrk, name, idle = json.load(open(sys.argv[1])), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
+cpu_s = max(int(sys.argv[5]), 1) / int(sys.argv[6])
 seconds = float(re.search(r"requests in ([\d.]+)s", wrk).group(1))
 print(f"{name:<34} {stats['bytes_wire']/seconds/1e6:>10.0f} {stats['bytes_decoded']/seconds/1e6:>12.0f} "
-      f"{stats['events']/seconds:>12.0f} {idle:>8}")
+      f"{stats['events']/seconds:>12.0f} {stats['bytes_decoded']/cpu_s/1e6:>12.0f} {idle:>8}")
 PY
 }
 run "wrk -c1 -> sink" plain 1
