@@ -215,6 +215,7 @@ IngestReplyParser::~IngestReplyParser() = default;
 
 bool IngestReplyParser::parse(std::string_view body, IngestReply& out) {
     if (body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return false;
+    if (body.empty()) return false;  // also: a 204's body has no data pointer, and memcpy from null is UB
     std::memcpy(state_->padded.data(), body.data(), body.size());
     simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
     simdjson::ondemand::document document;

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <string_view>
 
 #include "net/http_response.hpp"
 
@@ -93,4 +94,11 @@ TEST_CASE("IngestReplyParser: a body larger than the maximum is refused", "[inge
     CHECK_FALSE(parser.parse(over_max, untouched));
     CHECK(untouched.ingested == 1);
     CHECK(untouched.failed == 2);
+}
+
+TEST_CASE("IngestReplyParser: an empty body without a data pointer (a 204's) is refused", "[ingest_reply]") {
+    IngestReplyParser parser(256);
+    IngestReply reply;
+    CHECK_FALSE(parser.parse(std::string_view{}, reply));
+    CHECK_FALSE(parser.parse(std::string_view("", 0), reply));
 }
