@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/bounds.hpp"
+
 namespace supervent::sink {
 namespace {
 
@@ -220,7 +222,7 @@ Route match_route(std::string_view path) noexcept {
     constexpr std::string_view ingest_suffix = "/ingest";
     constexpr std::string_view edge_prefix = "/v1/ingest/";
     auto valid_dataset = [](std::string_view name) {
-        return !name.empty() && name.size() <= 128 && name.find('/') == std::string_view::npos;
+        return !name.empty() && name.size() <= bounds::dataset_name_bytes_max && name.find('/') == std::string_view::npos;
     };
     if (path == "/stats") return {RouteKind::stats, {}};
     if (path.starts_with(datasets_prefix) && path.ends_with(ingest_suffix) &&

@@ -13,6 +13,7 @@
 
 #include <boost/asio.hpp>
 
+#include "core/bounds.hpp"
 #include "net/sink_body.hpp"
 #include "net/sink_http.hpp"
 
@@ -97,14 +98,12 @@ public:
         in_.reserve(shared_.config.read_buffer_bytes, 0);
         out_.reserve(4096);
         scratch_.reserve(1024);
-        request_.dataset.reserve(bounds_dataset_bytes);
+        request_.dataset.reserve(bounds::dataset_name_bytes_max);
         request_.reject_message.reserve(512);
         read_more();
     }
 
 private:
-    static constexpr std::size_t bounds_dataset_bytes = 128;
-
     enum class Phase { head, body, chunked_body };
     // What process() does after one step.
     enum class Progress { again, need_input, flush, delay, closed };
