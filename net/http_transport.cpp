@@ -185,6 +185,7 @@ void HttpTransport::on_connect(Connection& conn, int result, std::int64_t now_ns
     }
     ++counters_.connects;
     conn.state = ConnState::idle;
+    conn.answered = false;
     conn.recv_bytes = 0;
     // A recv stays posted while connected, so a server closing an idle
     // keep-alive connection is noticed before we send on it.
@@ -240,8 +241,11 @@ void HttpTransport::on_recv(Connection& conn, int result, std::int64_t now_ns) {
 
     if (conn.state != ConnState::busy) {
         // Idle: the only thing a server may do now is close (an orderly end
-        // of keep-alive); stray bytes mean the connection is broken.
-        fail_connection(conn, at_eof ? FailReason::none : FailReason::transport, now_ns);
+        // of keep-alive); stray bytes mean the connection is broken. A close
+        // before any response is a refusal (an overloaded server, say): it
+        // backs off like a failed connect instead of reconnecting at once.
+        const bool orderly = at_eof && conn.answered;
+        fail_connection(conn, orderly ? FailReason::none : FailReason::transport, now_ns);
         return;
     }
     HttpResponse response;
@@ -265,6 +269,7 @@ void HttpTransport::on_recv(Connection& conn, int result, std::int64_t now_ns) {
 }
 
 void HttpTransport::on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
+    conn.answered = true;
     Slot& slot = listener_.slot_at(static_cast<std::uint32_t>(conn.slot_index));
     const int status = response.status;
     if (status >= 200 && status < 300) {

@@ -64,6 +64,7 @@ private:
         std::int64_t deadline_ns = 0;       // connect or request timeout
         std::int64_t reconnect_at_ns = 0;
         std::uint32_t failures_in_row = 0;
+        bool answered = false;              // a response came on this socket
         std::unique_ptr<char[]> recv_buffer;
         std::size_t recv_bytes = 0;
     };

@@ -683,3 +683,30 @@ TEST_CASE("HttpTransport: shutdown with a request in flight lets it finish", "[h
     check_settled(harness.settled[0], Verdict::acked, FailReason::none, 3);
     REQUIRE(harness.run(transport, [&] { return transport.quiescent(); }));
 }
+
+TEST_CASE("HttpTransport: a server that closes every new connection gets reconnects with backoff",
+          "[http_transport]") {
+    // Work is waiting (a batch in its retry backoff, say) but nothing is sent:
+    // connections that the server closes before serving anything must not be
+    // reopened back to back.
+    Harness harness;
+    ScriptedServer server;
+    server.close_on_accept(true);
+    HttpTransportConfig config = config_for(server.port(), harness.ring.features().send_zc);
+    config.reconnect_backoff_min_ns = 20 * ms_ns;
+    config.reconnect_backoff_max_ns = 200 * ms_ns;
+    HttpTransport transport(harness.ring, harness, config);
+    const std::int64_t until_ns = monotonic_ns() + 500 * ms_ns;
+    while (monotonic_ns() < until_ns) {
+        transport.on_tick(monotonic_ns(), true);
+        REQUIRE(harness.ring.submit_and_wait(1'000'000) == 0);
+        const std::int64_t now_ns = monotonic_ns();
+        harness.ring.drain([&](const io_uring_cqe& cqe) {
+            transport.on_completion(cqe, CompletionTag::decode(cqe.user_data), now_ns);
+        });
+    }
+    INFO("connections accepted in 500 ms: " << server.connections());
+    CHECK(server.connections() >= 2);
+    // 20 ms doubling to 200 ms (half of it jitter) allows about a dozen in 500 ms.
+    CHECK(server.connections() <= 30);
+}

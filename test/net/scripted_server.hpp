@@ -60,6 +60,8 @@ public:
     ScriptedServer& operator=(const ScriptedServer&) = delete;
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
+    // From now on, close every new connection as soon as it is accepted.
+    void close_on_accept(bool on) { close_on_accept_.store(on); }
 
     void script(Reply next) {
         std::lock_guard lock(mutex_);
@@ -114,6 +116,11 @@ private:
             const int one = 1;
             (void)setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             const std::uint32_t index = connections_.fetch_add(1);
+            if (close_on_accept_.load()) {
+                conn.reset();
+                count(server_closes_);
+                continue;
+            }
             std::lock_guard lock(mutex_);
             workers_.emplace_back([this, index, fd = conn.release()] { serve(Fd(fd), index); });
             changed_.notify_all();
@@ -222,6 +229,7 @@ private:
     std::uint16_t port_ = 0;
     Fd listener_;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> close_on_accept_{false};
     std::atomic<std::uint32_t> connections_{0};
     std::atomic<std::uint32_t> server_closes_{0};
     std::atomic<std::uint32_t> client_closes_{0};
