@@ -105,6 +105,10 @@ TEST_CASE("HttpTransport: 200 with an Axiom reply acks what it ingested, over on
 
     const std::vector<Request> requests = server.requests();
     REQUIRE(requests.size() == 3);
+    // Head and body went out as one buffer: the slot's wire bytes, ending at the body's end.
+    const Slot& last = harness.slots[0];
+    CHECK(last.wire_offset + last.wire_bytes == last.body_offset + last.body_bytes);
+    CHECK(std::string(last.wire_data(), last.wire_bytes) == requests[2].head + requests[2].body);
     CHECK(requests[0].body == body_a);
     CHECK(requests[1].body == body_b);
     CHECK(requests[2].body == body_c);
@@ -709,4 +713,20 @@ TEST_CASE("HttpTransport: a server that closes every new connection gets reconne
     CHECK(server.connections() >= 2);
     // 20 ms doubling to 200 ms (half of it jitter) allows about a dozen in 500 ms.
     CHECK(server.connections() <= 30);
+}
+
+TEST_CASE("HttpTransport: a body delimited by the server closing", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransport transport(harness.ring, harness, config_for(server.port(), harness.ring.features().send_zc));
+    Reply until_close;
+    until_close.pieces = {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n", axiom_reply(3, 1)};
+    until_close.gap = 20ms;
+    until_close.close_after = true;
+    server.script(until_close);
+    server.script(reply(200, axiom_reply(4, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(4), 4), Verdict::acked, FailReason::partial, 3);
+    check_settled(send_one(harness, transport, 0, ndjson(4), 4), Verdict::acked, FailReason::none, 4);
+    CHECK(server.connections() == 2);
+    CHECK(transport.counters().disconnects == 0);
 }
