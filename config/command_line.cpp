@@ -52,6 +52,12 @@ constexpr std::array options{
                }},
     OptionSpec{"--zero-copy", "auto|on|off",
                [](Settings& s, std::string_view v) { s.zero_copy = detail::parse_zero_copy(v); }},
+    OptionSpec{"--connect-timeout", "TIME",
+               [](Settings& s, std::string_view v) { s.connect_timeout_s = detail::parse_timeout(v); }},
+    OptionSpec{"--request-timeout", "TIME",
+               [](Settings& s, std::string_view v) { s.request_timeout_s = detail::parse_timeout(v); }},
+    OptionSpec{"--drain-timeout", "TIME",
+               [](Settings& s, std::string_view v) { s.drain_timeout_s = detail::parse_timeout(v); }},
     OptionSpec{"--no-pin", "", [](Settings& s, std::string_view) { s.pin_threads = false; }},
     OptionSpec{"--socket", "PATH",
                [](Settings& s, std::string_view v) { s.socket_path = detail::check_socket_path(v); }},
@@ -258,9 +264,15 @@ std::string daemon_help_text() {
         "  --zero-copy auto|on|off zero-copy sends (io_uring SEND_ZC): auto uses them\n"
         "                          where the kernel has them, on refuses to start without\n"
         "                          them, off never uses them (default auto)\n"
+        "  --connect-timeout TIME  give up on a connect after TIME (default 5s)\n"
+        "  --request-timeout TIME  retry a request with no complete response after TIME\n"
+        "                          (default 30s)\n"
         "  --no-pin                do not pin worker threads to CPUs\n"
         "\n"
         "Operation:\n"
+        "  --drain-timeout TIME    after stop or SIGTERM, how long batches in flight may\n"
+        "                          take to settle before they are counted as failed\n"
+        "                          (default 30s)\n"
         "  --socket PATH           listen for supervent-ctl on the Unix socket PATH\n"
         "                          (default: /run/supervent/superventd.sock as root,\n"
         "                          else $XDG_RUNTIME_DIR/supervent/superventd.sock)\n"

@@ -74,6 +74,9 @@ std::string describe(const Settings& settings) {
     text += line("connections", concat(settings.connections, " per worker"));
     text += line("zero copy", detail::zero_copy_name(settings.zero_copy));
     text += line("tcp nodelay", yes_no(settings.tcp_nodelay));
+    text += line("timeouts", "connect " + detail::number_text(settings.connect_timeout_s) + " s, request " +
+                                 detail::number_text(settings.request_timeout_s) + " s, drain " +
+                                 detail::number_text(settings.drain_timeout_s) + " s");
     text += line("sink", sink_text(settings.sink));
     text += line("dataset", settings.dataset);
     text += line("token", token_text(settings));

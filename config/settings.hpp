@@ -30,12 +30,15 @@ struct Settings {
     std::uint32_t workers = 0;  // shards; 0 = one per online core
     std::uint32_t batch_events = bounds::batch_events_default;
     bool pin_threads = true;
+    double drain_timeout_s = 30;     // after stop/SIGTERM: settle in-flight batches within this, then fail them
     std::string socket_path;    // control socket; empty = no control socket
 
     // [network]
     std::uint32_t connections = bounds::connections_per_shard_default;  // per shard
     ZeroCopyMode zero_copy = ZeroCopyMode::automatic;
     bool tcp_nodelay = true;
+    double connect_timeout_s = 5;    // a connect that takes longer is a failed attempt
+    double request_timeout_s = 30;   // a request without a complete response by then is retried
 
     // [generation]
     std::optional<double> rate_eps;  // events/s over all shards; nullopt = unlimited

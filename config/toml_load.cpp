@@ -112,6 +112,12 @@ void apply_duration(Settings& settings, const toml::node& node) {
     settings.duration_s = detail::parse_duration(string_of(node));
 }
 
+double timeout_of(const toml::node& node) {
+    if (const auto seconds = number_of(node)) return detail::check_timeout(*seconds);
+    if (node.as_string() == nullptr) throw_wrong_type("seconds or a duration string such as \"500ms\" or \"30s\"", node);
+    return detail::parse_timeout(string_of(node));
+}
+
 [[noreturn]] void refuse_literal_token(Settings&, const toml::node&) {
     // The value is deliberately not echoed: it is a secret.
     throw ValueError(
@@ -140,6 +146,7 @@ constexpr std::array runtime_keys{
     KeySpec{"batch_events",
             [](Settings& s, const toml::node& n) { s.batch_events = uint32_in(n, detail::batch_events_range); }},
     KeySpec{"pin_threads", [](Settings& s, const toml::node& n) { s.pin_threads = bool_of(n); }},
+    KeySpec{"drain_timeout", [](Settings& s, const toml::node& n) { s.drain_timeout_s = timeout_of(n); }},
     KeySpec{"socket",
             [](Settings& s, const toml::node& n) { s.socket_path = detail::check_socket_path(string_of(n)); }},
 };
@@ -150,6 +157,8 @@ constexpr std::array network_keys{
     KeySpec{"zero_copy",
             [](Settings& s, const toml::node& n) { s.zero_copy = detail::parse_zero_copy(string_of(n)); }},
     KeySpec{"tcp_nodelay", [](Settings& s, const toml::node& n) { s.tcp_nodelay = bool_of(n); }},
+    KeySpec{"connect_timeout", [](Settings& s, const toml::node& n) { s.connect_timeout_s = timeout_of(n); }},
+    KeySpec{"request_timeout", [](Settings& s, const toml::node& n) { s.request_timeout_s = timeout_of(n); }},
 };
 
 constexpr std::array generation_keys{

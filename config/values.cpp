@@ -187,6 +187,15 @@ double parse_duration(std::string_view text) {
     return check_duration(*seconds);
 }
 
+double check_timeout(double seconds) {
+    if (check_duration(seconds) <= 0) {
+        throw ValueError("a timeout must be greater than 0 (seconds, or a string such as \"500ms\" or \"30s\")");
+    }
+    return seconds;
+}
+
+double parse_timeout(std::string_view text) { return check_timeout(parse_duration(text)); }
+
 ZeroCopyMode parse_zero_copy(std::string_view text) {
     if (text == "auto") return ZeroCopyMode::automatic;
     if (text == "on") return ZeroCopyMode::on;

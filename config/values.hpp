@@ -64,6 +64,9 @@ template <typename... Parts>
 // 0 means no limit.
 [[nodiscard]] double check_duration(double seconds);
 [[nodiscard]] double parse_duration(std::string_view text);
+// A timeout: like a duration, but it must be greater than zero.
+[[nodiscard]] double check_timeout(double seconds);
+[[nodiscard]] double parse_timeout(std::string_view text);
 
 [[nodiscard]] ZeroCopyMode parse_zero_copy(std::string_view text);
 [[nodiscard]] std::string_view zero_copy_name(ZeroCopyMode mode);

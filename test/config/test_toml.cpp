@@ -136,7 +136,7 @@ TEST_CASE("duration is seconds or a duration string", "[toml]") {
 TEST_CASE("unknown keys name the key path and its line", "[toml]") {
     const auto message = error_of("[runtime]\nworkers = 2\n\nwokers = 3\n");
     CHECK_THAT(message, StartsWith("test.toml:4: runtime.wokers: unknown key (did you mean 'workers'?)"));
-    CHECK_THAT(message, Contains("[runtime] accepts workers, batch_events, pin_threads and socket"));
+    CHECK_THAT(message, Contains("[runtime] accepts workers, batch_events, pin_threads, drain_timeout and socket"));
 }
 
 TEST_CASE("unknown sections name the section and its line", "[toml]") {
@@ -221,4 +221,16 @@ TEST_CASE("file errors name the file and a missing file says so", "[toml]") {
     CHECK_THROWS_WITH(load_toml_file(missing),
                       Equals(missing + ": cannot open config file: No such file or directory"));
     CHECK_THROWS_WITH(load_toml_file(dir.path()), Contains("cannot read config file"));
+}
+
+TEST_CASE("timeouts take seconds or duration strings and must be positive", "[toml]") {
+    const auto settings = supervent::config::load_toml_text(
+        "[runtime]\ndrain_timeout = \"2m\"\n[network]\nconnect_timeout = 0.5\nrequest_timeout = \"1500ms\"\n", "t.toml");
+    CHECK(settings.drain_timeout_s == Approx(120));
+    CHECK(settings.connect_timeout_s == Approx(0.5));
+    CHECK(settings.request_timeout_s == Approx(1.5));
+    CHECK_THROWS_WITH(supervent::config::load_toml_text("[network]\nrequest_timeout = 0\n", "t.toml"),
+                      Catch::Contains("t.toml:2: network.request_timeout") && Catch::Contains("greater than 0"));
+    CHECK_THROWS_WITH(supervent::config::load_toml_text("[runtime]\ndrain_timeout = true\n", "t.toml"),
+                      Catch::Contains("runtime.drain_timeout"));
 }
