@@ -39,7 +39,7 @@ public:
             std::string line(asio::buffers_begin(self->buffer_.data()),
                              asio::buffers_begin(self->buffer_.data()) + static_cast<std::ptrdiff_t>(bytes - 1));
             self->buffer_.consume(bytes);
-            self->reply(self->handler_(line));
+            self->handler_(line, [self](std::string reply) { self->reply(std::move(reply)); });
         });
     }
 

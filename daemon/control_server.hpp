@@ -13,8 +13,12 @@
 
 namespace supervent::daemon {
 
-// Takes one request line (without '\n'), returns one reply (without '\n').
-using CommandHandler = std::function<std::string(std::string_view request)>;
+// Sends the reply (one line, without '\n') to a request. May be called later,
+// from the control thread, e.g. once a stop has finished draining; the
+// client's next request is read only after it.
+using Responder = std::function<void(std::string reply)>;
+// Takes one request line (without '\n') and answers it through the responder.
+using CommandHandler = std::function<void(std::string_view request, Responder respond)>;
 
 class ControlServer {
 public:

@@ -7,12 +7,10 @@
 #include <simdjson.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
@@ -29,14 +27,14 @@ constexpr const char* usage_text =
     "\n"
     "Commands:\n"
     "  status     show what the daemon is doing (a table; --json for the raw object)\n"
-    "  stop       stop generating, wait until every batch in flight is settled and the daemon has exited\n"
+    "  stop       stop generating, wait until every batch in flight has settled, print the final counts\n"
     "  version    the daemon's version\n"
     "\n"
     "Options:\n"
     "  --socket PATH      the daemon's control socket (default: /run/supervent/superventd.sock for root,\n"
     "                     $XDG_RUNTIME_DIR/supervent/superventd.sock otherwise)\n"
     "  --json             print the daemon's reply as JSON\n"
-    "  --timeout SECONDS  how long stop waits for the daemon to exit (default 60)\n"
+    "  --timeout SECONDS  how long stop waits for the drain to finish (default 60)\n"
     "\n"
     "Exit codes: 0 ok, 1 the command failed, 2 usage, 3 the daemon is unreachable.\n";
 
@@ -54,7 +52,7 @@ struct Reply {
 };
 
 // One request, one reply line, on a fresh connection.
-Reply ask_daemon(const std::string& socket_path, const std::string& request) {
+Reply ask_daemon(const std::string& socket_path, const std::string& request, int reply_timeout_ms = 10'000) {
     Reply reply;
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un address{};
@@ -79,8 +77,8 @@ Reply ask_daemon(const std::string& socket_path, const std::string& request) {
     char buffer[65536];
     for (;;) {
         pollfd waiter{fd, POLLIN, 0};
-        if (::poll(&waiter, 1, 10'000) <= 0) {
-            reply.error = "no reply within 10 s";
+        if (::poll(&waiter, 1, reply_timeout_ms) <= 0) {
+            reply.error = "no reply within " + std::to_string(reply_timeout_ms / 1000) + " s";
             break;
         }
         const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
@@ -222,28 +220,21 @@ int parse_options(int argc, char** argv, Options& options) {
     return exit_ok;
 }
 
-// After `stop`: the daemon settles what is in flight and exits; its socket
-// then stops answering. Returns the last status seen.
-int wait_for_exit(const Options& options, std::string& last_status) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.timeout_s);
-    while (std::chrono::steady_clock::now() < deadline) {
-        const Reply reply = ask_daemon(options.socket_path, R"({"cmd":"status"})");
-        if (!reply.reached) return exit_ok;  // gone: it has exited
-        last_status = reply.text;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    std::fprintf(stderr, "supervent-ctl: the daemon is still draining after %.0f s\n", options.timeout_s);
-    return exit_command_failed;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     Options options;
     if (const int result = parse_options(argc, argv, options); result != exit_ok) return result;
 
-    const std::string request = supervent::daemon::JsonWriter().begin_object().field("cmd", options.command).end_object().take();
-    const Reply reply = ask_daemon(options.socket_path, request);
+    // `stop` waits for the daemon's answer, which comes once every batch in
+    // flight has settled and carries the final counts.
+    const bool stopping = options.command == "stop";
+    supervent::daemon::JsonWriter request;
+    request.begin_object().field("cmd", options.command);
+    if (stopping) request.field("wait", true);
+    request.end_object();
+    const Reply reply = ask_daemon(options.socket_path, request.text(),
+                                   stopping ? static_cast<int>(options.timeout_s * 1000) : 10'000);
     if (!reply.reached) {
         std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
                      reply.error.c_str());
@@ -260,20 +251,12 @@ int main(int argc, char** argv) {
         else std::fprintf(stderr, "supervent-ctl: %s\n", std::string(str(document, "error")).c_str());
         return exit_command_failed;
     }
-    if (options.command == "stop") {
-        std::string last_status = reply.text;
-        const int result = wait_for_exit(options, last_status);
-        simdjson::dom::element status;
-        if (options.json) {
-            std::printf("%s\n", last_status.c_str());
-        } else if (parser.parse(last_status).get(status) == simdjson::SUCCESS) {
-            std::printf("stopped: %s events acknowledged, %s failed\n", with_commas(u64(status, "events_acked")).c_str(),
-                        with_commas(u64(status, "events_failed")).c_str());
-        }
-        return result;
-    }
     if (options.json) {
         std::printf("%s\n", reply.text.c_str());
+    } else if (stopping) {
+        std::printf("stopped: %s events acknowledged, %s failed, %s in flight\n",
+                    with_commas(u64(document, "events_acked")).c_str(), with_commas(u64(document, "events_failed")).c_str(),
+                    with_commas(u64(document, "events_in_flight")).c_str());
     } else if (options.command == "status") {
         print_status_table(document);
     } else {

@@ -119,6 +119,8 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         http.target.token = settings.token;
         http.connections = settings.connections;
         http.tcp_nodelay = settings.tcp_nodelay;
+        http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
+        http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
     }
     if (sink.kind == Kind::file) {
         // Start the file afresh once; shards then append.
@@ -141,6 +143,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.scenario = settings.scenario;
         plan.identity = core::SourceIdentity{settings.seed, i, workers};
         plan.zero_copy = settings.zero_copy;
+        plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
         plan.sink.kind = sink.kind;
         plan.sink.description = sink.text;
         switch (sink.kind) {
@@ -192,7 +195,9 @@ struct Daemon::Shared {
     [[nodiscard]] Totals totals() const;
     [[nodiscard]] std::string state() const;
     [[nodiscard]] std::string status_json() const;
-    [[nodiscard]] std::string handle_command(std::string_view request);
+    void handle_command(std::string_view request, Responder respond);
+    // Replies owed to `stop` requests that wait for the end of the drain.
+    std::vector<Responder> stop_waiters;
     void request_stop();
     void sample_rates(std::int64_t now_ns);
     void print_progress(std::int64_t now_ns) const;
@@ -301,30 +306,39 @@ std::string Daemon::Shared::status_json() const {
     return json.take();
 }
 
-std::string Daemon::Shared::handle_command(std::string_view request) {
+void Daemon::Shared::handle_command(std::string_view request, Responder respond) {
     simdjson::dom::parser parser;
     simdjson::dom::element document;
     if (parser.parse(request.data(), request.size()).get(document) != simdjson::SUCCESS) {
-        return R"({"ok":false,"error":"malformed request: expected one JSON object per line, e.g. {\"cmd\":\"status\"}"})";
+        respond(R"({"ok":false,"error":"malformed request: expected one JSON object per line, e.g. {\"cmd\":\"status\"}"})");
+        return;
     }
     std::string_view command;
     if (document["cmd"].get_string().get(command) != simdjson::SUCCESS) {
-        return R"({"ok":false,"error":"the request has no \"cmd\" string"})";
+        respond(R"({"ok":false,"error":"the request has no \"cmd\" string"})");
+        return;
     }
-    if (command == "status") return status_json();
-    if (command == "stop") {
+    if (command == "status") {
+        respond(status_json());
+    } else if (command == "stop") {
         request_stop();
-        return JsonWriter().begin_object().field("ok", true).field("state", state()).end_object().take();
+        bool wait = false;
+        if (document["wait"].get_bool().get(wait) == simdjson::SUCCESS && wait) {
+            // Answered with the final status once every shard has settled.
+            stop_waiters.push_back(std::move(respond));
+        } else {
+            respond(JsonWriter().begin_object().field("ok", true).field("state", state()).end_object().take());
+        }
+    } else if (command == "version") {
+        respond(JsonWriter().begin_object().field("ok", true).field("version", SUPERVENT_VERSION).end_object().take());
+    } else {
+        respond(JsonWriter()
+                    .begin_object()
+                    .field("ok", false)
+                    .field("error", "unknown command '" + std::string(command) + "' (known: status, stop, version)")
+                    .end_object()
+                    .take());
     }
-    if (command == "version") {
-        return JsonWriter().begin_object().field("ok", true).field("version", SUPERVENT_VERSION).end_object().take();
-    }
-    return JsonWriter()
-        .begin_object()
-        .field("ok", false)
-        .field("error", "unknown command '" + std::string(command) + "' (known: status, stop, version)")
-        .end_object()
-        .take();
 }
 
 void Daemon::Shared::request_stop() {
@@ -427,7 +441,8 @@ int Daemon::run() {
         shared.settings.socket_path.empty() ? default_control_socket_path() : shared.settings.socket_path;
     try {
         shared.control_server = std::make_unique<ControlServer>(
-            shared.io, socket_path, [&shared](std::string_view request) { return shared.handle_command(request); });
+            shared.io, socket_path,
+            [&shared](std::string_view request, Responder respond) { shared.handle_command(request, std::move(respond)); });
     } catch (const std::exception& failure) {
         if (!shared.settings.socket_path.empty()) throw;  // asked for explicitly: a hard error
         std::fprintf(stderr, "superventd: warning: running without a control socket: %s\n", failure.what());
@@ -444,6 +459,20 @@ int Daemon::run() {
 
     const Notifier notifier;
     asio::steady_timer supervisor(shared.io);
+    asio::steady_timer final_replies(shared.io);
+    // Every shard is done: answer the stops that wait, give the replies a
+    // moment to leave, then end the control loop.
+    auto finish = [&] {
+        if (shared.stop_waiters.empty()) {
+            shared.io.stop();
+            return;
+        }
+        const std::string final_status = shared.status_json();
+        for (Responder& respond : shared.stop_waiters) respond(final_status);
+        shared.stop_waiters.clear();
+        final_replies.expires_after(std::chrono::milliseconds(200));
+        final_replies.async_wait([&](const boost::system::error_code&) { shared.io.stop(); });
+    };
     bool reported_ready = false;
     bool reported_stopping = false;
     const auto start_deadline = std::chrono::steady_clock::now() + shard_start_timeout;
@@ -477,7 +506,7 @@ int Daemon::run() {
             notifier.notify("STOPPING=1\nSTATUS=draining: settling every batch in flight");
         }
         if (shared.all_done()) {
-            shared.io.stop();
+            finish();
             return;
         }
         supervisor.expires_after(supervise_interval);

@@ -159,7 +159,10 @@ void Shard::loop() {
 }
 
 void Shard::apply_control(std::int64_t now_ns) {
-    if (!generation_done_ && control_.stop_requested.load(std::memory_order_acquire)) finish_generation();
+    if (drain_deadline_ns_ == 0 && control_.stop_requested.load(std::memory_order_acquire)) {
+        drain_deadline_ns_ = now_ns + plan_.drain_timeout_ns;
+        if (!generation_done_) finish_generation();
+    }
     paused_ = control_.paused.load(std::memory_order_acquire);
     const double rate_eps = control_.rate_eps.load(std::memory_order_acquire);
     if (rate_eps != rate_eps_) {
@@ -168,15 +171,31 @@ void Shard::apply_control(std::int64_t now_ns) {
         tokens_ = 0;
         batch_target_ = rate_eps_ > 0 ? std::clamp(rate_eps_ * batch_window_s, 1.0, double(plan_.batch_events)) : 1.0;
     }
-    if (!transport_->fatal_error().empty() && !generation_done_) {
-        {
-            std::lock_guard lock(error_.mutex);
-            error_.text = transport_->fatal_error();
-        }
-        finish_generation();
-        fail_queued(last_failure_reason_);
-    }
+    if (!fatal_seen_ && !transport_->fatal_error().empty()) on_fatal_error();
+    enforce_drain_deadline(now_ns);
     if (!generation_done_ && plan_.duration_ns > 0 && now_ns - started_ns_ >= plan_.duration_ns) finish_generation();
+}
+
+// The sink refused us for good (bad token, no dataset, quota, file error):
+// say why, stop generating, and fail what waits instead of sending it.
+void Shard::on_fatal_error() {
+    fatal_seen_ = true;
+    {
+        std::lock_guard lock(error_.mutex);
+        error_.text = transport_->fatal_error();
+    }
+    if (!generation_done_) finish_generation();
+    fail_queued(last_failure_reason_);
+}
+
+// After a stop, batches get drain_timeout to settle; then requests in flight
+// are abandoned and everything not yet acknowledged is failed, so that a
+// sink that never answers cannot hold the daemon forever.
+void Shard::enforce_drain_deadline(std::int64_t now_ns) {
+    if (drain_deadline_ns_ == 0 || drain_expired_ || now_ns < drain_deadline_ns_) return;
+    drain_expired_ = true;
+    fail_queued(net::FailReason::drain_timeout);
+    transport_->abort_in_flight(now_ns);
 }
 
 void Shard::finish_generation() {
@@ -285,6 +304,7 @@ std::int64_t Shard::wait_ns(std::int64_t now_ns) const {
     for (std::uint32_t index : queue_) until_ns = std::min(until_ns, std::max(slots_[index].not_before_ns, now_ns + 1));
     until_ns = std::min(until_ns, transport_->next_deadline_ns());
     if (!generation_done_ && plan_.duration_ns > 0) until_ns = std::min(until_ns, started_ns_ + plan_.duration_ns);
+    if (drain_deadline_ns_ > 0 && !drain_expired_) until_ns = std::min(until_ns, drain_deadline_ns_);
     return std::max<std::int64_t>(until_ns - now_ns, 1000);
 }
 
@@ -319,7 +339,11 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
             return;
         case net::Verdict::retry:
             stats_.requests_retried.add(1);
-            if (++slot.attempts > plan_.retries_max || (generation_done_ && !transport_->fatal_error().empty())) {
+            if (drain_expired_) {
+                fail_slot(slot, net::FailReason::drain_timeout);
+                return;
+            }
+            if (++slot.attempts > plan_.retries_max || fatal_seen_) {
                 fail_slot(slot, slot.reason);
                 return;
             }

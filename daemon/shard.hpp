@@ -40,6 +40,7 @@ struct ShardPlan {
     std::uint32_t slots = 4;
     config::ZeroCopyMode zero_copy = config::ZeroCopyMode::automatic;
     std::uint32_t retries_max = 5;
+    std::int64_t drain_timeout_ns = 30'000'000'000;  // after a stop request
     std::int64_t retry_backoff_min_ns = 100'000'000;
     std::int64_t retry_backoff_max_ns = 10'000'000'000;
 };
@@ -62,6 +63,8 @@ private:
     void generate_into(net::Slot& slot, std::uint32_t event_count);
     void dispatch(std::int64_t now_ns);
     void finish_generation();
+    void on_fatal_error();
+    void enforce_drain_deadline(std::int64_t now_ns);
     void fail_queued(net::FailReason reason);
     [[nodiscard]] std::int64_t wait_ns(std::int64_t now_ns) const;
     [[nodiscard]] bool can_fill_now() const;
@@ -92,6 +95,9 @@ private:
     bool generation_done_ = false;
     bool shutdown_begun_ = false;
     bool paused_ = false;
+    bool fatal_seen_ = false;
+    std::int64_t drain_deadline_ns_ = 0;      // set by a stop request; 0 = none
+    bool drain_expired_ = false;
     net::FailReason last_failure_reason_ = net::FailReason::rejected;
     std::uint64_t events_generated_ = 0;
     std::int64_t started_ns_ = 0;

@@ -25,6 +25,7 @@ public:
     void on_completion(const io_uring_cqe&, CompletionTag, std::int64_t) override {}
     void on_tick(std::int64_t, bool) override {}
     [[nodiscard]] std::int64_t next_deadline_ns() const override { return INT64_MAX; }
+    void abort_in_flight(std::int64_t) override {}
     void begin_shutdown() override {}
     [[nodiscard]] bool quiescent() const override { return true; }
     [[nodiscard]] const std::string& fatal_error() const override { return no_error_; }

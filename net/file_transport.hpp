@@ -19,6 +19,8 @@ public:
     void on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) override;
     void on_tick(std::int64_t, bool) override {}
     [[nodiscard]] std::int64_t next_deadline_ns() const override { return INT64_MAX; }
+    // A file write cannot be recalled; it completes on its own.
+    void abort_in_flight(std::int64_t) override {}
     void begin_shutdown() override {}
     [[nodiscard]] bool quiescent() const override { return !busy_; }
     [[nodiscard]] const std::string& fatal_error() const override { return fatal_error_; }

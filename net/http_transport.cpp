@@ -411,6 +411,14 @@ std::int64_t HttpTransport::next_deadline_ns() const {
     return next;
 }
 
+void HttpTransport::abort_in_flight(std::int64_t now_ns) {
+    for (Connection& conn : connections_) {
+        if (conn.state == ConnState::busy || conn.state == ConnState::connecting) {
+            fail_connection(conn, FailReason::timeout, now_ns);
+        }
+    }
+}
+
 void HttpTransport::begin_shutdown() {
     shutting_down_ = true;
     for (Connection& conn : connections_) {

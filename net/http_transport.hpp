@@ -41,6 +41,7 @@ public:
     void on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) override;
     void on_tick(std::int64_t now_ns, bool work_waiting) override;
     [[nodiscard]] std::int64_t next_deadline_ns() const override;
+    void abort_in_flight(std::int64_t now_ns) override;
     void begin_shutdown() override;
     [[nodiscard]] bool quiescent() const override;
     [[nodiscard]] const std::string& fatal_error() const override { return fatal_error_; }

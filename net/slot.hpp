@@ -30,6 +30,7 @@ enum class FailReason : std::uint8_t {
     rejected,       // other 4xx (401/403/404/413 …): not retried
     partial,        // 2xx whose body reported failed events
     io,             // file sink write error
+    drain_timeout,  // still in flight when the drain deadline after a stop passed
     count_          // number of reasons
 };
 
@@ -46,6 +47,7 @@ enum class FailReason : std::uint8_t {
         case FailReason::rejected: return "rejected";
         case FailReason::partial: return "partial";
         case FailReason::io: return "io";
+        case FailReason::drain_timeout: return "drain_timeout";
         case FailReason::count_: break;
     }
     return "unknown";

@@ -47,6 +47,9 @@ public:
     virtual void on_tick(std::int64_t now_ns, bool work_waiting) = 0;
     // When on_tick next has something to do (INT64_MAX: nothing).
     [[nodiscard]] virtual std::int64_t next_deadline_ns() const = 0;
+    // Gives up on every request in flight now (the drain deadline passed):
+    // each ends as a retry with reason timeout once the kernel lets go.
+    virtual void abort_in_flight(std::int64_t now_ns) = 0;
     // Closes everything; completions still arrive until quiescent().
     virtual void begin_shutdown() = 0;
     [[nodiscard]] virtual bool quiescent() const = 0;

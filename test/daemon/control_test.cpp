@@ -52,8 +52,8 @@ std::string read_line(int fd) {
 struct EchoServer {
     explicit EchoServer(std::string socket_path)
         : path(std::move(socket_path)),
-          server(io, path, [](std::string_view request) {
-              return JsonWriter().begin_object().field("ok", true).field("echo", request).end_object().take();
+          server(io, path, [](std::string_view request, supervent::daemon::Responder respond) {
+              respond(JsonWriter().begin_object().field("ok", true).field("echo", request).end_object().take());
           }),
           work(asio::make_work_guard(io)),
           thread([this] { io.run(); }) {}
@@ -133,7 +133,7 @@ TEST_CASE("a stale socket file is replaced; a live one is refused", "[control]")
     }
     EchoServer echo(path);  // takes over the stale file
     asio::io_context other_io;
-    CHECK_THROWS_WITH(ControlServer(other_io, path, [](std::string_view) { return std::string(); }),
+    CHECK_THROWS_WITH(ControlServer(other_io, path, [](std::string_view, supervent::daemon::Responder) {}),
                       Catch::Contains("already listening"));
     std::filesystem::remove_all(dir);
 }

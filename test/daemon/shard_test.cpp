@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "daemon/daemon.hpp"
 #include "net/http_request.hpp"
@@ -206,4 +207,40 @@ TEST_CASE("plan_shards splits the budget and the rate and refuses what it cannot
 
     settings.sink = SinkUrl{SinkUrl::Kind::https, "example.invalid", 443, "", "", "https://example.invalid"};
     CHECK_THROWS_WITH(supervent::daemon::plan_shards(settings), Catch::Contains("TLS"));
+}
+
+TEST_CASE("after a stop, a sink that never answers is given up on at the drain deadline", "[shard][http][drain]") {
+    // delay=60000ms: the sink reads every request and answers a minute later.
+    LocalSink sink("delay=60000ms@100%");
+    ShardPlan plan = http_plan(sink.server.port(), 0, 1000);  // unbounded
+    plan.drain_timeout_ns = 300'000'000;
+
+    supervent::daemon::ShardStats stats;
+    supervent::daemon::ShardControl control;
+    supervent::daemon::ShardError error;
+    supervent::daemon::Shard shard(plan, stats, control, error);
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        control.stop_requested.store(true);
+    });
+    const auto started = std::chrono::steady_clock::now();
+    shard.run();
+    stopper.join();
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    CHECK(stats.phase.load() == ShardPhase::finished);
+    CHECK(elapsed < std::chrono::seconds(3));  // 0.3 s running + 0.3 s drain, not a minute
+    CHECK(stats.events_generated.get() > 0);
+    CHECK(stats.events_acked.get() == 0);
+    CHECK(stats.events_failed.get() == stats.events_generated.get());
+    CHECK(stats.events_failed_by_reason[static_cast<int>(supervent::net::FailReason::drain_timeout)].get() ==
+          stats.events_generated.get());
+}
+
+TEST_CASE("a 401 that arrives after the last event was generated is still explained", "[shard][http]") {
+    LocalSink sink("status=401@100%");
+    // Two batches in all: both are generated before the first answer is in.
+    const auto outcome = run_shard(http_plan(sink.server.port(), 2'000, 1000));
+    CHECK(outcome.generated == 2'000);
+    CHECK(outcome.failed == 2'000);
+    CHECK_THAT(outcome.error, Catch::Contains("401"));
 }
