@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <emmintrin.h>
 
 namespace supervent::core {
 
@@ -22,8 +23,6 @@ struct DigitTables {
     // "0." .. "255.": up to 4 bytes each; length (with the dot) in octet_len.
     std::array<char, 256 * 4> octets{};
     std::array<std::uint8_t, 256> octet_len{};
-    // "00".."ff"
-    std::array<char, 512> hex_pairs{};
 };
 
 consteval DigitTables make_digit_tables() {
@@ -44,11 +43,6 @@ consteval DigitTables make_digit_tables() {
         t.octets[4 * i + n++] = static_cast<char>('0' + i % 10);
         t.octets[4 * i + n++] = '.';
         t.octet_len[i] = static_cast<std::uint8_t>(n);
-    }
-    constexpr char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 256; ++i) {
-        t.hex_pairs[2 * i] = hex[i >> 4];
-        t.hex_pairs[2 * i + 1] = hex[i & 15];
     }
     return t;
 }
@@ -111,19 +105,27 @@ inline char* write_ipv4(char* out, std::uint32_t ip) {
     return out - 1;  // drop the last octet's dot
 }
 
-// 16 lowercase hex digits of v, most significant first.
-inline void write_hex_16(char* out, std::uint64_t v) {
-    const auto& t = detail::digit_tables;
-    for (int i = 0; i < 8; ++i) {
-        std::memcpy(out + 2 * i, &t.hex_pairs[2 * ((v >> (56 - 8 * i)) & 0xFF)], 2);
-    }
+// 32 lowercase hex digits of the 128-bit value hi:lo, most significant first.
+// SSE2 is part of baseline x86-64, so this needs no dispatch: split bytes
+// into nibbles, interleave, and map 0-9/10-15 onto '0'-'9'/'a'-'f'.
+inline void write_hex_32(char* out, std::uint64_t hi, std::uint64_t lo) {
+    const __m128i bytes = _mm_set_epi64x(static_cast<long long>(__builtin_bswap64(lo)),
+                                         static_cast<long long>(__builtin_bswap64(hi)));
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    const __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), nibble);
+    const __m128i low = _mm_and_si128(bytes, nibble);
+    const auto to_ascii = [](__m128i x) {
+        const __m128i letter = _mm_cmpgt_epi8(x, _mm_set1_epi8(9));
+        return _mm_add_epi8(x, _mm_add_epi8(_mm_set1_epi8('0'), _mm_and_si128(letter, _mm_set1_epi8('a' - '0' - 10))));
+    };
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), to_ascii(_mm_unpacklo_epi8(high, low)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), to_ascii(_mm_unpackhi_epi8(high, low)));
 }
 
 // 8-4-4-4-12 form of a 128-bit UUID given as two big-endian halves. Writes 36 bytes.
 inline void write_uuid(char* out, std::uint64_t hi, std::uint64_t lo) {
     char hex[32];
-    write_hex_16(hex, hi);
-    write_hex_16(hex + 16, lo);
+    write_hex_32(hex, hi, lo);
     std::memcpy(out, hex, 8);
     out[8] = '-';
     std::memcpy(out + 9, hex + 8, 4);

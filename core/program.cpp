@@ -290,9 +290,98 @@ std::shared_ptr<const Program> ProgramBuilder::finish() {
         }
         if (!picker_fits) throw std::logic_error("source " + p_.name + ": the shape column must have one value per shape");
     }
+    if (fusion_) fuse_choice_runs(p_);
     p_.event_bytes_max += spill_bytes_max;
     p_.pool.append(spill_bytes_max, '\0');
     return std::make_shared<const Program>(std::move(p_));
+}
+
+namespace {
+
+// A joined table beyond these sizes would cost more in cache misses than the
+// put dispatches it saves.
+constexpr std::uint64_t fused_entries_max = 4096;
+constexpr std::uint64_t fused_table_bytes_max = 96 * 1024;
+
+std::string_view text_of(const Program& p, std::uint32_t table, std::uint64_t value) {
+    const TextEntry& e = p.text_entries[p.text_tables[table].first_entry + value];
+    return {p.pool.data() + e.offset, e.bytes};
+}
+
+// How far a run of text puts starting at `first` can extend within [first, end).
+std::uint32_t fusable_run_end(const Program& p, std::uint32_t first, std::uint32_t end) {
+    std::uint64_t entries = 1;
+    std::uint64_t entry_bytes = 0;
+    std::uint32_t i = first;
+    for (; i < end && p.puts[i].kind == PutKind::text; ++i) {
+        const TextTable& t = p.text_tables[p.puts[i].table];
+        const std::uint64_t literal = i == first ? 0 : p.puts[i].literal_bytes;
+        if (entries * t.count > fused_entries_max ||
+            entries * t.count * (entry_bytes + literal + t.bytes_max) > fused_table_bytes_max) {
+            break;
+        }
+        entries *= t.count;
+        entry_bytes += literal + t.bytes_max;
+    }
+    return i;
+}
+
+// Builds the joined table of puts [first, last) and returns the put replacing them.
+PutOp fuse_run(Program& p, std::uint32_t first, std::uint32_t last) {
+    CombineSpec combine;
+    for (std::uint32_t i = first; i < last; ++i) {
+        combine.columns.push_back(p.puts[i].column);
+        combine.radices.push_back(p.text_tables[p.puts[i].table].count);
+    }
+    std::uint64_t entries = 1;
+    for (const std::uint32_t r : combine.radices) entries *= r;
+    TextTable table{static_cast<std::uint32_t>(p.text_entries.size()), static_cast<std::uint32_t>(entries), 0};
+    std::vector<std::uint64_t> digits(last - first, 0);  // mixed-radix counter, last input fastest
+    std::string joined;
+    for (std::uint64_t n = 0; n < entries; ++n) {
+        joined.clear();
+        for (std::uint32_t k = 0; k < digits.size(); ++k) {
+            const PutOp& op = p.puts[first + k];
+            if (k > 0) joined.append(p.pool, op.literal_offset, op.literal_bytes);
+            joined += text_of(p, op.table, digits[k]);
+        }
+        p.text_entries.push_back({static_cast<std::uint32_t>(p.pool.size()), static_cast<std::uint32_t>(joined.size())});
+        p.pool += joined;
+        table.bytes_max = std::max(table.bytes_max, static_cast<std::uint32_t>(joined.size()));
+        for (std::size_t k = digits.size(); k-- > 0;) {
+            if (++digits[k] < combine.radices[k]) break;
+            digits[k] = 0;
+        }
+    }
+    p.text_tables.push_back(table);
+    p.combines.push_back(std::move(combine));
+    const auto column = static_cast<std::uint16_t>(p.column_count++);
+    p.gens.push_back(GenOp{GenKind::combine, column, static_cast<std::uint16_t>(p.combines.size() - 1), 0});
+    PutOp fused = p.puts[first];
+    fused.column = column;
+    fused.table = static_cast<std::uint16_t>(p.text_tables.size() - 1);
+    return fused;
+}
+
+}  // namespace
+
+void fuse_choice_runs(Program& p) {
+    std::vector<PutOp> puts;
+    std::vector<Shape> shapes;
+    for (const Shape shape : p.shapes) {
+        const auto first_put = static_cast<std::uint32_t>(puts.size());
+        const std::uint32_t end = shape.first_put + shape.put_count;
+        for (std::uint32_t i = shape.first_put; i < end;) {
+            const std::uint32_t run_end = fusable_run_end(p, i, end);
+            const bool worth_it = run_end - i >= 2 && p.column_count < std::numeric_limits<std::uint16_t>::max() &&
+                                  p.text_tables.size() < std::numeric_limits<std::uint16_t>::max();
+            puts.push_back(worth_it ? fuse_run(p, i, run_end) : p.puts[i]);
+            i = worth_it ? run_end : i + 1;
+        }
+        shapes.push_back({first_put, static_cast<std::uint32_t>(puts.size()) - first_put});
+    }
+    p.puts = std::move(puts);
+    p.shapes = std::move(shapes);
 }
 
 }  // namespace supervent::core

@@ -27,6 +27,7 @@ enum class GenKind : std::uint8_t {
     event_time,    // column = ns since epoch, non-decreasing across the batch
     sequence,      // column = a per-shard counter, interleaved across shards
     random_words,  // column, column + 1 = raw random words (hex ids)
+    combine,       // column = mixed-radix index over other choice columns (fused puts)
 };
 
 struct GenOp {
@@ -82,6 +83,12 @@ struct SequenceSpec {
     std::int64_t step = 1;
 };
 
+// Inputs of a combine column: value = ((c0 * r1 + c1) * r2 + c2) ...
+struct CombineSpec {
+    std::vector<std::uint16_t> columns;
+    std::vector<std::uint32_t> radices;
+};
+
 // The puts of one event type, in Program::puts.
 struct Shape {
     std::uint32_t first_put = 0;
@@ -124,6 +131,7 @@ struct Program {
     std::vector<TextTable> text_tables;
     std::vector<TimeFormat> time_formats;
     std::vector<SequenceSpec> sequences;
+    std::vector<CombineSpec> combines;
     std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
     std::uint32_t column_count = 0;
     std::uint32_t draws_per_event = 0;
@@ -184,6 +192,10 @@ public:
     // With several shapes, this choice column (one value per shape) picks each event's.
     void pick_shape_by(Column choice);
 
+    // Fusion (on by default) merges runs of choice puts with the literals
+    // between them into one table lookup; output bytes are the same either way.
+    void set_fusion(bool enabled) { fusion_ = enabled; }
+
     // Throws std::logic_error if an event is empty, does not end in a newline,
     // or there is no time column.
     [[nodiscard]] std::shared_ptr<const Program> finish();
@@ -200,6 +212,12 @@ private:
     std::uint32_t shape_first_put_ = 0;
     std::size_t shape_bytes_ = 0;
     bool has_time_ = false;
+    bool fusion_ = true;
 };
+
+// Replaces runs of adjacent text puts (choice values and the literals between
+// them) by one put of a pre-joined table indexed by a combine column, when the
+// joined table stays small. Called by ProgramBuilder::finish().
+void fuse_choice_runs(Program& program);
 
 }  // namespace supervent::core

@@ -107,6 +107,18 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
         case GenKind::random_words:
             std::copy(r, r + 2 * std::size_t{block_padded_}, col);  // the two columns are adjacent
             break;
+        case GenKind::combine:
+            fill_combine(program_->combines[op.table], col);
+            break;
+    }
+}
+
+void ProgramSource::fill_combine(const CombineSpec& spec, std::uint64_t* out) {
+    std::fill(out, out + block_padded_, 0);
+    for (std::size_t k = 0; k < spec.columns.size(); ++k) {
+        const std::uint64_t* in = column(spec.columns[k]);
+        const std::uint64_t radix = spec.radices[k];
+        for (std::uint32_t i = 0; i < block_padded_; ++i) out[i] = out[i] * radix + in[i];
     }
 }
 
@@ -173,8 +185,7 @@ char* ProgramSource::put_value(const PutOp& op, std::uint32_t event, char* out) 
             return out + 36;
         case PutKind::hex: {
             alignas(32) char hex[64];
-            write_hex_16(hex, value);
-            write_hex_16(hex + 16, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
+            write_hex_32(hex, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
             return copy_spilling(out, hex, op.scale);
         }
         case PutKind::time:

@@ -51,6 +51,7 @@ private:
     // Inlined into serialize_event: a call per field would cost more than most fields.
     [[nodiscard, gnu::always_inline]] inline char* put_value(const PutOp& op, std::uint32_t event, char* out);
     void fill_sequence(const GenOp& op, std::uint32_t count, std::uint64_t* out);
+    void fill_combine(const CombineSpec& spec, std::uint64_t* out);
     [[nodiscard]] std::uint64_t* column(std::uint32_t index) { return columns_.data() + std::size_t{index} * block_stride_; }
 
     std::shared_ptr<const Program> program_;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/digits.hpp"
+#include "core/rng.hpp"
 
 using namespace supervent::core;
 
@@ -46,4 +47,19 @@ TEST_CASE("write_uuid prints 8-4-4-4-12 lowercase hex", "[digits]") {
     char buf[36];
     write_uuid(buf, 0x0123456789ABCDEFull, 0xFEDCBA9876543210ull);
     CHECK(std::string(buf, 36) == "01234567-89ab-cdef-fedc-ba9876543210");
+}
+
+TEST_CASE("write_hex_32 matches a byte-by-byte rendering", "[digits]") {
+    std::uint64_t seed = 3;
+    for (int i = 0; i < 1000; ++i) {
+        const std::uint64_t hi = i == 0 ? 0 : i == 1 ? UINT64_MAX : splitmix64_next(seed);
+        const std::uint64_t lo = i == 0 ? 0 : i == 1 ? UINT64_MAX : splitmix64_next(seed);
+        char got[32];
+        write_hex_32(got, hi, lo);
+        std::string want;
+        for (const std::uint64_t half : {hi, lo}) {
+            for (int shift = 60; shift >= 0; shift -= 4) want += "0123456789abcdef"[(half >> shift) & 15];
+        }
+        CHECK(std::string(got, 32) == want);
+    }
 }
