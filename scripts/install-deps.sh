@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   liburing-dev libboost-dev libsimdjson-dev libzstd-dev libtomlplusplus-dev
-  libyaml-cpp-dev libssl-dev libsystemd-dev catch2
+  libyaml-cpp-dev libssl-dev libsystemd-dev zlib1g-dev catch2
   # test peers and tools
   nginx-light curl jq zstd python3 iperf3 wrk
 )
