@@ -2,7 +2,7 @@
 // scenario on one core, side by side with memcpy of the same bytes, and the
 // heap allocations per batch after warm-up (must be 0).
 //
-// usage: supervent-bench-core [--scenario NAME] [--batch N] [--seconds S] [--dump N]
+// usage: supervent-bench-core [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N]
 #include <algorithm>
 #include <atomic>
 #include <ctime>
@@ -43,6 +43,7 @@ struct Options {
     std::uint32_t batch_events = bounds::batch_events_default;
     double seconds = 1.0;
     std::uint32_t dump_events = 0;  // --dump N: print N events and exit
+    std::int32_t run_batches = -1;  // --run-batches N: N untimed live batches, for callgrind
 };
 
 struct Row {
@@ -132,6 +133,21 @@ int dump(const Options& o) {
     return 0;
 }
 
+// For instruction counts: the difference between two runs with different N
+// is the cost of the extra batches alone, without start-up.
+int run_batches(const Options& o) {
+    const auto source = core::make_builtin_source(o.scenario, core::SourceIdentity{42, 0, 1}, o.batch_events);
+    std::vector<char> out(std::size_t{o.batch_events} * source->event_bytes_max());
+    std::int64_t t_ns = 1'795'000'000'000'000'000;
+    std::size_t bytes = 0;
+    for (std::int32_t i = 0; i < o.run_batches; ++i) {
+        bytes += source->write_ndjson(o.batch_events, {t_ns, t_ns + 400'000}, out);
+        t_ns += 400'000;
+    }
+    std::printf("%zu bytes\n", bytes);
+    return 0;
+}
+
 Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -139,9 +155,10 @@ Options parse(int argc, char** argv) {
         if (flag == "--batch") o.batch_events = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
         else if (flag == "--seconds") o.seconds = std::strtod(argv[i + 1], nullptr);
         else if (flag == "--scenario") o.scenario = argv[i + 1];
+        else if (flag == "--run-batches") o.run_batches = static_cast<std::int32_t>(std::strtol(argv[i + 1], nullptr, 10));
         else if (flag == "--dump") o.dump_events = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
         else {
-            std::fprintf(stderr, "usage: %s [--scenario NAME] [--batch N] [--seconds S] [--dump N]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N]\n", argv[0]);
             std::exit(2);
         }
     }
@@ -157,6 +174,7 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (o.dump_events > 0) return dump(o);
+    if (o.run_batches >= 0) return run_batches(o);
     std::vector<Row> rows;
     // live: a batch spans 0.4 ms (5 M events/s), so most events share a second;
     // backfill: a batch spans an hour, so nearly every event starts a new second.
