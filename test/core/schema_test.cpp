@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/program_source.hpp"
 #include "core/schema.hpp"
 
 using namespace supervent::core;
@@ -289,5 +290,65 @@ TEST_CASE("bad schemas are refused naming file, line and key", "[schema]") {
         SourceSpec no_types = source_with({});
         no_types.event_types.clear();
         CHECK(error_of(no_types) == "scenario.toml:1: sources.test: source \"test\" needs at least one event type");
+    }
+}
+
+TEST_CASE("every kernel set writes the same bytes for random schemas", "[schema][kernels]") {
+    std::uint64_t seed = 2024;
+    const auto next = [&seed](std::uint64_t n) { return splitmix64_next(seed) % n; };
+    for (int round = 0; round < 30; ++round) {
+        std::vector<FieldSpec> fields;
+        const std::uint64_t field_count = 1 + next(8);
+        for (std::uint64_t i = 0; i < field_count; ++i) {
+            const std::string name = "f" + std::to_string(i);
+            switch (next(5)) {
+                case 0: {
+                    FieldSpec f = field(name, FieldKind::choice);
+                    const std::uint64_t values = 1 + next(300);
+                    for (std::uint64_t v = 0; v < values; ++v) {
+                        f.values.push_back({SchemaValue::Type::string, "v" + std::to_string(v)});
+                        f.weights.push_back(static_cast<double>(1 + next(50)));
+                    }
+                    fields.push_back(f);
+                    break;
+                }
+                case 1: {
+                    const double lo = static_cast<double>(next(1'000'000)) - 500'000;
+                    fields.push_back(number(name, FieldKind::integer, lo, lo + static_cast<double>(next(1ull << 40))));
+                    break;
+                }
+                case 2: {
+                    FieldSpec f = number(name, FieldKind::floating, -10, 10 + static_cast<double>(next(1000)), Distribution::normal);
+                    f.mean = 5;
+                    f.stddev = 1 + static_cast<double>(next(20));
+                    f.precision = static_cast<std::uint32_t>(1 + next(6));
+                    fields.push_back(f);
+                    break;
+                }
+                case 3: {
+                    FieldSpec f = field(name, FieldKind::ipv4);
+                    f.cidrs = {"private", "public", "100.64.0.0/10"};
+                    fields.push_back(f);
+                    break;
+                }
+                default:
+                    fields.push_back(field(name, next(2) == 0 ? FieldKind::uuid4 : FieldKind::hex_id));
+            }
+        }
+        std::string message;
+        for (const FieldSpec& f : fields) message += "{" + f.name + "} ";
+        const auto program = compile_source(source_with(fields, message));
+        std::string reference;
+        for (const Kernels* k : supported_kernels()) {
+            ProgramSource source(program, {static_cast<std::uint64_t>(round), 0, 1}, 700, *k);
+            std::vector<char> out(700 * source.event_bytes_max());
+            std::string all;
+            for (const std::uint32_t count : {700u, 9u}) {
+                all.append(out.data(), source.write_ndjson(count, {0, 1'000'000'000}, out));
+            }
+            if (k == &scalar_kernels()) reference = all;
+            INFO("kernel " << k->name << " round " << round);
+            CHECK(all == reference);
+        }
     }
 }
