@@ -53,6 +53,8 @@ std::string escape_text(std::string_view text, TextContext context) {
         if (n == 0) throw std::invalid_argument("text is not valid UTF-8: " + std::string(text));
         if (n == 1 && context == TextContext::json_string) {
             append_json_escape(out, text[i]);
+        } else if (n == 1 && context == TextContext::csv_quoted && text[i] == '"') {
+            out += "\"\"";
         } else {
             out.append(text, i, n);
         }
@@ -60,5 +62,7 @@ std::string escape_text(std::string_view text, TextContext context) {
     }
     return out;
 }
+
+std::string_view value_quote(TextContext context) { return context == TextContext::raw ? "" : "\""; }
 
 }  // namespace supervent::core

@@ -36,10 +36,15 @@ public:
 
     // Stable name, e.g. "web_access".
     [[nodiscard]] virtual std::string_view name() const = 0;
-    // Upper bound, in bytes, of one serialized event including its '\n'.
+    // Upper bound, in bytes, of one serialized event including its '\n'
+    // (and of any per-batch header, spread over the batch's first event).
     [[nodiscard]] virtual std::size_t event_bytes_max() const = 0;
+    // The media type of what write_ndjson writes: application/x-ndjson by
+    // default; text/csv or text/plain for sources compiled to those formats.
+    [[nodiscard]] virtual std::string_view content_type() const { return "application/x-ndjson"; }
     // Serializes `count` events as NDJSON (one JSON object per line, each
-    // ending in '\n') into `out`, which holds at least
+    // ending in '\n'; or, for a source compiled to CSV or text lines, in that
+    // format, see content_type()) into `out`, which holds at least
     // count * event_bytes_max() bytes. Returns the bytes written.
     // Never allocates; count <= the batch_events_max given at construction.
     [[nodiscard]] virtual std::size_t write_ndjson(std::uint32_t count, TimeRange times,

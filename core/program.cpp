@@ -63,7 +63,7 @@ AliasTable build_alias_table(std::span<const double> weights) {
     return t;
 }
 
-ProgramBuilder::ProgramBuilder(std::string name) { p_.name = std::move(name); }
+ProgramBuilder::ProgramBuilder(std::string name, TextContext context) : context_(context) { p_.name = std::move(name); }
 
 Column ProgramBuilder::add_gen(GenKind kind, std::uint16_t table, std::uint32_t columns, std::uint32_t draws) {
     if (p_.column_count + columns > std::numeric_limits<std::uint16_t>::max() ||
@@ -102,15 +102,16 @@ Column ProgramBuilder::choice(std::span<const ChoiceValue> values, std::span<con
     const std::vector<double> uniform(values.size(), 1.0);
     p_.aliases.push_back(build_alias_table(weights.empty() ? std::span<const double>(uniform) : weights));
     std::vector<std::string> texts;
-    std::vector<std::string> jsons;
+    std::vector<std::string> typed;
+    const std::string quote(value_quote(context_));
     for (const ChoiceValue& v : values) {
-        texts.push_back(escape_text(v.text, TextContext::json_string));
-        jsons.push_back(v.json_bare ? std::string(v.text) : "\"" + texts.back() + "\"");
+        texts.push_back(escape_text(v.text, context_));
+        typed.push_back(v.json_bare ? std::string(v.text) : quote + texts.back() + quote);
     }
     ChoiceTables c;
     c.alias = static_cast<std::uint16_t>(p_.aliases.size() - 1);
     c.text = add_text_table(texts);
-    c.json = add_text_table(jsons);
+    c.typed = add_text_table(typed);
     p_.choices.push_back(c);
     return add_gen(GenKind::choice, static_cast<std::uint16_t>(p_.choices.size() - 1), 1, 1);
 }
@@ -159,7 +160,9 @@ Column ProgramBuilder::event_time() {
 
 void ProgramBuilder::raw(std::string_view bytes) { pending_literal_ += bytes; }
 
-void ProgramBuilder::text(std::string_view t) { pending_literal_ += escape_text(t, TextContext::json_string); }
+void ProgramBuilder::text(std::string_view t) { pending_literal_ += escape_text(t, context_); }
+
+void ProgramBuilder::batch_header(std::string_view bytes) { p_.batch_header = bytes; }
 
 void ProgramBuilder::expect(Column column, GenKind kind, std::string_view what) const {
     if (column.kind != kind || column.index >= p_.column_count) {
@@ -183,9 +186,9 @@ void ProgramBuilder::put_text(Column column) {
     add_put(PutKind::text, column, p_.text_tables[table].bytes_max, table);
 }
 
-void ProgramBuilder::put_json(Column column) {
-    expect(column, GenKind::choice, "json");
-    const std::uint16_t table = p_.choices[column.table].json;
+void ProgramBuilder::put_typed(Column column) {
+    expect(column, GenKind::choice, "typed");
+    const std::uint16_t table = p_.choices[column.table].typed;
     add_put(PutKind::text, column, p_.text_tables[table].bytes_max, table);
 }
 
@@ -255,9 +258,9 @@ void ProgramBuilder::put_epoch(Column column, std::uint8_t decimals) {
     add_put(PutKind::epoch, column, 20, 0, decimals);
 }
 
-void ProgramBuilder::put_time(Column column, std::string_view format, TextContext context) {
+void ProgramBuilder::put_time(Column column, std::string_view format) {
     expect(column, GenKind::event_time, "time");
-    p_.time_formats.push_back(TimeFormat::compile(format, context));
+    p_.time_formats.push_back(TimeFormat::compile(format, context_));
     add_put(PutKind::time, column, p_.time_formats.back().bytes_max(),
             static_cast<std::uint16_t>(p_.time_formats.size() - 1));
 }
@@ -291,7 +294,7 @@ std::shared_ptr<const Program> ProgramBuilder::finish() {
         if (!picker_fits) throw std::logic_error("source " + p_.name + ": the shape column must have one value per shape");
     }
     if (fusion_) fuse_choice_runs(p_);
-    p_.event_bytes_max += spill_bytes_max;
+    p_.event_bytes_max += spill_bytes_max + p_.batch_header.size();
     p_.pool.append(spill_bytes_max, '\0');
     return std::make_shared<const Program>(std::move(p_));
 }

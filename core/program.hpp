@@ -70,12 +70,12 @@ struct TextTable {
     std::uint32_t bytes_max = 0;
 };
 
-// A choice's two renderings of each value: as text inside a JSON string (the
-// message) and as a JSON value (attributes: strings quoted, numbers bare).
+// A choice's two renderings of each value: as text inside a string (the
+// message) and as a typed value (attributes: strings quoted, numbers bare).
 struct ChoiceTables {
     std::uint16_t alias = 0;
     std::uint16_t text = 0;
-    std::uint16_t json = 0;
+    std::uint16_t typed = 0;
 };
 
 struct SequenceSpec {
@@ -135,7 +135,10 @@ struct Program {
     std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
     std::uint32_t column_count = 0;
     std::uint32_t draws_per_event = 0;
-    std::size_t event_bytes_max = 0;  // of the largest shape, plus spill_bytes_max of slack
+    std::size_t event_bytes_max = 0;  // of the largest shape, plus spill_bytes_max of slack,
+                                      // plus the batch header (a batch has at least one event)
+    std::string batch_header;         // written before the first event of every batch
+    std::string content_type = "application/x-ndjson";
 };
 
 // A column produced by a gen op, as the builder hands it out.
@@ -162,9 +165,10 @@ struct ChoiceValue {
 // with raw (structural JSON) and text (escaped) literals and puts.
 class ProgramBuilder {
 public:
-    explicit ProgramBuilder(std::string name);
+    // `context` is where texts land: JSON strings (NDJSON), CSV fields, or raw text lines.
+    explicit ProgramBuilder(std::string name, TextContext context = TextContext::json_string);
 
-    // Values are escaped for JSON strings; weights may be empty (uniform).
+    // Values are escaped for the builder's context; weights may be empty (uniform).
     Column choice(std::span<const std::string_view> values, std::span<const double> weights);
     Column choice(std::span<const ChoiceValue> values, std::span<const double> weights);
     Column buckets(std::span<const IntBucket> buckets, bool is_signed = false);
@@ -173,18 +177,24 @@ public:
     Column sequence(SequenceSpec spec);
     Column random_words();
 
-    void raw(std::string_view bytes);
-    void text(std::string_view text);
-    void put_text(Column column);  // a choice as text inside a JSON string
-    void put_json(Column column);  // a choice as a JSON value
+    void raw(std::string_view bytes);    // structural bytes, copied as they are
+    void text(std::string_view text);    // escaped for the builder's context
+    void put_text(Column column);   // a choice as text (inside a string)
+    void put_typed(Column column);  // a choice as a typed value: strings quoted, numbers bare
     void put_uint(Column column);
     void put_int(Column column);
     void put_fixed(Column column, std::uint8_t scale);
     void put_ipv4(Column column);
     void put_uuid(Column column);
     void put_hex(Column column, std::uint8_t digits);
-    void put_time(Column column, std::string_view format, TextContext context);
+    void put_time(Column column, std::string_view format);
     void put_epoch(Column column, std::uint8_t decimals);  // 0 s, 3 ms, 6 us, 9 ns
+
+    // Bytes written once at the start of every batch (a CSV header line).
+    void batch_header(std::string_view bytes);
+    void content_type(std::string_view type) { p_.content_type = type; }
+
+    [[nodiscard]] TextContext context() const { return context_; }
 
     // Ends one event type's shape; it must end with a newline. Shapes are
     // numbered in the order they end.
@@ -213,6 +223,7 @@ private:
     std::size_t shape_bytes_ = 0;
     bool has_time_ = false;
     bool fusion_ = true;
+    TextContext context_;
 };
 
 // Replaces runs of adjacent text puts (choice values and the literals between

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/digits.hpp"
@@ -64,6 +65,10 @@ std::size_t ProgramSource::write_ndjson(std::uint32_t count, TimeRange times, st
     if (count > batch_events_max_) throw std::length_error("batch larger than batch_events_max");
     EventClock clock(times, count);
     char* p = out.data();
+    if (count > 0) {
+        std::memcpy(p, program_->batch_header.data(), program_->batch_header.size());
+        p += program_->batch_header.size();
+    }
     for (std::uint32_t done = 0; done < count;) {
         const std::uint32_t n = std::min(count - done, block_stride_);
         generate_block(n, clock);

@@ -41,6 +41,7 @@ public:
 
     [[nodiscard]] std::string_view name() const override { return program_->name; }
     [[nodiscard]] std::size_t event_bytes_max() const override { return program_->event_bytes_max; }
+    [[nodiscard]] std::string_view content_type() const override { return program_->content_type; }
     [[nodiscard]] std::size_t write_ndjson(std::uint32_t count, TimeRange times, std::span<char> out) override;
 
 private:

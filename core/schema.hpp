@@ -120,6 +120,13 @@ struct SourceSpec {
     SchemaOrigin origin;
 };
 
+// What a compiled source writes per batch.
+enum class OutputFormat : std::uint8_t {
+    ndjson,  // one JSON object per line in the DESIGN.md §4 shape (application/x-ndjson)
+    text,    // the message alone per line, unescaped (files, syslog; text/plain)
+    csv,     // a header line, then one row per event (text/csv, RFC 4180 quoting)
+};
+
 // Field names the engine provides when a source does not declare them:
 // `timestamp` (the event time, usable in templates with a format) and
 // `request_id` (a UUID v4, added to the attributes).
@@ -128,7 +135,8 @@ inline constexpr std::string_view builtin_request_id_field = "request_id";
 
 // Checks the source and compiles it. Throws SchemaError naming the origin of
 // the first problem found.
-[[nodiscard]] std::shared_ptr<const Program> compile_source(const SourceSpec& spec);
+[[nodiscard]] std::shared_ptr<const Program> compile_source(const SourceSpec& spec,
+                                                           OutputFormat format = OutputFormat::ndjson);
 
 // A source running a compiled program (shareable between shards).
 [[nodiscard]] std::unique_ptr<EventSource> make_program_source(std::shared_ptr<const Program> program,

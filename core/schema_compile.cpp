@@ -308,9 +308,10 @@ struct FieldPlan {
     std::string constant_json;  // constant: JSON value
 };
 
-std::string json_value(const SchemaValue& v) {
-    if (v.type == SchemaValue::Type::string) return "\"" + escape_text(v.text, TextContext::json_string) + "\"";
-    return v.text;
+std::string typed_value(const SchemaValue& v, TextContext context) {
+    if (v.type != SchemaValue::Type::string) return v.text;
+    const std::string quote(value_quote(context));
+    return quote + escape_text(v.text, context) + quote;
 }
 
 void check_value(const SchemaValue& v, const SchemaOrigin& origin) {
@@ -376,11 +377,11 @@ FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
         case FieldKind::constant:
             if (f.values.size() != 1) fail(f.origin, "a constant needs exactly one value");
             check_value(f.values[0], f.origin);
-            plan.constant_text = escape_text(f.values[0].text, TextContext::json_string);
-            plan.constant_json = json_value(f.values[0]);
+            plan.constant_text = escape_text(f.values[0].text, b.context());
+            plan.constant_json = typed_value(f.values[0], b.context());
             break;
         case FieldKind::timestamp:
-            if (!is_epoch_format(f.format)) (void)TimeFormat::compile(strftime_format(f.format), TextContext::json_string);
+            if (!is_epoch_format(f.format)) (void)TimeFormat::compile(strftime_format(f.format), b.context());
             plan.column = time;
             break;
     }
@@ -402,16 +403,16 @@ void put_text(ProgramBuilder& b, const FieldPlan& p, std::string_view time_forma
         case FieldKind::timestamp: {
             const std::string_view format = time_format.empty() ? std::string_view(f.format) : time_format;
             if (is_epoch_format(format)) return b.put_epoch(p.column, epoch_decimals(format));
-            return b.put_time(p.column, strftime_format(format), TextContext::json_string);
+            return b.put_time(p.column, strftime_format(format));
         }
     }
 }
 
-// Writes the field as a JSON value (attributes).
-void put_json(ProgramBuilder& b, const FieldPlan& p) {
+// Writes the field as a typed value (attributes, CSV columns): strings quoted.
+void put_typed(ProgramBuilder& b, const FieldPlan& p) {
     const FieldSpec& f = *p.spec;
     switch (f.kind) {
-        case FieldKind::choice: return b.put_json(p.column);
+        case FieldKind::choice: return b.put_typed(p.column);
         case FieldKind::integer:
         case FieldKind::floating:
         case FieldKind::sequence: return put_text(b, p);
@@ -421,9 +422,9 @@ void put_json(ProgramBuilder& b, const FieldPlan& p) {
             break;
         default: break;
     }
-    b.raw("\"");
+    b.raw(value_quote(b.context()));
     put_text(b, p);
-    b.raw("\"");
+    b.raw(value_quote(b.context()));
 }
 
 // ---- templates -------------------------------------------------------------------
@@ -522,7 +523,7 @@ void put_members(ProgramBuilder& b, const AttributeNode& node, bool first) {
         b.raw(escape_text(child.key, TextContext::json_string));
         b.raw("\":");
         if (child.field != nullptr) {
-            put_json(b, *child.field);
+            put_typed(b, *child.field);
         } else {
             b.raw("{");
             put_members(b, child, true);
@@ -533,12 +534,14 @@ void put_members(ProgramBuilder& b, const AttributeNode& node, bool first) {
 
 // ---- the whole source -------------------------------------------------------------------
 
-void put_event(ProgramBuilder& b, const SourceSpec& spec, const EventTypeSpec& type, Column time,
-               const FieldIndex& by_name, const AttributeNode& attributes) {
+std::string_view source_text(const SourceSpec& spec) { return spec.description.empty() ? spec.name : spec.description; }
+
+void put_ndjson_event(ProgramBuilder& b, const SourceSpec& spec, const EventTypeSpec& type, Column time,
+                      const FieldIndex& by_name, const AttributeNode& attributes) {
     b.raw(R"({"_time":")");
-    b.put_time(time, "%Y-%m-%dT%H:%M:%S.%NZ", TextContext::json_string);
+    b.put_time(time, "%Y-%m-%dT%H:%M:%S.%NZ");
     b.raw(R"(","source":")");
-    b.text(spec.description.empty() ? spec.name : spec.description);
+    b.text(source_text(spec));
     b.raw(R"(","event_type":")");
     b.text(type.name);
     b.raw(R"(","message":")");
@@ -553,6 +556,51 @@ void put_event(ProgramBuilder& b, const SourceSpec& spec, const EventTypeSpec& t
         b.raw("}\n");
     }
     b.end_shape();
+}
+
+// CSV: _time, source, event_type, message, then every field by its full name.
+std::string csv_header(const std::vector<FieldPlan>& plans) {
+    std::string header = "_time,source,event_type,message";
+    for (const FieldPlan& p : plans) {
+        const std::string& name = p.spec->name;
+        const bool quote = name.find_first_of(",\"\r\n") != std::string::npos;
+        header += ",";
+        header += quote ? "\"" + escape_text(name, TextContext::csv_quoted) + "\"" : name;
+    }
+    return header + "\n";
+}
+
+void put_csv_event(ProgramBuilder& b, const SourceSpec& spec, const EventTypeSpec& type, Column time,
+                   const FieldIndex& by_name, const std::vector<FieldPlan>& plans) {
+    b.put_time(time, "%Y-%m-%dT%H:%M:%S.%NZ");
+    b.raw(",\"");
+    b.text(source_text(spec));
+    b.raw("\",\"");
+    b.text(type.name);
+    b.raw("\",\"");
+    put_template(b, type, by_name);
+    b.raw("\"");
+    for (const FieldPlan& p : plans) {
+        b.raw(",");
+        put_typed(b, p);
+    }
+    b.raw("\n");
+    b.end_shape();
+}
+
+void put_text_event(ProgramBuilder& b, const EventTypeSpec& type, const FieldIndex& by_name) {
+    put_template(b, type, by_name);
+    b.raw("\n");
+    b.end_shape();
+}
+
+TextContext context_of(OutputFormat format) {
+    switch (format) {
+        case OutputFormat::ndjson: return TextContext::json_string;
+        case OutputFormat::csv: return TextContext::csv_quoted;
+        case OutputFormat::text: return TextContext::raw;
+    }
+    return TextContext::json_string;
 }
 
 void check_event_types(const SourceSpec& spec) {
@@ -570,11 +618,11 @@ void check_event_types(const SourceSpec& spec) {
 SchemaError::SchemaError(const SchemaOrigin& origin, const std::string& reason)
     : std::invalid_argument(format_origin(origin) + ": " + reason), origin_(origin) {}
 
-std::shared_ptr<const Program> compile_source(const SourceSpec& spec) {
+std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputFormat format) {
     if (spec.name.empty()) fail(spec.origin, "a source needs a name");
     check_field_names(spec);
     check_event_types(spec);
-    ProgramBuilder b(spec.name);
+    ProgramBuilder b(spec.name, context_of(format));
     const Column time = b.event_time();
 
     std::vector<FieldPlan> plans;
@@ -615,7 +663,18 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec) {
             fail(spec.event_types.front().origin, std::string("event type weights: ") + e.what());
         }
     }
-    for (const EventTypeSpec& t : spec.event_types) put_event(b, spec, t, time, by_name, attributes);
+    for (const EventTypeSpec& t : spec.event_types) {
+        switch (format) {
+            case OutputFormat::ndjson: put_ndjson_event(b, spec, t, time, by_name, attributes); break;
+            case OutputFormat::csv: put_csv_event(b, spec, t, time, by_name, plans); break;
+            case OutputFormat::text: put_text_event(b, t, by_name); break;
+        }
+    }
+    if (format == OutputFormat::csv) {
+        b.batch_header(csv_header(plans));
+        b.content_type("text/csv");
+    }
+    if (format == OutputFormat::text) b.content_type("text/plain");
     return b.finish();
 }
 

@@ -50,7 +50,7 @@ TEST_CASE("a tiny program serializes what it declares", "[program]") {
     const std::array<IntBucket, 1> one_range = {{{42, 42, 1}}};
     const Column n = b.buckets(one_range);
     b.raw("{\"t\":\"");
-    b.put_time(time, "%Y", TextContext::json_string);
+    b.put_time(time, "%Y");
     b.raw("\",\"w\":\"");
     b.put_text(word);
     b.raw("\",\"n\":");

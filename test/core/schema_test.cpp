@@ -352,3 +352,99 @@ TEST_CASE("every kernel set writes the same bytes for random schemas", "[schema]
         }
     }
 }
+
+namespace {
+
+// RFC 4180 rows of a CSV text (quoted fields may hold commas, quotes, newlines).
+std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
+    std::vector<std::vector<std::string>> rows(1);
+    std::string cell;
+    bool quoted = false;
+    bool was_quoted = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+                cell += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                cell += c;
+            }
+        } else if (c == '"') {
+            REQUIRE(cell.empty());
+            quoted = was_quoted = true;
+        } else if (c == ',' || c == '\n') {
+            rows.back().push_back(cell);
+            cell.clear();
+            was_quoted = false;
+            if (c == '\n') rows.emplace_back();
+        } else {
+            REQUIRE(!was_quoted);
+            cell += c;
+        }
+    }
+    REQUIRE(rows.back().empty());
+    rows.pop_back();
+    return rows;
+}
+
+std::string write_all(const SourceSpec& spec, OutputFormat format, std::uint32_t count) {
+    const auto source = make_program_source(compile_source(spec, format), {9, 0, 1}, count);
+    std::vector<char> out(std::size_t{count} * source->event_bytes_max());
+    return {out.data(), source->write_ndjson(count, {0, 1'000'000'000}, out)};
+}
+
+}  // namespace
+
+TEST_CASE("text lines and CSV carry the same events as NDJSON", "[schema][formats]") {
+    FieldSpec word = field("word", FieldKind::choice);
+    word.values = {{SchemaValue::Type::string, "plain"}, {SchemaValue::Type::string, "with, comma"},
+                   {SchemaValue::Type::string, "say \"hi\""}, {SchemaValue::Type::integer, "42"}};
+    FieldSpec amount = number("amount.value", FieldKind::floating, -5, 5);
+    const SourceSpec spec = source_with({word, amount, field("id", FieldKind::uuid4)}, "{word} costs {amount.value} at {timestamp:%H:%M}");
+    const std::uint32_t count = 300;
+    const std::string ndjson = write_all(spec, OutputFormat::ndjson, count);
+    const std::string text = write_all(spec, OutputFormat::text, count);
+    const std::string csv = write_all(spec, OutputFormat::csv, count);
+
+    CHECK(make_program_source(compile_source(spec, OutputFormat::csv), {}, 1)->content_type() == "text/csv");
+    CHECK(make_program_source(compile_source(spec, OutputFormat::text), {}, 1)->content_type() == "text/plain");
+    CHECK(make_program_source(compile_source(spec), {}, 1)->content_type() == "application/x-ndjson");
+
+    const auto rows = parse_csv(csv);
+    REQUIRE(rows.size() == count + 1);
+    CHECK(rows[0] == std::vector<std::string>{"_time", "source", "event_type", "message", "word", "amount.value", "id", "request_id"});
+
+    simdjson::dom::parser parser;
+    std::size_t line_begin = 0;
+    std::size_t text_begin = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const std::size_t line_end = ndjson.find('\n', line_begin);
+        const std::size_t text_end = text.find('\n', text_begin);
+        const auto e = parse(parser, ndjson.substr(line_begin, line_end - line_begin));
+        std::string_view time, message, word_value, id;
+        double value = 0;
+        REQUIRE(e["_time"].get(time) == simdjson::SUCCESS);
+        REQUIRE(e["message"].get(message) == simdjson::SUCCESS);
+        REQUIRE(e["attributes"]["amount"]["value"].get(value) == simdjson::SUCCESS);
+        REQUIRE(e["attributes"]["id"].get(id) == simdjson::SUCCESS);
+        const auto w = e["attributes"]["word"];
+        const std::string word_text = w.is_string() ? std::string(w.get_string().value()) : std::to_string(w.get_int64().value());
+        CHECK(text.substr(text_begin, text_end - text_begin) == message);
+        const std::vector<std::string>& row = rows[i + 1];
+        REQUIRE(row.size() == 8);
+        CHECK(row[0] == time);
+        CHECK(row[1] == "test source");
+        CHECK(row[2] == "only");
+        CHECK(row[3] == message);
+        CHECK(row[4] == word_text);
+        CHECK(std::stod(row[5]) == Approx(value));
+        CHECK(row[6] == id);
+        line_begin = line_end + 1;
+        text_begin = text_end + 1;
+    }
+    // The header comes once per batch: a batch of one is header + one row.
+    CHECK(parse_csv(write_all(spec, OutputFormat::csv, 1)).size() == 2);
+}
