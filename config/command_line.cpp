@@ -33,6 +33,8 @@ constexpr std::array options{
     OptionSpec{"--check-config", "", [](Settings& s, std::string_view) { s.check_config_only = true; }},
     OptionSpec{"--sink", "URL", [](Settings& s, std::string_view v) { s.sink = detail::parse_sink(v); }},
     OptionSpec{"--dataset", "NAME", [](Settings& s, std::string_view v) { s.dataset = detail::check_dataset(v); }},
+    OptionSpec{"--compression", "none|zstd[:LEVEL]",
+               [](Settings& s, std::string_view v) { s.compression = detail::parse_compression(v); }},
     OptionSpec{"--token-file", "FILE",
                [](Settings& s, std::string_view v) { s.token_file = detail::check_token_file(v); }},
     OptionSpec{"--rate", "N|unlimited", [](Settings& s, std::string_view v) { s.rate_eps = detail::parse_rate(v); }},
@@ -260,6 +262,10 @@ std::string daemon_help_text() {
         ")\n"
         "  --connections N         keep-alive connections per worker (1 to ",
         bounds::connections_per_shard_max, "; default ", bounds::connections_per_shard_default,
+        "  --compression none|zstd[:LEVEL]\n"
+        "                          compress request bodies (Content-Encoding: zstd) and\n"
+        "                          file output (concatenated zstd frames); LEVEL -7..19,\n"
+        "                          negative is faster (default none; zstd means level 1)\n"
         ")\n"
         "  --zero-copy auto|on|off zero-copy sends (io_uring SEND_ZC): auto uses them\n"
         "                          where the kernel has them, on refuses to start without\n"

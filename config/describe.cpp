@@ -73,6 +73,7 @@ std::string describe(const Settings& settings) {
     text += line("batch", concat(settings.batch_events, " events per request"));
     text += line("connections", concat(settings.connections, " per worker"));
     text += line("zero copy", detail::zero_copy_name(settings.zero_copy));
+    text += line("compression", detail::compression_name(settings.compression));
     text += line("tcp nodelay", yes_no(settings.tcp_nodelay));
     text += line("timeouts", "connect " + detail::number_text(settings.connect_timeout_s) + " s, request " +
                                  detail::number_text(settings.request_timeout_s) + " s, drain " +

@@ -25,6 +25,12 @@ struct SinkUrl {
 
 enum class ZeroCopyMode { automatic, on, off };
 
+// Content-Encoding of request bodies (and the framing of file output).
+struct Compression {
+    bool zstd = false;
+    int level = 1;  // zstd level; negative = fast modes
+};
+
 struct Settings {
     // [runtime]
     std::uint32_t workers = 0;  // shards; 0 = one per online core
@@ -54,6 +60,7 @@ struct Settings {
     std::string token;               // secret: never log or echo it
     std::string token_file;          // --token-file / [sink] token_file; read when AXIOM_TOKEN is unset
     std::string token_source;        // where the token came from, for messages; empty = no token
+    Compression compression;         // --compression none|zstd[:LEVEL]
 
     // [monitoring]
     bool progress = false;           // print a progress line to stderr

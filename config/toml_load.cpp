@@ -190,6 +190,8 @@ constexpr std::array sections{
     SectionSpec{"runtime", runtime_keys},   SectionSpec{"network", network_keys},
     SectionSpec{"generation", generation_keys}, SectionSpec{"sink", sink_keys},
     SectionSpec{"monitoring", monitoring_keys},
+    KeySpec{"compression",
+            [](Settings& s, const toml::node& n) { s.compression = detail::parse_compression(string_of(n)); }},
 };
 
 std::vector<std::string_view> section_names() {

@@ -196,6 +196,33 @@ double check_timeout(double seconds) {
 
 double parse_timeout(std::string_view text) { return check_timeout(parse_duration(text)); }
 
+Compression parse_compression(std::string_view text) {
+    // Levels beyond 19 need a lot of memory per context for little gain on
+    // logs; below -7 the ratio collapses.
+    constexpr int level_min = -7;
+    constexpr int level_max = 19;
+    if (text == "none") return Compression{};
+    if (text == "zstd") return Compression{true, 1};
+    if (text.starts_with("zstd:")) {
+        const std::string_view level_text = text.substr(5);
+        int level = 0;
+        const bool negative = level_text.starts_with('-');
+        const std::string_view digits = negative ? level_text.substr(1) : level_text;
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), level);
+        if (!digits.empty() && error == std::errc() && end == digits.data() + digits.size()) {
+            level = negative ? -level : level;
+            if (level >= level_min && level <= level_max && level != 0) return Compression{true, level};
+        }
+        throw ValueError(concat("zstd level must be a whole number from ", level_min, " to ", level_max,
+                                " other than 0 (negative = faster), got ", quoted(level_text)));
+    }
+    throw ValueError(concat("expected 'none', 'zstd' or 'zstd:LEVEL', got ", quoted(text)));
+}
+
+std::string compression_name(const Compression& compression) {
+    return compression.zstd ? "zstd:" + std::to_string(compression.level) : "none";
+}
+
 ZeroCopyMode parse_zero_copy(std::string_view text) {
     if (text == "auto") return ZeroCopyMode::automatic;
     if (text == "on") return ZeroCopyMode::on;

@@ -69,6 +69,9 @@ template <typename... Parts>
 [[nodiscard]] double parse_timeout(std::string_view text);
 
 [[nodiscard]] ZeroCopyMode parse_zero_copy(std::string_view text);
+// "none", "zstd" (level 1) or "zstd:LEVEL" with LEVEL in -7..19.
+[[nodiscard]] Compression parse_compression(std::string_view text);
+[[nodiscard]] std::string compression_name(const Compression& compression);
 [[nodiscard]] std::string_view zero_copy_name(ZeroCopyMode mode);
 
 // Non-empty, at most bounds::dataset_name_bytes_max bytes of [A-Za-z0-9._-].

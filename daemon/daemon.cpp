@@ -121,6 +121,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         http.tcp_nodelay = settings.tcp_nodelay;
         http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
         http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
+        if (settings.compression.zstd) http.target.content_encoding = "zstd";
     }
     if (sink.kind == Kind::file) {
         // Start the file afresh once; shards then append.
@@ -147,6 +148,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.sink.kind = sink.kind;
         plan.sink.description = sink.text;
         switch (sink.kind) {
+        plan.compression = settings.compression;
             case Kind::http:
                 plan.sink.http = http;
                 plan.slots = settings.connections * bounds::slots_per_connection;

@@ -80,8 +80,16 @@ void Shard::start() {
                              "use \"auto\" to fall back to WRITE_FIXED");
     }
 
-    const std::size_t slot_bytes =
-        bounds::http_head_room_bytes + std::size_t{plan_.batch_events} * source_->event_bytes_max();
+    // A slot holds the head room and the largest body: the batch as
+    // serialized, or its zstd frame (serialized into raw_batch_ first).
+    std::size_t body_bytes_max = std::size_t{plan_.batch_events} * source_->event_bytes_max();
+    if (plan_.compression.zstd) {
+        compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
+        raw_batch_bytes_ = body_bytes_max;
+        raw_batch_ = std::make_unique<char[]>(raw_batch_bytes_);
+        body_bytes_max = net::ZstdCompressor::bound_bytes(raw_batch_bytes_);
+    }
+    const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
     ring_->register_buffers(arena_->iovecs());
 
@@ -264,12 +272,20 @@ void Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     last_event_time_ns_ = now_ns;
 
     const std::span<char> body(slot.data + slot.body_offset, slot.capacity_bytes - slot.body_offset);
-    assert(body.size() >= std::size_t{event_count} * source_->event_bytes_max());
-    slot.body_bytes = source_->write_ndjson(event_count, times, body);
+    std::size_t raw_bytes = 0;
+    if (compressor_) {
+        assert(raw_batch_bytes_ >= std::size_t{event_count} * source_->event_bytes_max());
+        raw_bytes = source_->write_ndjson(event_count, times, std::span<char>(raw_batch_.get(), raw_batch_bytes_));
+        slot.body_bytes = compressor_->compress(std::span<const char>(raw_batch_.get(), raw_bytes), body);
+    } else {
+        assert(body.size() >= std::size_t{event_count} * source_->event_bytes_max());
+        raw_bytes = source_->write_ndjson(event_count, times, body);
+        slot.body_bytes = raw_bytes;
+    }
     slot.events = event_count;
     events_generated_ += event_count;
     stats_.events_generated.add(event_count);
-    stats_.bytes_generated.add(slot.body_bytes);
+    stats_.bytes_generated.add(raw_bytes);
 
     slot.state = net::SlotState::queued;
     queue_.push_back(slot.index);

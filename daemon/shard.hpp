@@ -16,6 +16,7 @@
 #include "net/http_transport.hpp"
 #include "net/ring.hpp"
 #include "net/transport.hpp"
+#include "net/zstd_compressor.hpp"
 
 namespace supervent::daemon {
 
@@ -39,6 +40,7 @@ struct ShardPlan {
     SinkPlan sink;
     std::uint32_t slots = 4;
     config::ZeroCopyMode zero_copy = config::ZeroCopyMode::automatic;
+    config::Compression compression;
     std::uint32_t retries_max = 5;
     std::int64_t drain_timeout_ns = 30'000'000'000;  // after a stop request
     std::int64_t retry_backoff_min_ns = 100'000'000;
@@ -87,6 +89,10 @@ private:
     std::unique_ptr<net::BufferArena> arena_;
     std::unique_ptr<core::EventSource> source_;
     std::unique_ptr<net::Transport> transport_;
+    // With compression: batches are serialized here, then compressed into the slot.
+    std::unique_ptr<net::ZstdCompressor> compressor_;
+    std::unique_ptr<char[]> raw_batch_;
+    std::size_t raw_batch_bytes_ = 0;
     std::vector<net::Slot> slots_;
     std::vector<std::uint32_t> free_slots_;   // stack of slot indices
     std::vector<std::uint32_t> queue_;        // queued slot indices, oldest first

@@ -44,7 +44,7 @@ struct alignas(64) ShardStats {
     Counter events_acked;
     Counter events_failed;
     Counter events_failed_by_reason[static_cast<int>(net::FailReason::count_)];
-    Counter bytes_generated;   // serialized body bytes
+    Counter bytes_generated;   // serialized NDJSON bytes, before any compression
     Counter bytes_sent;        // wire bytes of requests that completed (incl. head)
     Counter requests_sent;     // attempts put on the wire
     Counter requests_acked;

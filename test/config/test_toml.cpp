@@ -234,3 +234,19 @@ TEST_CASE("timeouts take seconds or duration strings and must be positive", "[to
     CHECK_THROWS_WITH(supervent::config::load_toml_text("[runtime]\ndrain_timeout = true\n", "t.toml"),
                       Catch::Contains("runtime.drain_timeout"));
 }
+
+TEST_CASE("compression is none, zstd or zstd:LEVEL", "[toml]") {
+    CHECK_FALSE(load_toml_text("[sink]\ncompression = \"none\"\n", "t.toml").compression.zstd);
+    const auto plain = load_toml_text("[sink]\ncompression = \"zstd\"\n", "t.toml").compression;
+    CHECK(plain.zstd);
+    CHECK(plain.level == 1);
+    const auto fast = load_toml_text("[sink]\ncompression = \"zstd:-5\"\n", "t.toml").compression;
+    CHECK(fast.zstd);
+    CHECK(fast.level == -5);
+    CHECK(load_toml_text("[sink]\ncompression = \"zstd:19\"\n", "t.toml").compression.level == 19);
+    for (const char* bad : {"zstd:0", "zstd:20", "zstd:-8", "zstd:x", "zstd:", "gzip", "ZSTD"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH(load_toml_text(std::string("[sink]\ncompression = \"") + bad + "\"\n", "t.toml"),
+                          Contains("t.toml:2: sink.compression"));
+    }
+}

@@ -49,6 +49,17 @@ TEST_CASE("the shard's steady state does not allocate (discard:)", "[alloc]") {
     CHECK(large == small);
 }
 
+TEST_CASE("the shard's steady state does not allocate (zstd to discard:)", "[alloc]") {
+    auto plan = supervent::test::discard_plan(1'000, 1000);
+    plan.compression = supervent::config::Compression{true, 1};
+    (void)allocations_running(plan, 1'000);
+    plan.events_budget = 20'000;
+    const auto small = allocations_running(plan, 20'000);
+    plan.events_budget = 200'000;
+    const auto large = allocations_running(plan, 200'000);
+    CHECK(large == small);
+}
+
 TEST_CASE("the shard's steady state does not allocate (HTTP to a sink)", "[alloc]") {
     supervent::sink::ServerConfig config;
     config.port = 0;

@@ -244,3 +244,19 @@ TEST_CASE("a 401 that arrives after the last event was generated is still explai
     CHECK(outcome.failed == 2'000);
     CHECK_THAT(outcome.error, Catch::Contains("401"));
 }
+
+TEST_CASE("zstd-compressed batches arrive whole and are counted exactly", "[shard][http][zstd]") {
+    const int level = GENERATE(1, -5);
+    LocalSink sink;
+    ShardPlan plan = http_plan(sink.server.port(), 30'000, 2000);
+    plan.compression = supervent::config::Compression{true, level};
+    plan.sink.http.target.content_encoding = "zstd";
+    const auto outcome = run_shard(plan);
+    INFO("error: " << outcome.error);
+    CHECK(outcome.acked == 30'000);
+    const auto received = sink.server.stats();
+    CHECK(received.events == 30'000);
+    CHECK(received.invalid_events == 0);
+    CHECK(received.bytes_decoded == outcome.bytes_generated);  // the sink saw exactly what was serialized
+    CHECK(received.bytes_wire * 4 < received.bytes_decoded);   // and it was really compressed
+}
