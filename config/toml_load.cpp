@@ -173,6 +173,8 @@ constexpr std::array generation_keys{
 constexpr std::array sink_keys{
     KeySpec{"url", [](Settings& s, const toml::node& n) { s.sink = detail::parse_sink(string_of(n)); }},
     KeySpec{"dataset", [](Settings& s, const toml::node& n) { s.dataset = detail::check_dataset(string_of(n)); }},
+    KeySpec{"compression",
+            [](Settings& s, const toml::node& n) { s.compression = detail::parse_compression(string_of(n)); }},
     KeySpec{"token_file",
             [](Settings& s, const toml::node& n) { s.token_file = detail::check_token_file(string_of(n)); }},
     KeySpec{"token", refuse_literal_token, false},
@@ -190,8 +192,6 @@ constexpr std::array sections{
     SectionSpec{"runtime", runtime_keys},   SectionSpec{"network", network_keys},
     SectionSpec{"generation", generation_keys}, SectionSpec{"sink", sink_keys},
     SectionSpec{"monitoring", monitoring_keys},
-    KeySpec{"compression",
-            [](Settings& s, const toml::node& n) { s.compression = detail::parse_compression(string_of(n)); }},
 };
 
 std::vector<std::string_view> section_names() {
