@@ -29,6 +29,8 @@ inline constexpr std::size_t event_bytes_max = 64 * 1024;
 inline constexpr std::size_t slot_bytes_max = std::size_t{1} << 30;
 
 inline constexpr std::size_t dataset_name_bytes_max = 128;
+// Local addresses (NICs) one shard's connections may be spread over (--bind).
+inline constexpr std::uint32_t local_addresses_max = 16;
 inline constexpr std::size_t url_bytes_max = 1024;
 inline constexpr std::size_t token_bytes_max = 512;
 

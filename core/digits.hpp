@@ -122,6 +122,39 @@ inline void write_hex_32(char* out, std::uint64_t hi, std::uint64_t lo) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), to_ascii(_mm_unpackhi_epi8(high, low)));
 }
 
+// `digits` (<= 21) base-62 digits drawn from 128 random bits: each digit is
+// the high part of the running value times 62, so every digit uses fresh bits.
+inline char* write_base62(char* out, std::uint64_t hi, std::uint64_t lo, std::uint32_t digits) {
+    constexpr char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    __extension__ using uint128 = unsigned __int128;
+    uint128 x = (static_cast<uint128>(hi) << 64) | lo;
+    for (std::uint32_t i = 0; i < digits; ++i) {
+        // x * 62 = digit * 2^128 + rest: split into 64-bit halves to keep the carry.
+        const uint128 low_product = static_cast<uint128>(static_cast<std::uint64_t>(x)) * 62;
+        const uint128 high_product = static_cast<uint128>(static_cast<std::uint64_t>(x >> 64)) * 62 + (low_product >> 64);
+        out[i] = alphabet[static_cast<std::uint64_t>(high_product >> 64)];
+        x = (high_product << 64) | static_cast<std::uint64_t>(low_product);
+    }
+    return out + digits;
+}
+
+// IPv6 as eight groups of 1-4 lowercase hex digits (RFC 4291 full form: no
+// "::" shortening, which random addresses would almost never allow anyway).
+// Stores up to 3 bytes past the end.
+inline char* write_ipv6(char* out, std::uint64_t hi, std::uint64_t lo) {
+    char hex[32 + 4];  // the last group's 4-byte copy may read past the digits
+    write_hex_32(hex, hi, lo);
+    for (int group = 0; group < 8; ++group) {
+        const std::uint64_t half = group < 4 ? hi : lo;
+        const auto value = static_cast<std::uint32_t>((half >> (48 - 16 * (group % 4))) & 0xFFFF);
+        const std::uint32_t digits = (static_cast<std::uint32_t>(std::bit_width(value | 1)) + 3) / 4;
+        std::memcpy(out, hex + 4 * group + 4 - digits, 4);
+        out += digits;
+        *out++ = ':';
+    }
+    return out - 1;
+}
+
 // 8-4-4-4-12 form of a 128-bit UUID given as two big-endian halves. Writes 36 bytes.
 inline void write_uuid(char* out, std::uint64_t hi, std::uint64_t lo) {
     char hex[32];

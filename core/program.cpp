@@ -152,6 +152,23 @@ Column ProgramBuilder::sequence(SequenceSpec spec) {
 
 Column ProgramBuilder::random_words() { return add_gen(GenKind::random_words, 0, 2, 2); }
 
+Column ProgramBuilder::ipv6(std::span<const Ipv6Prefix> prefixes) {
+    if (prefixes.empty()) throw std::invalid_argument("an IPv6 field needs at least one prefix");
+    Ipv6Table t;
+    std::vector<double> weights;
+    for (const Ipv6Prefix& p : prefixes) {
+        if (p.prefix_bits > 64) throw std::invalid_argument("IPv6 prefixes may be at most /64");
+        const std::uint64_t host = p.prefix_bits == 0 ? ~std::uint64_t{0} : (std::uint64_t{1} << (64 - p.prefix_bits)) - 1;
+        if ((p.base_hi & host) != 0) throw std::invalid_argument("IPv6 prefix has host bits set");
+        t.base_hi.push_back(p.base_hi);
+        t.host_mask_hi.push_back(p.prefix_bits == 64 ? 0 : host);
+        weights.push_back(p.weight);
+    }
+    t.pick = build_alias_table(weights);
+    p_.ipv6_tables.push_back(std::move(t));
+    return add_gen(GenKind::ipv6, static_cast<std::uint16_t>(p_.ipv6_tables.size() - 1), 2, 3);
+}
+
 Column ProgramBuilder::event_time() {
     if (has_time_) throw std::logic_error("a source has one event time column");
     has_time_ = true;
@@ -248,6 +265,17 @@ void ProgramBuilder::put_hex(Column column, std::uint8_t digits) {
     expect(column, GenKind::random_words, "hex");
     if (digits < 1 || digits > 32) throw std::invalid_argument("hex ids have 1..32 digits");
     add_put(PutKind::hex, column, digits, 0, digits);
+}
+
+void ProgramBuilder::put_base62(Column column, std::uint8_t digits) {
+    expect(column, GenKind::random_words, "base62");
+    if (digits < 1 || digits > 21) throw std::invalid_argument("base-62 ids have 1..21 digits");
+    add_put(PutKind::base62, column, digits, 0, digits);
+}
+
+void ProgramBuilder::put_ipv6(Column column) {
+    expect(column, GenKind::ipv6, "ipv6");
+    add_put(PutKind::ipv6, column, 39);
 }
 
 void ProgramBuilder::put_epoch(Column column, std::uint8_t decimals) {

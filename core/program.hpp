@@ -28,6 +28,7 @@ enum class GenKind : std::uint8_t {
     sequence,      // column = a per-shard counter, interleaved across shards
     random_words,  // column, column + 1 = raw random words (hex ids)
     combine,       // column = mixed-radix index over other choice columns (fused puts)
+    ipv6,          // column, column + 1 = address halves from weighted prefixes
 };
 
 struct GenOp {
@@ -46,6 +47,8 @@ enum class PutKind : std::uint8_t {
     ipv4,           // column as a dotted quad
     uuid,           // columns column, column + 1 as 8-4-4-4-12 hex
     hex,            // `scale` (1..32) hex digits from columns column, column + 1
+    base62,         // `scale` (1..21) base-62 digits from columns column, column + 1
+    ipv6,           // columns column, column + 1 as eight colon-separated hex groups
     time,           // column (ns) in time format `table`
     epoch,          // column (ns) as a signed integer count of 10^-scale seconds
 };
@@ -113,6 +116,13 @@ struct BucketTable {
     [[nodiscard]] BucketView view() const { return {pick.view(), lo.data(), span.data()}; }
 };
 
+// IPv6 prefixes (of at most 64 bits) to draw addresses from.
+struct Ipv6Table {
+    AliasTable pick;
+    std::vector<std::uint64_t> base_hi;
+    std::vector<std::uint64_t> host_mask_hi;  // bits of the high half drawn at random
+};
+
 // Builds a Vose alias table. Throws std::invalid_argument for an empty list,
 // a negative or non-finite weight, or weights summing to zero.
 [[nodiscard]] AliasTable build_alias_table(std::span<const double> weights);
@@ -132,6 +142,7 @@ struct Program {
     std::vector<TimeFormat> time_formats;
     std::vector<SequenceSpec> sequences;
     std::vector<CombineSpec> combines;
+    std::vector<Ipv6Table> ipv6_tables;
     std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
     std::uint32_t column_count = 0;
     std::uint32_t draws_per_event = 0;
@@ -176,6 +187,13 @@ public:
     Column event_time();
     Column sequence(SequenceSpec spec);
     Column random_words();
+    // Prefixes as (high 64 bits of the base, prefix length 0..64, weight).
+    struct Ipv6Prefix {
+        std::uint64_t base_hi = 0;
+        std::uint32_t prefix_bits = 0;
+        double weight = 1;
+    };
+    Column ipv6(std::span<const Ipv6Prefix> prefixes);
 
     void raw(std::string_view bytes);    // structural bytes, copied as they are
     void text(std::string_view text);    // escaped for the builder's context
@@ -187,6 +205,8 @@ public:
     void put_ipv4(Column column);
     void put_uuid(Column column);
     void put_hex(Column column, std::uint8_t digits);
+    void put_base62(Column column, std::uint8_t digits);
+    void put_ipv6(Column column);
     void put_time(Column column, std::string_view format);
     void put_epoch(Column column, std::uint8_t decimals);  // 0 s, 3 ms, 6 us, 9 ns
 

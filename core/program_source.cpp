@@ -115,6 +115,17 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
         case GenKind::combine:
             fill_combine(program_->combines[op.table], col);
             break;
+        case GenKind::ipv6: {
+            const Ipv6Table& t = program_->ipv6_tables[op.table];
+            const AliasView pick = t.pick.view();
+            std::uint64_t* lo = column(op.column + 1u);
+            for (std::uint32_t i = 0; i < block_padded_; ++i) {
+                const std::uint64_t prefix = alias_sample_one(r[i], pick);
+                col[i] = t.base_hi[prefix] | (r[block_padded_ + i] & t.host_mask_hi[prefix]);
+                lo[i] = r[2 * std::size_t{block_padded_} + i];
+            }
+            break;
+        }
     }
 }
 
@@ -193,6 +204,10 @@ char* ProgramSource::put_value(const PutOp& op, std::uint32_t event, char* out) 
             write_hex_32(hex, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
             return copy_spilling(out, hex, op.scale);
         }
+        case PutKind::base62:
+            return write_base62(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event], op.scale);
+        case PutKind::ipv6:
+            return write_ipv6(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
         case PutKind::time:
             return p.time_formats[op.table].write(out, static_cast<std::int64_t>(value), time_caches_[op.table]);
         case PutKind::epoch:

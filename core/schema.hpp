@@ -41,8 +41,12 @@ enum class FieldKind : std::uint8_t {
     integer,    // whole numbers in [min, max] by `distribution`
     floating,   // numbers in [min, max] with `precision` decimals
     ipv4,       // from `cidrs` (or the keywords "private", "public")
+    ipv6,       // from IPv6 `cidrs` of at most /64 (or "ula", "documentation", "global")
     uuid4,      // random UUID v4
     hex_id,     // `length` random lowercase hex digits
+    base62_id,  // `length` (at most 21) random base-62 digits
+    name,       // "First Last" from built-in word lists
+    email,      // "first.last@domain" from built-in word lists
     sequence,   // start, start + step, ... (shard i of N takes every Nth)
     constant,   // always `values[0]`
     timestamp,  // the event time in `format`
@@ -90,7 +94,7 @@ struct FieldSpec {
     std::vector<std::string> cidrs;     // ipv4: "10.0.0.0/8" or "private" / "public"
     std::vector<double> cidr_weights;   // one per entry; empty = equal
 
-    std::uint32_t length = 16;          // hex_id
+    std::uint32_t length = 16;          // hex_id, base62_id
     std::int64_t start = 1;             // sequence
     std::int64_t step = 1;
 
@@ -144,8 +148,8 @@ inline constexpr std::string_view builtin_request_id_field = "request_id";
                                                                std::uint32_t batch_events_max);
 
 // Maps the generator names used in scenario files to FieldKind / Distribution
-// ("choice", "integer"/"int", "float", "ipv4"/"ip", "uuid", "hex", "sequence",
-// "constant", "timestamp"; "uniform", "normal"/"gaussian", "exponential",
+// ("choice", "integer"/"int", "float", "ipv4"/"ip", "ipv6", "uuid", "hex",
+// "base62", "name", "email", "sequence", "constant", "timestamp"; "uniform", "normal"/"gaussian", "exponential",
 // "zipf", "histogram"). Throws SchemaError for an unknown name.
 [[nodiscard]] FieldKind parse_field_kind(std::string_view name, const SchemaOrigin& origin);
 [[nodiscard]] Distribution parse_distribution(std::string_view name, const SchemaOrigin& origin);

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 
 #include "core/program_source.hpp"
 #include "core/schema.hpp"
@@ -274,6 +275,110 @@ std::vector<IntBucket> ipv4_buckets(const FieldSpec& f) {
     return out;
 }
 
+// The high 64 bits of an IPv6 prefix such as "2001:db8::/32", or nullopt.
+struct Ipv6Cidr {
+    std::uint64_t base_hi = 0;
+    std::uint32_t prefix_bits = 0;
+};
+
+std::optional<std::vector<std::uint32_t>> parse_ipv6_groups(std::string_view s) {
+    std::vector<std::uint32_t> groups;
+    std::uint32_t value = 0, digits = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || s[i] == ':') {
+            if (digits == 0) return std::nullopt;
+            groups.push_back(value);
+            value = digits = 0;
+        } else if (std::isxdigit(static_cast<unsigned char>(s[i])) && digits < 4) {
+            const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+            value = value * 16 + static_cast<std::uint32_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+            ++digits;
+        } else {
+            return std::nullopt;
+        }
+    }
+    return groups;
+}
+
+std::optional<Ipv6Cidr> parse_ipv6_cidr(std::string_view s) {
+    const std::size_t slash = s.find('/');
+    if (slash == std::string_view::npos || slash + 1 >= s.size() || s.size() - slash > 3) return std::nullopt;
+    std::uint32_t bits = 0;
+    for (const char c : s.substr(slash + 1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        bits = bits * 10 + static_cast<std::uint32_t>(c - '0');
+    }
+    if (bits > 64) return std::nullopt;
+    const std::string_view address = s.substr(0, slash);
+    const std::size_t gap = address.find("::");
+    std::vector<std::uint32_t> groups;
+    if (gap == std::string_view::npos) {
+        const auto all = parse_ipv6_groups(address);
+        if (!all || all->size() != 8) return std::nullopt;
+        groups = *all;
+    } else {
+        const std::string_view left = address.substr(0, gap);
+        const std::string_view right = address.substr(gap + 2);
+        const auto l = left.empty() ? std::optional<std::vector<std::uint32_t>>(std::vector<std::uint32_t>{}) : parse_ipv6_groups(left);
+        const auto r = right.empty() ? std::optional<std::vector<std::uint32_t>>(std::vector<std::uint32_t>{}) : parse_ipv6_groups(right);
+        if (!l || !r || l->size() + r->size() > 7) return std::nullopt;
+        groups = *l;
+        groups.resize(8 - r->size(), 0);
+        groups.insert(groups.end(), r->begin(), r->end());
+    }
+    Ipv6Cidr c;
+    for (int g = 0; g < 4; ++g) c.base_hi = c.base_hi << 16 | groups[static_cast<std::size_t>(g)];
+    for (int g = 4; g < 8; ++g) {
+        if (groups[static_cast<std::size_t>(g)] != 0) return std::nullopt;  // only /64 or shorter prefixes
+    }
+    const std::uint64_t host = bits == 0 ? ~std::uint64_t{0} : bits == 64 ? 0 : (std::uint64_t{1} << (64 - bits)) - 1;
+    if ((c.base_hi & host) != 0) return std::nullopt;
+    c.prefix_bits = bits;
+    return c;
+}
+
+std::vector<ProgramBuilder::Ipv6Prefix> ipv6_prefixes(const FieldSpec& f) {
+    if (f.cidrs.empty()) fail(f.origin, "an ipv6 field needs cidrs (or \"ula\", \"documentation\", \"global\")");
+    if (!f.cidr_weights.empty() && f.cidr_weights.size() != f.cidrs.size()) {
+        fail(f.origin, "cidr_weights needs one weight per cidr");
+    }
+    std::vector<ProgramBuilder::Ipv6Prefix> out;
+    for (std::size_t i = 0; i < f.cidrs.size(); ++i) {
+        const std::string& entry = f.cidrs[i];
+        const std::string_view text = entry == "ula" ? "fd00::/8" : entry == "documentation" ? "2001:db8::/32"
+                                      : entry == "global" ? "2000::/3" : std::string_view(entry);
+        const auto cidr = parse_ipv6_cidr(text);
+        if (!cidr) fail(f.origin, "\"" + entry + "\" is not an IPv6 prefix of at most /64 like 2001:db8::/32");
+        out.push_back({cidr->base_hi, cidr->prefix_bits, f.cidr_weights.empty() ? 1.0 : f.cidr_weights[i]});
+    }
+    return out;
+}
+
+// ---- people ------------------------------------------------------------------
+
+constexpr std::string_view first_names[] = {
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
+    "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen",
+    "Wei", "Priya", "Ahmed", "Fatima", "Yuki", "Hiroshi", "Olga", "Ivan", "Lucia", "Mateo",
+    "Aisha", "Kwame", "Sofia", "Lars", "Ingrid", "Noah", "Emma", "Liam", "Olivia", "Chen"};
+constexpr std::string_view last_names[] = {
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+    "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+    "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
+    "Wang", "Li", "Zhang", "Kumar", "Singh", "Tanaka", "Sato", "Ivanova", "Muller", "Okafor"};
+constexpr std::string_view email_domains[] = {"example.com", "example.org", "example.net", "mail.example.com",
+                                              "corp.example", "test.example"};
+
+std::vector<std::string_view> lowercase_copies(std::span<const std::string_view> words, std::vector<std::string>& store) {
+    store.clear();
+    for (const std::string_view w : words) {
+        std::string lower(w);
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        store.push_back(std::move(lower));
+    }
+    return {store.begin(), store.end()};
+}
+
 // ---- names -----------------------------------------------------------------
 
 void check_field_names(const SourceSpec& spec) {
@@ -304,6 +409,7 @@ void check_field_names(const SourceSpec& spec) {
 struct FieldPlan {
     const FieldSpec* spec = nullptr;
     Column column;
+    std::vector<Column> parts;  // name, email: the word columns
     std::string constant_text;  // constant: escaped text
     std::string constant_json;  // constant: JSON value
 };
@@ -345,7 +451,7 @@ std::string strftime_format(std::string_view f) {
 }
 
 FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
-    FieldPlan plan{&f, {}, {}, {}};
+    FieldPlan plan{&f, {}, {}, {}, {}};
     switch (f.kind) {
         case FieldKind::choice: {
             if (f.values.empty()) fail(f.origin, "a choice needs at least one value");
@@ -371,6 +477,22 @@ FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
             if (f.length < 1 || f.length > 32) fail(f.origin, "a hex id has 1..32 digits");
             plan.column = b.random_words();
             break;
+        case FieldKind::base62_id:
+            if (f.length < 1 || f.length > 21) fail(f.origin, "a base-62 id has 1..21 digits");
+            plan.column = b.random_words();
+            break;
+        case FieldKind::ipv6:
+            plan.column = b.ipv6(ipv6_prefixes(f));
+            break;
+        case FieldKind::name:
+            plan.parts = {b.choice(first_names, {}), b.choice(last_names, {})};
+            break;
+        case FieldKind::email: {
+            std::vector<std::string> first_store, last_store;
+            plan.parts = {b.choice(lowercase_copies(first_names, first_store), {}),
+                          b.choice(lowercase_copies(last_names, last_store), {}), b.choice(email_domains, {})};
+            break;
+        }
         case FieldKind::sequence:
             plan.column = b.sequence({f.start, f.step});
             break;
@@ -398,6 +520,18 @@ void put_text(ProgramBuilder& b, const FieldPlan& p, std::string_view time_forma
         case FieldKind::ipv4: return b.put_ipv4(p.column);
         case FieldKind::uuid4: return b.put_uuid(p.column);
         case FieldKind::hex_id: return b.put_hex(p.column, static_cast<std::uint8_t>(f.length));
+        case FieldKind::base62_id: return b.put_base62(p.column, static_cast<std::uint8_t>(f.length));
+        case FieldKind::ipv6: return b.put_ipv6(p.column);
+        case FieldKind::name:
+            b.put_text(p.parts[0]);
+            b.raw(" ");
+            return b.put_text(p.parts[1]);
+        case FieldKind::email:
+            b.put_text(p.parts[0]);
+            b.raw(".");
+            b.put_text(p.parts[1]);
+            b.raw("@");
+            return b.put_text(p.parts[2]);
         case FieldKind::sequence: return b.put_int(p.column);
         case FieldKind::constant: return b.raw(p.constant_text);
         case FieldKind::timestamp: {
@@ -647,7 +781,7 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
     AttributeNode attributes;
     for (const FieldPlan& p : plans) insert_attribute(attributes, p);
     // The built-in timestamp is the event time: usable in templates, not an attribute.
-    const FieldPlan timestamp_plan{&timestamp, time, {}, {}};
+    const FieldPlan timestamp_plan{&timestamp, time, {}, {}, {}};
     by_name.emplace(timestamp.name, &timestamp_plan);
 
     if (spec.event_types.size() > 1) {
@@ -688,6 +822,8 @@ FieldKind parse_field_kind(std::string_view name, const SchemaOrigin& origin) {
         {"choice", FieldKind::choice},       {"integer", FieldKind::integer},   {"int", FieldKind::integer},
         {"float", FieldKind::floating},      {"ipv4", FieldKind::ipv4},         {"ip", FieldKind::ipv4},
         {"uuid", FieldKind::uuid4},          {"uuid4", FieldKind::uuid4},       {"hex", FieldKind::hex_id},
+        {"ipv6", FieldKind::ipv6},           {"base62", FieldKind::base62_id},  {"name", FieldKind::name},
+        {"email", FieldKind::email},
         {"sequence", FieldKind::sequence},   {"constant", FieldKind::constant}, {"timestamp", FieldKind::timestamp},
     };
     const auto it = kinds.find(name);

@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -447,4 +451,49 @@ TEST_CASE("text lines and CSV carry the same events as NDJSON", "[schema][format
     }
     // The header comes once per batch: a batch of one is header + one row.
     CHECK(parse_csv(write_all(spec, OutputFormat::csv, 1)).size() == 2);
+}
+
+TEST_CASE("IPv6, base-62 ids, names and emails", "[schema]") {
+    FieldSpec v6 = field("v6", FieldKind::ipv6);
+    v6.cidrs = {"2001:db8:ab::/48", "ula"};
+    FieldSpec b62 = field("b62", FieldKind::base62_id);
+    b62.length = 21;
+    const SourceSpec spec = source_with({v6, b62, field("who", FieldKind::name), field("mail", FieldKind::email)},
+                                        "{who} <{mail}> from {v6} id {b62}");
+    simdjson::dom::parser parser;
+    std::set<char> base62_seen;
+    for (const std::string& line : run(spec, 2000)) {
+        const auto a = parse(parser, line)["attributes"];
+        std::string_view ip, id, who, mail, message;
+        REQUIRE(a["v6"].get(ip) == simdjson::SUCCESS);
+        REQUIRE(a["b62"].get(id) == simdjson::SUCCESS);
+        REQUIRE(a["who"].get(who) == simdjson::SUCCESS);
+        REQUIRE(a["mail"].get(mail) == simdjson::SUCCESS);
+        in6_addr addr{};
+        INFO(ip);
+        REQUIRE(inet_pton(AF_INET6, std::string(ip).c_str(), &addr) == 1);
+        const bool documentation = addr.s6_addr[0] == 0x20 && addr.s6_addr[1] == 0x01 && addr.s6_addr[2] == 0x0d &&
+                                   addr.s6_addr[3] == 0xb8 && addr.s6_addr[4] == 0x00 && addr.s6_addr[5] == 0xab;
+        CHECK((documentation || addr.s6_addr[0] == 0xfd));
+        CHECK(id.size() == 21);
+        for (const char c : id) {
+            CHECK(std::isalnum(static_cast<unsigned char>(c)));
+            base62_seen.insert(c);
+        }
+        CHECK(who.find(' ') != std::string_view::npos);
+        const std::size_t at_sign = mail.find('@');
+        REQUIRE(at_sign != std::string_view::npos);
+        CHECK(mail.substr(0, at_sign).find('.') != std::string_view::npos);
+        CHECK(std::none_of(mail.begin(), mail.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); }));
+        REQUIRE(parse(parser, line)["message"].get(message) == simdjson::SUCCESS);
+        CHECK(message == std::string(who) + " <" + std::string(mail) + "> from " + std::string(ip) + " id " + std::string(id));
+    }
+    CHECK(base62_seen.size() == 62);
+
+    FieldSpec bad = field("v6", FieldKind::ipv6);
+    bad.cidrs = {"2001:db8::1/32"};
+    CHECK(error_of(source_with({bad})).find("not an IPv6 prefix") != std::string::npos);
+    bad.cidrs = {"2001:db8::/96"};
+    CHECK(error_of(source_with({bad})).find("not an IPv6 prefix") != std::string::npos);
+    CHECK(parse_field_kind("email", at("x")) == FieldKind::email);
 }
