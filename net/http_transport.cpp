@@ -116,6 +116,18 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
         const int one = 1;
         (void)setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
+    if (!config_.local_addresses.empty()) {
+        const sockaddr_storage& local = config_.local_addresses[conn.index % config_.local_addresses.size()];
+        const socklen_t local_bytes = local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+        if (::bind(conn.fd, reinterpret_cast<const sockaddr*>(&local), local_bytes) != 0) {
+            ::close(conn.fd);
+            conn.fd = -1;
+            ++counters_.connect_failures;
+            conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
+            listener_.on_sink_unreachable(FailReason::connect, now_ns);
+            return;
+        }
+    }
     ++conn.generation;
     conn.state = ConnState::connecting;
     conn.deadline_ns = now_ns + config_.connect_timeout_ns;
@@ -281,6 +293,9 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
             acked = static_cast<std::uint32_t>(std::min<std::uint64_t>(reply.ingested, slot.events));
         }
         conn.failures_in_row = 0;
+        if (!config_.local_addresses.empty()) {
+            counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
+        }
         decide(conn, Verdict::acked, acked < slot.events ? FailReason::partial : FailReason::none, acked, 0, now_ns);
     } else if (status == 429) {
         std::int64_t retry_at_ns = 0;

@@ -21,6 +21,9 @@ struct HttpTransportConfig {
     sockaddr_storage address{};
     socklen_t address_bytes = 0;
     IngestTarget target;
+    // Local addresses to bind before connecting; connection i uses entry
+    // i % size. Empty: the kernel chooses.
+    std::vector<sockaddr_storage> local_addresses;
     std::uint32_t connections = 2;
     bool tcp_nodelay = true;
     bool zero_copy = true;          // SEND_ZC; false = WRITE_FIXED (copying)

@@ -576,6 +576,9 @@ void Server::Impl::accept_next() {
             });
             return;
         }
+        error_code peer_error;
+        const auto peer = connection->socket().remote_endpoint(peer_error);
+        if (!peer_error) shared.stats.record_connection(peer.address().to_string());
         // Start on the connection's own thread; from then on only that thread touches it.
         asio::post(context, [connection] { connection->start(); });
         accept_next();

@@ -69,6 +69,13 @@ void append_field(std::string& out, std::string_view name, std::uint64_t value, 
 
 }  // namespace
 
+void Stats::record_connection(std::string_view peer_address) {
+    std::lock_guard lock(mutex_);
+    auto it = totals_.connections_by_peer.find(peer_address);
+    if (it == totals_.connections_by_peer.end()) it = totals_.connections_by_peer.emplace(std::string(peer_address), 0).first;
+    ++it->second;
+}
+
 std::string to_json(const StatsSnapshot& s) {
     std::string out;
     out.reserve(256 + s.datasets.size() * 96);
@@ -92,6 +99,16 @@ std::string to_json(const StatsSnapshot& s) {
         append_field(out, "events", counts.events);
         append_field(out, "bytes_decoded", counts.bytes_decoded);
         out.push_back('}');
+    }
+    out.append("},\"connections_by_peer\":{");
+    first = true;
+    for (const auto& [peer, count] : s.connections_by_peer) {
+        if (!first) out.push_back(',');
+        first = false;
+        out.push_back('"');
+        append_json_escaped(out, peer);
+        out.append("\":");
+        append_uint(out, count);
     }
     out.append("}}");
     return out;

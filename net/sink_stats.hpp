@@ -35,6 +35,9 @@ struct StatsSnapshot {
     std::uint64_t rejected_requests = 0;  // ingest requests answered with an error status
     std::uint64_t faults_injected = 0;    // requests that --faults acted on
     std::map<std::string, DatasetCounts, std::less<>> datasets;
+    // Connections accepted, by the client's address: shows which local
+    // addresses (--bind) a sender spread its connections over.
+    std::map<std::string, std::uint64_t, std::less<>> connections_by_peer;
 };
 
 class Stats {
@@ -42,6 +45,7 @@ public:
     void record_ingest(const IngestRecord& record);
     void record_rejected() noexcept;
     void record_fault() noexcept;
+    void record_connection(std::string_view peer_address);
     [[nodiscard]] StatsSnapshot snapshot() const;
 
 private:
@@ -51,7 +55,8 @@ private:
 
 // The report / GET /stats document:
 // {"requests":…,"events":…,"bytes_wire":…,"bytes_decoded":…,"invalid_events":…,
-//  "rejected_requests":…,"faults_injected":…,"datasets":{"name":{"requests":…,"events":…,"bytes_decoded":…}}}
+//  "rejected_requests":…,"faults_injected":…,"datasets":{"name":{"requests":…,"events":…,"bytes_decoded":…}},
+//  "connections_by_peer":{"127.0.0.1":…}}
 [[nodiscard]] std::string to_json(const StatsSnapshot& snapshot);
 
 // Appends `text` as the contents of a JSON string (quotes not included).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/bounds.hpp"
 #include "net/completion_tag.hpp"
 #include "net/slot.hpp"
 
@@ -27,6 +28,8 @@ public:
 };
 
 struct TransportCounters {
+    // Wire bytes of acknowledged requests, by local address (--bind) index.
+    std::uint64_t bytes_by_local_address[bounds::local_addresses_max] = {};
     std::uint64_t connects = 0;
     std::uint64_t connect_failures = 0;
     std::uint64_t disconnects = 0;
