@@ -144,11 +144,11 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.scenario = settings.scenario;
         plan.identity = core::SourceIdentity{settings.seed, i, workers};
         plan.zero_copy = settings.zero_copy;
+        plan.compression = settings.compression;
         plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
         plan.sink.kind = sink.kind;
         plan.sink.description = sink.text;
         switch (sink.kind) {
-        plan.compression = settings.compression;
             case Kind::http:
                 plan.sink.http = http;
                 plan.slots = settings.connections * bounds::slots_per_connection;
