@@ -63,7 +63,13 @@ constexpr std::array options{
     OptionSpec{"--no-pin", "", [](Settings& s, std::string_view) { s.pin_threads = false; }},
     OptionSpec{"--socket", "PATH",
                [](Settings& s, std::string_view v) { s.socket_path = detail::check_socket_path(v); }},
+    OptionSpec{"--socket-group", "GROUP",
+               [](Settings& s, std::string_view v) { s.socket_group = detail::check_group(v); }},
     OptionSpec{"--progress", "", [](Settings& s, std::string_view) { s.progress = true; }},
+    OptionSpec{"--metrics-listen", "HOST:PORT",
+               [](Settings& s, std::string_view v) { s.metrics_listen = detail::check_listen(v); }},
+    OptionSpec{"--log-level", "LEVEL",
+               [](Settings& s, std::string_view v) { s.log_level = detail::check_log_level(v); }},
     OptionSpec{"--help", "", nullptr},
     OptionSpec{"--version", "", nullptr},
 };
@@ -210,6 +216,22 @@ std::variant<Settings, EarlyExit> resolve_daemon_settings(int argc, const char* 
     }
 }
 
+Settings reload_daemon_settings(int argc, const char* const* argv, const GetEnv& get_env,
+                                const std::string& config_path) {
+    try {
+        const auto given = split_arguments(argc, argv);
+        if (config_path.empty()) return resolve(given, get_env);
+        auto settings = load_toml_file(config_path);
+        for (const auto& option : given) {
+            if (option.spec->apply != nullptr) apply_option(settings, option);
+        }
+        resolve_token(settings, get_env);
+        return settings;
+    } catch (const ConfigError& error) {
+        throw ConfigError(redacted(error.what(), get_env("AXIOM_TOKEN")));
+    }
+}
+
 std::string daemon_help_text() {
     return concat(
         "Usage: superventd [OPTION]...\n"
@@ -282,8 +304,15 @@ std::string daemon_help_text() {
         "  --socket PATH           listen for supervent-ctl on the Unix socket PATH\n"
         "                          (default: /run/supervent/superventd.sock as root,\n"
         "                          else $XDG_RUNTIME_DIR/supervent/superventd.sock)\n"
+        "  --socket-group GROUP    group of the control socket (mode 0660); its members\n"
+        "                          may use supervent-ctl (default: the daemon's group)\n"
         "  --progress              print a progress line to standard error (every\n"
         "                          monitoring.progress_interval_ms, default 1000 ms)\n"
+        "  --metrics-listen HOST:PORT\n"
+        "                          serve Prometheus metrics at http://HOST:PORT/metrics;\n"
+        "                          a bare PORT means 127.0.0.1:PORT (default: off)\n"
+        "  --log-level LEVEL       error, warning, notice, info or debug (default info);\n"
+        "                          lines carry syslog priorities (<3>..<7>) for journald\n"
         "  -h, --help              print this help and exit\n"
         "  --version               print the version and exit\n"
         "\n"

@@ -86,6 +86,9 @@ std::string describe(const Settings& settings) {
     text += line("seed", concat(settings.seed));
     text += line("scenario", settings.scenario);
     text += line("socket", settings.socket_path.empty() ? "default (see --help)" : settings.socket_path);
+    text += line("socket group", settings.socket_group.empty() ? "the daemon's own" : settings.socket_group);
+    text += line("metrics", settings.metrics_listen.empty() ? "off" : "http://" + settings.metrics_listen + "/metrics");
+    text += line("log level", settings.log_level);
     text += line("progress",
                  settings.progress ? concat("every ", settings.progress_interval_ms, " ms") : std::string("off"));
     return text;

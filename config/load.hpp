@@ -32,6 +32,12 @@ using GetEnv = std::function<const char*(const char*)>;
 [[nodiscard]] std::variant<Settings, EarlyExit> resolve_daemon_settings(int argc, const char* const* argv,
                                                                         const GetEnv& get_env);
 
+// For a reload: the same resolution with `config_path` in place of the
+// --config file (empty = the one on the command line, or none), so the other
+// options still override the file as they did at start-up. Throws ConfigError.
+[[nodiscard]] Settings reload_daemon_settings(int argc, const char* const* argv, const GetEnv& get_env,
+                                              const std::string& config_path);
+
 // Fills settings.token and settings.token_source from, in order: AXIOM_TOKEN,
 // settings.token_file, $CREDENTIALS_DIRECTORY/axiom-token. Leaves them empty
 // when none is there. Throws ConfigError, never with the token in it.

@@ -38,6 +38,9 @@ struct Settings {
     bool pin_threads = true;
     double drain_timeout_s = 30;     // after stop/SIGTERM: settle in-flight batches within this, then fail them
     std::string socket_path;    // control socket; empty = no control socket
+    std::string socket_group;   // group owning the control socket (name or number); "" = the daemon's own
+    std::vector<std::uint32_t> socket_allowed_uids;  // besides root and the daemon's own uid
+    std::vector<std::uint32_t> socket_allowed_gids;  // besides socket_group
 
     // [network]
     std::uint32_t connections = bounds::connections_per_shard_default;  // per shard
@@ -65,6 +68,8 @@ struct Settings {
     // [monitoring]
     bool progress = false;           // print a progress line to stderr
     std::uint32_t progress_interval_ms = 1000;
+    std::string metrics_listen;      // Prometheus endpoint "HOST:PORT"; "" = off
+    std::string log_level = "info";  // error, warning, notice, info, debug
 
     // Meta
     std::string config_path;         // the file the settings came from, if any

@@ -86,6 +86,21 @@ std::optional<double> number_of(const toml::node& node) {
     return std::nullopt;
 }
 
+// A list of numeric user or group ids, e.g. [1000, 1001].
+std::vector<std::uint32_t> ids_of(const toml::node& node) {
+    const auto* array = node.as_array();
+    if (array == nullptr) throw_wrong_type("a list of numeric ids, e.g. [1000, 1001]", node);
+    std::vector<std::uint32_t> ids;
+    for (const auto& element : *array) {
+        const auto id = uint_of(element);
+        if (id >= 0xFFFFFFFFu) throw ValueError(concat("an id must be below 4294967295, got ", id));
+        ids.push_back(static_cast<std::uint32_t>(id));
+    }
+    return ids;
+}
+
+
+
 // ---- keys that need more than a typed read
 
 void apply_rate(Settings& settings, const toml::node& node) {
@@ -149,6 +164,10 @@ constexpr std::array runtime_keys{
     KeySpec{"drain_timeout", [](Settings& s, const toml::node& n) { s.drain_timeout_s = timeout_of(n); }},
     KeySpec{"socket",
             [](Settings& s, const toml::node& n) { s.socket_path = detail::check_socket_path(string_of(n)); }},
+    KeySpec{"socket_group",
+            [](Settings& s, const toml::node& n) { s.socket_group = detail::check_group(string_of(n)); }},
+    KeySpec{"socket_allowed_uids", [](Settings& s, const toml::node& n) { s.socket_allowed_uids = ids_of(n); }},
+    KeySpec{"socket_allowed_gids", [](Settings& s, const toml::node& n) { s.socket_allowed_gids = ids_of(n); }},
 };
 
 constexpr std::array network_keys{
@@ -186,6 +205,10 @@ constexpr std::array monitoring_keys{
             [](Settings& s, const toml::node& n) {
                 s.progress_interval_ms = uint32_in(n, detail::progress_interval_ms_range);
             }},
+    KeySpec{"metrics_listen",
+            [](Settings& s, const toml::node& n) { s.metrics_listen = detail::check_listen(string_of(n)); }},
+    KeySpec{"log_level",
+            [](Settings& s, const toml::node& n) { s.log_level = detail::check_log_level(string_of(n)); }},
 };
 
 constexpr std::array sections{

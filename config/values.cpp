@@ -279,6 +279,54 @@ std::string check_scenario(std::string_view name) {
     return std::string(name);
 }
 
+std::string check_log_level(std::string_view name) {
+    for (const std::string_view level : {"error", "warning", "notice", "info", "debug"}) {
+        if (name == level) return std::string(name);
+    }
+    throw ValueError(concat("expected error, warning, notice, info or debug, got ", quoted(name)));
+}
+
+std::string check_listen(std::string_view text) {
+    if (text.empty()) return {};
+    std::string_view host = "127.0.0.1";
+    std::string_view port_text = text;
+    if (text.starts_with('[')) {
+        const auto close = text.find("]:");
+        if (close == std::string_view::npos) throw ValueError(concat("expected [IPV6]:PORT, got ", quoted(text)));
+        host = text.substr(1, close - 1);
+        port_text = text.substr(close + 2);
+    } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+        host = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) {
+            throw ValueError(concat("an IPv6 address goes in brackets, e.g. [::1]:9100, got ", quoted(text)));
+        }
+    }
+    if (host.empty()) host = "127.0.0.1";
+    for (const char c : host) {
+        if (is_control(c) || c == ' ' || c == '/') throw ValueError(concat("bad host in ", quoted(text)));
+    }
+    std::uint64_t port = 0;
+    try {
+        port = parse_uint(port_text);
+    } catch (const ValueError&) {
+        throw ValueError(concat("expected HOST:PORT or PORT, got ", quoted(text)));
+    }
+    if (port > 65535) throw ValueError(concat("port must be from 0 to 65535, got ", quoted(port_text)));
+    const bool v6 = host.find(':') != std::string_view::npos;
+    return concat(v6 ? "[" : "", host, v6 ? "]" : "", ':', port);
+}
+
+std::string check_group(std::string_view text) {
+    if (text.size() > 64) throw ValueError(concat("a group name has at most 64 bytes, got ", text.size()));
+    for (const char c : text) {
+        if (is_control(c) || c == ' ' || c == ':' || c == '/') {
+            throw ValueError(concat("not a group name or number: ", quoted(text)));
+        }
+    }
+    return std::string(text);
+}
+
 std::string check_token_file(std::string_view path) {
     if (path.empty()) {
         throw ValueError("token file path must not be empty");

@@ -80,6 +80,14 @@ template <typename... Parts>
 [[nodiscard]] std::string check_socket_path(std::string_view path);
 [[nodiscard]] std::string check_scenario(std::string_view name);
 [[nodiscard]] std::string check_token_file(std::string_view path);
+// error, warning, notice, info or debug.
+[[nodiscard]] std::string check_log_level(std::string_view name);
+// "" (off), "HOST:PORT", "[V6]:PORT" or a bare "PORT" (= 127.0.0.1:PORT);
+// returned as HOST:PORT. Port 0..65535; 0 = any free port (the daemon says
+// which in its log and in status).
+[[nodiscard]] std::string check_listen(std::string_view text);
+// A group name or a numeric gid ("" = none); only its form is checked here.
+[[nodiscard]] std::string check_group(std::string_view text);
 
 // The sink URL forms of parse_sink_url, throwing ValueError.
 [[nodiscard]] SinkUrl parse_sink(std::string_view text);

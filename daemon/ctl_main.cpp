@@ -6,6 +6,10 @@
 
 #include <simdjson.h>
 
+#include <climits>
+#include <cstdlib>
+#include <algorithm>
+#include <vector>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,18 +27,36 @@ constexpr int exit_usage = 2;
 constexpr int exit_unreachable = 3;
 
 constexpr const char* usage_text =
-    "usage: supervent-ctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND\n"
+    "usage: supervent-ctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
-    "  status     show what the daemon is doing (a table; --json for the raw object)\n"
-    "  stop       stop generating, wait until every batch in flight has settled, print the final counts\n"
-    "  version    the daemon's version\n"
+    "  status                 what the daemon is doing: rates, totals, per-shard lines (a table)\n"
+    "  watch [--interval S] [--count N]\n"
+    "                         refresh the status every S seconds (default 1) until the daemon exits\n"
+    "                         (or N times); a bounded run shows a progress bar with an ETA\n"
+    "  pause                  stop starting new batches (batches in flight still settle)\n"
+    "  resume                 start generating again\n"
+    "  rate N|unlimited       change the target rate (events/s over all workers) live\n"
+    "  set KEY VALUE          change a setting live: generation.rate, generation.events,\n"
+    "                         generation.duration, monitoring.progress, monitoring.progress_interval_ms,\n"
+    "                         monitoring.log_level (the section may be left off: set rate 5000);\n"
+    "                         other settings need a restart and are refused, naming the key\n"
+    "  reload [FILE]          validate FILE (default: the daemon's --config file) and apply what can\n"
+    "                         change live; an invalid file is refused and nothing changes\n"
+    "  sources                list the sources and whether they are enabled\n"
+    "  sources enable|disable NAME\n"
+    "                         enable or disable a source live (one built-in source: disabling it\n"
+    "                         pauses generation)\n"
+    "  stop                   stop generating, wait until every batch in flight has settled, print the\n"
+    "                         final counts\n"
+    "  version                the daemon's version\n"
     "\n"
     "Options:\n"
     "  --socket PATH      the daemon's control socket (default: /run/supervent/superventd.sock for root,\n"
     "                     $XDG_RUNTIME_DIR/supervent/superventd.sock otherwise)\n"
-    "  --json             print the daemon's reply as JSON\n"
+    "  --json             print the daemon's reply as JSON (watch: one status object per line)\n"
     "  --timeout SECONDS  how long stop waits for the drain to finish (default 60)\n"
+    "  -h, --help         print this help\n"
     "\n"
     "Exit codes: 0 ok, 1 the command failed, 2 usage, 3 the daemon is unreachable.\n";
 
@@ -43,6 +65,9 @@ struct Options {
     bool json = false;
     double timeout_s = 60;
     std::string command;
+    std::vector<std::string> args;
+    double interval_s = 1;
+    std::uint64_t count = 0;  // watch: refreshes; 0 = until the daemon exits
 };
 
 struct Reply {
@@ -198,26 +223,192 @@ int parse_options(int argc, char** argv, Options& options) {
                 std::fprintf(stderr, "supervent-ctl: --timeout: expected a positive number of seconds, got '%s'\n", value);
                 return exit_usage;
             }
-        } else if (!arg.empty() && arg[0] == '-') {
+        } else if (arg == "--interval" || arg == "--count") {
+            const char* value = take_value(argv[i]);
+            if (value == nullptr) return exit_usage;
+            char* end = nullptr;
+            const double number = std::strtod(value, &end);
+            if (end == value || *end != '\0' || number <= 0 || (arg == "--interval" && number < 0.05)) {
+                std::fprintf(stderr, "supervent-ctl: %s: expected a positive number, got '%s'\n", argv[i - 1], value);
+                return exit_usage;
+            }
+            if (arg == "--interval") options.interval_s = number; else options.count = static_cast<std::uint64_t>(number);
+        } else if (!arg.empty() && arg[0] == '-' && !(options.command == "rate" || options.command == "set")) {
             std::fprintf(stderr, "supervent-ctl: unknown option %s\n%s", argv[i], usage_text);
             return exit_usage;
         } else if (options.command.empty()) {
             options.command = std::string(arg);
         } else {
-            std::fprintf(stderr, "supervent-ctl: unexpected argument '%s'\n%s", argv[i], usage_text);
-            return exit_usage;
+            options.args.emplace_back(arg);
         }
     }
     if (options.command.empty()) {
         std::fputs(usage_text, stderr);
         return exit_usage;
     }
-    if (options.command != "status" && options.command != "stop" && options.command != "version") {
+    struct Arity {
+        const char* name;
+        std::size_t min, max;
+    };
+    static constexpr Arity commands[] = {{"status", 0, 0}, {"watch", 0, 0},  {"pause", 0, 0},  {"resume", 0, 0},
+                                         {"rate", 1, 1},   {"set", 2, 2},    {"reload", 0, 1}, {"sources", 0, 2},
+                                         {"stop", 0, 0},   {"version", 0, 0}};
+    const Arity* found = nullptr;
+    for (const Arity& command : commands) {
+        if (options.command == command.name) found = &command;
+    }
+    if (found == nullptr) {
         std::fprintf(stderr, "supervent-ctl: unknown command '%s'\n%s", options.command.c_str(), usage_text);
+        return exit_usage;
+    }
+    if (options.args.size() < found->min || options.args.size() > found->max ||
+        (options.command == "sources" && !options.args.empty() &&
+         (options.args.size() != 2 || (options.args[0] != "enable" && options.args[0] != "disable")))) {
+        std::fprintf(stderr, "supervent-ctl: wrong arguments for '%s'\n%s", options.command.c_str(), usage_text);
         return exit_usage;
     }
     if (options.socket_path.empty()) options.socket_path = supervent::daemon::default_control_socket_path();
     return exit_ok;
+}
+
+// The request for a command and its arguments.
+std::string build_request(const Options& options) {
+    supervent::daemon::JsonWriter request;
+    request.begin_object().field("cmd", options.command);
+    const auto& args = options.args;
+    if (options.command == "stop") request.field("wait", true);
+    if (options.command == "rate") {
+        char* end = nullptr;
+        const double number = std::strtod(args[0].c_str(), &end);
+        if (end != args[0].c_str() && *end == '\0') request.field("value", number); else request.field("value", args[0]);
+    }
+    if (options.command == "set") request.field("key", args[0]).field("value", args[1]);
+    if (options.command == "reload" && !args.empty()) {
+        // The daemon runs elsewhere (its own working directory): send an absolute path.
+        char resolved[PATH_MAX];
+        request.field("file", ::realpath(args[0].c_str(), resolved) != nullptr ? std::string(resolved) : args[0]);
+    }
+    if (options.command == "sources" && !args.empty()) request.field("name", args[1]).field("enabled", args[0] == "enable");
+    request.end_object();
+    return request.take();
+}
+
+std::string duration_text(double seconds) {
+    char text[32];
+    const auto total = static_cast<long long>(seconds + 0.5);
+    if (total >= 3600) std::snprintf(text, sizeof text, "%lldh%02lldm%02llds", total / 3600, total / 60 % 60, total % 60);
+    else if (total >= 60) std::snprintf(text, sizeof text, "%lldm%02llds", total / 60, total % 60);
+    else std::snprintf(text, sizeof text, "%llds", total);
+    return text;
+}
+
+// For a bounded run (--events or --duration): a bar, the share done and an ETA.
+void print_progress_bar(simdjson::dom::element status) {
+    std::uint64_t events_target = 0;
+    double duration_target = 0;
+    const bool by_events = status["events_target"].get_uint64().get(events_target) == simdjson::SUCCESS && events_target > 0;
+    const bool by_time = status["duration_target_s"].get_double().get(duration_target) == simdjson::SUCCESS && duration_target > 0;
+    if (!by_events && !by_time) return;
+    double fraction = 0, eta_s = -1;
+    if (by_events) {
+        fraction = double(u64(status, "events_acked")) / double(events_target);
+        const double rate = f64(status, "rate_actual");
+        if (rate > 0) eta_s = double(events_target - std::min(events_target, u64(status, "events_generated"))) / rate;
+    }
+    if (by_time) {
+        const double time_fraction = f64(status, "uptime_s") / duration_target;
+        const double time_eta = std::max(0.0, duration_target - f64(status, "uptime_s"));
+        if (!by_events || time_fraction > fraction) fraction = time_fraction;
+        if (eta_s < 0 || time_eta < eta_s) eta_s = time_eta;
+    }
+    fraction = std::clamp(fraction, 0.0, 1.0);
+    constexpr int width = 40;
+    const int filled = static_cast<int>(fraction * width);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.append(static_cast<std::size_t>(width - filled), '.');
+    std::printf("progress     [%s] %5.1f %%   ETA %s\n", bar.c_str(), fraction * 100,
+                eta_s < 0 ? "unknown" : duration_text(eta_s).c_str());
+}
+
+// `watch`: the status again and again until the daemon goes away.
+int watch(const Options& options) {
+    const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+    bool seen = false;
+    simdjson::dom::parser parser;
+    for (std::uint64_t round = 0; options.count == 0 || round < options.count; ++round) {
+        if (round > 0) ::usleep(static_cast<useconds_t>(options.interval_s * 1e6));
+        const Reply reply = ask_daemon(options.socket_path, R"({"cmd":"status"})");
+        if (!reply.reached) {
+            if (!seen) {
+                std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
+                             reply.error.c_str());
+                return exit_unreachable;
+            }
+            std::printf("superventd has exited\n");
+            return exit_ok;
+        }
+        seen = true;
+        simdjson::dom::element status;
+        if (parser.parse(reply.text).get(status) != simdjson::SUCCESS || !flag(status, "ok")) {
+            std::fprintf(stderr, "supervent-ctl: the daemon sent a bad reply: %s\n", reply.text.c_str());
+            return exit_command_failed;
+        }
+        if (options.json) {
+            std::printf("%s\n", reply.text.c_str());
+        } else {
+            if (terminal) std::printf("\033[H\033[2J");
+            else if (round > 0) std::printf("\n");
+            print_status_table(status);
+            print_progress_bar(status);
+        }
+        std::fflush(stdout);
+    }
+    return exit_ok;
+}
+
+void print_reply(const Options& options, simdjson::dom::element document) {
+    const std::string& command = options.command;
+    if (command == "stop") {
+        std::printf("stopped: %s events acknowledged, %s failed, %s in flight\n",
+                    with_commas(u64(document, "events_acked")).c_str(), with_commas(u64(document, "events_failed")).c_str(),
+                    with_commas(u64(document, "events_in_flight")).c_str());
+    } else if (command == "status") {
+        print_status_table(document);
+        print_progress_bar(document);
+    } else if (command == "pause" || command == "resume") {
+        std::printf("%s\n", std::string(str(document, "state")).c_str());
+    } else if (command == "rate") {
+        double rate = 0;
+        if (document["rate_target"].get_double().get(rate) == simdjson::SUCCESS) {
+            std::printf("rate target: %s events/s over %llu workers\n", with_commas(std::uint64_t(rate)).c_str(),
+                        static_cast<unsigned long long>(u64(document, "workers")));
+        } else {
+            std::printf("rate target: unlimited\n");
+        }
+    } else if (command == "set") {
+        std::printf("%s %s\n", std::string(str(document, "key")).c_str(), flag(document, "changed") ? "changed" : "unchanged");
+    } else if (command == "reload") {
+        std::printf("reloaded %s\n", std::string(str(document, "config")).c_str());
+        for (const char* list : {"changed", "restart_needed"}) {
+            simdjson::dom::array keys;
+            if (document[list].get_array().get(keys) != simdjson::SUCCESS) continue;
+            std::string names;
+            for (simdjson::dom::element key : keys) names += (names.empty() ? "" : ", ") + std::string(key.get_string().value_unsafe());
+            if (names.empty()) names = "none";
+            std::printf("%s %s\n", list == std::string_view("changed") ? "applied live:  " : "need a restart:", names.c_str());
+        }
+    } else if (command == "sources") {
+        simdjson::dom::array sources;
+        if (document["sources"].get_array().get(sources) == simdjson::SUCCESS) {
+            std::printf("%-24s %-9s %15s\n", "source", "enabled", "generated");
+            for (simdjson::dom::element source : sources) {
+                std::printf("%-24s %-9s %15s\n", std::string(str(source, "name")).c_str(), flag(source, "enabled") ? "yes" : "no",
+                            with_commas(u64(source, "events_generated")).c_str());
+            }
+        }
+    } else {
+        std::printf("superventd %s\n", std::string(str(document, "version")).c_str());
+    }
 }
 
 }  // namespace
@@ -225,15 +416,12 @@ int parse_options(int argc, char** argv, Options& options) {
 int main(int argc, char** argv) {
     Options options;
     if (const int result = parse_options(argc, argv, options); result != exit_ok) return result;
+    if (options.command == "watch") return watch(options);
 
     // `stop` waits for the daemon's answer, which comes once every batch in
     // flight has settled and carries the final counts.
     const bool stopping = options.command == "stop";
-    supervent::daemon::JsonWriter request;
-    request.begin_object().field("cmd", options.command);
-    if (stopping) request.field("wait", true);
-    request.end_object();
-    const Reply reply = ask_daemon(options.socket_path, request.text(),
+    const Reply reply = ask_daemon(options.socket_path, build_request(options),
                                    stopping ? static_cast<int>(options.timeout_s * 1000) : 10'000);
     if (!reply.reached) {
         std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
@@ -251,16 +439,7 @@ int main(int argc, char** argv) {
         else std::fprintf(stderr, "supervent-ctl: %s\n", std::string(str(document, "error")).c_str());
         return exit_command_failed;
     }
-    if (options.json) {
-        std::printf("%s\n", reply.text.c_str());
-    } else if (stopping) {
-        std::printf("stopped: %s events acknowledged, %s failed, %s in flight\n",
-                    with_commas(u64(document, "events_acked")).c_str(), with_commas(u64(document, "events_failed")).c_str(),
-                    with_commas(u64(document, "events_in_flight")).c_str());
-    } else if (options.command == "status") {
-        print_status_table(document);
-    } else {
-        std::printf("superventd %s\n", std::string(str(document, "version")).c_str());
-    }
+    if (options.json) std::printf("%s\n", reply.text.c_str());
+    else print_reply(options, document);
     return exit_ok;
 }

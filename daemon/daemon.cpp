@@ -11,6 +11,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,8 +21,11 @@
 #include <stdexcept>
 
 #include "core/bounds.hpp"
+#include "config/load.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
+#include "daemon/log.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/sd_notify.hpp"
 #include "net/http_request.hpp"
 
@@ -105,8 +110,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
     std::uint32_t workers = settings.workers == 0 ? online_cpus() : settings.workers;
     if ((sink.kind == Kind::stdout_stream || (sink.kind == Kind::file && !shared_output_ok(sink.file_path))) &&
         workers > 1) {
-        std::cerr << "superventd: note: " << sink.text << " is not a regular file; using one worker so lines never "
-                  << "interleave\n";
+        log::notice("%s is not a regular file; using one worker so lines never interleave", sink.text.c_str());
         workers = 1;
     }
     if (settings.events > 0 && settings.events < workers) workers = static_cast<std::uint32_t>(settings.events);
@@ -117,11 +121,11 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         http.target.host_header = host_header(sink);
         http.target.path = net::ingest_path(sink.path_prefix, settings.dataset);
         http.target.token = settings.token;
+        if (settings.compression.zstd) http.target.content_encoding = "zstd";
         http.connections = settings.connections;
         http.tcp_nodelay = settings.tcp_nodelay;
         http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
         http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
-        if (settings.compression.zstd) http.target.content_encoding = "zstd";
     }
     if (sink.kind == Kind::file) {
         // Start the file afresh once; shards then append.
@@ -170,8 +174,97 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
     return plans;
 }
 
+namespace {
+
+// Every setting a reload or `set` may touch: whether it can change while
+// running, and how to tell it changed. The others need a restart.
+struct SettingKey {
+    std::string_view name;
+    bool live;
+    bool (*differs)(const config::Settings&, const config::Settings&);
+};
+
+using S = config::Settings;
+constexpr SettingKey setting_keys[] = {
+    {"generation.rate", true, [](const S& a, const S& b) { return a.rate_eps != b.rate_eps; }},
+    {"generation.events", true, [](const S& a, const S& b) { return a.events != b.events; }},
+    {"generation.duration", true, [](const S& a, const S& b) { return a.duration_s != b.duration_s; }},
+    {"monitoring.progress", true, [](const S& a, const S& b) { return a.progress != b.progress; }},
+    {"monitoring.progress_interval_ms", true,
+     [](const S& a, const S& b) { return a.progress_interval_ms != b.progress_interval_ms; }},
+    {"monitoring.log_level", true, [](const S& a, const S& b) { return a.log_level != b.log_level; }},
+    {"runtime.workers", false, [](const S& a, const S& b) { return a.workers != b.workers; }},
+    {"runtime.batch_events", false, [](const S& a, const S& b) { return a.batch_events != b.batch_events; }},
+    {"runtime.pin_threads", false, [](const S& a, const S& b) { return a.pin_threads != b.pin_threads; }},
+    {"runtime.drain_timeout", false, [](const S& a, const S& b) { return a.drain_timeout_s != b.drain_timeout_s; }},
+    {"runtime.socket", false, [](const S& a, const S& b) { return a.socket_path != b.socket_path; }},
+    {"runtime.socket_group", false, [](const S& a, const S& b) { return a.socket_group != b.socket_group; }},
+    {"runtime.socket_allowed_uids", false,
+     [](const S& a, const S& b) { return a.socket_allowed_uids != b.socket_allowed_uids; }},
+    {"runtime.socket_allowed_gids", false,
+     [](const S& a, const S& b) { return a.socket_allowed_gids != b.socket_allowed_gids; }},
+    {"network.connections", false, [](const S& a, const S& b) { return a.connections != b.connections; }},
+    {"network.zero_copy", false, [](const S& a, const S& b) { return a.zero_copy != b.zero_copy; }},
+    {"network.tcp_nodelay", false, [](const S& a, const S& b) { return a.tcp_nodelay != b.tcp_nodelay; }},
+    {"network.connect_timeout", false,
+     [](const S& a, const S& b) { return a.connect_timeout_s != b.connect_timeout_s; }},
+    {"network.request_timeout", false,
+     [](const S& a, const S& b) { return a.request_timeout_s != b.request_timeout_s; }},
+    {"generation.seed", false, [](const S& a, const S& b) { return a.seed != b.seed; }},
+    {"generation.scenario", false, [](const S& a, const S& b) { return a.scenario != b.scenario; }},
+    {"sink.url", false, [](const S& a, const S& b) { return a.sink.text != b.sink.text; }},
+    {"sink.dataset", false, [](const S& a, const S& b) { return a.dataset != b.dataset; }},
+    {"sink.token_file", false, [](const S& a, const S& b) { return a.token_file != b.token_file; }},
+    {"sink.token", false, [](const S& a, const S& b) { return a.token != b.token; }},
+    {"monitoring.metrics_listen", false, [](const S& a, const S& b) { return a.metrics_listen != b.metrics_listen; }},
+};
+
+const SettingKey* find_setting(std::string_view name) {
+    const SettingKey* found = nullptr;
+    for (const SettingKey& key : setting_keys) {
+        if (key.name == name) return &key;
+        const auto dot = key.name.find('.');
+        if (key.name.substr(dot + 1) == name) {
+            if (found != nullptr) return nullptr;  // ambiguous without its section
+            found = &key;
+        }
+    }
+    return found;
+}
+
+std::string error_reply(std::string_view message) {
+    return JsonWriter().begin_object().field("ok", false).field("error", message).end_object().take();
+}
+
+std::string live_key_list() {
+    std::string names;
+    for (const SettingKey& key : setting_keys) {
+        if (key.live) names += (names.empty() ? "" : ", ") + std::string(key.name);
+    }
+    return names;
+}
+
+// A value from a `set` request as TOML: numbers and booleans as they are,
+// anything else a quoted string ("unlimited", "5m", a path).
+std::string toml_value(std::string_view text) {
+    if (text == "true" || text == "false") return std::string(text);
+    double number = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (!text.empty() && error == std::errc() && end == text.data() + text.size()) return std::string(text);
+    std::string quoted = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;  // no control characters in a setting
+        quoted += c;
+    }
+    return quoted + "\"";
+}
+
+}  // namespace
+
 struct Daemon::Shared {
-    config::Settings settings;
+    config::Settings settings;   // what runs: the start-up settings with live changes applied
+    SettingsLoader load_settings;
     std::vector<ShardPlan> plans;
     std::unique_ptr<ShardStats[]> stats;
     std::unique_ptr<ShardControl[]> controls;
@@ -182,9 +275,15 @@ struct Daemon::Shared {
 
     asio::io_context io;
     std::unique_ptr<ControlServer> control_server;
+    std::unique_ptr<MetricsServer> metrics_server;
+    Notifier notifier;
     std::int64_t started_ns = 0;
     bool stop_requested = false;
     bool paused = false;
+    bool source_enabled = true;  // the one built-in source; disabled = no generation
+    bool reported_ready = false;
+    std::uint64_t reloads = 0;
+    std::string startup_config_path;
 
     // Rate sampling for status: generated events at the last sample.
     std::int64_t sample_ns = 0;
@@ -193,16 +292,33 @@ struct Daemon::Shared {
     double rate_actual_eps = 0;
     double bytes_rate_actual = 0;
     std::int64_t last_progress_ns = 0;
+    std::int64_t last_status_ns = 0;
+    std::int64_t last_watchdog_ns = 0;
+    std::vector<std::uint64_t> watchdog_turns;
+    bool watchdog_withheld = false;
 
     [[nodiscard]] Totals totals() const;
     [[nodiscard]] std::string state() const;
     [[nodiscard]] std::string status_json() const;
+    [[nodiscard]] std::string metrics_text() const;
     void handle_command(std::string_view request, Responder respond);
     // Replies owed to `stop` requests that wait for the end of the drain.
     std::vector<Responder> stop_waiters;
     void request_stop();
+    void push_pause();
+    void push_rate();
+    void push_limits();
+    // Applies what changed between `settings` and `next` that can change
+    // live; lists it in `changed` and the rest in `restart_needed`.
+    void apply_live(const config::Settings& next, std::vector<std::string_view>& changed,
+                    std::vector<std::string_view>& restart_needed);
+    [[nodiscard]] std::string reload(const std::string& path);
+    [[nodiscard]] std::string set_setting(std::string_view key, std::string_view value);
+    [[nodiscard]] std::string set_rate(simdjson::dom::element value);
+    [[nodiscard]] std::string sources_json(simdjson::dom::element request);
     void sample_rates(std::int64_t now_ns);
     void print_progress(std::int64_t now_ns) const;
+    void report_to_systemd(std::int64_t now_ns);
     [[nodiscard]] bool all_done() const;
 };
 
@@ -247,7 +363,7 @@ std::string Daemon::Shared::state() const {
     if (all_finished) return "finished";
     if (any_starting) return "starting";
     if (any_draining || stop_requested) return "draining";
-    if (paused) return "paused";
+    if (paused || !source_enabled) return "paused";
     return "running";
 }
 
@@ -262,11 +378,14 @@ std::string Daemon::Shared::status_json() const {
         .field("events_in_flight", total.events_in_flight());
     json.key("events_target");
     if (settings.events > 0) json.value(settings.events); else json.null();
+    json.key("duration_target_s");
+    if (settings.duration_s > 0) json.value(settings.duration_s); else json.null();
     json.field("bytes_generated", total.bytes_generated).field("bytes_sent", total.bytes_sent);
     json.key("rate_target");
     if (settings.rate_eps) json.value(*settings.rate_eps); else json.value("unlimited");
     json.field("rate_actual", rate_actual_eps).field("bytes_per_second", bytes_rate_actual);
     json.field("uptime_s", uptime_s).field("workers", shard_count);
+    json.field("paused", paused).field("reloads", reloads);
     json.field("requests_sent", total.requests_sent)
         .field("requests_acked", total.requests_acked)
         .field("requests_retried", total.requests_retried)
@@ -284,6 +403,12 @@ std::string Daemon::Shared::status_json() const {
     }
     json.end_object();
     json.field("sink", settings.sink.text).field("dataset", settings.dataset);
+    json.field("config", settings.config_path).field("log_level", settings.log_level);
+    json.key("metrics");
+    if (metrics_server) json.value("http://" + metrics_server->address() + "/metrics"); else json.null();
+    json.key("sources").begin_array();
+    json.begin_object().field("name", settings.scenario).field("enabled", source_enabled).end_object();
+    json.end_array();
     json.key("shards").begin_array();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
         const ShardStats& shard = stats[i];
@@ -308,10 +433,272 @@ std::string Daemon::Shared::status_json() const {
     return json.take();
 }
 
+// Prometheus text exposition format 0.0.4. Counters are sums of per-shard
+// counters that only grow; per-shard series carry a shard="N" label.
+std::string Daemon::Shared::metrics_text() const {
+    std::string out;
+    out.reserve(16384);
+    char line[256];
+    auto family = [&](const char* name, const char* type, const char* help) {
+        out += "# HELP ";
+        out += name;
+        out += ' ';
+        out += help;
+        out += "\n# TYPE ";
+        out += name;
+        out += ' ';
+        out += type;
+        out += '\n';
+    };
+    auto sample = [&](const char* name, const char* labels, double value) {
+        std::snprintf(line, sizeof line, "%s%s %.17g\n", name, labels, value);
+        out += line;
+    };
+    auto per_shard = [&](const char* name, const char* type, const char* help, auto read) {
+        family(name, type, help);
+        for (std::uint32_t i = 0; i < shard_count; ++i) {
+            char labels[32];
+            std::snprintf(labels, sizeof labels, "{shard=\"%u\"}", i);
+            sample(name, labels, double(read(stats[i])));
+        }
+    };
+    const Totals total = totals();
+
+    family("supervent_build_info", "gauge", "Version of superventd.");
+    out += "supervent_build_info{version=\"" SUPERVENT_VERSION "\"} 1\n";
+    family("supervent_workers", "gauge", "Worker threads (shards).");
+    sample("supervent_workers", "", shard_count);
+    family("supervent_uptime_seconds", "gauge", "Seconds since superventd started.");
+    sample("supervent_uptime_seconds", "", double(monotonic_ns() - started_ns) / ns_per_s);
+    family("supervent_paused", "gauge", "1 while generation is paused (pause, or the source disabled).");
+    sample("supervent_paused", "", paused || !source_enabled ? 1 : 0);
+    family("supervent_rate_target_events_per_second", "gauge", "Target event rate over all workers; 0 = unlimited.");
+    sample("supervent_rate_target_events_per_second", "", settings.rate_eps ? *settings.rate_eps : 0.0);
+    family("supervent_rate_events_per_second", "gauge", "Events generated per second, sampled every 0.5 s.");
+    sample("supervent_rate_events_per_second", "", rate_actual_eps);
+    family("supervent_reloads_total", "counter", "Successful configuration reloads.");
+    sample("supervent_reloads_total", "", double(reloads));
+
+    per_shard("supervent_events_generated_total", "counter", "Events generated.",
+              [](const ShardStats& s) { return s.events_generated.get(); });
+    per_shard("supervent_events_acked_total", "counter", "Events acknowledged by the sink.",
+              [](const ShardStats& s) { return s.events_acked.get(); });
+    family("supervent_events_failed_total", "counter", "Events that failed, by reason.");
+    for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
+        char labels[64];
+        std::snprintf(labels, sizeof labels, "{reason=\"%s\"}", net::fail_reason_name(static_cast<net::FailReason>(reason)));
+        sample("supervent_events_failed_total", labels, double(total.events_failed_by_reason[reason]));
+    }
+    family("supervent_events_in_flight", "gauge", "Events generated and not yet acknowledged or failed.");
+    sample("supervent_events_in_flight", "", double(total.events_in_flight()));
+    per_shard("supervent_bytes_generated_total", "counter", "Serialized event bytes, before compression.",
+              [](const ShardStats& s) { return s.bytes_generated.get(); });
+    per_shard("supervent_bytes_sent_total", "counter", "Wire bytes of completed requests, head included.",
+              [](const ShardStats& s) { return s.bytes_sent.get(); });
+    per_shard("supervent_requests_sent_total", "counter", "Requests put on the wire (retries included).",
+              [](const ShardStats& s) { return s.requests_sent.get(); });
+    family("supervent_requests_total", "counter", "Requests by outcome.");
+    sample("supervent_requests_total", "{outcome=\"acked\"}", double(total.requests_acked));
+    sample("supervent_requests_total", "{outcome=\"retried\"}", double(total.requests_retried));
+    sample("supervent_requests_total", "{outcome=\"failed\"}", double(total.requests_failed));
+    per_shard("supervent_connects_total", "counter", "Connections opened to the sink.",
+              [](const ShardStats& s) { return s.connects.get(); });
+    per_shard("supervent_connect_failures_total", "counter", "Failed connection attempts.",
+              [](const ShardStats& s) { return s.connect_failures.get(); });
+    per_shard("supervent_zerocopy_notifications_total", "counter", "Zero-copy send notifications received.",
+              [](const ShardStats& s) { return s.zc_notifications.get(); });
+    per_shard("supervent_zerocopy_copied_total", "counter", "Zero-copy sends the kernel had to copy after all.",
+              [](const ShardStats& s) { return s.zc_copied.get(); });
+    per_shard("supervent_slots_busy", "gauge", "Send buffer slots in use (filling, queued, sending, settling).",
+              [](const ShardStats& s) { return s.slots_busy.get(); });
+    per_shard("supervent_slots", "gauge", "Send buffer slots.", [](const ShardStats& s) { return s.slots_total.get(); });
+    family("supervent_buffer_utilization_ratio", "gauge", "Busy send buffer slots over all slots.");
+    sample("supervent_buffer_utilization_ratio", "",
+           total.slots_total > 0 ? double(total.slots_busy) / double(total.slots_total) : 0.0);
+    per_shard("supervent_backpressured", "gauge", "1 while a worker wants a free slot and has none (sink-bound).",
+              [](const ShardStats& s) { return s.backpressured.load(std::memory_order_relaxed) ? 1 : 0; });
+
+    family("supervent_request_latency_seconds", "histogram",
+           "Time from send to the sink's response, of acknowledged requests.");
+    std::uint64_t cumulative = 0;
+    for (int k = 0; k < LatencyHistogram::buckets; ++k) {
+        for (std::uint32_t i = 0; i < shard_count; ++i) {
+            cumulative += stats[i].latency.counts[k].value.load(std::memory_order_acquire);
+        }
+        if (k < LatencyHistogram::finite_buckets) {
+            char labels[48];
+            std::snprintf(labels, sizeof labels, "{le=\"%g\"}", double(LatencyHistogram::bound_ns(k)) / 1e9);
+            sample("supervent_request_latency_seconds_bucket", labels, double(cumulative));
+        }
+    }
+    sample("supervent_request_latency_seconds_bucket", "{le=\"+Inf\"}", double(cumulative));
+    sample("supervent_request_latency_seconds_sum", "", double(total.latency_ns_sum) / 1e9);
+    sample("supervent_request_latency_seconds_count", "", double(cumulative));
+    out += "# EOF\n";
+    return out;
+}
+
+void Daemon::Shared::push_pause() {
+    const bool pause = paused || !source_enabled;
+    for (std::uint32_t i = 0; i < shard_count; ++i) controls[i].paused.store(pause, std::memory_order_release);
+}
+
+void Daemon::Shared::push_rate() {
+    const double share = settings.rate_eps ? *settings.rate_eps / shard_count : 0;
+    for (std::uint32_t i = 0; i < shard_count; ++i) controls[i].rate_eps.store(share, std::memory_order_release);
+}
+
+void Daemon::Shared::push_limits() {
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        controls[i].events_budget.store(settings.events > 0 ? share_of(settings.events, i, shard_count) : 0,
+                                        std::memory_order_release);
+        controls[i].duration_ns.store(static_cast<std::int64_t>(settings.duration_s * ns_per_s), std::memory_order_release);
+    }
+}
+
+void Daemon::Shared::apply_live(const config::Settings& next, std::vector<std::string_view>& changed,
+                                std::vector<std::string_view>& restart_needed) {
+    for (const SettingKey& key : setting_keys) {
+        if (!key.differs(settings, next)) continue;
+        (key.live ? changed : restart_needed).push_back(key.name);
+    }
+    if (changed.empty()) return;
+    settings.rate_eps = next.rate_eps;
+    settings.events = next.events;
+    settings.duration_s = next.duration_s;
+    settings.progress = next.progress;
+    settings.progress_interval_ms = next.progress_interval_ms;
+    settings.log_level = next.log_level;
+    if (const auto level = log::parse_level(settings.log_level)) log::set_level(*level);
+    push_rate();
+    push_limits();
+}
+
+std::string Daemon::Shared::reload(const std::string& path) {
+    if (stop_requested) return error_reply("the daemon is stopping: nothing to reload");
+    if (path.empty()) {
+        return error_reply("no config file to reload: superventd was started without --config; name one: reload FILE");
+    }
+    notifier.notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " + path);
+    config::Settings next;
+    try {
+        next = load_settings(path);
+    } catch (const std::exception& failure) {
+        log::error("reload of %s refused, running on unchanged: %s", path.c_str(), failure.what());
+        notifier.notify("READY=1\nSTATUS=reload refused: running on unchanged");
+        return error_reply(std::string("reload refused, nothing changed: ") + failure.what());
+    }
+    std::vector<std::string_view> changed, restart_needed;
+    apply_live(next, changed, restart_needed);
+    settings.config_path = next.config_path;
+    ++reloads;
+    JsonWriter reply;
+    reply.begin_object().field("ok", true).field("config", path);
+    reply.key("changed").begin_array();
+    for (std::string_view key : changed) reply.value(key);
+    reply.end_array().key("restart_needed").begin_array();
+    for (std::string_view key : restart_needed) reply.value(key);
+    reply.end_array();
+    std::string changed_text, restart_text;
+    for (std::string_view key : changed) changed_text += (changed_text.empty() ? "" : ", ") + std::string(key);
+    for (std::string_view key : restart_needed) restart_text += (restart_text.empty() ? "" : ", ") + std::string(key);
+    log::notice("reloaded %s: %s%s%s", path.c_str(), changed.empty() ? "nothing to change live" : ("applied " + changed_text).c_str(),
+                restart_needed.empty() ? "" : "; these need a restart and keep their old values: ",
+                restart_text.c_str());
+    reply.field("message", restart_needed.empty()
+                               ? std::string("reloaded")
+                               : "reloaded; these settings need a restart and keep their running values: " + restart_text);
+    reply.end_object();
+    notifier.notify("READY=1\nSTATUS=reloaded " + path);
+    return reply.take();
+}
+
+std::string Daemon::Shared::set_setting(std::string_view key_name, std::string_view value) {
+    const SettingKey* key = find_setting(key_name);
+    if (key == nullptr) {
+        return error_reply("unknown setting '" + std::string(key_name) + "'; settings that change live: " + live_key_list());
+    }
+    if (!key->live) {
+        return error_reply(std::string(key->name) +
+                           " needs a restart: put it in the config file and restart superventd (settings that "
+                           "change live: " + live_key_list() + ")");
+    }
+    const auto dot = key->name.find('.');
+    const std::string toml = "[" + std::string(key->name.substr(0, dot)) + "]\n" +
+                             std::string(key->name.substr(dot + 1)) + " = " + toml_value(value) + "\n";
+    config::Settings next;
+    try {
+        next = config::load_toml_text(toml, "set", settings);
+    } catch (const std::exception& failure) {
+        std::string message = failure.what();
+        if (message.starts_with("set:")) message = message.substr(message.find(' ') + 1);  // "set:2: " adds nothing
+        return error_reply(message);
+    }
+    std::vector<std::string_view> changed, restart_needed;
+    apply_live(next, changed, restart_needed);
+    log::notice("set %s = %s", std::string(key->name).c_str(), std::string(value).c_str());
+    JsonWriter reply;
+    reply.begin_object().field("ok", true).field("key", key->name).field("changed", !changed.empty());
+    reply.end_object();
+    return reply.take();
+}
+
+std::string Daemon::Shared::set_rate(simdjson::dom::element value) {
+    std::string text;
+    double number = 0;
+    std::string_view string;
+    if (value.get_double().get(number) == simdjson::SUCCESS) {
+        char buffer[64];
+        std::snprintf(buffer, sizeof buffer, "%.17g", number);
+        text = buffer;
+    } else if (value.get_string().get(string) == simdjson::SUCCESS) {
+        text = string;
+    } else {
+        return error_reply("rate needs \"value\": a number of events per second or \"unlimited\"");
+    }
+    std::string reply = set_setting("generation.rate", text);
+    if (reply.starts_with("{\"ok\":false")) return reply;
+    JsonWriter json;
+    json.begin_object().field("ok", true).key("rate_target");
+    if (settings.rate_eps) json.value(*settings.rate_eps); else json.value("unlimited");
+    json.field("workers", shard_count).end_object();
+    return json.take();
+}
+
+std::string Daemon::Shared::sources_json(simdjson::dom::element request) {
+    std::string_view name;
+    bool enable = false;
+    const bool naming = request["name"].get_string().get(name) == simdjson::SUCCESS;
+    const bool toggling = request["enabled"].get_bool().get(enable) == simdjson::SUCCESS;
+    if (naming != toggling) return error_reply("to enable or disable a source give both \"name\" and \"enabled\"");
+    if (naming) {
+        if (name != settings.scenario) {
+            return error_reply("no source named '" + std::string(name) + "'; this daemon runs one: " + settings.scenario);
+        }
+        if (stop_requested) return error_reply("the daemon is stopping");
+        source_enabled = enable;
+        push_pause();
+        log::notice("source %s %s", settings.scenario.c_str(), enable ? "enabled" : "disabled");
+    }
+    const Totals total = totals();
+    JsonWriter json;
+    json.begin_object().field("ok", true).key("sources").begin_array();
+    json.begin_object()
+        .field("name", settings.scenario)
+        .field("enabled", source_enabled)
+        .field("events_generated", total.events_generated)
+        .end_object();
+    json.end_array();
+    // The built-in scenario is the only source: disabling it stops generation
+    // (batches in flight still settle), as a pause would.
+    json.field("note", "one built-in source per daemon: disabling it pauses generation").end_object();
+    return json.take();
+}
+
 void Daemon::Shared::handle_command(std::string_view request, Responder respond) {
     simdjson::dom::parser parser;
     simdjson::dom::element document;
-    if (parser.parse(request.data(), request.size()).get(document) != simdjson::SUCCESS) {
+    if (parser.parse(request.data(), request.size()).get(document) != simdjson::SUCCESS || !document.is_object()) {
         respond(R"({"ok":false,"error":"malformed request: expected one JSON object per line, e.g. {\"cmd\":\"status\"}"})");
         return;
     }
@@ -320,6 +707,7 @@ void Daemon::Shared::handle_command(std::string_view request, Responder respond)
         respond(R"({"ok":false,"error":"the request has no \"cmd\" string"})");
         return;
     }
+    auto ok_state = [this] { return JsonWriter().begin_object().field("ok", true).field("state", state()).end_object().take(); };
     if (command == "status") {
         respond(status_json());
     } else if (command == "stop") {
@@ -329,17 +717,51 @@ void Daemon::Shared::handle_command(std::string_view request, Responder respond)
             // Answered with the final status once every shard has settled.
             stop_waiters.push_back(std::move(respond));
         } else {
-            respond(JsonWriter().begin_object().field("ok", true).field("state", state()).end_object().take());
+            respond(ok_state());
         }
+    } else if (command == "pause" || command == "resume") {
+        if (stop_requested) {
+            respond(error_reply("the daemon is stopping"));
+            return;
+        }
+        paused = command == "pause";
+        push_pause();
+        log::notice("%s", paused ? "paused: no new batches until resume" : "resumed");
+        respond(ok_state());
+    } else if (command == "rate") {
+        simdjson::dom::element value;
+        if (document["value"].get(value) != simdjson::SUCCESS) {
+            respond(error_reply("rate needs \"value\": a number of events per second or \"unlimited\""));
+            return;
+        }
+        respond(set_rate(value));
+    } else if (command == "set") {
+        std::string_view key;
+        simdjson::dom::element value;
+        if (document["key"].get_string().get(key) != simdjson::SUCCESS || document["value"].get(value) != simdjson::SUCCESS) {
+            respond(error_reply("set needs \"key\" and \"value\""));
+            return;
+        }
+        std::string text;
+        std::string_view string;
+        if (value.get_string().get(string) == simdjson::SUCCESS) {
+            text = string;
+        } else {
+            text = simdjson::minify(value);
+        }
+        respond(set_setting(key, text));
+    } else if (command == "reload") {
+        std::string_view file;
+        const std::string path = document["file"].get_string().get(file) == simdjson::SUCCESS ? std::string(file)
+                                                                                               : startup_config_path;
+        respond(reload(path));
+    } else if (command == "sources") {
+        respond(sources_json(document));
     } else if (command == "version") {
         respond(JsonWriter().begin_object().field("ok", true).field("version", SUPERVENT_VERSION).end_object().take());
     } else {
-        respond(JsonWriter()
-                    .begin_object()
-                    .field("ok", false)
-                    .field("error", "unknown command '" + std::string(command) + "' (known: status, stop, version)")
-                    .end_object()
-                    .take());
+        respond(error_reply("unknown command '" + std::string(command) +
+                            "' (known: status, pause, resume, rate, set, reload, sources, stop, version)"));
     }
 }
 
@@ -369,18 +791,57 @@ void Daemon::Shared::sample_rates(std::int64_t now_ns) {
 
 void Daemon::Shared::print_progress(std::int64_t now_ns) const {
     const Totals total = totals();
-    std::fprintf(stderr,
-                 "superventd: [%6.1fs] generated %llu  acked %llu  failed %llu  in flight %llu  %.2f M events/s  "
-                 "%.1f MB/s\n",
-                 double(now_ns - started_ns) / ns_per_s, static_cast<unsigned long long>(total.events_generated),
-                 static_cast<unsigned long long>(total.events_acked),
-                 static_cast<unsigned long long>(total.events_failed),
-                 static_cast<unsigned long long>(total.events_in_flight()), rate_actual_eps / 1e6,
-                 bytes_rate_actual / 1e6);
+    log::info("[%6.1fs] generated %llu  acked %llu  failed %llu  in flight %llu  %.2f M events/s  %.1f MB/s",
+              double(now_ns - started_ns) / ns_per_s, static_cast<unsigned long long>(total.events_generated),
+              static_cast<unsigned long long>(total.events_acked), static_cast<unsigned long long>(total.events_failed),
+              static_cast<unsigned long long>(total.events_in_flight()), rate_actual_eps / 1e6, bytes_rate_actual / 1e6);
 }
 
-Daemon::Daemon(config::Settings settings) : shared_(std::make_unique<Shared>()) {
+// STATUS= with the live rate every second; WATCHDOG=1 every half interval,
+// but only while every running shard keeps turning its loop.
+void Daemon::Shared::report_to_systemd(std::int64_t now_ns) {
+    if (!notifier.enabled() || !reported_ready) return;
+    if (now_ns - last_status_ns >= ns_per_s && !stop_requested) {
+        last_status_ns = now_ns;
+        const Totals total = totals();
+        char text[256];
+        std::snprintf(text, sizeof text, "STATUS=%s: %.0f events/s (target %s), %llu acked, %llu failed",
+                      state().c_str(), rate_actual_eps,
+                      settings.rate_eps ? std::to_string(static_cast<long long>(*settings.rate_eps)).c_str() : "unlimited",
+                      static_cast<unsigned long long>(total.events_acked),
+                      static_cast<unsigned long long>(total.events_failed));
+        notifier.notify(text);
+    }
+    const std::int64_t watchdog_ns = notifier.watchdog_usec() * 1000;
+    if (watchdog_ns <= 0 || now_ns - last_watchdog_ns < watchdog_ns / 2) return;
+    std::vector<std::uint64_t> turns(shard_count);
+    std::unique_ptr<bool[]> done(new bool[shard_count]);
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        turns[i] = stats[i].loop_turns.get();
+        const ShardPhase phase = stats[i].phase.load(std::memory_order_acquire);
+        done[i] = phase == ShardPhase::finished || phase == ShardPhase::failed;
+    }
+    if (watchdog_turns.size() != shard_count) watchdog_turns.assign(shard_count, UINT64_MAX);
+    if (shards_alive(turns.data(), watchdog_turns.data(), done.get(), shard_count)) {
+        notifier.notify("WATCHDOG=1");
+        last_watchdog_ns = now_ns;
+        watchdog_turns = std::move(turns);
+        watchdog_withheld = false;
+    } else if (!watchdog_withheld) {
+        watchdog_withheld = true;
+        log::error("a worker has not turned its loop for %lld ms: withholding the watchdog ping",
+                   static_cast<long long>((now_ns - last_watchdog_ns) / 1'000'000));
+    }
+}
+
+Daemon::Daemon(config::Settings settings, SettingsLoader load_settings) : shared_(std::make_unique<Shared>()) {
     shared_->settings = std::move(settings);
+    shared_->startup_config_path = shared_->settings.config_path;
+    shared_->load_settings = load_settings ? std::move(load_settings) : [](const std::string& path) {
+        config::Settings next = config::load_toml_file(path);
+        config::resolve_token(next, config::process_env);
+        return next;
+    };
 }
 
 Daemon::~Daemon() {
@@ -394,20 +855,19 @@ Daemon::~Daemon() {
 namespace {
 
 void print_summary(const Totals& total, double elapsed_s, const config::Settings& settings) {
-    std::fprintf(stderr,
-                 "superventd: summary: %llu events generated, %llu acknowledged, %llu failed, %llu in flight\n"
-                 "superventd: summary: %.2f s, %.0f events/s, %.1f MB/s sent (%llu requests, %llu retried) to %s\n",
-                 static_cast<unsigned long long>(total.events_generated),
-                 static_cast<unsigned long long>(total.events_acked),
-                 static_cast<unsigned long long>(total.events_failed),
-                 static_cast<unsigned long long>(total.events_in_flight()), elapsed_s,
-                 elapsed_s > 0 ? double(total.events_acked) / elapsed_s : 0.0,
-                 elapsed_s > 0 ? double(total.bytes_sent) / elapsed_s / 1e6 : 0.0,
-                 static_cast<unsigned long long>(total.requests_acked),
-                 static_cast<unsigned long long>(total.requests_retried), settings.sink.text.c_str());
+    log::notice("summary: %llu events generated, %llu acknowledged, %llu failed, %llu in flight",
+                static_cast<unsigned long long>(total.events_generated),
+                static_cast<unsigned long long>(total.events_acked),
+                static_cast<unsigned long long>(total.events_failed),
+                static_cast<unsigned long long>(total.events_in_flight()));
+    log::notice("summary: %.2f s, %.0f events/s, %.1f MB/s sent (%llu requests, %llu retried) to %s", elapsed_s,
+                elapsed_s > 0 ? double(total.events_acked) / elapsed_s : 0.0,
+                elapsed_s > 0 ? double(total.bytes_sent) / elapsed_s / 1e6 : 0.0,
+                static_cast<unsigned long long>(total.requests_acked),
+                static_cast<unsigned long long>(total.requests_retried), settings.sink.text.c_str());
     for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
         if (total.events_failed_by_reason[reason] > 0) {
-            std::fprintf(stderr, "superventd: summary: %llu events failed: %s\n",
+            log::warning("summary: %llu events failed: %s",
                          static_cast<unsigned long long>(total.events_failed_by_reason[reason]),
                          net::fail_reason_name(static_cast<net::FailReason>(reason)));
         }
@@ -418,6 +878,8 @@ void print_summary(const Totals& total, double elapsed_s, const config::Settings
 
 int Daemon::run() {
     Shared& shared = *shared_;
+    if (const auto level = log::parse_level(shared.settings.log_level)) log::set_level(*level);
+    log::set_secret(shared.settings.token);
     shared.plans = plan_shards(shared.settings);
     shared.shard_count = static_cast<std::uint32_t>(shared.plans.size());
     shared.stats = std::make_unique<ShardStats[]>(shared.shard_count);
@@ -427,27 +889,43 @@ int Daemon::run() {
     shared.sample_ns = shared.started_ns;
     shared.last_progress_ns = shared.started_ns;
 
-    // The control plane (signals, socket) exists before any shard runs, so
-    // that SIGTERM during start-up still drains cleanly.
-    asio::signal_set signals(shared.io, SIGINT, SIGTERM);
+    // The control plane (signals, socket, metrics) exists before any shard
+    // runs, so that SIGTERM during start-up still drains cleanly.
+    asio::signal_set signals(shared.io, SIGINT, SIGTERM, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal =
         [&](const boost::system::error_code& error, int signal_number) {
             if (error) return;
-            std::fprintf(stderr, "superventd: %s: stopping; settling every batch in flight\n",
-                         signal_number == SIGINT ? "SIGINT" : "SIGTERM");
-            shared.request_stop();
+            if (signal_number == SIGHUP) {
+                log::notice("SIGHUP: reloading %s",
+                            shared.startup_config_path.empty() ? "(no config file)" : shared.startup_config_path.c_str());
+                const std::string reply = shared.reload(shared.startup_config_path);
+                if (reply.starts_with("{\"ok\":false")) log::warning("SIGHUP: %s", reply.c_str());
+            } else {
+                log::notice("%s: stopping; settling every batch in flight", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+                shared.request_stop();
+            }
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
+    if (!shared.settings.metrics_listen.empty()) {
+        shared.metrics_server = std::make_unique<MetricsServer>(shared.io, shared.settings.metrics_listen,
+                                                                [&shared] { return shared.metrics_text(); });
+        log::info("metrics at http://%s/metrics", shared.metrics_server->address().c_str());
+    }
     const std::string socket_path =
         shared.settings.socket_path.empty() ? default_control_socket_path() : shared.settings.socket_path;
     try {
+        ControlServerOptions options;
+        options.group = shared.settings.socket_group;
+        options.allowed_uids = shared.settings.socket_allowed_uids;
+        options.allowed_gids = shared.settings.socket_allowed_gids;
         shared.control_server = std::make_unique<ControlServer>(
             shared.io, socket_path,
-            [&shared](std::string_view request, Responder respond) { shared.handle_command(request, std::move(respond)); });
+            [&shared](std::string_view request, Responder respond) { shared.handle_command(request, std::move(respond)); },
+            std::move(options));
     } catch (const std::exception& failure) {
-        if (!shared.settings.socket_path.empty()) throw;  // asked for explicitly: a hard error
-        std::fprintf(stderr, "superventd: warning: running without a control socket: %s\n", failure.what());
+        if (!shared.settings.socket_path.empty() || !shared.settings.socket_group.empty()) throw;  // asked for explicitly
+        log::warning("running without a control socket: %s", failure.what());
     }
 
     for (std::uint32_t i = 0; i < shared.shard_count; ++i) {
@@ -459,7 +937,6 @@ int Daemon::run() {
         shared.threads.emplace_back([shard = shared.shards[i].get()] { shard->run(); });
     }
 
-    const Notifier notifier;
     asio::steady_timer supervisor(shared.io);
     asio::steady_timer final_replies(shared.io);
     // Every shard is done: answer the stops that wait, give the replies a
@@ -475,7 +952,6 @@ int Daemon::run() {
         final_replies.expires_after(std::chrono::milliseconds(200));
         final_replies.async_wait([&](const boost::system::error_code&) { shared.io.stop(); });
     };
-    bool reported_ready = false;
     bool reported_stopping = false;
     const auto start_deadline = std::chrono::steady_clock::now() + shard_start_timeout;
     std::function<void(const boost::system::error_code&)> supervise = [&](const boost::system::error_code& error) {
@@ -483,17 +959,16 @@ int Daemon::run() {
         const std::int64_t now_ns = monotonic_ns();
         const std::string state = shared.state();
         if (state == "starting" && std::chrono::steady_clock::now() > start_deadline) {
-            std::fprintf(stderr, "superventd: shards did not start within %lld s\n",
-                         static_cast<long long>(shard_start_timeout.count()));
+            log::error("shards did not start within %lld s", static_cast<long long>(shard_start_timeout.count()));
             shared.request_stop();
         }
-        if (!reported_ready && state != "starting") {
+        if (!shared.reported_ready && state != "starting") {
             // Every shard has its ring and registered buffers (or failed).
-            reported_ready = true;
-            notifier.notify("READY=1\nSTATUS=" + std::to_string(shared.shard_count) + " shards running");
+            shared.reported_ready = true;
+            shared.notifier.notify("READY=1\nSTATUS=" + std::to_string(shared.shard_count) + " shards running");
             if (shared.control_server) {
-                std::fprintf(stderr, "superventd: %u shards running; control socket %s\n", shared.shard_count,
-                             shared.control_server->path().c_str());
+                log::info("%u shards running; control socket %s", shared.shard_count,
+                          shared.control_server->path().c_str());
             }
         }
         if (state == "failed") shared.request_stop();  // one shard down: drain the others
@@ -505,8 +980,9 @@ int Daemon::run() {
         }
         if ((shared.stop_requested || state == "draining") && !reported_stopping) {
             reported_stopping = true;
-            notifier.notify("STOPPING=1\nSTATUS=draining: settling every batch in flight");
+            shared.notifier.notify("STOPPING=1\nSTATUS=draining: settling every batch in flight");
         }
+        shared.report_to_systemd(now_ns);
         if (shared.all_done()) {
             finish();
             return;
@@ -528,12 +1004,13 @@ int Daemon::run() {
     for (std::uint32_t i = 0; i < shared.shard_count; ++i) {
         std::lock_guard lock(shared.errors[i].mutex);
         if (!shared.errors[i].text.empty()) {
-            std::fprintf(stderr, "superventd: error: shard %u: %s\n", i, shared.errors[i].text.c_str());
+            log::error("shard %u: %s", i, shared.errors[i].text.c_str());
             clean = false;
         }
         if (shared.stats[i].phase.load() == ShardPhase::failed) clean = false;
     }
     shared.control_server.reset();
+    shared.metrics_server.reset();
     return clean ? 0 : 1;
 }
 

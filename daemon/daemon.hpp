@@ -3,6 +3,7 @@
 // their threads and the control plane (signals, control socket, progress) on
 // this one, and reports the outcome.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,7 +39,12 @@ struct Totals {
 
 class Daemon {
 public:
-    explicit Daemon(config::Settings settings);
+    // Loads the settings for a reload (SIGHUP, `reload [FILE]`) from a config
+    // file path; throws with the reason when the file is invalid. The default
+    // loads the file alone (plus the token): superventd passes one that
+    // reapplies its command-line options on top, as at start-up.
+    using SettingsLoader = std::function<config::Settings(const std::string& path)>;
+    explicit Daemon(config::Settings settings, SettingsLoader load_settings = {});
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;

@@ -4,7 +4,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 
@@ -12,6 +14,26 @@ namespace supervent::daemon {
 
 Notifier::Notifier() {
     if (const char* path = std::getenv("NOTIFY_SOCKET"); path != nullptr) socket_path_ = path;
+    const char* usec = std::getenv("WATCHDOG_USEC");
+    const char* pid = std::getenv("WATCHDOG_PID");
+    // WATCHDOG_PID names the process systemd watches; another one's is not ours.
+    if (usec != nullptr && (pid == nullptr || std::strtoll(pid, nullptr, 10) == ::getpid())) {
+        watchdog_usec_ = std::max<long long>(0, std::strtoll(usec, nullptr, 10));
+    }
+}
+
+std::int64_t monotonic_usec() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return std::int64_t{now.tv_sec} * 1'000'000 + now.tv_nsec / 1000;
+}
+
+bool shards_alive(const std::uint64_t* turns_now, const std::uint64_t* turns_before, const bool* shard_done,
+                  std::uint32_t shard_count) {
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        if (!shard_done[i] && turns_now[i] == turns_before[i]) return false;
+    }
+    return true;
 }
 
 bool Notifier::notify(std::string_view state) const {

@@ -172,6 +172,14 @@ void Shard::apply_control(std::int64_t now_ns) {
         if (!generation_done_) finish_generation();
     }
     paused_ = control_.paused.load(std::memory_order_acquire);
+    stats_.loop_turns.add(1);
+    if (const std::uint64_t budget = control_.events_budget.load(std::memory_order_acquire); budget != UINT64_MAX) {
+        plan_.events_budget = budget;  // a live change of the event limit (reload, set)
+        if (budget > 0 && events_generated_ >= budget && !generation_done_) finish_generation();
+    }
+    if (const std::int64_t duration = control_.duration_ns.load(std::memory_order_acquire); duration >= 0) {
+        plan_.duration_ns = duration;
+    }
     const double rate_eps = control_.rate_eps.load(std::memory_order_acquire);
     if (rate_eps != rate_eps_) {
         refill_tokens(now_ns);
@@ -340,6 +348,7 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
             stats_.requests_acked.add(1);
             stats_.bytes_sent.add(slot.wire_bytes);
             stats_.latency_ns_sum.add(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
+            stats_.latency.record(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
             const std::uint32_t rejected = slot.events - slot.acked_events;
             if (rejected > 0) {
                 stats_.events_failed_by_reason[static_cast<int>(net::FailReason::partial)].add(rejected);

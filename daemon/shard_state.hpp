@@ -35,6 +35,52 @@ struct Counter {
     [[nodiscard]] std::uint64_t get() const { return value.load(std::memory_order_acquire); }
 };
 
+// Request latency, log-linear: nine linear buckets per decade (1..9 x 10^d ns)
+// from 10 us to 90 s, then +Inf. Bucket k holds values in (bound(k-1),
+// bound(k)]; the bounds are round numbers of seconds, so Prometheus gets them
+// exactly. Single writer (the shard); no allocation, no lock.
+struct LatencyHistogram {
+    static constexpr int decades = 7;                      // 10^4 .. 10^10 ns
+    static constexpr int finite_buckets = decades * 9;     // 10 us .. 90 s
+    static constexpr int buckets = finite_buckets + 1;     // + Inf
+    static constexpr std::uint64_t first_decade_ns = 10'000;
+
+    // The upper bound of bucket k < finite_buckets, in nanoseconds.
+    [[nodiscard]] static constexpr std::uint64_t bound_ns(int k) {
+        std::uint64_t decade = first_decade_ns;
+        for (int d = 0; d < k / 9; ++d) decade *= 10;
+        return decade * std::uint64_t(k % 9 + 1);
+    }
+    [[nodiscard]] static constexpr int bucket_of(std::uint64_t ns) {
+        if (ns <= first_decade_ns) return 0;
+        std::uint64_t decade = first_decade_ns;
+        for (int d = 0; d < decades; ++d, decade *= 10) {
+            if (ns <= decade * 9) return d * 9 + int((ns + decade - 1) / decade) - 1;
+            if (ns <= decade * 10) return (d + 1) * 9 < finite_buckets ? (d + 1) * 9 : finite_buckets;
+        }
+        return finite_buckets;
+    }
+
+    void record(std::uint64_t ns) {
+        const int k = bucket_of(ns);
+        counts[k].value.store(counts[k].value.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    struct Cell {
+        std::atomic<std::uint64_t> value{0};
+    };
+    Cell counts[buckets];
+};
+static_assert(LatencyHistogram::bound_ns(0) == 10'000 && LatencyHistogram::bound_ns(8) == 90'000 &&
+              LatencyHistogram::bound_ns(9) == 100'000);
+static_assert(LatencyHistogram::bound_ns(LatencyHistogram::finite_buckets - 1) == 90'000'000'000ull);
+static_assert(LatencyHistogram::bound_ns(0) == 10'000 && LatencyHistogram::bound_ns(8) == 90'000 &&
+              LatencyHistogram::bound_ns(9) == 100'000);
+static_assert(LatencyHistogram::bound_ns(LatencyHistogram::finite_buckets - 1) == 90'000'000'000ull);
+static_assert(LatencyHistogram::bucket_of(10'000) == 0 && LatencyHistogram::bucket_of(10'001) == 1);
+static_assert(LatencyHistogram::bucket_of(90'000) == 8 && LatencyHistogram::bucket_of(90'001) == 9);
+static_assert(LatencyHistogram::bucket_of(100'000) == 9 && LatencyHistogram::bucket_of(100'001) == 10);
+static_assert(LatencyHistogram::bucket_of(1'000'000'000'000ull) == LatencyHistogram::finite_buckets);
+
 struct alignas(64) ShardStats {
     // Every event is generated once and then, exactly once, acked or failed;
     // in flight = generated - acked - failed. The shard bumps generated
@@ -57,6 +103,8 @@ struct alignas(64) ShardStats {
     Counter slots_total;
     Counter slots_busy;        // filling, queued, sending or settling
     Counter latency_ns_sum;    // over acked requests
+    LatencyHistogram latency;  // over acked requests, the same ones as latency_ns_sum
+    Counter loop_turns;        // bumped once per loop turn: the watchdog's sign of life
     std::atomic<ShardPhase> phase{ShardPhase::starting};
     std::atomic<bool> backpressured{false};  // a free slot was wanted and none was there
 };
@@ -65,6 +113,11 @@ struct alignas(64) ShardControl {
     std::atomic<bool> stop_requested{false};  // stop generating, settle every batch, finish
     std::atomic<bool> paused{false};
     std::atomic<double> rate_eps{0};          // this shard's share; 0 = unlimited
+    // Live limits (a reload or `set`): this shard's share of the event budget
+    // (0 = unlimited) and the run's duration (0 = unlimited). UINT64_MAX /
+    // -1 = keep the plan's value (set before the shard starts).
+    std::atomic<std::uint64_t> events_budget{UINT64_MAX};
+    std::atomic<std::int64_t> duration_ns{-1};
     static_assert(std::atomic<double>::is_always_lock_free);
 };
 

@@ -8,6 +8,7 @@
 #include "config/load.hpp"
 #include "core/event_source.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
 #include "net/ring.hpp"
 
 namespace {
@@ -42,18 +43,22 @@ int main(int argc, char** argv) {
         }
         settings = std::move(std::get<supervent::config::Settings>(resolved));
     } catch (const supervent::config::ConfigError& error) {
-        std::fprintf(stderr, "superventd: %s\n(see superventd --help)\n", error.what());
+        supervent::daemon::log::error("%s\n(see superventd --help)", error.what());
         return exit_usage;
     }
     try {
         if (settings.check_config_only) return check_config(settings);
-        supervent::daemon::Daemon daemon(std::move(settings));
+        // A reload re-reads the config file and reapplies these same options
+        // on top, so the command line keeps winning over the file.
+        supervent::daemon::Daemon daemon(std::move(settings), [argc, argv](const std::string& path) {
+            return supervent::config::reload_daemon_settings(argc, argv, supervent::config::process_env, path);
+        });
         return daemon.run();
     } catch (const std::invalid_argument& error) {
-        std::fprintf(stderr, "superventd: %s\n", error.what());
+        supervent::daemon::log::error("%s", error.what());
         return exit_usage;
     } catch (const std::exception& error) {
-        std::fprintf(stderr, "superventd: error: %s\n", error.what());
+        supervent::daemon::log::error("error: %s", error.what());
         return exit_failure;
     }
 }
