@@ -71,11 +71,12 @@ public:
             log::warning("control socket: refused a client with uid %u gid %u (pid %d): not root, not the daemon's "
                          "user, not in runtime.socket_group or socket_allowed_uids/gids",
                          peer.uid, peer.gid, peer.pid);
-            reply_and_close(error_json("permission denied: uid " + std::to_string(peer.uid) + " (gid " +
-                                       std::to_string(peer.gid) +
-                                       ") may not use this control socket; see runtime.socket_group and "
-                                       "runtime.socket_allowed_uids in the daemon's config"));
-            return;
+            // Read the request first, so the client gets the answer instead of
+            // a broken pipe; its request is never looked at.
+            refusal_ = error_json("permission denied: uid " + std::to_string(peer.uid) + " (gid " +
+                                  std::to_string(peer.gid) +
+                                  ") may not use this control socket; see runtime.socket_group and "
+                                  "runtime.socket_allowed_uids in the daemon's config");
         }
         read_next();
     }
@@ -108,6 +109,10 @@ private:
             if (error) {
                 self->close();
                 return;  // client went away, or idled out
+            }
+            if (!self->refusal_.empty()) {
+                self->reply_and_close(std::move(self->refusal_));
+                return;
             }
             std::string line(asio::buffers_begin(self->buffer_.data()),
                              asio::buffers_begin(self->buffer_.data()) + static_cast<std::ptrdiff_t>(bytes - 1));
@@ -153,6 +158,7 @@ private:
     asio::steady_timer timer_;
     asio::streambuf buffer_;
     std::string reply_;
+    std::string refusal_;  // set for a peer that may not talk to us
 };
 
 namespace {

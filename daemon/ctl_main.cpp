@@ -95,9 +95,9 @@ Reply ask_daemon(const std::string& socket_path, const std::string& request, int
     }
     const std::string line = request + "\n";
     if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+        // The daemon may have answered (a refusal) and closed before reading:
+        // its answer, if any, is still there to read.
         reply.error = std::strerror(errno);
-        ::close(fd);
-        return reply;
     }
     char buffer[65536];
     for (;;) {
@@ -108,7 +108,7 @@ Reply ask_daemon(const std::string& socket_path, const std::string& request, int
         }
         const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
         if (got <= 0) {
-            reply.error = got == 0 ? "the daemon closed the connection" : std::strerror(errno);
+            if (reply.error.empty()) reply.error = got == 0 ? "the daemon closed the connection" : std::strerror(errno);
             break;
         }
         reply.text.append(buffer, static_cast<std::size_t>(got));

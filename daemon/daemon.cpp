@@ -534,7 +534,6 @@ std::string Daemon::Shared::metrics_text() const {
     sample("supervent_request_latency_seconds_bucket", "{le=\"+Inf\"}", double(cumulative));
     sample("supervent_request_latency_seconds_sum", "", double(total.latency_ns_sum) / 1e9);
     sample("supervent_request_latency_seconds_count", "", double(cumulative));
-    out += "# EOF\n";
     return out;
 }
 

@@ -309,6 +309,41 @@ def ctl_json(harness, name, socket_path, command, expect_rc=0, timeout_s=30):
     return result.json()
 
 
+def ctl(harness, name, socket_path, args, expect_rc=0, json_out=True, timeout_s=30, user=None):
+    """supervent-ctl --socket SOCK [--json] ARGS...; checks the exit code and
+    returns the parsed JSON reply (json_out) or the Result. `user` runs it as
+    that uid/gid via setpriv (the test must run as root)."""
+    argv = [harness.bin("supervent-ctl"), "--socket", socket_path] + (["--json"] if json_out else []) + list(args)
+    if user is not None:
+        uid, gid = user
+        argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"] + argv
+    result = harness.run(name, argv, timeout_s=timeout_s)
+    check(result.rc == expect_rc,
+          f"supervent-ctl {' '.join(str(a) for a in args)} exited {result.rc}, expected {expect_rc}; "
+          f"stdout: {result.stdout!r} stderr: {result.stderr!r}")
+    return result.json() if json_out else result
+
+
+def wait_running(harness, daemon, socket_path, timeout_s=20):
+    """Waits until the daemon's status says running; returns that status."""
+    seen = {}
+
+    def probe():
+        check(daemon.running(), f"{daemon.name} exited with {daemon.poll()} while starting")
+        if not os.path.exists(socket_path):
+            return False
+        probe.count += 1
+        result = harness.run(f"{daemon.name}-probe-{probe.count}",
+                             [harness.bin("supervent-ctl"), "--socket", socket_path, "--json", "status"], timeout_s=15)
+        if result.rc != 0:
+            return False
+        seen["status"] = result.json()
+        return seen["status"]["state"] == "running"
+    probe.count = 0
+    harness.wait_for(f"{daemon.name} to report state running", probe, timeout_s=timeout_s, interval_s=0.1)
+    return seen["status"]
+
+
 # Entry point --------------------------------------------------------------
 
 def main(test_fn):
