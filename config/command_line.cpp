@@ -262,6 +262,10 @@ std::string daemon_help_text() {
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,
         " bytes\n"
+        "  --compression none|zstd[:LEVEL]\n"
+        "                          compress request bodies (Content-Encoding: zstd) and\n"
+        "                          file output (concatenated zstd frames); LEVEL -7..19,\n"
+        "                          negative is faster (default none; zstd means level 1)\n"
         "  --token-file FILE       read the Axiom API token from FILE (one line); used\n"
         "                          when AXIOM_TOKEN is not set\n"
         "\n"
@@ -284,10 +288,6 @@ std::string daemon_help_text() {
         ")\n"
         "  --connections N         keep-alive connections per worker (1 to ",
         bounds::connections_per_shard_max, "; default ", bounds::connections_per_shard_default,
-        "  --compression none|zstd[:LEVEL]\n"
-        "                          compress request bodies (Content-Encoding: zstd) and\n"
-        "                          file output (concatenated zstd frames); LEVEL -7..19,\n"
-        "                          negative is faster (default none; zstd means level 1)\n"
         ")\n"
         "  --zero-copy auto|on|off zero-copy sends (io_uring SEND_ZC): auto uses them\n"
         "                          where the kernel has them, on refuses to start without\n"
