@@ -8,7 +8,7 @@ packages=(
   liburing-dev libboost-dev libsimdjson-dev libzstd-dev libtomlplusplus-dev
   libyaml-cpp-dev libssl-dev libsystemd-dev zlib1g-dev catch2
   # test peers and tools
-  nginx-light curl jq zstd python3 iperf3 wrk
+  nginx-light curl jq zstd python3 iperf3 wrk python3-prometheus-client systemd util-linux dpkg-dev
 )
 
 missing=()
