@@ -54,6 +54,8 @@ constexpr std::array options{
                }},
     OptionSpec{"--zero-copy", "auto|on|off",
                [](Settings& s, std::string_view v) { s.zero_copy = detail::parse_zero_copy(v); }},
+    OptionSpec{"--bind", "ADDR[,ADDR...]",
+               [](Settings& s, std::string_view v) { s.bind = detail::parse_bind_list(v); }},
     OptionSpec{"--connect-timeout", "TIME",
                [](Settings& s, std::string_view v) { s.connect_timeout_s = detail::parse_timeout(v); }},
     OptionSpec{"--request-timeout", "TIME",
@@ -292,6 +294,9 @@ std::string daemon_help_text() {
         "  --zero-copy auto|on|off zero-copy sends (io_uring SEND_ZC): auto uses them\n"
         "                          where the kernel has them, on refuses to start without\n"
         "                          them, off never uses them (default auto)\n"
+        "  --bind ADDR[,ADDR...]   connect from these local addresses (or the addresses\n"
+        "                          of these interfaces), spreading connections over\n"
+        "                          them round robin: one per NIC to use several NICs\n"
         "  --connect-timeout TIME  give up on a connect after TIME (default 5s)\n"
         "  --request-timeout TIME  retry a request with no complete response after TIME\n"
         "                          (default 30s)\n"

@@ -75,6 +75,11 @@ std::string describe(const Settings& settings) {
     text += line("zero copy", detail::zero_copy_name(settings.zero_copy));
     text += line("compression", detail::compression_name(settings.compression));
     text += line("tcp nodelay", yes_no(settings.tcp_nodelay));
+    if (!settings.bind.empty()) {
+        std::string entries;
+        for (const auto& entry : settings.bind) entries += (entries.empty() ? "" : ", ") + entry;
+        text += line("bind", entries);
+    }
     text += line("timeouts", "connect " + detail::number_text(settings.connect_timeout_s) + " s, request " +
                                  detail::number_text(settings.request_timeout_s) + " s, drain " +
                                  detail::number_text(settings.drain_timeout_s) + " s");

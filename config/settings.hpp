@@ -46,6 +46,9 @@ struct Settings {
     std::uint32_t connections = bounds::connections_per_shard_default;  // per shard
     ZeroCopyMode zero_copy = ZeroCopyMode::automatic;
     bool tcp_nodelay = true;
+    // Local addresses (or interface names) to connect from, spread over the
+    // connections round robin; empty = let the kernel choose.
+    std::vector<std::string> bind;
     double connect_timeout_s = 5;    // a connect that takes longer is a failed attempt
     double request_timeout_s = 30;   // a request without a complete response by then is retried
 
@@ -60,10 +63,10 @@ struct Settings {
     // A local supervent-sink on its default port, so a bare `superventd` has somewhere to send.
     SinkUrl sink{SinkUrl::Kind::http, "127.0.0.1", 8080, "", "", "http://127.0.0.1:8080"};
     std::string dataset = "supervent";
+    Compression compression;         // --compression none|zstd[:LEVEL]
     std::string token;               // secret: never log or echo it
     std::string token_file;          // --token-file / [sink] token_file; read when AXIOM_TOKEN is unset
     std::string token_source;        // where the token came from, for messages; empty = no token
-    Compression compression;         // --compression none|zstd[:LEVEL]
 
     // [monitoring]
     bool progress = false;           // print a progress line to stderr

@@ -99,7 +99,18 @@ std::vector<std::uint32_t> ids_of(const toml::node& node) {
     return ids;
 }
 
-
+// network.bind: a list of addresses / interface names, or one as a string.
+std::vector<std::string> bind_list_of(const toml::node& node) {
+    if (node.as_string() != nullptr) return detail::parse_bind_list(string_of(node));
+    const auto* array = node.as_array();
+    if (array == nullptr) throw_wrong_type("a list of addresses or interface names, e.g. [\"10.0.0.2\", \"eth1\"]", node);
+    std::vector<std::string> entries;
+    for (const auto& element : *array) entries.push_back(detail::check_bind_entry(string_of(element)));
+    if (entries.size() > bounds::local_addresses_max) {
+        throw ValueError(concat("at most ", bounds::local_addresses_max, " bind entries, got ", entries.size()));
+    }
+    return entries;
+}
 
 // ---- keys that need more than a typed read
 
@@ -176,6 +187,7 @@ constexpr std::array network_keys{
     KeySpec{"zero_copy",
             [](Settings& s, const toml::node& n) { s.zero_copy = detail::parse_zero_copy(string_of(n)); }},
     KeySpec{"tcp_nodelay", [](Settings& s, const toml::node& n) { s.tcp_nodelay = bool_of(n); }},
+    KeySpec{"bind", [](Settings& s, const toml::node& n) { s.bind = bind_list_of(n); }},
     KeySpec{"connect_timeout", [](Settings& s, const toml::node& n) { s.connect_timeout_s = timeout_of(n); }},
     KeySpec{"request_timeout", [](Settings& s, const toml::node& n) { s.request_timeout_s = timeout_of(n); }},
 };

@@ -196,6 +196,34 @@ double check_timeout(double seconds) {
 
 double parse_timeout(std::string_view text) { return check_timeout(parse_duration(text)); }
 
+std::string check_bind_entry(std::string_view entry) {
+    constexpr std::size_t entry_bytes_max = 64;
+    if (entry.empty() || entry.size() > entry_bytes_max) {
+        throw ValueError(concat("a bind entry is an IP address or an interface name of 1 to ", entry_bytes_max,
+                                " bytes, got ", quoted(entry)));
+    }
+    for (char c : entry) {
+        if (c <= ' ' || c == '/' || static_cast<unsigned char>(c) >= 0x7f) {
+            throw ValueError(concat("a bind entry is an IP address or an interface name, got ", quoted(entry)));
+        }
+    }
+    return std::string(entry);
+}
+
+std::vector<std::string> parse_bind_list(std::string_view text) {
+    std::vector<std::string> entries;
+    while (true) {
+        const auto comma = text.find(',');
+        entries.push_back(check_bind_entry(text.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    if (entries.size() > bounds::local_addresses_max) {
+        throw ValueError(concat("at most ", bounds::local_addresses_max, " bind entries, got ", entries.size()));
+    }
+    return entries;
+}
+
 Compression parse_compression(std::string_view text) {
     // Levels beyond 19 need a lot of memory per context for little gain on
     // logs; below -7 the ratio collapses.

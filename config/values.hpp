@@ -69,6 +69,10 @@ template <typename... Parts>
 [[nodiscard]] double parse_timeout(std::string_view text);
 
 [[nodiscard]] ZeroCopyMode parse_zero_copy(std::string_view text);
+// One --bind / network.bind entry: an IPv4/IPv6 address or an interface name.
+[[nodiscard]] std::string check_bind_entry(std::string_view entry);
+// "ADDR[,ADDR…]"
+[[nodiscard]] std::vector<std::string> parse_bind_list(std::string_view text);
 // "none", "zstd" (level 1) or "zstd:LEVEL" with LEVEL in -7..19.
 [[nodiscard]] Compression parse_compression(std::string_view text);
 [[nodiscard]] std::string compression_name(const Compression& compression);

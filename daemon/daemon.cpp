@@ -24,6 +24,7 @@
 #include "config/load.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
+#include "daemon/local_addresses.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/sd_notify.hpp"
@@ -122,6 +123,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         http.target.path = net::ingest_path(sink.path_prefix, settings.dataset);
         http.target.token = settings.token;
         if (settings.compression.zstd) http.target.content_encoding = "zstd";
+        http.local_addresses = resolve_local_addresses(settings.bind, http.address.ss_family);
         http.connections = settings.connections;
         http.tcp_nodelay = settings.tcp_nodelay;
         http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);

@@ -251,3 +251,14 @@ TEST_CASE("compression is none, zstd or zstd:LEVEL", "[toml]") {
                           Contains("t.toml:2: sink.compression"));
     }
 }
+
+TEST_CASE("network.bind takes a list or one string of addresses and interface names", "[toml]") {
+    CHECK(load_toml_text("[network]\nbind = [\"127.0.0.2\", \"eth1\"]\n", "t.toml").bind ==
+          std::vector<std::string>{"127.0.0.2", "eth1"});
+    CHECK(load_toml_text("[network]\nbind = \"10.0.0.1,10.0.0.2\"\n", "t.toml").bind ==
+          std::vector<std::string>{"10.0.0.1", "10.0.0.2"});
+    CHECK(load_toml_text("[network]\nbind = []\n", "t.toml").bind.empty());
+    CHECK_THROWS_WITH(load_toml_text("[network]\nbind = [\"a b\"]\n", "t.toml"), Contains("t.toml:2: network.bind"));
+    CHECK_THROWS_WITH(load_toml_text("[network]\nbind = 5\n", "t.toml"), Contains("network.bind"));
+    CHECK_THROWS_WITH(load_toml_text("[network]\nbind = \"a,,b\"\n", "t.toml"), Contains("network.bind"));
+}

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "daemon/daemon.hpp"
+#include "daemon/local_addresses.hpp"
 #include "net/http_request.hpp"
 #include "net/sink_server.hpp"
 #include "shard_harness.hpp"
@@ -259,4 +260,33 @@ TEST_CASE("zstd-compressed batches arrive whole and are counted exactly", "[shar
     CHECK(received.invalid_events == 0);
     CHECK(received.bytes_decoded == outcome.bytes_generated);  // the sink saw exactly what was serialized
     CHECK(received.bytes_wire * 4 < received.bytes_decoded);   // and it was really compressed
+}
+
+TEST_CASE("bind spreads connections over local addresses", "[shard][http][bind]") {
+    LocalSink sink("", false);
+    ShardPlan plan = http_plan(sink.server.port(), 40'000, 1000);
+    plan.sink.http.connections = 4;
+    plan.slots = 8;
+    plan.sink.http.local_addresses = supervent::daemon::resolve_local_addresses({"127.0.0.2", "127.0.0.3"}, AF_INET);
+    const auto outcome = run_shard(plan);
+    CHECK(outcome.acked == 40'000);
+    const auto received = sink.server.stats();
+    CHECK(received.events == 40'000);
+    // Four connections over two addresses: two from each, none from elsewhere.
+    CHECK(received.connections_by_peer.size() == 2);
+    CHECK(received.connections_by_peer.count("127.0.0.2") == 1);
+    CHECK(received.connections_by_peer.count("127.0.0.3") == 1);
+}
+
+TEST_CASE("bind entries resolve addresses and interfaces, and refuse what cannot work", "[bind]") {
+    using supervent::daemon::address_text;
+    using supervent::daemon::resolve_local_addresses;
+    const auto v4 = resolve_local_addresses({"127.0.0.9", "lo"}, AF_INET);
+    REQUIRE(v4.size() == 2);
+    CHECK(address_text(v4[0]) == "127.0.0.9");
+    CHECK(address_text(v4[1]) == "127.0.0.1");  // lo's IPv4 address
+    CHECK(address_text(resolve_local_addresses({"::1"}, AF_INET6)[0]) == "::1");
+    CHECK_THROWS_WITH(resolve_local_addresses({"::1"}, AF_INET), Catch::Contains("not an IPv4 address"));
+    CHECK_THROWS_WITH(resolve_local_addresses({"no-such-nic0"}, AF_INET),
+                      Catch::Contains("neither an IP address nor an interface"));
 }
