@@ -109,7 +109,7 @@ TEST_CASE("an oversized request gets an error, not a stall", "[control]") {
     const int fd = connect_unix(echo.path);
     const std::string huge(200 * 1024, 'x');  // no newline, beyond the request limit
     ::send(fd, huge.data(), huge.size(), MSG_NOSIGNAL);
-    CHECK(read_line(fd) == R"({"ok":false,"error":"request too long"})");
+    CHECK(read_line(fd) == R"({"ok":false,"error":"request too long: at most 65536 bytes per line"})");
     ::close(fd);
     // The server still serves others.
     const int other = connect_unix(echo.path);
