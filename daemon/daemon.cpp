@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/stat.h>
@@ -207,6 +208,11 @@ constexpr SettingKey setting_keys[] = {
      [](const S& a, const S& b) { return a.socket_allowed_gids != b.socket_allowed_gids; }},
     {"network.connections", false, [](const S& a, const S& b) { return a.connections != b.connections; }},
     {"network.zero_copy", false, [](const S& a, const S& b) { return a.zero_copy != b.zero_copy; }},
+    {"network.bind", false, [](const S& a, const S& b) { return a.bind != b.bind; }},
+    {"sink.compression", false,
+     [](const S& a, const S& b) {
+         return a.compression.zstd != b.compression.zstd || a.compression.level != b.compression.level;
+     }},
     {"network.tcp_nodelay", false, [](const S& a, const S& b) { return a.tcp_nodelay != b.tcp_nodelay; }},
     {"network.connect_timeout", false,
      [](const S& a, const S& b) { return a.connect_timeout_s != b.connect_timeout_s; }},
@@ -497,6 +503,23 @@ std::string Daemon::Shared::metrics_text() const {
               [](const ShardStats& s) { return s.bytes_generated.get(); });
     per_shard("supervent_bytes_sent_total", "counter", "Wire bytes of completed requests, head included.",
               [](const ShardStats& s) { return s.bytes_sent.get(); });
+    family("supervent_bytes_sent_by_local_address_total", "counter",
+           "Wire bytes of acknowledged requests by local address (--bind / network.bind).");
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const auto& addresses = plans[i].sink.http.local_addresses;
+        for (std::size_t a = 0; a < addresses.size() && a < bounds::local_addresses_max; ++a) {
+            char host[INET6_ADDRSTRLEN] = "?";
+            const sockaddr_storage& address = addresses[a];
+            if (address.ss_family == AF_INET) {
+                ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(address).sin_addr, host, sizeof host);
+            } else if (address.ss_family == AF_INET6) {
+                ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr, host, sizeof host);
+            }
+            char labels[96];
+            std::snprintf(labels, sizeof labels, "{shard=\"%u\",address=\"%s\"}", i, host);
+            sample("supervent_bytes_sent_by_local_address_total", labels, double(stats[i].bytes_by_local_address[a].get()));
+        }
+    }
     per_shard("supervent_requests_sent_total", "counter", "Requests put on the wire (retries included).",
               [](const ShardStats& s) { return s.requests_sent.get(); });
     family("supervent_requests_total", "counter", "Requests by outcome.");

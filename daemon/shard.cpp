@@ -173,6 +173,9 @@ void Shard::apply_control(std::int64_t now_ns) {
     }
     paused_ = control_.paused.load(std::memory_order_acquire);
     stats_.loop_turns.add(1);
+    for (std::size_t i = 0; i < plan_.sink.http.local_addresses.size(); ++i) {
+        stats_.bytes_by_local_address[i].set(transport_->counters().bytes_by_local_address[i]);
+    }
     if (const std::uint64_t budget = control_.events_budget.load(std::memory_order_acquire); budget != UINT64_MAX) {
         plan_.events_budget = budget;  // a live change of the event limit (reload, set)
         if (budget > 0 && events_generated_ >= budget && !generation_done_) finish_generation();

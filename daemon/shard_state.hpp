@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/bounds.hpp"
 #include "net/slot.hpp"
 
 namespace supervent::daemon {
@@ -105,6 +106,9 @@ struct alignas(64) ShardStats {
     Counter latency_ns_sum;    // over acked requests
     LatencyHistogram latency;  // over acked requests, the same ones as latency_ns_sum
     Counter loop_turns;        // bumped once per loop turn: the watchdog's sign of life
+    // Wire bytes of acked requests by local address (--bind index), copied
+    // from the transport's counters once per loop turn.
+    Counter bytes_by_local_address[bounds::local_addresses_max];
     std::atomic<ShardPhase> phase{ShardPhase::starting};
     std::atomic<bool> backpressured{false};  // a free slot was wanted and none was there
 };

@@ -108,13 +108,13 @@ def test(h):
     # reload with a valid file: live keys applied, restart-only keys named.
     good = h.path("good.toml")
     with open(good, "w") as f:
-        f.write("[generation]\nrate = 3000\nseed = 42\n[network]\nconnections = 3\n")
+        f.write("[generation]\nrate = 3000\nseed = 42\n[network]\nconnections = 3\n[sink]\ncompression = \"zstd\"\n")
     reply = ctl(h, "ctl-reload-good", sock, ["reload", good])
     check(reply["ok"] and reply["config"] == good, f"reload reply: {reply}")
     check("generation.rate" in reply["changed"], f"reload did not report the rate change: {reply}")
     check("monitoring.log_level" in reply["changed"], f"reload did not put log_level back to info: {reply}")
-    check(set(reply["restart_needed"]) == {"generation.seed", "network.connections"},
-          f"restart_needed should be seed and connections: {reply}")
+    check(set(reply["restart_needed"]) == {"generation.seed", "network.connections", "sink.compression"},
+          f"restart_needed should be seed, connections and compression: {reply}")
     status = ctl(h, "ctl-status-reloaded", sock, ["status"])
     check(status["rate_target"] == 3000 and status["reloads"] == 1 and status["config"] == good,
           f"after reload: rate_target {status['rate_target']}, reloads {status['reloads']}, config {status['config']}")

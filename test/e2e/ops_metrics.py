@@ -29,6 +29,7 @@ EXPECTED = {
     "supervent_rate_target_events_per_second": "gauge",
     "supervent_request_latency_seconds": "histogram",
     "supervent_build_info": "gauge",
+    "supervent_bytes_sent_by_local_address": "counter",
 }
 
 
@@ -62,7 +63,8 @@ def test(h):
     sink = h.start_sink(verify=False, report=True)
     sock = h.path("ctl.sock")
     daemon = h.start("superventd", [h.bin("superventd"), "--sink", sink.url, "--rate", 20000, "--workers", 2,
-                                    "--socket", sock, "--metrics-listen", "127.0.0.1:0"], timeout_s=60)
+                                    "--socket", sock, "--metrics-listen", "127.0.0.1:0",
+                                    "--bind", "127.0.0.1,127.0.0.2"], timeout_s=60)
     status = harness.wait_running(h, daemon, sock)
     url = status["metrics"]
     check(url and url.startswith("http://127.0.0.1:") and url.endswith("/metrics"), f"status metrics URL {url!r}")
@@ -77,6 +79,11 @@ def test(h):
           "per-shard labels missing on supervent_events_generated_total")
     reasons = {s.labels["reason"] for s in first["supervent_events_failed"].samples}
     check({"connect", "server_error", "rejected", "drain_timeout"} <= reasons, f"failure reasons: {reasons}")
+    by_address = {}
+    for s in first["supervent_bytes_sent_by_local_address"].samples:
+        by_address[s.labels["address"]] = by_address.get(s.labels["address"], 0) + s.value
+    check(set(by_address) == {"127.0.0.1", "127.0.0.2"} and all(v > 0 for v in by_address.values()),
+          f"bytes by local address with --bind 127.0.0.1,127.0.0.2: {by_address}")
     outcomes = {s.labels["outcome"] for s in first["supervent_requests"].samples}
     check(outcomes == {"acked", "retried", "failed"}, f"request outcomes: {outcomes}")
 
