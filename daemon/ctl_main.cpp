@@ -187,6 +187,18 @@ void print_status_table(simdjson::dom::element status) {
                         static_cast<unsigned long long>(u64(shard, "slots_busy")), backpressured ? "  (waiting on the sink)" : "");
         }
     }
+    simdjson::dom::array sources;
+    if (status["sources"].get_array().get(sources) == simdjson::SUCCESS) {
+        for (simdjson::dom::element source : sources) {
+            std::printf("source       %s (%s)\n", std::string(str(source, "name")).c_str(),
+                        flag(source, "enabled") ? "enabled" : "disabled");
+        }
+    }
+    if (!str(status, "config").empty()) {
+        std::printf("config       %s   (%llu reloads)\n", std::string(str(status, "config")).c_str(),
+                    static_cast<unsigned long long>(u64(status, "reloads")));
+    }
+    if (!str(status, "metrics").empty()) std::printf("metrics      %s\n", std::string(str(status, "metrics")).c_str());
     simdjson::dom::array errors;
     if (status["errors"].get_array().get(errors) == simdjson::SUCCESS) {
         for (simdjson::dom::element error : errors) std::printf("error        %s\n", std::string(error.get_string().value_unsafe()).c_str());

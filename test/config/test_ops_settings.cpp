@@ -77,6 +77,7 @@ TEST_CASE("command-line options for the control plane", "[ops]") {
     CHECK_THAT(supervent::config::daemon_help_text(), Contains("--metrics-listen HOST:PORT"));
     CHECK_THAT(supervent::config::daemon_help_text(), Contains("--log-level LEVEL"));
     CHECK_THAT(supervent::config::daemon_help_text(), Contains("--socket-group GROUP"));
+    CHECK_THAT(supervent::config::daemon_help_text(), Contains("SIGHUP                  reload the --config file"));
 }
 
 TEST_CASE("a reload re-reads the file and the command line still wins", "[ops]") {
