@@ -23,6 +23,7 @@ constexpr std::int64_t control_poll_ns = 20'000'000;
 // When rate limited, a batch holds about this much time's worth of events,
 // so low rates still deliver promptly and high rates still batch fully.
 constexpr double batch_window_s = 0.1;
+constexpr double bucket_window_s = 0.5;
 
 std::int64_t clock_ns(clockid_t clock) {
     timespec now{};
@@ -226,9 +227,11 @@ void Shard::refill_tokens(std::int64_t now_ns) {
     if (rate_eps_ <= 0) return;
     const double elapsed_s = double(now_ns - tokens_at_ns_) / ns_per_s;
     tokens_at_ns_ = now_ns;
-    // A bucket of two batches: enough to ride out scheduling jitter, small
-    // enough that a stall is not followed by a burst.
-    tokens_ = std::min(tokens_ + elapsed_s * rate_eps_, 2 * batch_target_);
+    // The bucket holds two batches or half a second of events, whichever is
+    // more: a shard that lost the CPU for a moment catches up, so the rate
+    // holds over seconds, while a longer stall (a slow sink) is not repaid
+    // with a burst.
+    tokens_ = std::min(tokens_ + elapsed_s * rate_eps_, std::max(2 * batch_target_, rate_eps_ * bucket_window_s));
 }
 
 bool Shard::can_fill_now() const {

@@ -290,3 +290,17 @@ TEST_CASE("bind entries resolve addresses and interfaces, and refuse what cannot
     CHECK_THROWS_WITH(resolve_local_addresses({"no-such-nic0"}, AF_INET),
                       Catch::Contains("neither an IP address nor an interface"));
 }
+
+TEST_CASE("a rate-limited shard holds its rate within 2 % over 10 s", "[shard][rate][slow]") {
+    // 10 s at each rate: the issue's accuracy bound, from slow to fast.
+    const double rate_eps = GENERATE(100.0, 50'000.0);
+    const auto events = static_cast<std::uint64_t>(rate_eps * 10);
+    const auto started = std::chrono::steady_clock::now();
+    const auto outcome = run_shard(discard_plan(events, 2000), rate_eps);
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CHECK(outcome.acked == events);
+    const double actual_eps = double(events) / elapsed_s;
+    INFO("target " << rate_eps << " events/s, actual " << actual_eps);
+    CHECK(actual_eps > rate_eps * 0.98);
+    CHECK(actual_eps < rate_eps * 1.02);
+}
