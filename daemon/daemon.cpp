@@ -315,7 +315,8 @@ struct Daemon::Shared {
     void request_stop();
     void push_pause();
     void push_rate();
-    void push_limits();
+    void push_events();
+    void push_duration();
     // Applies what changed between `settings` and `next` that can change
     // live; lists it in `changed` and the rest in `restart_needed`.
     void apply_live(const config::Settings& next, std::vector<std::string_view>& changed,
@@ -572,10 +573,26 @@ void Daemon::Shared::push_rate() {
     for (std::uint32_t i = 0; i < shard_count; ++i) controls[i].rate_eps.store(share, std::memory_order_release);
 }
 
-void Daemon::Shared::push_limits() {
+// A new event limit: what is left of it (the limit less what all shards
+// generated so far) is split evenly on top of what each has generated, so
+// the run ends at exactly the limit unless a shard outruns its share before
+// it reads the new budget (then by at most that shard's excess). A limit
+// already reached stops every shard now. (A budget of 0 would mean
+// unlimited, so a shard that has generated nothing and gets no share is
+// given 1: the run may end one event per such shard past the limit.)
+void Daemon::Shared::push_events() {
+    std::vector<std::uint64_t> generated(shard_count);
+    std::uint64_t total = 0;
+    for (std::uint32_t i = 0; i < shard_count; ++i) total += generated[i] = stats[i].events_generated.get();
+    const std::uint64_t left = settings.events > total ? settings.events - total : 0;
     for (std::uint32_t i = 0; i < shard_count; ++i) {
-        controls[i].events_budget.store(settings.events > 0 ? share_of(settings.events, i, shard_count) : 0,
-                                        std::memory_order_release);
+        const std::uint64_t budget = settings.events == 0 ? 0 : std::max<std::uint64_t>(1, generated[i] + share_of(left, i, shard_count));
+        controls[i].events_budget.store(budget, std::memory_order_release);
+    }
+}
+
+void Daemon::Shared::push_duration() {
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
         controls[i].duration_ns.store(static_cast<std::int64_t>(settings.duration_s * ns_per_s), std::memory_order_release);
     }
 }
@@ -587,6 +604,9 @@ void Daemon::Shared::apply_live(const config::Settings& next, std::vector<std::s
         (key.live ? changed : restart_needed).push_back(key.name);
     }
     if (changed.empty()) return;
+    const bool rate_changed = settings.rate_eps != next.rate_eps;
+    const bool events_changed = settings.events != next.events;
+    const bool duration_changed = settings.duration_s != next.duration_s;
     settings.rate_eps = next.rate_eps;
     settings.events = next.events;
     settings.duration_s = next.duration_s;
@@ -594,8 +614,9 @@ void Daemon::Shared::apply_live(const config::Settings& next, std::vector<std::s
     settings.progress_interval_ms = next.progress_interval_ms;
     settings.log_level = next.log_level;
     if (const auto level = log::parse_level(settings.log_level)) log::set_level(*level);
-    push_rate();
-    push_limits();
+    if (rate_changed) push_rate();
+    if (events_changed) push_events();
+    if (duration_changed) push_duration();
 }
 
 std::string Daemon::Shared::reload(const std::string& path) {
