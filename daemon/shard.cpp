@@ -110,6 +110,8 @@ void Shard::start() {
         case config::SinkUrl::Kind::http: {
             net::HttpTransportConfig http = plan_.sink.http;
             http.zero_copy = zero_copy;
+            http.zc_report_usage = zero_copy && ring_->features().send_zc_report_usage;
+            http.zc_adaptive = http.zc_report_usage && plan_.zero_copy == config::ZeroCopyMode::automatic;
             http.shard_index = plan_.index;
             auto transport = std::make_unique<net::HttpTransport>(*ring_, listener, std::move(http));
             if (transport->head_bytes_max() > bounds::http_head_room_bytes) {

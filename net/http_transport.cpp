@@ -234,6 +234,14 @@ void HttpTransport::on_notification(Slot& slot, const io_uring_cqe& cqe, std::in
     --slot.notifs_outstanding;
     ++counters_.zc_notifications;
     if ((static_cast<std::uint32_t>(cqe.res) & notif_usage_zc_copied) != 0) ++counters_.zc_copied;
+    // Once enough sends tell, decide: a path that copies anyway (loopback)
+    // is faster with plain fixed-buffer writes.
+    constexpr std::uint64_t zc_sample_notifications = 32;
+    if (config_.zc_adaptive && config_.zero_copy && counters_.zc_notifications >= zc_sample_notifications &&
+        counters_.zc_copied * 2 > counters_.zc_notifications) {
+        config_.zero_copy = false;
+        counters_.zc_abandoned = true;
+    }
     settle_if_ready(slot, now_ns);
 }
 

@@ -28,6 +28,9 @@ struct HttpTransportConfig {
     bool tcp_nodelay = true;
     bool zero_copy = true;          // SEND_ZC; false = WRITE_FIXED (copying)
     bool zc_report_usage = false;   // ask the kernel whether it copied after all (6.2+)
+    // "auto": give up on SEND_ZC for plain sends when the kernel reports that
+    // it copies anyway (loopback, some NICs): then zero copy only costs.
+    bool zc_adaptive = false;
     std::int64_t connect_timeout_ns = 5'000'000'000;
     std::int64_t request_timeout_ns = 30'000'000'000;
     std::int64_t reconnect_backoff_min_ns = 50'000'000;

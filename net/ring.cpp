@@ -4,6 +4,9 @@
 #include <cstring>
 #include <string>
 #include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
 
 namespace supervent::net {
 namespace {
@@ -36,10 +39,20 @@ int init_ring(io_uring& ring, std::uint32_t entries, RingFeatures& features) {
     return result;
 }
 
+// The opcode probe cannot see SEND_ZC's flags; REPORT_USAGE came with 6.2.
+bool kernel_at_least(int major, int minor) {
+    utsname name{};
+    if (uname(&name) != 0) return false;
+    int kernel_major = 0, kernel_minor = 0;
+    if (std::sscanf(name.release, "%d.%d", &kernel_major, &kernel_minor) != 2) return false;
+    return kernel_major > major || (kernel_major == major && kernel_minor >= minor);
+}
+
 void probe_opcodes(io_uring& ring, RingFeatures& features) {
     io_uring_probe* probe = io_uring_get_probe_ring(&ring);
     if (probe == nullptr) return;
     features.send_zc = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
+    features.send_zc_report_usage = features.send_zc && kernel_at_least(6, 2);
     features.write_fixed = io_uring_opcode_supported(probe, IORING_OP_WRITE_FIXED) != 0;
     features.connect = io_uring_opcode_supported(probe, IORING_OP_CONNECT) != 0;
     features.recv = io_uring_opcode_supported(probe, IORING_OP_RECV) != 0;

@@ -19,6 +19,7 @@ struct RingFeatures {
     bool write_fixed = false;     // IORING_OP_WRITE_FIXED (the zero-copy fallback)
     bool connect = false;         // IORING_OP_CONNECT
     bool recv = false;            // IORING_OP_RECV
+    bool send_zc_report_usage = false;  // IORING_SEND_ZC_REPORT_USAGE (Linux 6.2+)
     bool single_issuer = false;   // IORING_SETUP_SINGLE_ISSUER accepted
     bool defer_taskrun = false;   // IORING_SETUP_DEFER_TASKRUN accepted
     std::uint32_t sq_entries = 0;

@@ -35,6 +35,7 @@ struct TransportCounters {
     std::uint64_t disconnects = 0;
     std::uint64_t zc_notifications = 0;
     std::uint64_t zc_copied = 0;  // notifications saying the kernel copied after all
+    bool zc_abandoned = false;    // auto mode switched to copying sends
 };
 
 class Transport {

@@ -29,15 +29,23 @@ def free_port():
 
 
 def run_daemon(bin_dir, args):
-    """Runs superventd to completion; returns (events/s, MB/s, acked)."""
+    """Runs superventd to completion; returns (events/s, MB/s, acked, wall s, peak RSS bytes)."""
     started = time.monotonic()
-    proc = subprocess.run([os.path.join(bin_dir, "superventd"), *args], capture_output=True, text=True, timeout=600)
+    # Peak RSS of this child alone: run it under a fresh Python so RUSAGE_CHILDREN
+    # is not the maximum over every earlier child.
+    wrapper = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "sys.stderr.write(p.stderr); "
+               "sys.stderr.write('PEAK_RSS_KB %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+               "sys.exit(p.returncode)")
+    proc = subprocess.run([sys.executable, "-c", wrapper, os.path.join(bin_dir, "superventd"), *args],
+                          capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         sys.exit(f"superventd {' '.join(args)} failed:\n{proc.stderr}")
     match = SUMMARY.search(proc.stderr)
     acked = int(re.search(r"(\d+) acknowledged", proc.stderr).group(1))
     wall_s = time.monotonic() - started
-    return float(match.group(2)), float(match.group(3)), acked, wall_s
+    peak_rss = int(re.search(r"PEAK_RSS_KB (\d+)", proc.stderr).group(1)) * 1024
+    return float(match.group(2)), float(match.group(3)), acked, wall_s, peak_rss
 
 
 class Sink:
@@ -104,11 +112,11 @@ def main():
     work = tempfile.mkdtemp(prefix="supervent-bench-")
     rows = []
 
-    eps, mbps, _, _ = run_daemon(args.bin_dir, ["--sink", "discard:", "--workers", "1", "--events", "20000000",
-                                                "--socket", f"{work}/a.sock"])
+    eps, mbps, _, _, _ = run_daemon(args.bin_dir, ["--sink", "discard:", "--workers", "1", "--events", "20000000",
+                                                   "--socket", f"{work}/a.sock"])
     rows.append(("superventd → discard: (1 worker, generator alone)", eps, mbps * 1e6, None))
-    eps, mbps, _, _ = run_daemon(args.bin_dir, ["--sink", "file:/dev/null", "--workers", "1", "--events", "20000000",
-                                                "--socket", f"{work}/b.sock"])
+    eps, mbps, _, _, _ = run_daemon(args.bin_dir, ["--sink", "file:/dev/null", "--workers", "1", "--events",
+                                                   "20000000", "--socket", f"{work}/b.sock"])
     rows.append(("superventd → file:/dev/null (1 worker, io_uring writes)", eps, mbps * 1e6, None))
 
     # One batch's body, for wrk to post.
@@ -121,14 +129,44 @@ def main():
     sink.stop()
 
     sink = Sink(args.bin_dir, work)
-    eps, mbps, acked, _ = run_daemon(args.bin_dir, ["--sink", f"http://127.0.0.1:{sink.port}", "--events",
-                                                    str(args.events), "--socket", f"{work}/d.sock"])
+    eps, mbps, acked, _, peak_rss = run_daemon(args.bin_dir, ["--sink", f"http://127.0.0.1:{sink.port}", "--events",
+                                                              str(args.events), "--socket", f"{work}/d.sock"])
     received = sink.stats()["events"]
     sink.stop()
     if received != acked:
         sys.exit(f"the sink received {received} events but superventd acknowledged {acked}")
     rows.append(("superventd → supervent-sink, HTTP over loopback (2 workers)", eps, mbps * 1e6, None))
     http_bytes = mbps * 1e6
+
+    # zstd end to end: the sink decompresses and counts; both share the two cores.
+    zstd_rows = []
+    for level in ("1", "-5"):
+        sink = Sink(args.bin_dir, work)
+        z_eps, z_mbps, acked, _, _ = run_daemon(args.bin_dir, ["--sink", f"http://127.0.0.1:{sink.port}",
+                                                               "--events", str(args.events), "--compression",
+                                                               f"zstd:{level}", "--socket", f"{work}/z.sock"])
+        received = sink.stats()["events"]
+        sink.stop()
+        if received != acked:
+            sys.exit(f"zstd:{level}: the sink received {received} events but superventd acknowledged {acked}")
+        rows.append((f"superventd --compression zstd:{level} → supervent-sink (2 workers)", z_eps, z_mbps * 1e6, None))
+        zstd_rows.append((level, z_eps))
+
+    # The zstd command line on one core, compressing the same NDJSON.
+    sample = os.path.join(work, "sample.ndjson")
+    run_daemon(args.bin_dir, ["--sink", f"file:{sample}", "--workers", "1", "--events", "200000", "--socket",
+                              f"{work}/e.sock"])
+    sample_events = 200000
+    zstd_eps = {}
+    for level in ("1", "-5"):
+        started = time.monotonic()
+        rounds = 5
+        for _ in range(rounds):
+            subprocess.run(["zstd", "-q", "-T1", f"-{level}" if level != "-5" else "--fast=5", "-c", sample],
+                           stdout=subprocess.DEVNULL, check=True)
+        zstd_eps[level] = rounds * sample_events / (time.monotonic() - started)
+        rows.append((f"zstd -T1 {'-1' if level == '1' else '--fast=5'} on the same NDJSON (one core)",
+                     zstd_eps[level], zstd_eps[level] * os.path.getsize(sample) / sample_events, None))
     rows.append((f"wrk -t2 -c4 POST of the same {os.path.getsize(body):,}-byte body → supervent-sink", None, wrk, None))
     rows.append(("iperf3 -l 1M over loopback", None, iperf, None))
 
@@ -140,6 +178,9 @@ def main():
     print(f"superventd HTTP / iperf3:  {http_bytes / iperf:.2f}")
     print(f"superventd HTTP / wrk:     {http_bytes / wrk:.2f}")
     print(f"superventd HTTP / best of the two: {http_bytes / max(iperf, wrk):.2f}")
+    for level, z_eps in zstd_rows:
+        print(f"superventd zstd:{level} end to end / zstd CLI on one core: {z_eps / zstd_eps[level]:.2f}")
+    print(f"peak RSS of superventd (HTTP run, defaults): {peak_rss / 2**20:.0f} MiB")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -304,3 +304,21 @@ TEST_CASE("a rate-limited shard holds its rate within 2 % over 10 s", "[shard][r
     CHECK(actual_eps > rate_eps * 0.98);
     CHECK(actual_eps < rate_eps * 1.02);
 }
+
+TEST_CASE("auto zero copy gives SEND_ZC up where the kernel copies anyway (loopback)", "[shard][http][zc]") {
+    LocalSink sink("", false);
+    ShardPlan plan = http_plan(sink.server.port(), 300'000, 1000);
+    plan.zero_copy = supervent::config::ZeroCopyMode::automatic;
+    const auto automatic = run_shard(plan);
+    CHECK(automatic.acked == 300'000);
+    // Loopback always copies: after a sample of 32 notifications the shard
+    // switches to plain fixed-buffer writes; only sends already in flight
+    // still notify.
+    CHECK(automatic.zc_notifications >= 32);
+    CHECK(automatic.zc_notifications <= 32 + plan.slots);
+
+    plan.zero_copy = supervent::config::ZeroCopyMode::on;
+    const auto forced = run_shard(plan);
+    CHECK(forced.acked == 300'000);
+    CHECK(forced.zc_notifications >= 300);  // "on" keeps zero copy: one notification per request at least
+}
