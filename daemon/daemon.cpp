@@ -413,6 +413,7 @@ std::string Daemon::Shared::status_json() const {
     json.end_object();
     json.field("sink", settings.sink.text).field("dataset", settings.dataset);
     json.field("config", settings.config_path).field("log_level", settings.log_level);
+    json.field("control_sessions", control_server ? control_server->sessions() : 0u);
     json.key("metrics");
     if (metrics_server) json.value("http://" + metrics_server->address() + "/metrics"); else json.null();
     json.key("sources").begin_array();
