@@ -32,6 +32,9 @@ def raw_request(path, line, timeout_s=5):
     return json.loads(data)
 
 
+TOKEN = "xaat-ops-commands-secret-5f3c9e"
+
+
 def generated(h, sock, name):
     return ctl(h, name, sock, ["status"])["events_generated"]
 
@@ -43,7 +46,7 @@ def test(h):
     with open(config_a, "w") as f:
         f.write("[generation]\nrate = 4000\n[monitoring]\nlog_level = \"info\"\n")
     daemon = h.start("superventd", [h.bin("superventd"), "--config", config_a, "--sink", sink.url, "--socket", sock,
-                                    "--workers", 2], timeout_s=100)
+                                    "--workers", 2], timeout_s=100, env={"AXIOM_TOKEN": TOKEN})
     status = harness.wait_running(h, daemon, sock)
     check(status["rate_target"] == 4000, f"rate_target {status['rate_target']!r}, expected 4000 from the config")
     check(status["sources"] == [{"name": "web_access", "enabled": True}], f"sources in status: {status['sources']}")
@@ -173,6 +176,10 @@ def test(h):
     check(report["events"] == summary["acked"],
           f"the sink counted {report['events']} events, the daemon acknowledged {summary['acked']}")
     check(report["invalid_events"] == 0, f"{report['invalid_events']} invalid events")
+    # The token never shows: not in the log, not in any reply.
+    replies = "".join(open(os.path.join(h.dir, f)).read() for f in os.listdir(h.dir) if f.startswith("ctl-"))
+    check(TOKEN not in daemon.stderr() and TOKEN not in replies, "the token appeared in the log or a reply")
+    check("sink.token" not in replies, "a reload reported the token as changed although it did not change")
     # Priorities for journald on every line.
     for line in daemon.stderr().splitlines():
         check(line[:3] in ("<3>", "<4>", "<5>", "<6>", "<7>"), f"a log line without a syslog priority: {line!r}")
