@@ -42,6 +42,9 @@ constexpr std::array options{
     OptionSpec{"--duration", "TIME",
                [](Settings& s, std::string_view v) { s.duration_s = detail::parse_duration(v); }},
     OptionSpec{"--seed", "N", [](Settings& s, std::string_view v) { s.seed = detail::parse_uint(v); }},
+    OptionSpec{"--start", "TIME",
+               [](Settings& s, std::string_view v) { s.window_start_ns = detail::parse_rfc3339_ns(v); }},
+    OptionSpec{"--end", "TIME", [](Settings& s, std::string_view v) { s.window_end_ns = detail::parse_rfc3339_ns(v); }},
     OptionSpec{"--workers", "N",
                [](Settings& s, std::string_view v) { s.workers = detail::parse_uint32_in(v, detail::workers_range); }},
     OptionSpec{"--batch-events", "N",
@@ -279,6 +282,12 @@ std::string daemon_help_text() {
         "                          5m, 1h30m or 250ms (default 0: no limit)\n"
         "  --seed N                seed of the generators: the same seed gives the same\n"
         "                          events (default 1)\n"
+        "  --start TIME, --end TIME\n"
+        "                          spread the event times evenly over this RFC 3339\n"
+        "                          window (e.g. 2026-01-01T00:00:00Z) instead of using\n"
+        "                          the clock; needs --events. With a fixed seed, window\n"
+        "                          and worker count, each worker's output is the same\n"
+        "                          bytes every time\n"
         "\n"
         "Performance:\n"
         "  --workers N             worker threads, each with its own io_uring ring and\n"

@@ -56,6 +56,11 @@ struct Settings {
     std::optional<double> rate_eps;  // events/s over all shards; nullopt = unlimited
     std::uint64_t events = 0;        // stop after this many; 0 = no limit
     double duration_s = 0;           // stop after this long; 0 = no limit
+    // A fixed time window [start, end) for event times instead of the wall
+    // clock (ns since the epoch; both set or neither). The run's events are
+    // spread evenly over it, so a seed gives the same bytes every time.
+    std::optional<std::int64_t> window_start_ns;
+    std::optional<std::int64_t> window_end_ns;
     std::uint64_t seed = 1;
     std::string scenario = "web_access";
 

@@ -197,6 +197,8 @@ constexpr std::array generation_keys{
     KeySpec{"events", [](Settings& s, const toml::node& n) { s.events = uint_of(n); }},
     KeySpec{"duration", apply_duration},
     KeySpec{"seed", [](Settings& s, const toml::node& n) { s.seed = uint_of(n); }},
+    KeySpec{"start", [](Settings& s, const toml::node& n) { s.window_start_ns = detail::parse_rfc3339_ns(string_of(n)); }},
+    KeySpec{"end", [](Settings& s, const toml::node& n) { s.window_end_ns = detail::parse_rfc3339_ns(string_of(n)); }},
     KeySpec{"scenario",
             [](Settings& s, const toml::node& n) { s.scenario = detail::check_scenario(string_of(n)); }},
 };

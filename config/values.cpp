@@ -187,6 +187,97 @@ double parse_duration(std::string_view text) {
     return check_duration(*seconds);
 }
 
+namespace {
+
+bool take_digits(std::string_view& text, std::size_t count, int& out) {
+    if (text.size() < count) return false;
+    int value = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (text[i] < '0' || text[i] > '9') return false;
+        value = value * 10 + (text[i] - '0');
+    }
+    out = value;
+    text.remove_prefix(count);
+    return true;
+}
+
+bool take_char(std::string_view& text, char expected) {
+    if (text.empty() || (text.front() != expected && !(expected == 'T' && (text.front() == 't' || text.front() == ' ')))) {
+        return false;
+    }
+    text.remove_prefix(1);
+    return true;
+}
+
+// Days from 1970-01-01 to the given civil date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(int year, int month, int day) {
+    year -= month <= 2;
+    const int era = (year >= 0 ? year : year - 399) / 400;
+    const int year_of_era = year - era * 400;
+    const int day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return std::int64_t{era} * 146097 + day_of_era - 719468;
+}
+
+int days_in_month(int year, int month) {
+    static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+}  // namespace
+
+std::int64_t parse_rfc3339_ns(std::string_view text) {
+    const std::string_view original = text;
+    auto fail = [&]() -> std::int64_t {
+        throw ValueError(concat("expected an RFC 3339 time such as 2026-01-31T00:00:00Z or "
+                                "2026-01-31T09:30:00.5+01:00, got ", quoted(original)));
+    };
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    if (!take_digits(text, 4, year) || !take_char(text, '-') || !take_digits(text, 2, month) ||
+        !take_char(text, '-') || !take_digits(text, 2, day) || !take_char(text, 'T') || !take_digits(text, 2, hour) ||
+        !take_char(text, ':') || !take_digits(text, 2, minute) || !take_char(text, ':') ||
+        !take_digits(text, 2, second)) {
+        return fail();
+    }
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 ||
+        second > 60) {
+        return fail();
+    }
+    std::int64_t fraction_ns = 0;
+    if (!text.empty() && text.front() == '.') {
+        text.remove_prefix(1);
+        std::int64_t scale = 100'000'000;
+        std::size_t digits = 0;
+        while (!text.empty() && text.front() >= '0' && text.front() <= '9') {
+            fraction_ns += (text.front() - '0') * scale;
+            scale /= 10;
+            text.remove_prefix(1);
+            ++digits;
+        }
+        if (digits == 0) return fail();
+    }
+    std::int64_t offset_s = 0;
+    if (text == "Z" || text == "z") {
+        text.remove_prefix(1);
+    } else if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+        const int sign = text.front() == '-' ? -1 : 1;
+        text.remove_prefix(1);
+        int offset_hours = 0, offset_minutes = 0;
+        if (!take_digits(text, 2, offset_hours) || !take_char(text, ':') || !take_digits(text, 2, offset_minutes) ||
+            offset_hours > 23 || offset_minutes > 59) {
+            return fail();
+        }
+        offset_s = sign * (offset_hours * 3600 + offset_minutes * 60);
+    } else {
+        return fail();
+    }
+    if (!text.empty()) return fail();
+    const std::int64_t seconds =
+        days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+    return seconds * 1'000'000'000 + fraction_ns;
+}
+
 double check_timeout(double seconds) {
     if (check_duration(seconds) <= 0) {
         throw ValueError("a timeout must be greater than 0 (seconds, or a string such as \"500ms\" or \"30s\")");

@@ -64,6 +64,9 @@ template <typename... Parts>
 // 0 means no limit.
 [[nodiscard]] double check_duration(double seconds);
 [[nodiscard]] double parse_duration(std::string_view text);
+// RFC 3339: 2026-11-27T12:00:00Z, with optional fraction and ±HH:MM offset.
+// Returns nanoseconds since the epoch.
+[[nodiscard]] std::int64_t parse_rfc3339_ns(std::string_view text);
 // A timeout: like a duration, but it must be greater than zero.
 [[nodiscard]] double check_timeout(double seconds);
 [[nodiscard]] double parse_timeout(std::string_view text);

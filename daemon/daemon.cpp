@@ -109,6 +109,15 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         throw std::invalid_argument("generation.scenario: unknown scenario '" + settings.scenario +
                                     "' (built in: " + known + ")");
     }
+    if (settings.window_start_ns.has_value() != settings.window_end_ns.has_value()) {
+        throw std::invalid_argument("generation.start and generation.end (--start, --end) go together: give both");
+    }
+    if (settings.window_start_ns && *settings.window_start_ns >= *settings.window_end_ns) {
+        throw std::invalid_argument("generation.start must be before generation.end");
+    }
+    if (settings.window_start_ns && settings.events == 0) {
+        throw std::invalid_argument("a fixed time window (--start/--end) needs --events: how many events to spread over it");
+    }
     std::uint32_t workers = settings.workers == 0 ? online_cpus() : settings.workers;
     if ((sink.kind == Kind::stdout_stream || (sink.kind == Kind::file && !shared_output_ok(sink.file_path))) &&
         workers > 1) {
@@ -148,6 +157,8 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.rate_eps = settings.rate_eps ? *settings.rate_eps / workers : 0;
         plan.events_budget = settings.events > 0 ? share_of(settings.events, i, workers) : 0;
         plan.duration_ns = static_cast<std::int64_t>(settings.duration_s * ns_per_s);
+        plan.window_start_ns = settings.window_start_ns.value_or(0);
+        plan.window_end_ns = settings.window_end_ns.value_or(0);
         plan.scenario = settings.scenario;
         plan.identity = core::SourceIdentity{settings.seed, i, workers};
         plan.zero_copy = settings.zero_copy;

@@ -281,11 +281,7 @@ void Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     slot.not_before_ns = 0;
     slot.body_offset = bounds::http_head_room_bytes;
 
-    // Event times run from the end of the previous batch to now, so a
-    // continuous stream has continuous, non-decreasing timestamps.
-    const std::int64_t now_ns = realtime_ns();
-    core::TimeRange times{last_event_time_ns_ > 0 ? std::min(last_event_time_ns_, now_ns) : now_ns, now_ns};
-    last_event_time_ns_ = now_ns;
+    const core::TimeRange times = next_time_range(event_count);
 
     const std::span<char> body(slot.data + slot.body_offset, slot.capacity_bytes - slot.body_offset);
     std::size_t raw_bytes = 0;
@@ -306,6 +302,25 @@ void Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     slot.state = net::SlotState::queued;
     queue_.push_back(slot.index);
     stats_.backpressured.store(false, std::memory_order_relaxed);
+}
+
+core::TimeRange Shard::next_time_range(std::uint32_t event_count) {
+    if (plan_.window_end_ns > plan_.window_start_ns && plan_.events_budget > 0) {
+        // The k-th of the shard's n events lies at start + span * k / n: the
+        // same times whatever the batch sizes, so a seed gives the same bytes.
+        __extension__ using wide = __int128;  // span * k overflows 64 bits for long windows
+        const auto span = static_cast<wide>(plan_.window_end_ns - plan_.window_start_ns);
+        const auto at = [&](std::uint64_t k) {
+            return plan_.window_start_ns + static_cast<std::int64_t>(span * k / plan_.events_budget);
+        };
+        return core::TimeRange{at(events_generated_), at(events_generated_ + event_count)};
+    }
+    // Live: from the end of the previous batch to now, so a continuous stream
+    // has continuous, non-decreasing timestamps.
+    const std::int64_t now_ns = realtime_ns();
+    const core::TimeRange times{last_event_time_ns_ > 0 ? std::min(last_event_time_ns_, now_ns) : now_ns, now_ns};
+    last_event_time_ns_ = now_ns;
+    return times;
 }
 
 void Shard::dispatch(std::int64_t now_ns) {

@@ -35,6 +35,10 @@ struct ShardPlan {
     double rate_eps = 0;                // this shard's share; 0 = unlimited
     std::uint64_t events_budget = 0;    // this shard's share; 0 = unlimited
     std::int64_t duration_ns = 0;       // 0 = unlimited
+    // A fixed window for event times (ns since the epoch); end > start means
+    // this shard's events_budget events are spread evenly over it.
+    std::int64_t window_start_ns = 0;
+    std::int64_t window_end_ns = 0;
     std::string scenario;
     core::SourceIdentity identity;
     SinkPlan sink;
@@ -63,6 +67,7 @@ private:
     void refill_tokens(std::int64_t now_ns);
     void fill(std::int64_t now_ns);
     void generate_into(net::Slot& slot, std::uint32_t event_count);
+    [[nodiscard]] core::TimeRange next_time_range(std::uint32_t event_count);
     void dispatch(std::int64_t now_ns);
     void finish_generation();
     void on_fatal_error();

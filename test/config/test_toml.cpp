@@ -262,3 +262,20 @@ TEST_CASE("network.bind takes a list or one string of addresses and interface na
     CHECK_THROWS_WITH(load_toml_text("[network]\nbind = 5\n", "t.toml"), Contains("network.bind"));
     CHECK_THROWS_WITH(load_toml_text("[network]\nbind = \"a,,b\"\n", "t.toml"), Contains("network.bind"));
 }
+
+TEST_CASE("generation.start and end take RFC 3339 times", "[toml]") {
+    const auto settings = load_toml_text(
+        "[generation]\nstart = \"2026-01-01T00:00:00Z\"\nend = \"2026-01-01T01:30:00.25+01:00\"\n", "t.toml");
+    REQUIRE(settings.window_start_ns);
+    REQUIRE(settings.window_end_ns);
+    CHECK(*settings.window_start_ns == 1'767'225'600'000'000'000);
+    CHECK(*settings.window_end_ns == 1'767'225'600'000'000'000 + 1'800'000'000'000 + 250'000'000);
+    CHECK(load_toml_text("[generation]\nstart = \"2024-02-29T12:00:00Z\"\n", "t.toml").window_start_ns ==
+          1'709'208'000'000'000'000);
+    for (const char* bad : {"2026-02-30T00:00:00Z", "2026-01-01 00:00:00", "2026-01-01T00:00:00", "yesterday",
+                            "2026-01-01T24:00:00Z", "2026-01-01T00:00:00.Z"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH(load_toml_text(std::string("[generation]\nstart = \"") + bad + "\"\n", "t.toml"),
+                          Contains("t.toml:2: generation.start") && Contains("RFC 3339"));
+    }
+}

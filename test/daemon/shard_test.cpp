@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -321,4 +322,34 @@ TEST_CASE("auto zero copy gives SEND_ZC up where the kernel copies anyway (loopb
     const auto forced = run_shard(plan);
     CHECK(forced.acked == 300'000);
     CHECK(forced.zc_notifications >= 300);  // "on" keeps zero copy: one notification per request at least
+}
+
+namespace {
+std::string run_to_file(ShardPlan plan) {
+    char path[] = "/tmp/supervent-window-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    plan.sink.kind = SinkUrl::Kind::file;
+    plan.sink.file_fd = fd;
+    plan.sink.description = std::string("file:") + path;
+    REQUIRE(run_shard(plan).phase == ShardPhase::finished);
+    std::ifstream file(path);
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    ::unlink(path);
+    return bytes;
+}
+}  // namespace
+
+TEST_CASE("a fixed window and seed give the same bytes every time, whatever the batch size", "[shard][window]") {
+    ShardPlan plan = discard_plan(5'000, 1000);
+    plan.identity = supervent::core::SourceIdentity{7, 1, 2};
+    plan.window_start_ns = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
+    plan.window_end_ns = plan.window_start_ns + 86'400'000'000'000;
+    const std::string first = run_to_file(plan);
+    CHECK(first == run_to_file(plan));
+    CHECK(first.find("\"_time\":\"2026-01-01T") != std::string::npos);
+    CHECK(first.find("\"_time\":\"2026-01-02T") == std::string::npos);  // never past the end
+
+    plan.identity.seed = 8;
+    CHECK(first != run_to_file(plan));
 }
