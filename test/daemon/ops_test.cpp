@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "unix_client.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/log.hpp"
@@ -33,23 +34,8 @@ std::string read_all(std::FILE* file) {
     return text;
 }
 
-int connect_unix(const std::string& path) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    timeval timeout{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    return fd;
-}
-
-std::string read_line(int fd) {
-    std::string line;
-    char c = 0;
-    while (::recv(fd, &c, 1, 0) == 1 && c != '\n') line += c;
-    return line;
-}
+using supervent::test::connect_unix;
+using supervent::test::read_line;
 
 std::string temp_socket_path() {
     char pattern[] = "/tmp/supervent-ops-XXXXXX";
