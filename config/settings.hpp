@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/bounds.hpp"
+#include "core/schema.hpp"
 
 namespace supervent::config {
 
@@ -63,6 +64,11 @@ struct Settings {
     std::optional<std::int64_t> window_end_ns;
     std::uint64_t seed = 1;
     std::string scenario = "web_access";
+    // [sources.NAME]: scenarios written in the config file, in file order,
+    // each already checked by core::compile_source at load time. When any is
+    // given the daemon runs the first one instead of `scenario` (which must
+    // then stay at its default); several sources are scheduled with issue 6.
+    std::vector<core::SourceSpec> sources;
 
     // [sink]
     // A local supervent-sink on its default port, so a bare `superventd` has somewhere to send.

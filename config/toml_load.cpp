@@ -6,7 +6,9 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
+#include <sstream>
 #include <memory>
 #include <vector>
 
@@ -14,6 +16,7 @@
 
 #include "config/load.hpp"
 #include "config/values.hpp"
+#include "core/schema.hpp"
 
 namespace supervent::config {
 
@@ -236,6 +239,7 @@ std::vector<std::string_view> section_names() {
     for (const auto& section : sections) {
         names.push_back(section.name);
     }
+    names.push_back("sources");
     return names;
 }
 
@@ -283,7 +287,13 @@ void read_key(Walk& walk, const SectionSpec& section, const toml::key& key, cons
     }
 }
 
+void read_sources(Walk& walk, const toml::node& node);  // below, with the rest of [sources]
+
 void read_section(Walk& walk, const toml::key& name, const toml::node& node) {
+    if (name.str() == "sources") {
+        read_sources(walk, node);
+        return;
+    }
     const auto section = std::ranges::find(sections, name.str(), &SectionSpec::name);
     if (section == sections.end()) {
         const auto accepted = section_names();
@@ -299,6 +309,346 @@ void read_section(Walk& walk, const toml::key& name, const toml::node& node) {
     }
     for (const auto& [key, value] : *table) {
         read_key(walk, *section, key, value);
+    }
+}
+
+// ---- [sources.NAME]: scenarios written in the config file
+//
+// Each source, field and event type keeps the file, line and key path it was
+// written at, so core::compile_source (run below, at load time) can name them.
+
+using core::FieldKind;
+
+// Which field kinds a field key applies to; any other kind refuses it, so a
+// `length` on a choice is a typo the user hears about, not a silent no-op.
+struct FieldKeyUse {
+    std::string_view name;
+    std::uint32_t kinds;  // a bit per FieldKind; every_kind = all
+};
+
+constexpr std::uint32_t every_kind = 0xFFFFFFFFu;
+
+template <typename... Kinds>
+constexpr std::uint32_t kinds_of(Kinds... kinds) {
+    return ((std::uint32_t{1} << static_cast<unsigned>(kinds)) | ...);
+}
+
+constexpr std::array field_key_uses{
+    FieldKeyUse{"type", every_kind},
+    FieldKeyUse{"values", kinds_of(FieldKind::choice, FieldKind::constant)},
+    FieldKeyUse{"value", kinds_of(FieldKind::constant)},
+    FieldKeyUse{"weights", kinds_of(FieldKind::choice)},
+    FieldKeyUse{"min", kinds_of(FieldKind::integer, FieldKind::floating)},
+    FieldKeyUse{"max", kinds_of(FieldKind::integer, FieldKind::floating)},
+    FieldKeyUse{"distribution", kinds_of(FieldKind::integer, FieldKind::floating)},
+    FieldKeyUse{"mean", kinds_of(FieldKind::integer, FieldKind::floating)},
+    FieldKeyUse{"stddev", kinds_of(FieldKind::integer, FieldKind::floating)},
+    FieldKeyUse{"exponent", kinds_of(FieldKind::integer, FieldKind::floating)},
+    FieldKeyUse{"ranges", kinds_of(FieldKind::integer, FieldKind::floating)},
+    FieldKeyUse{"precision", kinds_of(FieldKind::floating)},
+    FieldKeyUse{"cidrs", kinds_of(FieldKind::ipv4, FieldKind::ipv6)},
+    FieldKeyUse{"cidr_weights", kinds_of(FieldKind::ipv4, FieldKind::ipv6)},
+    FieldKeyUse{"length", kinds_of(FieldKind::hex_id, FieldKind::base62_id)},
+    FieldKeyUse{"start", kinds_of(FieldKind::sequence)},
+    FieldKeyUse{"step", kinds_of(FieldKind::sequence)},
+    FieldKeyUse{"format", kinds_of(FieldKind::timestamp)},
+};
+
+constexpr std::array<std::string_view, 5> source_key_names{"description", "dataset", "layout", "fields", "event_types"};
+constexpr std::array<std::string_view, 3> event_type_key_names{"name", "weight", "message"};
+
+std::vector<std::string_view> field_key_names() {
+    std::vector<std::string_view> names;
+    for (const auto& use : field_key_uses) names.push_back(use.name);
+    return names;
+}
+
+double number_or_throw(const toml::node& node) {
+    const auto value = number_of(node);
+    if (!value) throw_wrong_type("a number", node);
+    return *value;
+}
+
+std::int64_t int_of(const toml::node& node) {
+    const auto* value = node.as_integer();
+    if (value == nullptr) throw_wrong_type("a whole number", node);
+    return value->get();
+}
+
+const toml::array& array_of(const toml::node& node, std::string_view what) {
+    const auto* array = node.as_array();
+    if (array == nullptr) throw_wrong_type(what, node);
+    return *array;
+}
+
+std::vector<double> numbers_of(const toml::node& node) {
+    std::vector<double> numbers;
+    for (const auto& element : array_of(node, "a list of numbers")) numbers.push_back(number_or_throw(element));
+    return numbers;
+}
+
+std::vector<std::string> strings_of(const toml::node& node) {
+    std::vector<std::string> strings;
+    for (const auto& element : array_of(node, "a list of strings")) strings.push_back(string_of(element));
+    return strings;
+}
+
+core::SchemaValue schema_value_of(const toml::node& node) {
+    using Type = core::SchemaValue::Type;
+    if (const auto* text = node.as_string()) return {Type::string, text->get()};
+    if (const auto* number = node.as_integer()) return {Type::integer, concat(number->get())};
+    if (const auto* number = node.as_floating_point()) {
+        if (!std::isfinite(number->get())) throw ValueError("a value must be a finite number");
+        std::ostringstream out;
+        out.precision(17);
+        out << number->get();
+        return {Type::floating, out.str()};
+    }
+    if (const auto* flag = node.as_boolean()) return {Type::boolean, flag->get() ? "true" : "false"};
+    throw_wrong_type("a string, number or boolean", node);
+}
+
+std::vector<core::SchemaValue> schema_values_of(const toml::node& node) {
+    std::vector<core::SchemaValue> values;
+    for (const auto& element : array_of(node, "a list of values, e.g. [\"GET\", \"POST\"]")) {
+        values.push_back(schema_value_of(element));
+    }
+    return values;
+}
+
+// `ranges = [{min = 0, max = 100, weight = 9}, …]`
+std::vector<core::WeightedRange> ranges_of(const toml::node& node) {
+    std::vector<core::WeightedRange> ranges;
+    for (const auto& element : array_of(node, "a list of {min, max, weight} tables")) {
+        const auto* table = element.as_table();
+        if (table == nullptr) throw_wrong_type("a {min, max, weight} table", element);
+        core::WeightedRange range;
+        bool has_min = false;
+        bool has_max = false;
+        for (const auto& [key, value] : *table) {
+            if (key.str() == "min") {
+                range.min = number_or_throw(value);
+                has_min = true;
+            } else if (key.str() == "max") {
+                range.max = number_or_throw(value);
+                has_max = true;
+            } else if (key.str() == "weight") {
+                range.weight = number_or_throw(value);
+            } else {
+                throw ValueError(concat("unknown key ", quoted(key.str()), " in a range; a range has min, max and weight"));
+            }
+        }
+        if (!has_min || !has_max) throw ValueError("each range needs min and max");
+        ranges.push_back(range);
+    }
+    return ranges;
+}
+
+std::uint32_t uint32_of(const toml::node& node) {
+    return uint32_in(node, {0, 0xFFFFFFFFu});
+}
+
+
+struct SourceWalk {
+    Walk& walk;
+    core::SourceSpec& spec;
+
+    core::SchemaOrigin origin(const toml::node& node, const std::string& key_path) const {
+        return {walk.origin, static_cast<std::uint32_t>(node.source().begin.line), key_path};
+    }
+};
+
+void apply_field_key(core::FieldSpec& field, std::string_view key, const toml::node& node, const core::SchemaOrigin& origin) {
+    if (key == "values") field.values = schema_values_of(node);
+    else if (key == "value") field.values = {schema_value_of(node)};
+    else if (key == "weights") field.weights = numbers_of(node);
+    else if (key == "min") field.min = number_or_throw(node);
+    else if (key == "max") field.max = number_or_throw(node);
+    else if (key == "distribution") field.distribution = core::parse_distribution(string_of(node), origin);
+    else if (key == "mean") field.mean = number_or_throw(node);
+    else if (key == "stddev") field.stddev = number_or_throw(node);
+    else if (key == "exponent") field.exponent = number_or_throw(node);
+    else if (key == "ranges") field.ranges = ranges_of(node);
+    else if (key == "precision") field.precision = uint32_of(node);
+    else if (key == "cidrs") field.cidrs = strings_of(node);
+    else if (key == "cidr_weights") field.cidr_weights = numbers_of(node);
+    else if (key == "length") field.length = uint32_of(node);
+    else if (key == "start") field.start = int_of(node);
+    else if (key == "step") field.step = int_of(node);
+    else if (key == "format") field.format = string_of(node);
+}
+
+// A field table, or (without `type`, all entries tables) a group of nested
+// fields: [sources.web.fields.http.method] is the field "http.method".
+void read_field(SourceWalk& source, const std::string& name, const std::string& path, const toml::table& table) {
+    const auto* type = table.get("type");
+    if (type == nullptr) {
+        const bool group = !table.empty() && std::ranges::all_of(table, [](const auto& entry) { return entry.second.is_table(); });
+        if (group) {
+            for (const auto& [key, value] : table) {
+                read_field(source, concat(name, '.', key.str()), concat(path, '.', key.str()), *value.as_table());
+            }
+            return;
+        }
+        source.walk.add(table.source(), path,
+                        "a field needs a type: choice, integer, float, ipv4, ipv6, uuid, hex, base62, name, email, "
+                        "sequence, constant or timestamp");
+        return;
+    }
+    core::FieldSpec field;
+    field.name = name;
+    field.origin = source.origin(table, path);
+    try {
+        field.kind = core::parse_field_kind(string_of(*type), source.origin(*type, path + ".type"));
+    } catch (const ValueError& error) {
+        source.walk.add(type->source(), path + ".type", error.what());
+        return;
+    } catch (const core::SchemaError& error) {
+        source.walk.problems.push_back({type->source().begin.line, error.what()});
+        return;
+    }
+    const auto accepted = field_key_names();
+    for (const auto& [key, value] : table) {
+        const auto key_path = concat(path, '.', key.str());
+        const auto use = std::ranges::find(field_key_uses, key.str(), &FieldKeyUse::name);
+        if (use == field_key_uses.end()) {
+            source.walk.add(key.source(), key_path,
+                            concat("unknown key", detail::did_you_mean(key.str(), accepted), "; a field accepts ",
+                                   detail::join_names(accepted, "and")));
+            continue;
+        }
+        if ((use->kinds & kinds_of(field.kind)) == 0) {
+            source.walk.add(key.source(), key_path, concat("does not apply to type = ", quoted(string_of(*type))));
+            continue;
+        }
+        if (key.str() == "type") continue;
+        try {
+            apply_field_key(field, key.str(), value, source.origin(value, key_path));
+        } catch (const ValueError& error) {
+            source.walk.add(value.source(), key_path, error.what());
+        } catch (const core::SchemaError& error) {
+            source.walk.problems.push_back({value.source().begin.line, error.what()});
+        }
+    }
+    source.spec.fields.push_back(std::move(field));
+}
+
+void read_event_type(SourceWalk& source, const std::string& path, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (table == nullptr) {
+        source.walk.add(node.source(), path, concat("expected an [[event_types]] table, got ", type_name(node)));
+        return;
+    }
+    core::EventTypeSpec event_type;
+    event_type.origin = source.origin(*table, path);
+    for (const auto& [key, value] : *table) {
+        const auto key_path = concat(path, '.', key.str());
+        try {
+            if (key.str() == "name") event_type.name = string_of(value);
+            else if (key.str() == "weight") event_type.weight = number_or_throw(value);
+            else if (key.str() == "message") {
+                event_type.message = string_of(value);
+                // The template's own line: placeholder errors point at it.
+                event_type.origin = source.origin(value, key_path);
+            } else {
+                source.walk.add(key.source(), key_path,
+                                concat("unknown key", detail::did_you_mean(key.str(), event_type_key_names),
+                                       "; an event type accepts ", detail::join_names(event_type_key_names, "and")));
+            }
+        } catch (const ValueError& error) {
+            source.walk.add(value.source(), key_path, error.what());
+        }
+    }
+    source.spec.event_types.push_back(std::move(event_type));
+}
+
+void read_source(Walk& walk, const toml::key& name, const toml::node& node) {
+    const auto path = concat("sources.", name.str());
+    const auto* table = node.as_table();
+    if (table == nullptr) {
+        walk.add(node.source(), path, concat("expected a table [", path, "], got ", type_name(node)));
+        return;
+    }
+    core::SourceSpec spec;
+    spec.name = std::string(name.str());
+    spec.origin = {walk.origin, static_cast<std::uint32_t>(node.source().begin.line), path};
+    SourceWalk source{walk, spec};
+    for (const auto& [key, value] : *table) {
+        const auto key_path = concat(path, '.', key.str());
+        try {
+            if (key.str() == "description") spec.description = string_of(value);
+            else if (key.str() == "dataset") spec.dataset = detail::check_dataset(string_of(value));
+            else if (key.str() == "layout") {
+                const auto& layout = string_of(value);
+                if (layout == "nested") spec.layout = core::AttributeLayout::nested;
+                else if (layout == "flat") spec.layout = core::AttributeLayout::flat;
+                else throw ValueError(concat("expected \"nested\" or \"flat\", got ", quoted(layout)));
+            } else if (key.str() == "fields") {
+                const auto* fields = value.as_table();
+                if (fields == nullptr) throw_wrong_type("a table of fields, [sources.NAME.fields.FIELD]", value);
+                for (const auto& [field_name, field] : *fields) {
+                    const auto field_path = concat(key_path, '.', field_name.str());
+                    if (const auto* field_table = field.as_table()) {
+                        read_field(source, std::string(field_name.str()), field_path, *field_table);
+                    } else {
+                        walk.add(field.source(), field_path,
+                                 concat("expected a field table [", field_path, "], got ", type_name(field)));
+                    }
+                }
+            } else if (key.str() == "event_types") {
+                const auto& types = array_of(value, "an array of tables, [[sources.NAME.event_types]]");
+                for (std::size_t i = 0; i < types.size(); ++i) {
+                    read_event_type(source, concat(key_path, '[', i, ']'), types[i]);
+                }
+            } else {
+                walk.add(key.source(), key_path,
+                         concat("unknown key", detail::did_you_mean(key.str(), source_key_names), "; a source accepts ",
+                                detail::join_names(source_key_names, "and")));
+            }
+        } catch (const ValueError& error) {
+            walk.add(value.source(), key_path, error.what());
+        }
+    }
+    // The parser keeps keys sorted; file order is what the user wrote and
+    // the order attributes appear in the output.
+    std::ranges::stable_sort(spec.fields, {}, [](const core::FieldSpec& f) { return f.origin.line; });
+    walk.settings.sources.push_back(std::move(spec));
+}
+
+void read_sources(Walk& walk, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (table == nullptr) {
+        walk.add(node.source(), "sources", concat("expected a section [sources.NAME], got ", type_name(node)));
+        return;
+    }
+    // A file's [sources] replace any from an earlier layer: one file, one scenario set.
+    walk.settings.sources.clear();
+    for (const auto& [name, source] : *table) {
+        read_source(walk, name, source);
+    }
+    // File order, not the parser's key order: the daemon runs the first.
+    std::ranges::stable_sort(walk.settings.sources, {}, [](const core::SourceSpec& s) { return s.origin.line; });
+}
+
+// Compiles every source as the daemon will (NDJSON), so --check-config and
+// start-up refuse what would fail later; the compiler's errors already carry
+// FILE:LINE: KEY. Also refuses a builtin scenario named beside [sources].
+void check_sources(Walk& walk, const toml::table& document) {
+    if (walk.settings.sources.empty()) return;
+    if (walk.settings.scenario != Settings{}.scenario) {
+        const auto* scenario = document.at_path("generation.scenario").node();
+        walk.problems.push_back(
+            {scenario != nullptr ? scenario->source().begin.line : 0,
+             concat(walk.origin, ':', scenario != nullptr ? scenario->source().begin.line : 0,
+                    ": generation.scenario: ", quoted(walk.settings.scenario),
+                    " conflicts with [sources]: the file's sources replace the built-in scenario; remove one")});
+    }
+    for (const auto& spec : walk.settings.sources) {
+        try {
+            (void)core::compile_source(spec, core::OutputFormat::ndjson);
+        } catch (const core::SchemaError& error) {
+            walk.problems.push_back({error.origin().line, error.what()});
+        }
     }
 }
 
@@ -347,6 +697,9 @@ Settings load_toml_text(std::string_view text, const std::string& origin, Settin
     Walk walk{origin, std::move(base), {}};
     for (const auto& [name, node] : document) {
         read_section(walk, name, node);
+    }
+    if (walk.problems.empty()) {
+        check_sources(walk, document);
     }
     if (!walk.problems.empty()) {
         throw_problems(walk.problems);

@@ -110,7 +110,10 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
             fill_sequence(op, count, col);
             break;
         case GenKind::random_words:
-            std::copy(r, r + 2 * std::size_t{block_padded_}, col);  // the two columns are adjacent
+            // Two columns, block_stride_ apart: a block shorter than the stride
+            // must not spill its second half into the first column's tail.
+            std::copy(r, r + block_padded_, col);
+            std::copy(r + block_padded_, r + 2 * std::size_t{block_padded_}, column(op.column + 1u));
             break;
         case GenKind::combine:
             fill_combine(program_->combines[op.table], col);

@@ -24,6 +24,7 @@ struct SchemaOrigin {
     std::string file;
     std::uint32_t line = 0;  // 0 = unknown
     std::string key;         // key path, e.g. "sources.web.fields.status.values"
+    bool operator==(const SchemaOrigin&) const = default;
 };
 
 // A schema that cannot be compiled. what() reads "FILE:LINE: KEY: reason".
@@ -66,12 +67,14 @@ struct SchemaValue {
     enum class Type : std::uint8_t { string, integer, floating, boolean };
     Type type = Type::string;
     std::string text;
+    bool operator==(const SchemaValue&) const = default;
 };
 
 struct WeightedRange {
     double min = 0;
     double max = 0;
     double weight = 1;
+    bool operator==(const WeightedRange&) const = default;
 };
 
 struct FieldSpec {
@@ -100,6 +103,7 @@ struct FieldSpec {
 
     // timestamp: a strftime-style format, or rfc3339, epoch_s, epoch_ms, epoch_us, epoch_ns
     std::string format = "rfc3339";
+    bool operator==(const FieldSpec&) const = default;
 };
 
 struct EventTypeSpec {
@@ -107,6 +111,7 @@ struct EventTypeSpec {
     double weight = 1;
     std::string message;  // the template
     SchemaOrigin origin;
+    bool operator==(const EventTypeSpec&) const = default;
 };
 
 enum class AttributeLayout : std::uint8_t {
@@ -122,6 +127,8 @@ struct SourceSpec {
     std::vector<EventTypeSpec> event_types;
     AttributeLayout layout = AttributeLayout::nested;
     SchemaOrigin origin;
+    // Compares origins too: a reload that only moves a source reports it changed.
+    bool operator==(const SourceSpec&) const = default;
 };
 
 // What a compiled source writes per batch.

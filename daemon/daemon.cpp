@@ -22,6 +22,7 @@
 #include <stdexcept>
 
 #include "core/bounds.hpp"
+#include "core/schema.hpp"
 #include "config/load.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
@@ -102,8 +103,23 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
                                  ") are not supported yet: TLS arrives with its own issue. Use an http:// "
                                  "receiver (supervent-sink, or a TLS-terminating proxy) for now");
     }
+    // [sources] in the config file replace the built-in scenario; only the
+    // first runs until multi-source scheduling (issue 6).
+    std::shared_ptr<const core::Program> program;
+    if (!settings.sources.empty()) {
+        if (settings.scenario != config::Settings{}.scenario) {
+            throw std::invalid_argument("generation.scenario ('" + settings.scenario +
+                                        "') conflicts with the config file's [sources]: give one or the other");
+        }
+        program = core::compile_source(settings.sources.front(), core::OutputFormat::ndjson);
+        if (settings.sources.size() > 1) {
+            log::warning("%zu sources in the config file; running only the first, '%s' (several sources at once "
+                         "arrive with issue 6)",
+                         settings.sources.size(), settings.sources.front().name.c_str());
+        }
+    }
     const auto scenarios = core::builtin_scenario_names();
-    if (std::find(scenarios.begin(), scenarios.end(), settings.scenario) == scenarios.end()) {
+    if (!program && std::find(scenarios.begin(), scenarios.end(), settings.scenario) == scenarios.end()) {
         std::string known;
         for (std::string_view name : scenarios) known += (known.empty() ? "" : ", ") + std::string(name);
         throw std::invalid_argument("generation.scenario: unknown scenario '" + settings.scenario +
@@ -160,6 +176,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.window_start_ns = settings.window_start_ns.value_or(0);
         plan.window_end_ns = settings.window_end_ns.value_or(0);
         plan.scenario = settings.scenario;
+        plan.program = program;
         plan.identity = core::SourceIdentity{settings.seed, i, workers};
         plan.zero_copy = settings.zero_copy;
         plan.compression = settings.compression;
@@ -231,6 +248,8 @@ constexpr SettingKey setting_keys[] = {
      [](const S& a, const S& b) { return a.request_timeout_s != b.request_timeout_s; }},
     {"generation.seed", false, [](const S& a, const S& b) { return a.seed != b.seed; }},
     {"generation.scenario", false, [](const S& a, const S& b) { return a.scenario != b.scenario; }},
+    // [sources.NAME]: the program is compiled once at start-up.
+    {"sources", false, [](const S& a, const S& b) { return a.sources != b.sources; }},
     {"sink.url", false, [](const S& a, const S& b) { return a.sink.text != b.sink.text; }},
     {"sink.dataset", false, [](const S& a, const S& b) { return a.dataset != b.dataset; }},
     {"sink.token_file", false, [](const S& a, const S& b) { return a.token_file != b.token_file; }},

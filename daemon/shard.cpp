@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "core/bounds.hpp"
+#include "core/schema.hpp"
 #include "net/discard_transport.hpp"
 #include "net/file_transport.hpp"
 
@@ -71,7 +72,8 @@ void Shard::run() noexcept {
 // (the ring must be created by its only submitter).
 void Shard::start() {
     if (plan_.cpu >= 0) pin_to_cpu(plan_.cpu);
-    source_ = core::make_builtin_source(plan_.scenario, plan_.identity, plan_.batch_events);
+    source_ = plan_.program ? core::make_program_source(plan_.program, plan_.identity, plan_.batch_events)
+                            : core::make_builtin_source(plan_.scenario, plan_.identity, plan_.batch_events);
 
     const std::uint32_t ring_entries = std::max<std::uint32_t>(64, plan_.slots * 4 + 32);
     ring_ = std::make_unique<net::Ring>(ring_entries);

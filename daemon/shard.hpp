@@ -11,6 +11,7 @@
 
 #include "config/settings.hpp"
 #include "core/event_source.hpp"
+#include "core/program.hpp"
 #include "daemon/shard_state.hpp"
 #include "net/buffer_arena.hpp"
 #include "net/http_transport.hpp"
@@ -40,6 +41,9 @@ struct ShardPlan {
     std::int64_t window_start_ns = 0;
     std::int64_t window_end_ns = 0;
     std::string scenario;
+    // A scenario from the config file ([sources.NAME]), compiled once and
+    // shared read-only by every shard; null = the built-in `scenario`.
+    std::shared_ptr<const core::Program> program;
     core::SourceIdentity identity;
     SinkPlan sink;
     std::uint32_t slots = 4;

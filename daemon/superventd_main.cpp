@@ -7,6 +7,7 @@
 
 #include "config/load.hpp"
 #include "core/event_source.hpp"
+#include "core/schema.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "net/ring.hpp"
@@ -20,7 +21,12 @@ int check_config(const supervent::config::Settings& settings) {
     // Build everything that can be checked without sending: the plan (sink
     // address, files) and the scenario's source.
     auto plans = supervent::daemon::plan_shards(settings);
-    auto source = supervent::core::make_builtin_source(settings.scenario, {settings.seed, 0, 1}, settings.batch_events);
+    // The config file's first source when it has [sources], else the built-in scenario.
+    auto source = !plans.empty() && plans.front().program
+                      ? supervent::core::make_program_source(plans.front().program, {settings.seed, 0, 1},
+                                                             settings.batch_events)
+                      : supervent::core::make_builtin_source(settings.scenario, {settings.seed, 0, 1},
+                                                             settings.batch_events);
     std::printf("%s", supervent::config::describe(settings).c_str());
     std::printf("shards:      %zu\nevent bound: %zu bytes (scenario %s)\nconfig OK\n", plans.size(),
                 source->event_bytes_max(), std::string(source->name()).c_str());
