@@ -497,3 +497,24 @@ TEST_CASE("IPv6, base-62 ids, names and emails", "[schema]") {
     CHECK(error_of(source_with({bad})).find("not an IPv6 prefix") != std::string::npos);
     CHECK(parse_field_kind("email", at("x")) == FieldKind::email);
 }
+
+TEST_CASE("32-digit hex ids are random in every digit, also in blocks shorter than a full one", "[schema]") {
+    // The two words of a hex id sit in adjacent columns a full block apart;
+    // a short block (3 events, or the 44 after 256) once wrote the second
+    // word into the first column's tail, leaving digits 17-32 zero or stale.
+    FieldSpec id = field("id", FieldKind::hex_id);
+    id.length = 32;
+    for (const std::uint32_t count : {3u, 300u}) {
+        simdjson::dom::parser parser;
+        std::set<std::string> low_halves;
+        for (const std::string& line : run(source_with({id}), count)) {
+            std::string_view hex;
+            REQUIRE(parse(parser, line)["attributes"]["id"].get(hex) == simdjson::SUCCESS);
+            REQUIRE(hex.size() == 32);
+            low_halves.insert(std::string(hex.substr(16)));
+        }
+        // 64 random bits each: a repeat among 300 has probability ~ 2^-47.
+        CHECK(low_halves.size() == count);
+        CHECK(low_halves.count("0000000000000000") == 0);
+    }
+}
