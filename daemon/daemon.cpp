@@ -355,6 +355,12 @@ struct Daemon::Shared {
     [[nodiscard]] std::string set_setting(std::string_view key, std::string_view value);
     [[nodiscard]] std::string set_rate(simdjson::dom::element value);
     [[nodiscard]] std::string sources_json(simdjson::dom::element request);
+    // The source the shards run: the config file's first [sources] entry or
+    // the built-in scenario, as planned at start-up (a reload does not change it).
+    [[nodiscard]] std::string running_source() const {
+        if (plans.empty()) return settings.scenario;
+        return plans.front().program ? plans.front().program->name : plans.front().scenario;
+    }
     void sample_rates(std::int64_t now_ns);
     void print_progress(std::int64_t now_ns) const;
     void report_to_systemd(std::int64_t now_ns);
@@ -447,7 +453,7 @@ std::string Daemon::Shared::status_json() const {
     json.key("metrics");
     if (metrics_server) json.value("http://" + metrics_server->address() + "/metrics"); else json.null();
     json.key("sources").begin_array();
-    json.begin_object().field("name", settings.scenario).field("enabled", source_enabled).end_object();
+    json.begin_object().field("name", running_source()).field("enabled", source_enabled).end_object();
     json.end_array();
     json.key("shards").begin_array();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
@@ -748,19 +754,19 @@ std::string Daemon::Shared::sources_json(simdjson::dom::element request) {
     const bool toggling = request["enabled"].get_bool().get(enable) == simdjson::SUCCESS;
     if (naming != toggling) return error_reply("to enable or disable a source give both \"name\" and \"enabled\"");
     if (naming) {
-        if (name != settings.scenario) {
-            return error_reply("no source named '" + std::string(name) + "'; this daemon runs one: " + settings.scenario);
+        if (name != running_source()) {
+            return error_reply("no source named '" + std::string(name) + "'; this daemon runs one: " + running_source());
         }
         if (stop_requested) return error_reply("the daemon is stopping");
         source_enabled = enable;
         push_pause();
-        log::notice("source %s %s", settings.scenario.c_str(), enable ? "enabled" : "disabled");
+        log::notice("source %s %s", running_source().c_str(), enable ? "enabled" : "disabled");
     }
     const Totals total = totals();
     JsonWriter json;
     json.begin_object().field("ok", true).key("sources").begin_array();
     json.begin_object()
-        .field("name", settings.scenario)
+        .field("name", running_source())
         .field("enabled", source_enabled)
         .field("events_generated", total.events_generated)
         .end_object();
