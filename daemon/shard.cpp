@@ -49,7 +49,7 @@ Shard::Shard(ShardPlan plan, ShardStats& stats, ShardControl& control, ShardErro
       stats_(stats),
       control_(control),
       error_(error),
-      jitter_state_(0x2545f4914f6cdd1dULL ^ (plan_.identity.seed + plan_.index)) {}
+      retry_backoff_(0x2545f4914f6cdd1dULL ^ (plan_.identity.seed + plan_.index)) {}
 
 Shard::~Shard() = default;
 
@@ -358,12 +358,7 @@ std::int64_t Shard::wait_ns(std::int64_t now_ns) const {
 }
 
 std::int64_t Shard::retry_backoff_ns(std::uint32_t attempts) {
-    const std::uint32_t shift = std::min<std::uint32_t>(attempts - 1, 20);
-    const std::int64_t ceiling = std::min(plan_.retry_backoff_max_ns, plan_.retry_backoff_min_ns << shift);
-    jitter_state_ ^= jitter_state_ << 13;
-    jitter_state_ ^= jitter_state_ >> 7;
-    jitter_state_ ^= jitter_state_ << 17;
-    return ceiling / 2 + static_cast<std::int64_t>(jitter_state_ % static_cast<std::uint64_t>(ceiling / 2 + 1));
+    return retry_backoff_.delay_ns(attempts - 1, plan_.retry_backoff_min_ns, plan_.retry_backoff_max_ns);
 }
 
 void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {

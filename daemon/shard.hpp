@@ -13,6 +13,7 @@
 #include "core/event_source.hpp"
 #include "core/program.hpp"
 #include "daemon/shard_state.hpp"
+#include "net/backoff.hpp"
 #include "net/buffer_arena.hpp"
 #include "net/http_transport.hpp"
 #include "net/ring.hpp"
@@ -121,7 +122,7 @@ private:
     double tokens_ = 0;
     double batch_target_ = 1;                 // events per batch when rate limited
     std::int64_t tokens_at_ns_ = 0;
-    std::uint64_t jitter_state_;
+    net::Backoff retry_backoff_;  // delays between attempts of a batch
 };
 
 }  // namespace supervent::daemon

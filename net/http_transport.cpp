@@ -45,7 +45,7 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
       connections_(config_.connections),
       body_scratch_(std::make_unique<char[]>(bounds::http_response_bytes_max)),
       reply_parser_(bounds::http_response_bytes_max),
-      jitter_state_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)) {
+      backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)) {
     assert(config_.connections >= 1 && config_.connections <= bounds::connections_per_shard_max);
     for (std::uint32_t i = 0; i < connections_.size(); ++i) {
         connections_[i].index = i;
@@ -65,15 +65,7 @@ std::uint64_t HttpTransport::send_tag(const Connection& conn, const Slot& slot) 
 }
 
 std::int64_t HttpTransport::backoff_ns(std::uint32_t failures) {
-    // Exponential with full jitter in the upper half, so shards that lost the
-    // sink together do not reconnect together.
-    const std::uint32_t shift = std::min<std::uint32_t>(failures, 20);
-    const std::int64_t ceiling =
-        std::min(config_.reconnect_backoff_max_ns, config_.reconnect_backoff_min_ns << shift);
-    jitter_state_ ^= jitter_state_ << 13;
-    jitter_state_ ^= jitter_state_ >> 7;
-    jitter_state_ ^= jitter_state_ << 17;
-    return ceiling / 2 + static_cast<std::int64_t>(jitter_state_ % static_cast<std::uint64_t>(ceiling / 2 + 1));
+    return backoff_.delay_ns(failures, config_.reconnect_backoff_min_ns, config_.reconnect_backoff_max_ns);
 }
 
 bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "net/backoff.hpp"
 #include "net/http_request.hpp"
 #include "net/http_response.hpp"
 #include "net/ring.hpp"
@@ -100,7 +101,7 @@ private:
     std::unique_ptr<char[]> body_scratch_;
     IngestReplyParser reply_parser_;
     std::uint32_t next_connection_ = 0;
-    std::uint64_t jitter_state_;
+    Backoff backoff_;  // reconnect delays
     bool shutting_down_ = false;
     bool work_waiting_ = false;  // as of the last on_tick: closed connections matter only then
     std::string fatal_error_;
