@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/load.hpp"
+#include "toml_text.hpp"
 
 using supervent::config::ConfigError;
 using supervent::config::load_toml_file;
@@ -18,17 +19,9 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-Settings load(std::string_view text) { return load_toml_text(text, "scn.toml"); }
+Settings load(std::string_view text) { return supervent::test::load_toml_as(text, "scn.toml"); }
 
-std::string error_of(std::string_view text) {
-    try {
-        (void)load(text);
-    } catch (const ConfigError& error) {
-        return error.what();
-    }
-    FAIL("expected a ConfigError for:\n" << text);
-    return {};
-}
+std::string error_of(std::string_view text) { return supervent::test::toml_error_as(text, "scn.toml"); }
 
 const FieldSpec& field(const Settings& settings, std::string_view name) {
     for (const auto& f : settings.sources.at(0).fields) {

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/load.hpp"
+#include "toml_text.hpp"
 #include "temp_file.hpp"
 
 using supervent::config::ConfigError;
@@ -15,18 +16,9 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-Settings load(std::string_view text) { return load_toml_text(text, "test.toml"); }
+Settings load(std::string_view text) { return supervent::test::load_toml_as(text, "test.toml"); }
 
-// The message of the ConfigError that loading `text` throws.
-std::string error_of(std::string_view text) {
-    try {
-        (void)load(text);
-    } catch (const ConfigError& error) {
-        return error.what();
-    }
-    FAIL("expected a ConfigError for:\n" << text);
-    return {};
-}
+std::string error_of(std::string_view text) { return supervent::test::toml_error_as(text, "test.toml"); }
 
 }  // namespace
 
