@@ -301,6 +301,23 @@ def require_summary(stderr):
     return summary
 
 
+def check_drained_exactly(h, summary, sink, floor, tag):
+    """After a stop: nothing failed or in flight, at least `floor` acked, and the
+    sink (stopped here) counted exactly what the daemon acknowledged, all valid."""
+    check(summary["failed"] == 0 and summary["in_flight"] == 0,
+          f"[{tag}] after the drain nothing may be failed or in flight: {summary}")
+    check(summary["generated"] == summary["acked"], f"[{tag}] generated != acked after the drain: {summary}")
+    check(summary["acked"] >= floor, f"[{tag}] acked {summary['acked']} < {floor} seen before the stop")
+    report = sink.stop()
+    h.log(f"[{tag}] sink report: {report}")
+    check(report["events"] == summary["acked"],
+          f"[{tag}] the sink counted {report['events']} events, the daemon acknowledged {summary['acked']}: "
+          f"{'lost' if report['events'] < summary['acked'] else 'counted twice'} "
+          f"{abs(report['events'] - summary['acked'])}")
+    check(report["invalid_events"] == 0, f"[{tag}] {report['invalid_events']} invalid events (a torn batch?)")
+    return report
+
+
 def ctl_json(harness, name, socket_path, command, expect_rc=0, timeout_s=30):
     result = harness.run(name, [harness.bin("supervent-ctl"), "--socket", socket_path, "--json", command],
                          timeout_s=timeout_s)

@@ -41,18 +41,7 @@ def run_and_terminate(h, tag, sink_args):
     check("SIGTERM" in stderr, f"[{tag}] superventd did not say it was stopping on SIGTERM")
     summary = harness.require_summary(stderr)
     h.log(f"[{tag}] daemon summary: {summary}")
-    check(summary["failed"] == 0 and summary["in_flight"] == 0,
-          f"[{tag}] after the drain nothing may be failed or in flight: {summary}")
-    check(summary["generated"] == summary["acked"], f"[{tag}] generated != acked after the drain: {summary}")
-    check(summary["acked"] >= before, f"[{tag}] acked {summary['acked']} < {before} events the sink had before SIGTERM")
-
-    report = sink.stop()
-    h.log(f"[{tag}] sink report: {report}")
-    check(report["events"] == summary["acked"],
-          f"[{tag}] the sink counted {report['events']} events, the daemon acknowledged {summary['acked']}: "
-          f"{'lost' if report['events'] < summary['acked'] else 'counted twice'} "
-          f"{abs(report['events'] - summary['acked'])}")
-    check(report["invalid_events"] == 0, f"[{tag}] {report['invalid_events']} invalid events (a torn batch?)")
+    report = harness.check_drained_exactly(h, summary, sink, before, tag)
     check(report["rejected_requests"] == 0, f"[{tag}] {report['rejected_requests']} rejected requests")
     return status["events_in_flight"]
 
