@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/bounds.hpp"
+#include "core/scenario.hpp"
 #include "core/schema.hpp"
 
 namespace supervent::config {
@@ -69,6 +70,16 @@ struct Settings {
     // given the daemon runs the first one instead of `scenario` (which must
     // then stay at its default); several sources are scheduled with issue 6.
     std::vector<core::SourceSpec> sources;
+    // Dependencies, live rates and shape, time zone of the [sources] above
+    // (TOML [scenario] / the original YAML's top level).
+    core::ScenarioSpec scenario_spec;
+    // Multiplies every volume count (and live rate) of the scenario: 0.001
+    // runs a scaled-down copy of a big backfill. 1 = as written.
+    double scale = 1;
+    // Things a loader accepted but that a user should hear about (keys at the
+    // wrong level, ignored sections), each naming the file, line and key. The
+    // daemon logs them as warnings once at start-up.
+    std::vector<std::string> warnings;
 
     // [sink]
     // A local supervent-sink on its default port, so a bare `superventd` has somewhere to send.

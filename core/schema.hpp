@@ -109,9 +109,43 @@ struct FieldSpec {
 struct EventTypeSpec {
     std::string name;
     double weight = 1;
+    // A root type starts events of its own (the original's
+    // create_from_scratch: true); a non-root type only appears as the action
+    // of a dependency.
+    bool root = true;
     std::string message;  // the template
     SchemaOrigin origin;
     bool operator==(const EventTypeSpec&) const = default;
+};
+
+// How root events are spread over a volume entry's window. The pattern
+// shapes the density over calendar time; the distribution shapes it over the
+// window as a whole; the two multiply.
+enum class VolumePattern : std::uint8_t {
+    always,           // "24/7": flat
+    weekday,          // only Monday..Friday (days aligned to midnight in the scenario's time zone)
+    weekend,          // only Saturday and Sunday
+    sine_wave,        // 1 + amplitude * sin(2 pi (t - start) / period): a daily cycle by default
+    linear_increase,  // density rising linearly from ramp_from to 1 over the window
+};
+
+enum class SpreadDistribution : std::uint8_t {
+    uniform,   // "random"
+    gaussian,  // mean mid-window, sigma a sixth of the window, clipped to it
+};
+
+struct VolumeSpec {
+    VolumePattern pattern = VolumePattern::always;
+    SpreadDistribution distribution = SpreadDistribution::uniform;
+    std::uint64_t count = 0;  // exactly this many root events over the window
+    // The entry's own window (ns since the epoch); both 0 = the scenario's window.
+    std::int64_t start_ns = 0;
+    std::int64_t end_ns = 0;
+    std::int64_t period_ns = 86'400'000'000'000;  // sine_wave
+    double amplitude = 0.5;                       // sine_wave, 0..1
+    double ramp_from = 0.1;                       // linear_increase: density at the start relative to the end
+    SchemaOrigin origin;
+    bool operator==(const VolumeSpec&) const = default;
 };
 
 enum class AttributeLayout : std::uint8_t {
@@ -126,6 +160,10 @@ struct SourceSpec {
     std::vector<FieldSpec> fields;
     std::vector<EventTypeSpec> event_types;
     AttributeLayout layout = AttributeLayout::nested;
+    // Backfill: the root events this source makes over the window. Empty with
+    // a window: the source only makes dependent events (the original's
+    // `volume: []`). Ignored in live mode.
+    std::vector<VolumeSpec> volume;
     SchemaOrigin origin;
     // Compares origins too: a reload that only moves a source reports it changed.
     bool operator==(const SourceSpec&) const = default;
