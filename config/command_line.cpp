@@ -3,10 +3,13 @@
 // wrapper script can add `--config` at the end without undoing overrides.
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <vector>
 
 #include "config/load.hpp"
 #include "config/values.hpp"
+#include "config/scenario_rules.hpp"
+#include "config/yaml_load.hpp"
 
 #ifndef SUPERVENT_VERSION
 #error "SUPERVENT_VERSION must be defined by the build (config/CMakeLists.txt)"
@@ -42,6 +45,16 @@ constexpr std::array options{
     OptionSpec{"--duration", "TIME",
                [](Settings& s, std::string_view v) { s.duration_s = detail::parse_duration(v); }},
     OptionSpec{"--seed", "N", [](Settings& s, std::string_view v) { s.seed = detail::parse_uint(v); }},
+    OptionSpec{"--scale", "F",
+               [](Settings& s, std::string_view v) {
+                   double factor = 0;
+                   const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), factor);
+                   if (v.empty() || error != std::errc{} || end != v.data() + v.size()) {
+                       throw ValueError(concat("expected a factor such as 0.001, got ", quoted(v)));
+                   }
+                   s.scale = check_scale(factor);
+               }},
+    OptionSpec{"--timezone", "TZ", [](Settings& s, std::string_view v) { s.scenario_spec.timezone = std::string(v); }},
     OptionSpec{"--start", "TIME",
                [](Settings& s, std::string_view v) { s.window_start_ns = detail::parse_rfc3339_ns(v); }},
     OptionSpec{"--end", "TIME", [](Settings& s, std::string_view v) { s.window_end_ns = detail::parse_rfc3339_ns(v); }},
@@ -171,7 +184,7 @@ Settings load_config_option(const std::vector<Given>& given) {
     if (config->value.empty()) {
         throw ConfigError("--config: needs a file name");
     }
-    return load_toml_file(std::string(config->value));
+    return load_config_file(std::string(config->value));
 }
 
 void apply_option(Settings& settings, const Given& option) {
@@ -189,6 +202,7 @@ Settings resolve(const std::vector<Given>& given, const GetEnv& get_env) {
             apply_option(settings, option);
         }
     }
+    apply_scale(settings);
     resolve_token(settings, get_env);
     return settings;
 }
@@ -226,10 +240,11 @@ Settings reload_daemon_settings(int argc, const char* const* argv, const GetEnv&
     try {
         const auto given = split_arguments(argc, argv);
         if (config_path.empty()) return resolve(given, get_env);
-        auto settings = load_toml_file(config_path);
+        auto settings = load_config_file(config_path);
         for (const auto& option : given) {
             if (option.spec->apply != nullptr) apply_option(settings, option);
         }
+        apply_scale(settings);
         resolve_token(settings, get_env);
         return settings;
     } catch (const ConfigError& error) {
@@ -252,7 +267,10 @@ std::string daemon_help_text() {
         "Configuration:\n"
         "  --config FILE           read settings from the TOML file FILE (every key is\n"
         "                          documented in superventd.example.toml; [sources.NAME]\n"
-        "                          scenarios in scenario.example.toml)\n"
+        "                          scenarios in scenario.example.toml), or from a\n"
+        "                          scenario file of the original tool when FILE ends\n"
+        "                          in .yaml or .yml (supervent-ctl convert prints its\n"
+        "                          TOML)\n"
         "  --check-config          check the settings, print a summary and exit: 0 when\n"
         "                          they are valid, non-zero with the reason when not\n"
         "\n"
@@ -283,6 +301,12 @@ std::string daemon_help_text() {
         "                          5m, 1h30m or 250ms (default 0: no limit)\n"
         "  --seed N                seed of the generators: the same seed gives the same\n"
         "                          events (default 1)\n"
+        "  --scale F               multiply the scenario's volume counts and live rates\n"
+        "                          by F (0 < F <= 1000000; counts round to the nearest,\n"
+        "                          at least 1): --scale 0.001 runs a thousandth of it\n"
+        "  --timezone TZ           time zone of the scenario's days (weekday, weekend,\n"
+        "                          business hours): an IANA name such as Europe/Berlin\n"
+        "                          or an offset such as +02:00 (default UTC)\n"
         "  --start TIME, --end TIME\n"
         "                          spread the event times evenly over this RFC 3339\n"
         "                          window (e.g. 2026-01-01T00:00:00Z) instead of using\n"
