@@ -15,6 +15,8 @@
 #include <toml++/toml.h>
 
 #include "config/load.hpp"
+#include "config/scenario_rules.hpp"
+#include "config/toml_scenario.hpp"
 #include "config/values.hpp"
 #include "core/schema.hpp"
 
@@ -200,6 +202,12 @@ constexpr std::array generation_keys{
     KeySpec{"events", [](Settings& s, const toml::node& n) { s.events = uint_of(n); }},
     KeySpec{"duration", apply_duration},
     KeySpec{"seed", [](Settings& s, const toml::node& n) { s.seed = uint_of(n); }},
+    KeySpec{"scale",
+            [](Settings& s, const toml::node& n) {
+                const auto factor = number_of(n);
+                if (!factor) throw_wrong_type("a number such as 0.001", n);
+                s.scale = check_scale(*factor);
+            }},
     KeySpec{"start", [](Settings& s, const toml::node& n) { s.window_start_ns = detail::parse_rfc3339_ns(string_of(n)); }},
     KeySpec{"end", [](Settings& s, const toml::node& n) { s.window_end_ns = detail::parse_rfc3339_ns(string_of(n)); }},
     KeySpec{"scenario",
@@ -240,6 +248,7 @@ std::vector<std::string_view> section_names() {
         names.push_back(section.name);
     }
     names.push_back("sources");
+    names.push_back("scenario");
     return names;
 }
 
@@ -292,6 +301,12 @@ void read_sources(Walk& walk, const toml::node& node);  // below, with the rest 
 void read_section(Walk& walk, const toml::key& name, const toml::node& node) {
     if (name.str() == "sources") {
         read_sources(walk, node);
+        return;
+    }
+    if (name.str() == "scenario") {  // config/toml_scenario.cpp
+        std::vector<detail::TomlProblem> found;
+        detail::read_toml_scenario(node, walk.origin, walk.settings.scenario_spec, found);
+        for (auto& problem : found) walk.problems.push_back({problem.line, std::move(problem.message)});
         return;
     }
     const auto section = std::ranges::find(sections, name.str(), &SectionSpec::name);
@@ -354,8 +369,8 @@ constexpr std::array field_key_uses{
     FieldKeyUse{"format", kinds_of(FieldKind::timestamp)},
 };
 
-constexpr std::array<std::string_view, 5> source_key_names{"description", "dataset", "layout", "fields", "event_types"};
-constexpr std::array<std::string_view, 3> event_type_key_names{"name", "weight", "message"};
+constexpr std::array<std::string_view, 6> source_key_names{"description", "dataset", "layout", "fields", "event_types", "volume"};
+constexpr std::array<std::string_view, 4> event_type_key_names{"name", "weight", "root", "message"};
 
 std::vector<std::string_view> field_key_names() {
     std::vector<std::string_view> names;
@@ -399,10 +414,8 @@ core::SchemaValue schema_value_of(const toml::node& node) {
     if (const auto* number = node.as_integer()) return {Type::integer, concat(number->get())};
     if (const auto* number = node.as_floating_point()) {
         if (!std::isfinite(number->get())) throw ValueError("a value must be a finite number");
-        std::ostringstream out;
-        out.precision(17);
-        out << number->get();
-        return {Type::floating, out.str()};
+        // The shortest text that reads back the same: 0.1, not 0.10000000000000001.
+        return {Type::floating, detail::shortest_double_text(number->get())};
     }
     if (const auto* flag = node.as_boolean()) return {Type::boolean, flag->get() ? "true" : "false"};
     throw_wrong_type("a string, number or boolean", node);
@@ -482,7 +495,8 @@ void apply_field_key(core::FieldSpec& field, std::string_view key, const toml::n
 // fields: [sources.web.fields.http.method] is the field "http.method".
 void read_field(SourceWalk& source, const std::string& name, const std::string& path, const toml::table& table) {
     const auto* type = table.get("type");
-    if (type == nullptr) {
+    // A table under `type` is a nested field named "type" ([sources.s.fields.actor.type]), not the generator.
+    if (type == nullptr || type->is_table()) {
         const bool group = !table.empty() && std::ranges::all_of(table, [](const auto& entry) { return entry.second.is_table(); });
         if (group) {
             for (const auto& [key, value] : table) {
@@ -546,6 +560,7 @@ void read_event_type(SourceWalk& source, const std::string& path, const toml::no
         try {
             if (key.str() == "name") event_type.name = string_of(value);
             else if (key.str() == "weight") event_type.weight = number_or_throw(value);
+            else if (key.str() == "root") event_type.root = bool_of(value);
             else if (key.str() == "message") {
                 event_type.message = string_of(value);
                 // The template's own line: placeholder errors point at it.
@@ -595,6 +610,10 @@ void read_source(Walk& walk, const toml::key& name, const toml::node& node) {
                                  concat("expected a field table [", field_path, "], got ", type_name(field)));
                     }
                 }
+            } else if (key.str() == "volume") {  // config/toml_scenario.cpp
+                std::vector<detail::TomlProblem> found;
+                detail::read_toml_volume(value, walk.origin, key_path, spec.volume, found);
+                for (auto& problem : found) walk.problems.push_back({problem.line, std::move(problem.message)});
             } else if (key.str() == "event_types") {
                 const auto& types = array_of(value, "an array of tables, [[sources.NAME.event_types]]");
                 for (std::size_t i = 0; i < types.size(); ++i) {
@@ -700,6 +719,9 @@ Settings load_toml_text(std::string_view text, const std::string& origin, Settin
     }
     if (walk.problems.empty()) {
         check_sources(walk, document);
+    }
+    if (walk.problems.empty()) {  // dependencies, rates, cycles: config/scenario_rules.cpp
+        for (auto& [line, message] : detail::check_scenario(walk.settings)) walk.problems.push_back({line, std::move(message)});
     }
     if (!walk.problems.empty()) {
         throw_problems(walk.problems);
