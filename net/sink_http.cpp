@@ -24,6 +24,7 @@ std::string_view trim(std::string_view s) noexcept {
 // Reads one line ending in LF (a CR before it is dropped). Returns false when
 // no full line is available yet.
 bool next_line(std::string_view data, std::size_t& pos, std::string_view& line) noexcept {
+    if (pos >= data.size()) return false;  // also keeps a null data() (an empty view) away from memchr
     const void* lf = std::memchr(data.data() + pos, '\n', data.size() - pos);
     if (lf == nullptr) return false;
     const auto lf_pos = static_cast<std::size_t>(static_cast<const char*>(lf) - data.data());
