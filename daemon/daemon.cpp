@@ -958,6 +958,10 @@ void print_summary(const Totals& total, double elapsed_s, const config::Settings
 
 }  // namespace
 
+void Daemon::handle_control_request(std::string_view request, std::function<void(std::string)> respond) {
+    shared_->handle_command(request, std::move(respond));
+}
+
 int Daemon::run() {
     Shared& shared = *shared_;
     if (const auto level = log::parse_level(shared.settings.log_level)) log::set_level(*level);

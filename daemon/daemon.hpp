@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -52,6 +53,11 @@ public:
     // Runs to the end: 0 when every generated event was acknowledged,
     // 1 otherwise (failures, a shard that could not start).
     int run();
+
+    // Answers one control-protocol request line (what the control socket
+    // hands to the daemon) on this thread. Before run() there are no shards:
+    // tests and the control-protocol fuzzer (test/fuzz) use it that way.
+    void handle_control_request(std::string_view request, std::function<void(std::string)> respond);
 
 private:
     struct Shared;
