@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/load.hpp"
+#include "config/sink_values.hpp"
 #include "config/values.hpp"
 #include "config/scenario_rules.hpp"
 #include "config/yaml_load.hpp"
@@ -40,6 +41,19 @@ constexpr std::array options{
                [](Settings& s, std::string_view v) { s.compression = detail::parse_compression(v); }},
     OptionSpec{"--token-file", "FILE",
                [](Settings& s, std::string_view v) { s.token_file = detail::check_token_file(v); }},
+    OptionSpec{"--format", "ndjson|json|csv|text",
+               [](Settings& s, std::string_view v) { s.format = detail::parse_format(v); }},
+    OptionSpec{"--edge", "", [](Settings& s, std::string_view) { s.edge = EdgeMode::on; }},
+    OptionSpec{"--event-labels", "NAME=VALUE[,...]",
+               [](Settings& s, std::string_view v) { s.event_labels = detail::parse_event_labels(v); }},
+    OptionSpec{"--rotate-bytes", "SIZE",
+               [](Settings& s, std::string_view v) {
+                   s.rotate_bytes = detail::check_rotate_bytes(detail::parse_byte_size(v));
+               }},
+    OptionSpec{"--rotate-keep", "N",
+               [](Settings& s, std::string_view v) {
+                   s.rotate_keep = detail::parse_uint32_in(v, detail::rotate_keep_range);
+               }},
     OptionSpec{"--rate", "N|unlimited", [](Settings& s, std::string_view v) { s.rate_eps = detail::parse_rate(v); }},
     OptionSpec{"--events", "N", [](Settings& s, std::string_view v) { s.events = detail::parse_uint(v); }},
     OptionSpec{"--duration", "TIME",
@@ -63,6 +77,10 @@ constexpr std::array options{
     OptionSpec{"--batch-events", "N",
                [](Settings& s, std::string_view v) {
                    s.batch_events = detail::parse_uint32_in(v, detail::batch_events_range);
+               }},
+    OptionSpec{"--batch-bytes", "SIZE",
+               [](Settings& s, std::string_view v) {
+                   s.batch_bytes_max = detail::check_batch_bytes(detail::parse_byte_size(v));
                }},
     OptionSpec{"--connections", "N",
                [](Settings& s, std::string_view v) {
@@ -279,8 +297,8 @@ std::string daemon_help_text() {
         "      http://HOST[:PORT][/PREFIX]    the Axiom ingest API; IPv6 as\n"
         "                                     http://[::1]:8080\n"
         "      https://HOST[:PORT][/PREFIX]   the same over TLS (not supported yet)\n"
-        "      file:PATH                      NDJSON written to PATH\n"
-        "      stdout:                        NDJSON on standard output\n"
+        "      file:PATH                      events written to PATH\n"
+        "      stdout:                        events on standard output\n"
         "      discard:                       generated, then dropped\n"
         "  --dataset NAME          dataset to ingest into (default supervent); letters,\n"
         "                          digits, '.', '_' and '-', at most ",
@@ -292,6 +310,19 @@ std::string daemon_help_text() {
         "                          negative is faster (default none; zstd means level 1)\n"
         "  --token-file FILE       read the Axiom API token from FILE (one line); used\n"
         "                          when AXIOM_TOKEN is not set\n"
+        "  --format ndjson|json|csv|text\n"
+        "                          request bodies as NDJSON (default), one JSON array,\n"
+        "                          or CSV with a header line; text (the message alone\n"
+        "                          per line) is for file: and stdout: sinks\n"
+        "  --edge                  use Axiom's edge ingest path /v1/ingest/DATASET (the\n"
+        "                          default for hosts *.edge.axiom.co)\n"
+        "  --event-labels NAME=VALUE[,NAME=VALUE...]\n"
+        "                          labels Axiom adds to every event (sent as the header\n"
+        "                          X-Axiom-Event-Labels)\n"
+        "  --rotate-bytes SIZE     file: sinks: move PATH to PATH.1 (PATH.1 to PATH.2,\n"
+        "                          ...) once SIZE bytes are in it, e.g. 100MiB (default\n"
+        "                          0: never); a batch is never split over two files\n"
+        "  --rotate-keep N         rotated files to keep (1 to 1000; default 5)\n"
         "\n"
         "Generation:\n"
         "  --rate N|unlimited      events per second over all workers (default unlimited)\n"
@@ -322,6 +353,8 @@ std::string daemon_help_text() {
         "  --batch-events N        events per ingest request (1 to ",
         bounds::batch_events_max, "; default ", bounds::batch_events_default,
         ")\n"
+        "  --batch-bytes SIZE      most uncompressed body bytes per request, e.g. 4MiB\n"
+        "                          (64KiB to 256MiB; default 10MiB)\n"
         "  --connections N         keep-alive connections per worker (1 to ",
         bounds::connections_per_shard_max, "; default ", bounds::connections_per_shard_default,
         ")\n"

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/bounds.hpp"
@@ -27,6 +28,14 @@ struct SinkUrl {
 
 enum class ZeroCopyMode { automatic, on, off };
 
+// What request bodies (or file lines) hold. [sink] format / --format.
+enum class SinkFormat { ndjson, json, csv, text };
+
+// The ingest path: /v1/datasets/{dataset}/ingest, or Axiom's edge form
+// /v1/ingest/{dataset}. automatic = edge when the sink host is an Axiom
+// edge deployment (*.edge.axiom.co).
+enum class EdgeMode { automatic, on, off };
+
 // Content-Encoding of request bodies (and the framing of file output).
 struct Compression {
     bool zstd = false;
@@ -37,6 +46,9 @@ struct Settings {
     // [runtime]
     std::uint32_t workers = 0;  // shards; 0 = one per online core
     std::uint32_t batch_events = bounds::batch_events_default;
+    // Most body bytes (uncompressed, as rendered) per request; a batch ends
+    // at batch_events or before the event that would pass this, whichever first.
+    std::uint64_t batch_bytes_max = 10 * 1024 * 1024;
     bool pin_threads = true;
     double drain_timeout_s = 30;     // after stop/SIGTERM: settle in-flight batches within this, then fail them
     std::string socket_path;    // control socket; empty = no control socket
@@ -89,6 +101,14 @@ struct Settings {
     std::string token;               // secret: never log or echo it
     std::string token_file;          // --token-file / [sink] token_file; read when AXIOM_TOKEN is unset
     std::string token_source;        // where the token came from, for messages; empty = no token
+    SinkFormat format = SinkFormat::ndjson;  // --format / [sink] format
+    EdgeMode edge = EdgeMode::automatic;     // --edge / [sink] edge
+    // --event-labels / [sink] event_labels: sent as X-Axiom-Event-Labels, in this order.
+    std::vector<std::pair<std::string, std::string>> event_labels;
+    // file: sinks: start a new file once this many bytes are written (0 =
+    // never), keeping rotate_keep old ones as PATH.1 (newest) … PATH.N.
+    std::uint64_t rotate_bytes = 0;
+    std::uint32_t rotate_keep = 5;
 
     // [monitoring]
     bool progress = false;           // print a progress line to stderr

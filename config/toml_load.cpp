@@ -15,6 +15,7 @@
 #include <toml++/toml.h>
 
 #include "config/load.hpp"
+#include "config/sink_values.hpp"
 #include "config/scenario_rules.hpp"
 #include "config/toml_scenario.hpp"
 #include "config/values.hpp"
@@ -149,6 +150,35 @@ double timeout_of(const toml::node& node) {
     return detail::parse_timeout(string_of(node));
 }
 
+// A byte count: a whole number, or a string with a unit ("10MiB").
+std::uint64_t byte_size_of(const toml::node& node) {
+    if (node.as_integer() != nullptr) return uint_of(node);
+    if (node.as_string() == nullptr) throw_wrong_type("a byte count such as 10485760 or \"10MiB\"", node);
+    return detail::parse_byte_size(string_of(node));
+}
+
+// sink.edge: true, false or "auto".
+config::EdgeMode edge_of(const toml::node& node) {
+    if (const auto* flag = node.as_boolean()) return flag->get() ? EdgeMode::on : EdgeMode::off;
+    if (node.as_string() == nullptr) throw_wrong_type("true, false or \"auto\"", node);
+    return detail::parse_edge(string_of(node));
+}
+
+// sink.event_labels: a table of NAME = "VALUE" (inline or [sink.event_labels]).
+std::vector<std::pair<std::string, std::string>> event_labels_of(const toml::node& node) {
+    const auto* table = node.as_table();
+    if (table == nullptr) throw_wrong_type("a table of labels, e.g. { env = \"staging\", team = \"core\" }", node);
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (const auto& [key, value] : *table) {
+        if (value.as_string() == nullptr) {
+            throw ValueError(concat("label ", quoted(key.str()), ": expected a string, got ", type_name(value)));
+        }
+        labels.emplace_back(std::string(key.str()), string_of(value));
+    }
+    detail::check_event_labels(labels);
+    return labels;
+}
+
 [[noreturn]] void refuse_literal_token(Settings&, const toml::node&) {
     // The value is deliberately not echoed: it is a secret.
     throw ValueError(
@@ -176,6 +206,8 @@ constexpr std::array runtime_keys{
     KeySpec{"workers", [](Settings& s, const toml::node& n) { s.workers = uint32_in(n, detail::workers_range); }},
     KeySpec{"batch_events",
             [](Settings& s, const toml::node& n) { s.batch_events = uint32_in(n, detail::batch_events_range); }},
+    KeySpec{"batch_bytes",
+            [](Settings& s, const toml::node& n) { s.batch_bytes_max = detail::check_batch_bytes(byte_size_of(n)); }},
     KeySpec{"pin_threads", [](Settings& s, const toml::node& n) { s.pin_threads = bool_of(n); }},
     KeySpec{"drain_timeout", [](Settings& s, const toml::node& n) { s.drain_timeout_s = timeout_of(n); }},
     KeySpec{"socket",
@@ -221,6 +253,13 @@ constexpr std::array sink_keys{
             [](Settings& s, const toml::node& n) { s.compression = detail::parse_compression(string_of(n)); }},
     KeySpec{"token_file",
             [](Settings& s, const toml::node& n) { s.token_file = detail::check_token_file(string_of(n)); }},
+    KeySpec{"format", [](Settings& s, const toml::node& n) { s.format = detail::parse_format(string_of(n)); }},
+    KeySpec{"edge", [](Settings& s, const toml::node& n) { s.edge = edge_of(n); }},
+    KeySpec{"event_labels", [](Settings& s, const toml::node& n) { s.event_labels = event_labels_of(n); }},
+    KeySpec{"rotate_bytes",
+            [](Settings& s, const toml::node& n) { s.rotate_bytes = detail::check_rotate_bytes(byte_size_of(n)); }},
+    KeySpec{"rotate_keep",
+            [](Settings& s, const toml::node& n) { s.rotate_keep = uint32_in(n, detail::rotate_keep_range); }},
     KeySpec{"token", refuse_literal_token, false},
 };
 

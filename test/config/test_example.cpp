@@ -61,6 +61,12 @@ TEST_CASE("the shipped example loads and states the defaults", "[example]") {
     CHECK(settings.token_file == defaults.token_file);
     CHECK(settings.progress == defaults.progress);
     CHECK(settings.progress_interval_ms == defaults.progress_interval_ms);
+    CHECK(settings.batch_bytes_max == defaults.batch_bytes_max);
+    CHECK(settings.format == defaults.format);
+    CHECK(settings.edge == defaults.edge);
+    CHECK(settings.event_labels == defaults.event_labels);
+    CHECK(settings.rotate_bytes == defaults.rotate_bytes);
+    CHECK(settings.rotate_keep == defaults.rotate_keep);
 }
 
 TEST_CASE("the shipped example documents every key with a comment", "[example]") {
@@ -81,7 +87,8 @@ TEST_CASE("the shipped example documents every key with a comment", "[example]")
     for (const auto* key : {"workers", "batch_events", "pin_threads", "socket", "connections", "zero_copy",
                             "tcp_nodelay", "bind", "connect_timeout", "request_timeout", "drain_timeout", "rate", "events", "duration", "seed", "scenario", "url", "dataset",
                             "token_file", "compression", "progress", "progress_interval_ms", "socket_group",
-                            "socket_allowed_uids", "socket_allowed_gids", "metrics_listen", "log_level"}) {
+                            "socket_allowed_uids", "socket_allowed_gids", "metrics_listen", "log_level",
+                            "batch_bytes", "format", "edge", "event_labels", "rotate_bytes", "rotate_keep"}) {
         CAPTURE(key);
         CHECK(documented.count(key) == 1);
     }

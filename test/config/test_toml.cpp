@@ -128,7 +128,7 @@ TEST_CASE("duration is seconds or a duration string", "[toml]") {
 TEST_CASE("unknown keys name the key path and its line", "[toml]") {
     const auto message = error_of("[runtime]\nworkers = 2\n\nwokers = 3\n");
     CHECK_THAT(message, StartsWith("test.toml:4: runtime.wokers: unknown key (did you mean 'workers'?)"));
-    CHECK_THAT(message, Contains("[runtime] accepts workers, batch_events, pin_threads, drain_timeout, socket, socket_group, "
+    CHECK_THAT(message, Contains("[runtime] accepts workers, batch_events, batch_bytes, pin_threads, drain_timeout, socket, socket_group, "
                                 "socket_allowed_uids and socket_allowed_gids"));
 }
 
