@@ -18,6 +18,7 @@ RequestHead::RequestHead(const IngestTarget& target) {
                      "\r\nUser-Agent: supervent/" SUPERVENT_VERSION "\r\nContent-Type: " + target.content_type + "\r\n";
     if (!target.content_encoding.empty()) before_length_ += "Content-Encoding: " + target.content_encoding + "\r\n";
     if (!target.token.empty()) before_length_ += "Authorization: Bearer " + target.token + "\r\n";
+    if (!target.event_labels_json.empty()) before_length_ += "X-Axiom-Event-Labels: " + target.event_labels_json + "\r\n";
     before_length_ += "Content-Length: ";
     after_length_ = "\r\n\r\n";
 }

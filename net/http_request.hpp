@@ -15,9 +15,14 @@ struct IngestTarget {
     std::string token;           // empty = no Authorization header
     std::string content_type = "application/x-ndjson";
     std::string content_encoding;  // empty = identity
+    // X-Axiom-Event-Labels: a JSON object whose keys and values Axiom adds to
+    // every event of the request (config::detail::event_labels_json renders
+    // it as pure ASCII, so it is a valid header value); empty = no header.
+    std::string event_labels_json;
 };
 
-// "/prefix/v1/datasets/{dataset}/ingest" (or the edge form "/v1/ingest/{dataset}").
+// "/prefix/v1/datasets/{dataset}/ingest", or with `edge` the form Axiom's
+// edge deployments serve (https://{region}.edge.axiom.co): "/prefix/v1/ingest/{dataset}".
 [[nodiscard]] std::string ingest_path(std::string_view path_prefix, std::string_view dataset, bool edge = false);
 
 class RequestHead {
