@@ -1,14 +1,21 @@
 #include "net/file_transport.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 
 namespace supervent::net {
 
-FileTransport::FileTransport(Ring& ring, SlotListener& listener, int fd, std::string description)
-    : ring_(ring), listener_(listener), fd_(fd), description_(std::move(description)) {}
+FileTransport::FileTransport(Ring& ring, SlotListener& listener, int fd, std::string description,
+                             FileRotation rotation)
+    : ring_(ring), listener_(listener), fd_(fd), description_(std::move(description)), rotation_(std::move(rotation)) {
+    struct stat info {};
+    if (rotation_.rotate_bytes > 0 && ::fstat(fd_, &info) == 0) file_bytes_ = static_cast<std::uint64_t>(info.st_size);
+}
 
 FileTransport::~FileTransport() {
     if (fd_ > STDERR_FILENO) ::close(fd_);
@@ -16,6 +23,11 @@ FileTransport::~FileTransport() {
 
 bool FileTransport::try_start(Slot& slot, std::int64_t now_ns) {
     if (busy_ || !fatal_error_.empty()) return false;
+    // Not busy: no write is in flight on the old descriptor, so it can go.
+    if (rotation_.rotate_bytes > 0 && file_bytes_ > 0 && file_bytes_ + slot.body_bytes > rotation_.rotate_bytes &&
+        !rotate()) {
+        return false;
+    }
     busy_ = true;
     written_bytes_ = 0;
     slot.wire_offset = slot.body_offset;  // no head: the body is the file content
@@ -23,6 +35,32 @@ bool FileTransport::try_start(Slot& slot, std::int64_t now_ns) {
     slot.state = SlotState::sending;
     slot.send_started_ns = now_ns;
     post_write(slot);
+    return true;
+}
+
+bool FileTransport::rotate() {
+    const std::string& path = rotation_.path;
+    auto numbered = [&](std::uint32_t n) { return path + "." + std::to_string(n); };
+    // PATH.(keep-1) replaces PATH.keep (the oldest goes), …, PATH.1 → PATH.2.
+    for (std::uint32_t n = rotation_.keep; n > 1; --n) {
+        if (::rename(numbered(n - 1).c_str(), numbered(n).c_str()) != 0 && errno != ENOENT) {
+            fatal_error_ = "rotating " + description_ + ": cannot rename " + numbered(n - 1) + ": " + std::strerror(errno);
+            return false;
+        }
+    }
+    if (::rename(path.c_str(), numbered(1).c_str()) != 0) {
+        fatal_error_ = "rotating " + description_ + ": cannot rename " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fatal_error_ = "rotating " + description_ + ": cannot open a new " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    if (fd_ > STDERR_FILENO) ::close(fd_);
+    fd_ = fd;
+    file_bytes_ = 0;
+    ++rotations_;
     return true;
 }
 
@@ -43,6 +81,7 @@ void FileTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, st
     --slot.sends_outstanding;
     if (cqe.res > 0) {
         written_bytes_ += static_cast<std::size_t>(cqe.res);
+        file_bytes_ += static_cast<std::uint64_t>(cqe.res);
         if (written_bytes_ < slot.wire_bytes) {
             post_write(slot);
             return;
