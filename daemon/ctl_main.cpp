@@ -16,6 +16,9 @@
 #include <string>
 #include <string_view>
 
+#include "config/settings.hpp"
+#include "config/toml_write.hpp"
+#include "config/yaml_load.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
 
@@ -50,6 +53,9 @@ constexpr const char* usage_text =
     "  stop                   stop generating, wait until every batch in flight has settled, print the\n"
     "                         final counts\n"
     "  version                the daemon's version\n"
+    "  convert FILE           print FILE (a scenario file of the original tool, .yaml/.yml, or a TOML\n"
+    "                         config) as the equivalent TOML config, with what the conversion noted\n"
+    "                         as comments; needs no daemon (exit 1 with the reason for a bad file)\n"
     "\n"
     "Options:\n"
     "  --socket PATH      the daemon's control socket (default: /run/supervent/superventd.sock for root,\n"
@@ -264,7 +270,7 @@ int parse_options(int argc, char** argv, Options& options) {
     };
     static constexpr Arity commands[] = {{"status", 0, 0}, {"watch", 0, 0},  {"pause", 0, 0},  {"resume", 0, 0},
                                          {"rate", 1, 1},   {"set", 2, 2},    {"reload", 0, 1}, {"sources", 0, 2},
-                                         {"stop", 0, 0},   {"version", 0, 0}};
+                                         {"stop", 0, 0},   {"version", 0, 0}, {"convert", 1, 1}};
     const Arity* found = nullptr;
     for (const Arity& command : commands) {
         if (options.command == command.name) found = &command;
@@ -423,11 +429,25 @@ void print_reply(const Options& options, simdjson::dom::element document) {
     }
 }
 
+// convert FILE: the file as TOML on stdout; its warnings on stderr too.
+int convert(const std::string& path) {
+    try {
+        const auto settings = supervent::config::load_config_file(path);
+        for (const auto& warning : settings.warnings) std::fprintf(stderr, "supervent-ctl: warning: %s\n", warning.c_str());
+        std::fputs(supervent::config::to_toml(settings).c_str(), stdout);
+        return std::fflush(stdout) == 0 ? exit_ok : exit_command_failed;
+    } catch (const supervent::config::ConfigError& error) {
+        std::fprintf(stderr, "supervent-ctl: %s\n", error.what());
+        return exit_command_failed;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     Options options;
     if (const int result = parse_options(argc, argv, options); result != exit_ok) return result;
+    if (options.command == "convert") return convert(options.args[0]);
     if (options.command == "watch") return watch(options);
 
     // `stop` waits for the daemon's answer, which comes once every batch in
