@@ -72,6 +72,79 @@ std::uint64_t count_lines(std::string_view body) noexcept {
     return lines;
 }
 
+CountResult count_csv(std::string_view body, bool verify) noexcept {
+    CountResult result;
+    std::uint64_t header_fields = 0;  // 0 until the header record is read
+    std::uint64_t index = 0;          // of the next event
+    std::size_t at = 0;
+    const std::size_t size = body.size();
+    while (at < size) {
+        // One record: fields separated by ',' up to a line break outside quotes.
+        std::uint64_t fields = 1;
+        const char* error = nullptr;
+        const std::size_t record_start = at;
+        bool field_start = true;
+        for (;;) {
+            if (at == size) break;
+            const char c = body[at];
+            if (field_start && c == '"') {
+                // A quoted field: up to the closing quote ("" is a quote inside).
+                ++at;
+                for (;;) {
+                    const void* quote = std::memchr(body.data() + at, '"', size - at);
+                    if (quote == nullptr) {
+                        at = size;
+                        if (error == nullptr) error = "unterminated quoted field";
+                        break;
+                    }
+                    at = static_cast<std::size_t>(static_cast<const char*>(quote) - body.data()) + 1;
+                    if (at < size && body[at] == '"') {
+                        ++at;
+                        continue;
+                    }
+                    break;
+                }
+                field_start = false;
+                if (at < size && body[at] != ',' && body[at] != '\n' && body[at] != '\r' && error == nullptr) {
+                    error = "text after a closing quote";
+                }
+                continue;
+            }
+            if (c == '\n') break;
+            if (c == '\r' && at + 1 < size && body[at + 1] == '\n') {
+                ++at;
+                break;
+            }
+            if (c == ',') {
+                ++fields;
+                field_start = true;
+            } else {
+                if (c == '"' && error == nullptr) error = "quote inside an unquoted field";
+                field_start = false;
+            }
+            ++at;
+        }
+        const bool blank = at == record_start || (at == record_start + 1 && body[record_start] == '\r');
+        if (at < size) ++at;  // the '\n'
+        if (blank) continue;
+        if (header_fields == 0) {
+            header_fields = fields;
+            continue;
+        }
+        if (!verify) {
+            ++result.events;
+        } else if (error != nullptr) {
+            result.add_failure(index, error);
+        } else if (fields != header_fields) {
+            result.add_failure(index, "the record's field count differs from the header's");
+        } else {
+            ++result.events;
+        }
+        ++index;
+    }
+    return result;
+}
+
 struct BodyProcessor::Codecs {
     ZSTD_DCtx* zstd = ZSTD_createDCtx();
 #ifdef SUPERVENT_SINK_HAVE_ZLIB
@@ -202,11 +275,9 @@ CountResult BodyProcessor::count(ContentType type, std::string_view body, bool v
         return count_ndjson_verified(body);
     case ContentType::json:
         return count_json(body, verify, body_error, message);
-    case ContentType::csv: {
-        // The first line is the header row.
-        const std::uint64_t lines = count_lines(body);
-        return CountResult{lines > 0 ? lines - 1 : 0};
-    }
+    case ContentType::csv:
+        // The first record is the header row.
+        return count_csv(body, verify);
     case ContentType::unsupported:
         break;
     }

@@ -66,6 +66,13 @@ struct DecodeResult {
 // Counts non-empty lines: the sink's definition of an NDJSON event.
 [[nodiscard]] std::uint64_t count_lines(std::string_view body) noexcept;
 
+// Counts the records of an RFC 4180 CSV body after its header record: quoted
+// fields may hold commas, doubled quotes and line breaks; LF or CRLF end a
+// record; blank lines are skipped. With `verify` a record is an event only
+// when it is well formed and has as many fields as the header; the others
+// are failures (bad quoting, wrong field count).
+[[nodiscard]] CountResult count_csv(std::string_view body, bool verify) noexcept;
+
 class BodyProcessor {
 public:
     BodyProcessor();

@@ -147,6 +147,8 @@ bool apply_header(std::string_view line, RequestHead& head, HeaderState& seen, i
     } else if (iequals(name, "content-encoding")) {
         head.content_encoding_text = value;
         head.content_encoding = parse_content_encoding(value);
+    } else if (iequals(name, "x-axiom-event-labels")) {
+        head.event_labels = value;
     } else if (iequals(name, "connection")) {
         apply_connection_tokens(value, head.keep_alive);
     } else if (iequals(name, "expect")) {
@@ -234,7 +236,7 @@ Route match_route(std::string_view path) noexcept {
     }
     if (path.starts_with(edge_prefix)) {
         const auto name = path.substr(edge_prefix.size());
-        if (valid_dataset(name)) return {RouteKind::ingest, name};
+        if (valid_dataset(name)) return {RouteKind::ingest, name, true};
     }
     return {RouteKind::not_found, {}};
 }

@@ -33,6 +33,7 @@ struct RequestHead {
     std::string_view content_type_text;               // for error messages
     ContentEncoding content_encoding = ContentEncoding::identity;
     std::string_view content_encoding_text;
+    std::string_view event_labels;  // X-Axiom-Event-Labels as sent; empty = none
     bool expect_continue = false;
     bool keep_alive = true;  // HTTP/1.1 default; HTTP/1.0 needs "Connection: keep-alive"
     std::size_t head_bytes = 0;  // request line, headers and the blank line
@@ -54,6 +55,7 @@ enum class RouteKind { ingest, stats, not_found };
 struct Route {
     RouteKind kind = RouteKind::not_found;
     std::string_view dataset;  // for ingest
+    bool edge = false;         // ingest by the edge path /v1/ingest/{dataset}
 };
 // `/v1/datasets/{dataset}/ingest`, `/v1/ingest/{dataset}` and `/stats`.
 [[nodiscard]] Route match_route(std::string_view path) noexcept;

@@ -99,6 +99,7 @@ public:
         out_.reserve(4096);
         scratch_.reserve(1024);
         request_.dataset.reserve(bounds::dataset_name_bytes_max);
+        request_.event_labels.reserve(event_labels_bytes_max);
         request_.reject_message.reserve(512);
         read_more();
     }
@@ -114,6 +115,8 @@ private:
         Method method = Method::other;
         RouteKind route = RouteKind::not_found;
         std::string dataset;
+        std::string event_labels;  // X-Axiom-Event-Labels; capacity reserved once
+        bool edge = false;         // came by the edge path
         ContentType content_type = ContentType::ndjson;
         ContentEncoding encoding = ContentEncoding::identity;
         BodyFraming framing = BodyFraming::none;
@@ -231,6 +234,8 @@ private:
         r.method = head.method;
         r.route = route.kind;
         r.dataset.assign(route.dataset);
+        r.edge = route.edge;
+        r.event_labels.assign(head.event_labels.substr(0, event_labels_bytes_max));
         r.content_type = head.content_type;
         r.encoding = head.content_encoding;
         r.framing = head.framing;
@@ -382,7 +387,8 @@ private:
             count_rejected();
             return respond_error(400, message, close_after);
         }
-        shared_.stats.record_ingest({request_.dataset, wire.size(), decoded.body.size(), counted.events, counted.invalid});
+        shared_.stats.record_ingest({request_.dataset, wire.size(), decoded.body.size(), counted.events, counted.invalid,
+                                     request_.event_labels, request_.edge});
         respond_ingest(counted, decoded.body.size(), close_after);
     }
 

@@ -11,6 +11,15 @@ void Stats::record_ingest(const IngestRecord& record) {
     totals_.bytes_wire += record.bytes_wire;
     totals_.bytes_decoded += record.bytes_decoded;
     totals_.invalid_events += record.invalid_events;
+    if (record.edge) totals_.edge_requests += 1;
+    if (!record.event_labels.empty()) {
+        auto labels = totals_.event_labels.find(record.event_labels);
+        if (labels == totals_.event_labels.end()) {
+            const bool room = totals_.event_labels.size() < event_labels_distinct_max;
+            labels = totals_.event_labels.emplace(room ? std::string(record.event_labels) : std::string("(other)"), 0).first;
+        }
+        labels->second += 1;
+    }
     // Heterogeneous find: a known dataset costs no allocation.
     auto it = totals_.datasets.find(record.dataset);
     if (it == totals_.datasets.end()) it = totals_.datasets.emplace(std::string(record.dataset), DatasetCounts{}).first;
@@ -87,6 +96,18 @@ std::string to_json(const StatsSnapshot& s) {
     append_field(out, "invalid_events", s.invalid_events);
     append_field(out, "rejected_requests", s.rejected_requests);
     append_field(out, "faults_injected", s.faults_injected);
+    append_field(out, "edge_requests", s.edge_requests);
+    out.append(",\"event_labels\":{");
+    bool first_labels = true;
+    for (const auto& [labels, requests] : s.event_labels) {
+        if (!first_labels) out.push_back(',');
+        first_labels = false;
+        out.push_back('"');
+        append_json_escaped(out, labels);
+        out.append("\":");
+        append_uint(out, requests);
+    }
+    out.push_back('}');
     out.append(",\"datasets\":{");
     bool first = true;
     for (const auto& [name, counts] : s.datasets) {
