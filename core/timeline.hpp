@@ -107,13 +107,13 @@ public:
 private:
     // One interval of the density table; the density is dl + slope * tau over
     // [edge, next edge). The inverse of its weight y(tau) = dl tau + slope/2 tau^2
-    // is evaluated one of two ways, picked per interval (see time_of):
+    // is evaluated one of two ways, picked per interval (see refill):
     //   series (inv_half_k2 == 0): tau = y * a * (1 - e/4 + e^2/8 - ...), e = y * b
     //   root:                       tau = (sqrt(a + b * y) - c) * inv_half_k2
     struct Piece {
         double cum;          // weight before this interval
         double a;            // series: 1 / dl          root: dl^2
-        double b;            // series: 2 slope / dl^3  root: 2 slope
+        double b;            // series: 2 slope / dl^2  root: 2 slope
         double c;            // series: unused          root: dl
         double inv_half_k2;  // series: 0               root: 1 / slope
         std::int64_t edge;   // the interval's first instant
