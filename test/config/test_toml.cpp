@@ -135,7 +135,7 @@ TEST_CASE("unknown keys name the key path and its line", "[toml]") {
 TEST_CASE("unknown sections name the section and its line", "[toml]") {
     const auto message = error_of("[runtime]\nworkers = 1\n[runtimes]\nx = 1\n");
     CHECK_THAT(message, StartsWith("test.toml:3: runtimes: unknown section (did you mean 'runtime'?)"));
-    CHECK_THAT(message, Contains("expected one of runtime, network, generation, sink, monitoring or sources"));
+    CHECK_THAT(message, Contains("expected one of runtime, network, generation, sink, monitoring, sources or scenario"));
     CHECK_THAT(error_of("top_level = 1\n"), StartsWith("test.toml:1: top_level: unknown section"));
     CHECK_THAT(error_of("runtime = 5\n"), Contains("test.toml:1: runtime: expected a section [runtime]"));
 }
