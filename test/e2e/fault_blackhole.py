@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""e2e.fault_blackhole: a receiver that accepts, reads every byte and never
+answers. superventd (request timeout 1 s) keeps running, generation backs
+off instead of piling up batches (memory flat, every slot busy), and each
+request that timed out after it was fully sent is counted as ambiguous: the
+receiver may have taken it. Then a real sink takes the port over; the rate
+recovers and the sink counted every acknowledged event."""
+
+import harness
+from harness import check
+import fault_common as fc
+
+
+class BlackHole(fc.FaultServer):
+    def serve(self, conn):
+        while True:
+            data = conn.recv(1 << 20)
+            if not data:
+                return
+            with self.lock:
+                self.bytes_read += len(data)
+
+
+def test(h):
+    receiver = fc.Receiver(h)
+    receiver.start_sink()
+    daemon = fc.Daemon(h, receiver.url, extra_args=["--request-timeout", "1s"])
+    daemon.warm_up()
+    hole = receiver.start_server(BlackHole)
+    status = daemon.run_for(5.0, tag="black hole")
+    check(hole.accepted > 0 and hole.bytes_read > 0, "the daemon never sent to the black hole")
+    check(any(s[1]["slots_busy"] == s[1]["slots_total"] for s in daemon.samples[-6:]),
+          f"with no answers every slot should fill up (backpressure): {status}")
+    check(fc.ambiguous(status) > 0,
+          f"requests fully sent to a server that never answered were retried, but none counted as ambiguous: {status}")
+    receiver.start_sink()
+    daemon.run_for(4.0, tag="sink back")
+    daemon.check_recovered("sink back")
+    summary, final = daemon.stop()
+    receiver.stop()
+    fc.check_delivery(h, receiver, summary, fc.ambiguous(final))
+
+
+if __name__ == "__main__":
+    harness.main(test)
