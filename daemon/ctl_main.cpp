@@ -170,9 +170,10 @@ void print_status_table(simdjson::dom::element status) {
     }
     std::printf("\nrate         actual %.3f M events/s, %.1f MB/s   target %s\n", f64(status, "rate_actual") / 1e6,
                 f64(status, "bytes_per_second") / 1e6, rate_target.c_str());
-    std::printf("requests     sent %s   acked %s   retried %s   failed %s   mean latency %.2f ms\n",
+    std::printf("requests     sent %s   acked %s   retried %s (ambiguous %s)   failed %s   mean latency %.2f ms\n",
                 with_commas(u64(status, "requests_sent")).c_str(), with_commas(u64(status, "requests_acked")).c_str(),
-                with_commas(u64(status, "requests_retried")).c_str(), with_commas(u64(status, "requests_failed")).c_str(),
+                with_commas(u64(status, "requests_retried")).c_str(),
+                with_commas(u64(status, "requests_ambiguous")).c_str(), with_commas(u64(status, "requests_failed")).c_str(),
                 f64(status, "mean_request_latency_ms"));
     std::printf("slots        %llu of %llu busy\n", static_cast<unsigned long long>(u64(status, "slots_busy")),
                 static_cast<unsigned long long>(u64(status, "slots_total")));

@@ -383,6 +383,7 @@ Totals Daemon::Shared::totals() const {
         total.requests_sent += shard.requests_sent.get();
         total.requests_acked += shard.requests_acked.get();
         total.requests_retried += shard.requests_retried.get();
+        total.requests_ambiguous += shard.requests_ambiguous.get();
         total.requests_failed += shard.requests_failed.get();
         total.connects += shard.connects.get();
         total.connect_failures += shard.connect_failures.get();
@@ -434,6 +435,7 @@ std::string Daemon::Shared::status_json() const {
     json.field("requests_sent", total.requests_sent)
         .field("requests_acked", total.requests_acked)
         .field("requests_retried", total.requests_retried)
+        .field("requests_ambiguous", total.requests_ambiguous)
         .field("requests_failed", total.requests_failed);
     json.field("connects", total.connects).field("connect_failures", total.connect_failures);
     json.field("zc_notifications", total.zc_notifications).field("zc_copied", total.zc_copied);
@@ -564,6 +566,9 @@ std::string Daemon::Shared::metrics_text() const {
     sample("supervent_requests_total", "{outcome=\"acked\"}", double(total.requests_acked));
     sample("supervent_requests_total", "{outcome=\"retried\"}", double(total.requests_retried));
     sample("supervent_requests_total", "{outcome=\"failed\"}", double(total.requests_failed));
+    family("supervent_requests_ambiguous_total", "counter",
+           "Requests cut off after being fully sent, before an answer: the sink may have taken them.");
+    sample("supervent_requests_ambiguous_total", "", double(total.requests_ambiguous));
     per_shard("supervent_connects_total", "counter", "Connections opened to the sink.",
               [](const ShardStats& s) { return s.connects.get(); });
     per_shard("supervent_connect_failures_total", "counter", "Failed connection attempts.",

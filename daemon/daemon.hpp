@@ -27,6 +27,7 @@ struct Totals {
     std::uint64_t requests_sent = 0;
     std::uint64_t requests_acked = 0;
     std::uint64_t requests_retried = 0;
+    std::uint64_t requests_ambiguous = 0;
     std::uint64_t requests_failed = 0;
     std::uint64_t connects = 0;
     std::uint64_t connect_failures = 0;

@@ -96,6 +96,7 @@ struct alignas(64) ShardStats {
     Counter requests_sent;     // attempts put on the wire
     Counter requests_acked;
     Counter requests_retried;
+    Counter requests_ambiguous;  // cut off after being fully sent, copied from the transport's counters
     Counter requests_failed;
     Counter connects;
     Counter connect_failures;

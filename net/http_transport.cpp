@@ -356,6 +356,7 @@ void HttpTransport::settle_if_ready(Slot& slot, std::int64_t now_ns) {
 
 void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns) {
     if (conn.slot_index >= 0) {
+        if (conn.send_done) ++counters_.requests_ambiguous;  // the sink may have it all: a retry may duplicate
         decide(conn, Verdict::retry, reason == FailReason::none ? FailReason::transport : reason, 0, 0, now_ns);
     }
     if (reason != FailReason::none) {

@@ -33,6 +33,10 @@ struct TransportCounters {
     std::uint64_t connects = 0;
     std::uint64_t connect_failures = 0;
     std::uint64_t disconnects = 0;
+    // Requests cut off after every byte was sent but before an answer (a
+    // reset, a close, a timeout): the sink may have taken them, so their
+    // retry may duplicate events (or their failure may have been delivered).
+    std::uint64_t requests_ambiguous = 0;
     std::uint64_t zc_notifications = 0;
     std::uint64_t zc_copied = 0;  // notifications saying the kernel copied after all
     bool zc_abandoned = false;    // auto mode switched to copying sends
