@@ -300,10 +300,12 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
     } else if (status == 429) {
         std::int64_t retry_at_ns = 0;
         if (response.rate_limit_reset_s > 0) {
-            const std::int64_t wait_ns = (response.rate_limit_reset_s - realtime_s()) * ns_per_s;
+            // Clamped in seconds first: a reset far ahead (up to 18 digits parse) would overflow in ns.
+            const std::int64_t wait_ns = std::clamp<std::int64_t>(response.rate_limit_reset_s - realtime_s(), 0,
+                                                                   rate_limit_wait_max_ns / ns_per_s) * ns_per_s;
             retry_at_ns = now_ns + std::clamp<std::int64_t>(wait_ns, 0, rate_limit_wait_max_ns);
         } else if (response.retry_after_s >= 0) {
-            retry_at_ns = now_ns + std::min(response.retry_after_s * ns_per_s, rate_limit_wait_max_ns);
+            retry_at_ns = now_ns + std::min(response.retry_after_s, rate_limit_wait_max_ns / ns_per_s) * ns_per_s;
         }
         decide(conn, Verdict::retry, FailReason::rate_limited, 0, retry_at_ns, now_ns);
     } else if (status == 430) {
