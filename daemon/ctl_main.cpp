@@ -160,8 +160,10 @@ void print_status_table(simdjson::dom::element status) {
                 f64(status, "uptime_s"), static_cast<unsigned long long>(u64(status, "workers")));
     std::printf("sink         %s   dataset %s\n", std::string(str(status, "sink")).c_str(),
                 std::string(str(status, "dataset")).c_str());
-    std::printf("events       generated %s   acked %s   failed %s   in flight %s", with_commas(u64(status, "events_generated")).c_str(),
-                with_commas(u64(status, "events_acked")).c_str(), with_commas(u64(status, "events_failed")).c_str(),
+    // generated = acked + failed (by the sink) + dropped (by us) + in flight.
+    std::printf("events       generated %s = acked %s + failed %s + dropped %s + in flight %s",
+                with_commas(u64(status, "events_generated")).c_str(), with_commas(u64(status, "events_acked")).c_str(),
+                with_commas(u64(status, "events_rejected")).c_str(), with_commas(u64(status, "events_dropped")).c_str(),
                 with_commas(u64(status, "events_in_flight")).c_str());
     std::uint64_t events_target = 0;
     if (status["events_target"].get_uint64().get(events_target) == simdjson::SUCCESS && events_target > 0) {
@@ -180,7 +182,10 @@ void print_status_table(simdjson::dom::element status) {
     simdjson::dom::object reasons;
     if (status["events_failed_by_reason"].get_object().get(reasons) == simdjson::SUCCESS) {
         for (auto [reason, count] : reasons) {
-            std::printf("failed       %s: %s events\n", std::string(reason).c_str(), with_commas(count.get_uint64().value_unsafe()).c_str());
+            // partial: the sink said these events failed; any other reason: we dropped the batch.
+            std::printf("%s %s: %s events\n", reason == "partial" ? "failed      " : "dropped     ",
+                        reason == "partial" ? "reported by the sink" : std::string(reason).c_str(),
+                        with_commas(count.get_uint64().value_unsafe()).c_str());
         }
     }
     simdjson::dom::array shards;

@@ -22,14 +22,17 @@
 #include <stdexcept>
 
 #include "core/bounds.hpp"
+#include "core/scenarios.hpp"
 #include "core/schema.hpp"
 #include "config/load.hpp"
+#include "config/sink_values.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/local_addresses.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/sd_notify.hpp"
+#include "net/body_format.hpp"
 #include "net/http_request.hpp"
 
 namespace supervent::daemon {
@@ -95,9 +98,88 @@ std::uint64_t share_of(std::uint64_t total, std::uint32_t index, std::uint32_t c
 
 }  // namespace
 
+namespace {
+
+// Until the shard turns rendered batches into JSON arrays (SinkPlan::
+// body_format) and hands SinkPlan::rotation to its FileTransport, refuse
+// --format json and --rotate-bytes rather than accept them and do nothing.
+constexpr bool json_array_bodies_wired = false;
+constexpr bool file_rotation_wired = false;
+
+// What the engine renders for a body format: json is NDJSON turned into an
+// array per batch by the shard.
+core::OutputFormat output_format(config::SinkFormat format) {
+    switch (format) {
+        case config::SinkFormat::csv: return core::OutputFormat::csv;
+        case config::SinkFormat::text: return core::OutputFormat::text;
+        case config::SinkFormat::ndjson:
+        case config::SinkFormat::json: break;
+    }
+    return core::OutputFormat::ndjson;
+}
+
+net::BodyFormat body_format(config::SinkFormat format) {
+    switch (format) {
+        case config::SinkFormat::json: return net::BodyFormat::json_array;
+        case config::SinkFormat::csv: return net::BodyFormat::csv;
+        case config::SinkFormat::text: return net::BodyFormat::text;
+        case config::SinkFormat::ndjson: break;
+    }
+    return net::BodyFormat::ndjson;
+}
+
+// The built-in scenario compiled to CSV or text lines (the shared built-in
+// program is NDJSON); null for an unknown name.
+std::shared_ptr<const core::Program> builtin_program_as(const std::string& name, core::OutputFormat format) {
+    if (name == "web_access") return core::compile_source(core::web_access_spec(), format);
+    return nullptr;
+}
+
+// The ingest path: Axiom's edge form when asked, or (auto) for edge hosts.
+bool edge_path(const config::Settings& settings) {
+    if (settings.edge == config::EdgeMode::automatic) return config::detail::is_axiom_edge_host(settings.sink.host);
+    return settings.edge == config::EdgeMode::on;
+}
+
+// What the sink kinds, body formats and rotation allow together.
+void check_sink_settings(const config::Settings& settings) {
+    using Kind = config::SinkUrl::Kind;
+    const Kind kind = settings.sink.kind;
+    const bool http = kind == Kind::http || kind == Kind::https;
+    const bool stream = kind == Kind::file || kind == Kind::stdout_stream;
+    if (settings.format == config::SinkFormat::text && http) {
+        throw std::invalid_argument("sink.format = \"text\" (--format text) writes the message alone per line, which is "
+                                    "no ingest format; it is for file: and stdout: sinks. Use ndjson, json or csv for " +
+                                    settings.sink.text);
+    }
+    if (settings.format == config::SinkFormat::json && stream) {
+        throw std::invalid_argument("sink.format = \"json\" (--format json) is for HTTP sinks: a file of one JSON array "
+                                    "per batch is not one JSON document. Use ndjson (one event per line) for " +
+                                    settings.sink.text);
+    }
+    if (settings.format == config::SinkFormat::json && !json_array_bodies_wired) {
+        throw std::invalid_argument("sink.format = \"json\" (--format json): JSON array bodies are not wired into the "
+                                    "shards yet; use ndjson (application/x-ndjson, what Axiom prefers) or csv");
+    }
+    if (settings.rotate_bytes > 0 && kind != Kind::file) {
+        throw std::invalid_argument("sink.rotate_bytes (--rotate-bytes) rotates file: sinks; " + settings.sink.text +
+                                    " is not a file");
+    }
+    if (settings.rotate_bytes > 0 && !file_rotation_wired) {
+        throw std::invalid_argument("sink.rotate_bytes (--rotate-bytes): file rotation is not wired into the shards yet");
+    }
+    if (!settings.event_labels.empty() && !http) {
+        log::warning("sink.event_labels are sent to HTTP sinks only (as X-Axiom-Event-Labels); %s ignores them",
+                     settings.sink.text.c_str());
+    }
+}
+
+}  // namespace
+
 std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
     using Kind = config::SinkUrl::Kind;
     const config::SinkUrl& sink = settings.sink;
+    check_sink_settings(settings);
     if (sink.kind == Kind::https) {
         throw std::runtime_error("HTTPS sinks (" + sink.text +
                                  ") are not supported yet: TLS arrives with its own issue. Use an http:// "
@@ -111,7 +193,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
             throw std::invalid_argument("generation.scenario ('" + settings.scenario +
                                         "') conflicts with the config file's [sources]: give one or the other");
         }
-        program = core::compile_source(settings.sources.front(), core::OutputFormat::ndjson);
+        program = core::compile_source(settings.sources.front(), output_format(settings.format));
         if (settings.sources.size() > 1) {
             log::warning("%zu sources in the config file; running only the first, '%s' (several sources at once "
                          "arrive with issue 6)",
@@ -124,6 +206,9 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         for (std::string_view name : scenarios) known += (known.empty() ? "" : ", ") + std::string(name);
         throw std::invalid_argument("generation.scenario: unknown scenario '" + settings.scenario +
                                     "' (built in: " + known + ")");
+    }
+    if (!program && output_format(settings.format) != core::OutputFormat::ndjson) {
+        program = builtin_program_as(settings.scenario, output_format(settings.format));
     }
     if (settings.window_start_ns.has_value() != settings.window_end_ns.has_value()) {
         throw std::invalid_argument("generation.start and generation.end (--start, --end) go together: give both");
@@ -140,13 +225,18 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         log::notice("%s is not a regular file; using one worker so lines never interleave", sink.text.c_str());
         workers = 1;
     }
+    if (sink.kind == Kind::file && settings.rotate_bytes > 0 && workers > 1) {
+        log::notice("%s rotates (sink.rotate_bytes): using one worker, the one writer that decides where each batch goes",
+                    sink.text.c_str());
+        workers = 1;
+    }
     if (settings.events > 0 && settings.events < workers) workers = static_cast<std::uint32_t>(settings.events);
 
     net::HttpTransportConfig http;
     if (sink.kind == Kind::http) {
         resolve_address(sink, http);
         http.target.host_header = host_header(sink);
-        http.target.path = net::ingest_path(sink.path_prefix, settings.dataset);
+        http.target.path = net::ingest_path(sink.path_prefix, settings.dataset, edge_path(settings));
         http.target.token = settings.token;
         if (settings.compression.zstd) http.target.content_encoding = "zstd";
         http.local_addresses = resolve_local_addresses(settings.bind, http.address.ss_family);
@@ -154,6 +244,17 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         http.tcp_nodelay = settings.tcp_nodelay;
         http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
         http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
+        http.target.content_type = std::string(net::body_format_content_type(body_format(settings.format)));
+        http.target.event_labels_json = config::detail::event_labels_json(settings.event_labels);
+        // The head goes into the head room in front of the body, whose last
+        // byte the JSON array's '[' may take: say so now, not from a shard.
+        const std::size_t head_bytes = net::RequestHead(http.target).bytes_max();
+        if (head_bytes + net::json_array_head_room_bytes > bounds::http_head_room_bytes) {
+            throw std::invalid_argument("the HTTP request head (URL, dataset, token and event labels) takes up to " +
+                                        std::to_string(head_bytes) + " bytes, more than the " +
+                                        std::to_string(bounds::http_head_room_bytes - net::json_array_head_room_bytes) +
+                                        " it may have: shorten sink.event_labels");
+        }
     }
     if (sink.kind == Kind::file) {
         // Start the file afresh once; shards then append.
@@ -170,6 +271,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.count = workers;
         plan.cpu = settings.pin_threads ? static_cast<int>(i % cpus) : -1;
         plan.batch_events = settings.batch_events;
+        plan.batch_bytes_max = settings.batch_bytes_max;
         plan.rate_eps = settings.rate_eps ? *settings.rate_eps / workers : 0;
         plan.events_budget = settings.events > 0 ? share_of(settings.events, i, workers) : 0;
         plan.duration_ns = static_cast<std::int64_t>(settings.duration_s * ns_per_s);
@@ -183,6 +285,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
         plan.sink.kind = sink.kind;
         plan.sink.description = sink.text;
+        plan.sink.body_format = body_format(settings.format);
         switch (sink.kind) {
             case Kind::http:
                 plan.sink.http = http;
@@ -190,6 +293,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
                 break;
             case Kind::file:
                 plan.sink.file_fd = open_output(sink.file_path);
+                plan.sink.rotation = net::FileRotation{sink.file_path, settings.rotate_bytes, settings.rotate_keep};
                 plan.slots = 2;
                 break;
             case Kind::stdout_stream:
@@ -254,6 +358,12 @@ constexpr SettingKey setting_keys[] = {
     {"sink.dataset", false, [](const S& a, const S& b) { return a.dataset != b.dataset; }},
     {"sink.token_file", false, [](const S& a, const S& b) { return a.token_file != b.token_file; }},
     {"sink.token", false, [](const S& a, const S& b) { return a.token != b.token; }},
+    {"runtime.batch_bytes", false, [](const S& a, const S& b) { return a.batch_bytes_max != b.batch_bytes_max; }},
+    {"sink.format", false, [](const S& a, const S& b) { return a.format != b.format; }},
+    {"sink.edge", false, [](const S& a, const S& b) { return a.edge != b.edge; }},
+    {"sink.event_labels", false, [](const S& a, const S& b) { return a.event_labels != b.event_labels; }},
+    {"sink.rotate_bytes", false, [](const S& a, const S& b) { return a.rotate_bytes != b.rotate_bytes; }},
+    {"sink.rotate_keep", false, [](const S& a, const S& b) { return a.rotate_keep != b.rotate_keep; }},
     {"monitoring.metrics_listen", false, [](const S& a, const S& b) { return a.metrics_listen != b.metrics_listen; }},
 };
 
@@ -373,9 +483,14 @@ Totals Daemon::Shared::totals() const {
         const ShardStats& shard = stats[i];
         // acked and failed before generated: see ShardStats.
         total.events_acked += shard.events_acked.get();
-        total.events_failed += shard.events_failed.get();
+        // Failed = the sum of its reasons, read in one pass: a batch failing
+        // between two reads cannot make rejected + dropped differ from failed.
+        // (The shard bumps a reason before generated is read below, as it
+        // bumps events_failed, so in flight never goes negative.)
         for (int reason = 0; reason < static_cast<int>(net::FailReason::count_); ++reason) {
-            total.events_failed_by_reason[reason] += shard.events_failed_by_reason[reason].get();
+            const std::uint64_t events = shard.events_failed_by_reason[reason].get();
+            total.events_failed_by_reason[reason] += events;
+            total.events_failed += events;
         }
         total.events_generated += shard.events_generated.get();
         total.bytes_generated += shard.bytes_generated.get();
@@ -421,6 +536,8 @@ std::string Daemon::Shared::status_json() const {
     json.field("events_generated", total.events_generated)
         .field("events_acked", total.events_acked)
         .field("events_failed", total.events_failed)
+        .field("events_rejected", total.events_rejected())
+        .field("events_dropped", total.events_dropped())
         .field("events_in_flight", total.events_in_flight());
     json.key("events_target");
     if (settings.events > 0) json.value(settings.events); else json.null();
@@ -445,6 +562,14 @@ std::string Daemon::Shared::status_json() const {
     json.key("events_failed_by_reason").begin_object();
     for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
         if (total.events_failed_by_reason[reason] > 0) {
+            json.field(net::fail_reason_name(static_cast<net::FailReason>(reason)), total.events_failed_by_reason[reason]);
+        }
+    }
+    json.end_object();
+    // The dropped ones alone (every reason but partial), for "dropped (by reason)".
+    json.key("events_dropped_by_reason").begin_object();
+    for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
+        if (reason != static_cast<int>(net::FailReason::partial) && total.events_failed_by_reason[reason] > 0) {
             json.field(net::fail_reason_name(static_cast<net::FailReason>(reason)), total.events_failed_by_reason[reason]);
         }
     }
@@ -531,7 +656,11 @@ std::string Daemon::Shared::metrics_text() const {
               [](const ShardStats& s) { return s.events_generated.get(); });
     per_shard("supervent_events_acked_total", "counter", "Events acknowledged by the sink.",
               [](const ShardStats& s) { return s.events_acked.get(); });
-    family("supervent_events_failed_total", "counter", "Events that failed, by reason.");
+    // One family partitioned by reason (so sum() is every failed event):
+    // reason="partial" = the sink reported them failed; any other reason =
+    // supervent dropped them. generated = acked + failed + in flight.
+    family("supervent_events_failed_total", "counter",
+           "Events not delivered, by reason: partial = reported failed by the sink; any other = dropped by supervent.");
     for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
         char labels[64];
         std::snprintf(labels, sizeof labels, "{reason=\"%s\"}", net::fail_reason_name(static_cast<net::FailReason>(reason)));

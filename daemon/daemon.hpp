@@ -37,6 +37,14 @@ struct Totals {
     std::uint64_t slots_total = 0;
     std::uint64_t slots_busy = 0;
     [[nodiscard]] std::uint64_t events_in_flight() const { return events_generated - events_acked - events_failed; }
+    // The failed events split by who decided: the sink reported them failed
+    // in a 2xx reply (reason partial: "failed" in Axiom's terms), or
+    // supervent gave up on them (every other reason: dropped). So
+    // generated = acked + rejected + dropped + in flight, at every moment.
+    [[nodiscard]] std::uint64_t events_rejected() const {
+        return events_failed_by_reason[static_cast<int>(net::FailReason::partial)];
+    }
+    [[nodiscard]] std::uint64_t events_dropped() const { return events_failed - events_rejected(); }
 };
 
 class Daemon {

@@ -14,7 +14,9 @@
 #include "core/program.hpp"
 #include "daemon/shard_state.hpp"
 #include "net/backoff.hpp"
+#include "net/body_format.hpp"
 #include "net/buffer_arena.hpp"
+#include "net/file_transport.hpp"
 #include "net/http_transport.hpp"
 #include "net/ring.hpp"
 #include "net/transport.hpp"
@@ -26,6 +28,10 @@ struct SinkPlan {
     config::SinkUrl::Kind kind = config::SinkUrl::Kind::discard;
     net::HttpTransportConfig http;  // kind == http
     int file_fd = -1;               // kind == file / stdout_stream: this shard's descriptor
+    net::FileRotation rotation;     // kind == file: pass to FileTransport (rotate_bytes 0 = never)
+    // ndjson/csv/text: send what the engine renders; json_array: turn each
+    // rendered NDJSON batch into an array first (net::ndjson_to_json_array).
+    net::BodyFormat body_format = net::BodyFormat::ndjson;
     std::string description;        // for messages
 };
 
@@ -37,6 +43,7 @@ struct ShardPlan {
     double rate_eps = 0;                // this shard's share; 0 = unlimited
     std::uint64_t events_budget = 0;    // this shard's share; 0 = unlimited
     std::int64_t duration_ns = 0;       // 0 = unlimited
+    std::size_t batch_bytes_max = 0;    // raw (uncompressed) body bytes per request; 0 = no limit
     // A fixed window for event times (ns since the epoch); end > start means
     // this shard's events_budget events are spread evenly over it.
     std::int64_t window_start_ns = 0;
