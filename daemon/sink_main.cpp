@@ -67,7 +67,8 @@ int run(const Options& options) {
     if (!options.port_file.empty()) {
         write_file_atomically(options.port_file, std::to_string(server.port()) + "\n");
     }
-    std::printf("supervent-sink listening on %s\n", server.listen_address().c_str());
+    std::printf("supervent-sink listening on %s%s\n", server.listen_address().c_str(),
+                options.server.tls_cert_file.empty() ? "" : " (HTTPS)");
     std::fflush(stdout);
 
     int signal_number = 0;

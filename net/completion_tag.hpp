@@ -16,6 +16,7 @@ enum class Op : std::uint8_t {
     recv = 3,
     write = 4,  // WRITE_FIXED on a file
     wake = 5,   // a timeout used only to wake the loop
+    tls_send = 6,  // ciphertext from a connection's own buffer (HTTPS); target = connection
 };
 
 struct CompletionTag {

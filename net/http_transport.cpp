@@ -47,9 +47,17 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
       reply_parser_(bounds::http_response_bytes_max),
       backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)) {
     assert(config_.connections >= 1 && config_.connections <= bounds::connections_per_shard_max);
+    if (config_.tls.enabled) {
+        tls_context_ = std::make_unique<TlsContext>(config_.tls);
+        ktls_wanted_ = config_.tls.ktls;
+    }
+    // Ciphertext buffers are allocated here, for the largest request, so the
+    // data path never allocates.
+    const std::size_t tls_out_bytes = tls_out_capacity(std::max(config_.tls.request_bytes_max, tls_in_capacity));
     for (std::uint32_t i = 0; i < connections_.size(); ++i) {
         connections_[i].index = i;
         connections_[i].recv_buffer = std::make_unique<char[]>(bounds::http_response_bytes_max);
+        if (tls_context_) connections_[i].tls = std::make_unique<TlsSession>(*tls_context_, tls_out_bytes, tls_in_capacity);
     }
 }
 
@@ -89,7 +97,18 @@ bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
         conn.send_done = false;
         conn.recv_bytes = 0;
         conn.deadline_ns = now_ns + config_.request_timeout_ns;
-        post_send(conn, slot);
+        if (conn.tls && !conn.ktls_tx) {
+            // The whole request becomes records in the connection's buffer;
+            // the slot is free for the kernel's purposes at once.
+            if (!conn.tls->encrypt(slot.wire_data(), slot.wire_bytes)) {
+                if (fatal_error_.empty()) fatal_error_ = conn.tls->failure();
+                fail_connection(conn, FailReason::transport, now_ns);
+                return true;
+            }
+            flush_tls(conn);
+        } else {
+            post_send(conn, slot);  // plain HTTP, or kTLS: the kernel encrypts the slot
+        }
         return true;
     }
     return false;
@@ -132,9 +151,18 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
 
 void HttpTransport::post_recv(Connection& conn) {
     assert(!conn.recv_posted);
+    char* into = conn.recv_buffer.get() + conn.recv_bytes;
+    std::size_t room = bounds::http_response_bytes_max - conn.recv_bytes;
+    if (conn.tls) {
+        // Ciphertext; OpenSSL drains it into its own record buffer, so
+        // compacting leaves room for at least one more record.
+        CipherBuffer& in = conn.tls->in();
+        in.compact();
+        into = in.free_space();
+        room = in.free_bytes();
+    }
     io_uring_sqe* sqe = ring_.next_sqe();
-    io_uring_prep_recv(sqe, conn.fd, conn.recv_buffer.get() + conn.recv_bytes,
-                       bounds::http_response_bytes_max - conn.recv_bytes, 0);
+    io_uring_prep_recv(sqe, conn.fd, into, room, 0);
     io_uring_sqe_set_data64(sqe, CompletionTag{Op::recv, conn.index, conn.generation}.encode());
     conn.recv_posted = true;
     ++conn.ops_outstanding;
@@ -159,6 +187,7 @@ void HttpTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, st
     switch (tag.op) {
         case Op::connect: on_connect(connections_.at(tag.target_index), cqe.res, now_ns); break;
         case Op::recv: on_recv(connections_.at(tag.target_index), cqe.res, now_ns); break;
+        case Op::tls_send: on_tls_send(connections_.at(tag.target_index), cqe.res, now_ns); break;
         case Op::send: {
             Slot& slot = listener_.slot_at(tag.target_index);
             if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) {
@@ -188,9 +217,13 @@ void HttpTransport::on_connect(Connection& conn, int result, std::int64_t now_ns
         return;
     }
     ++counters_.connects;
-    conn.state = ConnState::idle;
     conn.answered = false;
     conn.recv_bytes = 0;
+    if (conn.tls) {
+        start_tls(conn, now_ns);
+        return;
+    }
+    conn.state = ConnState::idle;
     // A recv stays posted while connected, so a server closing an idle
     // keep-alive connection is noticed before we send on it.
     post_recv(conn);
@@ -248,9 +281,16 @@ void HttpTransport::on_recv(Connection& conn, int result, std::int64_t now_ns) {
         post_recv(conn);
         return;
     }
-    const bool at_eof = result <= 0;
+    if (conn.tls) {
+        on_tls_recv(conn, result, now_ns);
+        return;
+    }
     if (result > 0) conn.recv_bytes += static_cast<std::size_t>(result);
+    on_response_bytes(conn, result <= 0, now_ns);
+}
 
+// New response bytes (plaintext) are in recv_buffer, or the peer closed.
+void HttpTransport::on_response_bytes(Connection& conn, bool at_eof, std::int64_t now_ns) {
     if (conn.state != ConnState::busy) {
         // Idle: the only thing a server may do now is close (an orderly end
         // of keep-alive); stray bytes mean the connection is broken. A close
@@ -278,6 +318,168 @@ void HttpTransport::on_recv(Connection& conn, int result, std::int64_t now_ns) {
         return;
     }
     post_recv(conn);
+}
+
+// ---- TLS: the ring moves the bytes a TlsSession asks for
+
+void HttpTransport::start_tls(Connection& conn, std::int64_t now_ns) {
+    bool ulp = false;
+    if (ktls_wanted_) {
+        // The run-time kTLS probe: without the kernel's tls module this fails
+        // (ENOENT) and no later connection tries again.
+        const int error = attach_ktls_ulp(conn.fd);
+        ulp = error == 0;
+        if (!ulp) {
+            ktls_wanted_ = false;
+            tls_counters_.ktls_unavailable_errno = error;
+        }
+    }
+    conn.tls->start(ulp);
+    conn.state = ConnState::handshaking;
+    conn.handshake_done = false;
+    conn.ktls_tx = false;
+    conn.tls_send_posted = false;
+    conn.close_after_tls_send = false;
+    conn.deadline_ns = now_ns + config_.connect_timeout_ns;
+    drive_handshake(conn, now_ns);
+    if (conn.state == ConnState::handshaking) post_recv(conn);
+}
+
+void HttpTransport::drive_handshake(Connection& conn, std::int64_t now_ns) {
+    if (conn.close_after_tls_send) return;  // failed already; waiting for the alert to go out
+    const TlsStep step = conn.tls->handshake();
+    flush_tls(conn);  // the ClientHello, the Finished, or an alert
+    if (step == TlsStep::failed) {
+        // A protocol or certificate failure is the configuration's, not the
+        // network's: retrying cannot help, so the sink stops with the reason.
+        if (fatal_error_.empty()) fatal_error_ = conn.tls->failure();
+        if (conn.tls_send_posted) {
+            conn.close_after_tls_send = true;  // let the server's log say why ("unknown ca")
+            return;
+        }
+        fail_handshake(conn, FailReason::connect, now_ns);
+        return;
+    }
+    if (step == TlsStep::done) {
+        conn.handshake_done = true;
+        finish_handshake_when_sent(conn, now_ns);
+    }
+}
+
+// The connection takes requests once the handshake's last bytes are on the
+// wire: kTLS may be switched on only after them.
+void HttpTransport::finish_handshake_when_sent(Connection& conn, std::int64_t now_ns) {
+    if (conn.state != ConnState::handshaking || !conn.handshake_done || conn.tls_send_posted ||
+        conn.tls->out().pending() != 0) {
+        return;
+    }
+    if (conn.tls->ktls_keys_ready()) {
+        if (const int error = conn.tls->install_ktls_tx(conn.fd); error != 0) {
+            // OpenSSL already gave up its own encryption on this connection:
+            // replace it, and let later ones stay in user space.
+            ktls_wanted_ = false;
+            tls_counters_.ktls_unavailable_errno = error;
+            fail_connection(conn, FailReason::transport, now_ns);
+            return;
+        }
+        conn.ktls_tx = true;
+        ++tls_counters_.ktls_connections;
+    }
+    ++tls_counters_.handshakes;
+    if (conn.tls->resumed()) ++tls_counters_.resumed;
+    tls_counters_.last_version = conn.tls->version();
+    conn.state = ConnState::idle;
+}
+
+void HttpTransport::fail_handshake(Connection& conn, FailReason reason, std::int64_t now_ns) {
+    ++counters_.connect_failures;
+    listener_.on_sink_unreachable(reason, now_ns);
+    fail_connection(conn, reason, now_ns);
+}
+
+void HttpTransport::on_tls_recv(Connection& conn, int result, std::int64_t now_ns) {
+    if (result <= 0) {
+        if (conn.state == ConnState::handshaking) {
+            fail_handshake(conn, FailReason::transport, now_ns);  // closed or reset mid-handshake
+        } else {
+            on_response_bytes(conn, true, now_ns);
+        }
+        return;
+    }
+    conn.tls->in().end += static_cast<std::size_t>(result);
+    if (conn.state == ConnState::handshaking) {
+        drive_handshake(conn, now_ns);
+        if (conn.state == ConnState::closing) return;
+        if (conn.state == ConnState::handshaking || conn.tls->in().pending() == 0) {
+            post_recv(conn);
+            return;
+        }
+    }
+    std::size_t produced = 0;
+    const TlsStep step = conn.tls->decrypt(conn.recv_buffer.get() + conn.recv_bytes,
+                                           bounds::http_response_bytes_max - conn.recv_bytes, produced);
+    conn.recv_bytes += produced;
+    flush_tls(conn);  // reading may have made OpenSSL answer (a KeyUpdate)
+    if (step == TlsStep::failed) {
+        fail_connection(conn, FailReason::transport, now_ns);  // a bad record: this connection is done
+        return;
+    }
+    const bool at_eof = step == TlsStep::closed;
+    if (produced == 0 && !at_eof && conn.recv_bytes < bounds::http_response_bytes_max) {
+        post_recv(conn);  // a session ticket, or part of a record
+        return;
+    }
+    on_response_bytes(conn, at_eof, now_ns);
+}
+
+void HttpTransport::flush_tls(Connection& conn) {
+    CipherBuffer& out = conn.tls->out();
+    if (conn.tls_send_posted || conn.fd < 0 || out.pending() == 0) return;
+    // One send in flight per connection; bytes appended meanwhile follow
+    // it. The buffer is rewound only when all of it has been sent.
+    io_uring_sqe* sqe = ring_.next_sqe();
+    io_uring_prep_send(sqe, conn.fd, out.data.get() + out.begin, out.pending(), MSG_NOSIGNAL | MSG_WAITALL);
+    io_uring_sqe_set_data64(sqe, CompletionTag{Op::tls_send, conn.index, conn.generation}.encode());
+    conn.tls_send_posted = true;
+    ++conn.ops_outstanding;
+}
+
+void HttpTransport::on_tls_send(Connection& conn, int result, std::int64_t now_ns) {
+    --conn.ops_outstanding;
+    conn.tls_send_posted = false;
+    if (conn.state == ConnState::closing) {
+        close_when_quiet(conn, now_ns);
+        return;
+    }
+    if (conn.close_after_tls_send) {
+        // A graceful close (FIN, not RST), so the server reads the alert;
+        // fatal_error_ keeps the connection from being reopened.
+        ++counters_.connect_failures;
+        listener_.on_sink_unreachable(FailReason::connect, now_ns);
+        conn.send_done = true;
+        fail_connection(conn, FailReason::none, now_ns);
+        return;
+    }
+    if (result < 0) {
+        if (conn.state == ConnState::handshaking) {
+            fail_handshake(conn, FailReason::transport, now_ns);
+        } else {
+            fail_connection(conn, FailReason::transport, now_ns);
+        }
+        return;
+    }
+    CipherBuffer& out = conn.tls->out();
+    out.begin += static_cast<std::size_t>(result);
+    if (out.pending() != 0) {
+        flush_tls(conn);
+        return;
+    }
+    out.begin = out.end = 0;
+    if (conn.state == ConnState::handshaking) {
+        finish_handshake_when_sent(conn, now_ns);
+    } else if (conn.state == ConnState::busy && conn.slot_index >= 0) {
+        conn.send_done = true;
+    }
 }
 
 void HttpTransport::on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
@@ -402,6 +604,7 @@ void HttpTransport::on_tick(std::int64_t now_ns, bool work_waiting) {
                 }
                 break;
             case ConnState::connecting:
+            case ConnState::handshaking:
                 if (now_ns >= conn.deadline_ns) {
                     ++counters_.connect_failures;
                     listener_.on_sink_unreachable(FailReason::timeout, now_ns);
@@ -419,7 +622,10 @@ void HttpTransport::on_tick(std::int64_t now_ns, bool work_waiting) {
 std::int64_t HttpTransport::next_deadline_ns() const {
     std::int64_t next = INT64_MAX;
     for (const Connection& conn : connections_) {
-        if (conn.state == ConnState::connecting || conn.state == ConnState::busy) next = std::min(next, conn.deadline_ns);
+        if (conn.state == ConnState::connecting || conn.state == ConnState::handshaking ||
+            conn.state == ConnState::busy) {
+            next = std::min(next, conn.deadline_ns);
+        }
         // A closed connection is reopened only for waiting work; without any, its
         // (usually past) reconnect time would make the shard spin instead of sleep.
         if (conn.state == ConnState::closed && work_waiting_ && !shutting_down_ && fatal_error_.empty()) {
@@ -431,7 +637,8 @@ std::int64_t HttpTransport::next_deadline_ns() const {
 
 void HttpTransport::abort_in_flight(std::int64_t now_ns) {
     for (Connection& conn : connections_) {
-        if (conn.state == ConnState::busy || conn.state == ConnState::connecting) {
+        if (conn.state == ConnState::busy || conn.state == ConnState::connecting ||
+            conn.state == ConnState::handshaking) {
             fail_connection(conn, FailReason::timeout, now_ns);
         }
     }
@@ -440,7 +647,8 @@ void HttpTransport::abort_in_flight(std::int64_t now_ns) {
 void HttpTransport::begin_shutdown() {
     shutting_down_ = true;
     for (Connection& conn : connections_) {
-        if (conn.state == ConnState::idle || conn.state == ConnState::connecting) {
+        if (conn.state == ConnState::idle || conn.state == ConnState::connecting ||
+            conn.state == ConnState::handshaking) {
             if (conn.fd >= 0) ::shutdown(conn.fd, SHUT_RDWR);
             conn.state = ConnState::closing;
             close_when_quiet(conn, 0);

@@ -3,6 +3,12 @@
 // the shard's ring: connect, SEND_ZC (or WRITE_FIXED) of a slot's wire bytes,
 // recv of the response, parse, verdict. One request per connection at a
 // time; throughput comes from several connections (DESIGN.md §4).
+//
+// With `tls.enabled` (https://) each connection also runs a TlsSession
+// (net/tls_client.hpp): the handshake's and every request's ciphertext is
+// sent by the ring from the connection's own buffer, responses are
+// decrypted into the same response buffer plain HTTP uses, and everything
+// after the decryption is shared.
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -14,6 +20,7 @@
 #include "net/http_request.hpp"
 #include "net/http_response.hpp"
 #include "net/ring.hpp"
+#include "net/tls_client.hpp"
 #include "net/transport.hpp"
 
 namespace supervent::net {
@@ -37,6 +44,16 @@ struct HttpTransportConfig {
     std::int64_t reconnect_backoff_min_ns = 50'000'000;
     std::int64_t reconnect_backoff_max_ns = 5'000'000'000;
     std::uint32_t shard_index = 0;  // seeds the backoff jitter
+    TlsClientConfig tls;            // https://
+};
+
+// What TLS did on this transport's connections (tests, benchmarks).
+struct TlsCounters {
+    std::uint64_t handshakes = 0;        // completed
+    std::uint64_t resumed = 0;           // of which resumed a kept session
+    std::uint64_t ktls_connections = 0;  // whose sends the kernel encrypts
+    int ktls_unavailable_errno = 0;      // why kTLS is off (ENOENT: no tls module); 0 = not probed or on
+    std::string last_version;            // "TLSv1.3"
 };
 
 class HttpTransport final : public Transport {
@@ -56,9 +73,10 @@ public:
 
     // The size of the request head this transport writes in front of bodies.
     [[nodiscard]] std::size_t head_bytes_max() const { return head_.bytes_max(); }
+    [[nodiscard]] const TlsCounters& tls_counters() const { return tls_counters_; }
 
 private:
-    enum class ConnState : std::uint8_t { closed, connecting, idle, busy, closing };
+    enum class ConnState : std::uint8_t { closed, connecting, handshaking, idle, busy, closing };
     struct Connection {
         std::uint32_t index = 0;
         ConnState state = ConnState::closed;
@@ -73,8 +91,14 @@ private:
         std::int64_t reconnect_at_ns = 0;
         std::uint32_t failures_in_row = 0;
         bool answered = false;              // a response came on this socket
-        std::unique_ptr<char[]> recv_buffer;
+        std::unique_ptr<char[]> recv_buffer;  // response bytes (plaintext)
         std::size_t recv_bytes = 0;
+        // https only
+        std::unique_ptr<TlsSession> tls;
+        bool tls_send_posted = false;  // a send of tls->out() is in flight
+        bool handshake_done = false;
+        bool ktls_tx = false;          // the kernel encrypts: slots go out as plaintext
+        bool close_after_tls_send = false;  // a failed handshake's alert is on its way to the server
     };
 
     void open(Connection& conn, std::int64_t now_ns);
@@ -84,6 +108,15 @@ private:
     void on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t conn_index, std::int64_t now_ns);
     void on_notification(Slot& slot, const io_uring_cqe& cqe, std::int64_t now_ns);
     void on_recv(Connection& conn, int result, std::int64_t now_ns);
+    void on_response_bytes(Connection& conn, bool at_eof, std::int64_t now_ns);
+    // TLS: the ring's side of each TlsSession.
+    void start_tls(Connection& conn, std::int64_t now_ns);
+    void drive_handshake(Connection& conn, std::int64_t now_ns);
+    void finish_handshake_when_sent(Connection& conn, std::int64_t now_ns);
+    void fail_handshake(Connection& conn, FailReason reason, std::int64_t now_ns);
+    void on_tls_recv(Connection& conn, int result, std::int64_t now_ns);
+    void flush_tls(Connection& conn);
+    void on_tls_send(Connection& conn, int result, std::int64_t now_ns);
     void on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
     void decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
                 std::int64_t retry_at_ns, std::int64_t now_ns);
@@ -106,6 +139,9 @@ private:
     bool work_waiting_ = false;  // as of the last on_tick: closed connections matter only then
     std::string fatal_error_;
     TransportCounters counters_;
+    std::unique_ptr<TlsContext> tls_context_;  // https only
+    bool ktls_wanted_ = false;                  // until the kernel says it has no TLS ULP
+    TlsCounters tls_counters_;
 };
 
 }  // namespace supervent::net

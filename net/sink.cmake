@@ -11,7 +11,9 @@ add_library(supervent_sink_lib STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sink_server.cpp
 )
 target_include_directories(supervent_sink_lib PUBLIC ${supervent_sink_root})
-target_link_libraries(supervent_sink_lib PUBLIC Boost::headers simdjson::simdjson PkgConfig::ZSTD Threads::Threads)
+find_package(OpenSSL 3.0 REQUIRED)  # --tls-cert/--tls-key (Boost.Asio SSL)
+target_link_libraries(supervent_sink_lib PUBLIC Boost::headers simdjson::simdjson PkgConfig::ZSTD Threads::Threads
+                      OpenSSL::SSL)
 
 # gzip bodies need zlib; without it the sink answers gzip with 415 and says why.
 find_package(ZLIB QUIET)

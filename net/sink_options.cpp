@@ -24,7 +24,8 @@ std::uint64_t parse_number(std::string_view option, std::string_view text, std::
 const char* usage_text() noexcept {
     return R"(Usage: supervent-sink [OPTIONS]
 
-An Axiom-compatible HTTP/1.1 ingest receiver for tests, benchmarks and demos.
+An Axiom-compatible HTTP/1.1 (or HTTPS) ingest receiver for tests, benchmarks
+and demos.
 Answers POST /v1/datasets/{dataset}/ingest and POST /v1/ingest/{dataset}
 (NDJSON, JSON array or CSV bodies; zstd or gzip encoded) and GET /stats.
 
@@ -42,6 +43,9 @@ Options:
                           (rules: status=CODE, close, delay=MS, slow_read=RATE;
                           see docs/sink.md)
   --faults-seed N         seed for fault decisions (default 1)
+  --tls-cert FILE         serve HTTPS (TLS 1.2/1.3, ALPN http/1.1) with the PEM
+                          certificate chain in FILE (leaf first); needs --tls-key
+  --tls-key FILE          the PEM private key of --tls-cert
   -h, --help              show this help
 
 Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 usage error.
@@ -126,11 +130,18 @@ Options parse_options(const std::vector<std::string_view>& args) {
                 throw UsageError(std::string("--faults: ") + e.what());
             }
             options.faults_spec.assign(spec);
+        } else if (arg == "--tls-cert") {
+            options.server.tls_cert_file = value();
+        } else if (arg == "--tls-key") {
+            options.server.tls_key_file = value();
         } else if (arg == "--faults-seed") {
             options.faults_seed = parse_number(arg, value(), UINT64_MAX);
         } else {
             throw UsageError("unknown option '" + std::string(args[i]) + "'");
         }
+    }
+    if (options.server.tls_cert_file.empty() != options.server.tls_key_file.empty()) {
+        throw UsageError("--tls-cert and --tls-key go together: give both, or neither for plain HTTP");
     }
     // The seed may come before or after --faults, so the plan is built last.
     if (!options.faults_spec.empty()) {

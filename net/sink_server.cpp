@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without including it
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include "core/bounds.hpp"
 #include "net/sink_body.hpp"
@@ -83,11 +85,49 @@ struct Shared {
     const ServerConfig& config;
     Stats& stats;
     std::atomic<std::uint64_t>& request_sequence;
+    asio::ssl::context* tls = nullptr;  // --tls-cert: every connection starts with a TLS handshake
 };
+
+// ALPN: this is an HTTP/1.1 server; a client offering only h2 gets no ALPN
+// answer rather than a refusal, as most servers do.
+int select_http11(SSL*, const unsigned char** out, unsigned char* out_bytes, const unsigned char* offered,
+                  unsigned int offered_bytes, void*) {
+    static constexpr unsigned char http11[] = "\x08http/1.1";
+    unsigned char* selected = nullptr;
+    if (SSL_select_next_proto(&selected, out_bytes, http11, sizeof http11 - 1, offered, offered_bytes) !=
+        OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+std::unique_ptr<asio::ssl::context> make_tls_context(const ServerConfig& config) {
+    auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    auto load = [&](const std::string& file, const char* what, auto&& step) {
+        error_code error;
+        step(error);
+        if (error) throw std::runtime_error(std::string("cannot load the TLS ") + what + " '" + file + "': " +
+                                            error.message());
+    };
+    load(config.tls_cert_file, "certificate (--tls-cert)",
+         [&](error_code& e) { context->use_certificate_chain_file(config.tls_cert_file, e); });
+    load(config.tls_key_file, "private key (--tls-key)",
+         [&](error_code& e) { context->use_private_key_file(config.tls_key_file, asio::ssl::context::pem, e); });
+    if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+        throw std::runtime_error("the TLS private key '" + config.tls_key_file + "' does not belong to the certificate '" +
+                                 config.tls_cert_file + "'");
+    }
+    SSL_CTX_set_alpn_select_cb(context->native_handle(), select_http11, nullptr);
+    return context;
+}
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(asio::io_context& context, Shared& shared) : shared_(shared), socket_(context), timer_(context) {}
+    Connection(asio::io_context& context, Shared& shared) : shared_(shared), socket_(context), timer_(context) {
+        if (shared_.tls != nullptr) tls_.emplace(socket_, *shared_.tls);
+    }
 
     tcp::socket& socket() noexcept { return socket_; }
 
@@ -101,7 +141,15 @@ public:
         request_.dataset.reserve(bounds::dataset_name_bytes_max);
         request_.event_labels.reserve(event_labels_bytes_max);
         request_.reject_message.reserve(512);
-        read_more();
+        if (!tls_) return read_more();
+        tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](const error_code& error) {
+            if (error) {
+                // The client refusing our certificate shows here (e.g. "tlsv1 alert unknown ca").
+                std::fprintf(stderr, "supervent-sink: TLS handshake failed: %s\n", error.message().c_str());
+                return self->close();
+            }
+            self->read_more();
+        });
     }
 
 private:
@@ -147,12 +195,16 @@ private:
     }
 
     void read_some(std::size_t limit) {
-        socket_.async_read_some(asio::buffer(in_.data() + end_, limit),
-                                [self = shared_from_this()](const error_code& error, std::size_t bytes) {
-                                    if (error) return self->close();  // EOF or reset: a partial request is dropped
-                                    self->end_ += bytes;
-                                    self->process();
-                                });
+        auto on_read = [self = shared_from_this()](const error_code& error, std::size_t bytes) {
+            if (error) return self->close();  // EOF or reset: a partial request is dropped
+            self->end_ += bytes;
+            self->process();
+        };
+        if (tls_) {
+            tls_->async_read_some(asio::buffer(in_.data() + end_, limit), std::move(on_read));
+        } else {
+            socket_.async_read_some(asio::buffer(in_.data() + end_, limit), std::move(on_read));
+        }
     }
 
     // Where the bytes we still need start: the head, or the body once the head is parsed.
@@ -460,12 +512,17 @@ private:
     // ---- writing and closing -------------------------------------------
 
     void write_out() {
-        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](const error_code& error, std::size_t) {
+        auto on_written = [self = shared_from_this()](const error_code& error, std::size_t) {
             if (error) return self->close();
             self->out_.clear();
             if (self->close_after_write_) return self->linger_close();
             self->process();
-        });
+        };
+        if (tls_) {
+            asio::async_write(*tls_, asio::buffer(out_), std::move(on_written));
+        } else {
+            asio::async_write(socket_, asio::buffer(out_), std::move(on_written));
+        }
     }
 
     void delay_then_write() {
@@ -503,6 +560,7 @@ private:
 
     Shared& shared_;
     tcp::socket socket_;
+    std::optional<asio::ssl::stream<tcp::socket&>> tls_;  // over socket_, with --tls-cert
     asio::steady_timer timer_;
     ByteBuffer in_;           // received bytes; [begin_, end_) not yet consumed
     std::size_t begin_ = 0;   // start of the next request head
@@ -530,6 +588,7 @@ struct Server::Impl {
     ServerConfig config;
     Stats stats;
     std::atomic<std::uint64_t> request_sequence{0};
+    std::unique_ptr<asio::ssl::context> tls_context;
     Shared shared{config, stats, request_sequence};
     // Declared after what connections refer to, so pending handlers (and the
     // connections they own) are destroyed first.
@@ -598,6 +657,13 @@ Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(con
         impl_->work.push_back(asio::make_work_guard(*impl_->contexts.back()));
     }
     impl_->accept_retry = std::make_unique<asio::steady_timer>(*impl_->contexts[0]);
+    if (impl_->config.tls_cert_file.empty() != impl_->config.tls_key_file.empty()) {
+        throw std::runtime_error("--tls-cert and --tls-key go together: give both, or neither for plain HTTP");
+    }
+    if (!impl_->config.tls_cert_file.empty()) {
+        impl_->tls_context = make_tls_context(impl_->config);
+        impl_->shared.tls = impl_->tls_context.get();
+    }
     impl_->listen();
 }
 

@@ -24,6 +24,9 @@ struct ServerConfig {
     bool verify = false;
     FaultPlan faults;
     std::size_t read_buffer_bytes = 1024 * 1024;  // per connection, grown to fit bodies
+    // PEM files: with both set every connection speaks TLS 1.2/1.3 (HTTPS).
+    std::string tls_cert_file;  // the certificate (chain), leaf first
+    std::string tls_key_file;
 };
 
 class Server {

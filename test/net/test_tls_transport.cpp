@@ -1,0 +1,268 @@
+// HttpTransport over TLS against the in-process supervent-sink serving
+// HTTPS (Boost.Asio + OpenSSL, so the other end of each handshake is not
+// our own TLS code), on real loopback sockets driven by the ring. The PKI is
+// made per test process by test_tls_certs.sh with the openssl command line.
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <openssl/ssl.h>
+
+#include "harness.hpp"
+#include "net/http_transport.hpp"
+#include "test_tls_pki.hpp"
+
+using namespace supervent::net;
+using namespace supervent::net::test;
+
+namespace {
+
+constexpr std::int64_t ms_ns = 1'000'000;
+constexpr std::int64_t s_ns = 1'000'000'000;
+
+HttpTransportConfig tls_config(std::uint16_t port, const Harness& harness, std::string server_name = "localhost") {
+    HttpTransportConfig config;
+    const sockaddr_in address = loopback_address(port);
+    std::memcpy(&config.address, &address, sizeof address);
+    config.address_bytes = sizeof address;
+    config.target.host_header = server_name + ":" + std::to_string(port);
+    config.target.path = ingest_path("", "tls");
+    config.target.token = "test-token";
+    config.connections = 1;
+    config.zero_copy = false;
+    config.connect_timeout_ns = 2 * s_ns;
+    config.request_timeout_ns = 3 * s_ns;
+    config.reconnect_backoff_min_ns = 10 * ms_ns;
+    config.reconnect_backoff_max_ns = 50 * ms_ns;
+    config.tls.enabled = true;
+    config.tls.server_name = std::move(server_name);
+    config.tls.ca_file = pki_file("ca.pem");
+    config.tls.ktls = false;
+    config.tls.request_bytes_max = harness.arena.slot_bytes();
+    return config;
+}
+
+std::string ndjson(std::uint32_t events, std::size_t pad = 0) {
+    std::string body;
+    const std::string filler(pad, 'x');
+    for (std::uint32_t i = 0; i < events; ++i) {
+        body += R"({"_time":"2024-01-01T00:00:00Z","n":)" + std::to_string(i) + R"(,"pad":")" + filler + "\"}\n";
+    }
+    return body;
+}
+
+// Sends `batches` batches of `events` one after another; returns the events acked.
+std::uint64_t send_batches(Harness& harness, HttpTransport& transport, std::uint32_t batches, std::uint32_t events,
+                           std::size_t pad = 0) {
+    const std::string body = ndjson(events, pad);
+    std::uint64_t acked = 0;
+    for (std::uint32_t i = 0; i < batches; ++i) {
+        const std::size_t before = harness.settled.size();
+        harness.queue_batch(i % harness.slots.size(), body, events);
+        REQUIRE(harness.run_until_settled(transport, before + 1));
+        INFO("fatal error: " << transport.fatal_error());
+        REQUIRE(harness.settled.back().verdict == Verdict::acked);
+        CHECK(harness.settled.back().kernel_done);
+        acked += harness.settled.back().acked_events;
+    }
+    return acked;
+}
+
+// Runs until the transport gives up on the sink; returns its message.
+std::string fatal_error_for(const std::string& certificate, const std::string& server_name = "localhost") {
+    auto server = start_tls_sink(certificate);
+    Harness harness;
+    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness, server_name));
+    harness.queue_batch(0, ndjson(3), 3);
+    REQUIRE(harness.run(transport, [&] { return !transport.fatal_error().empty(); }));
+    // It stopped at the handshake: nothing reached the sink, nothing was acked.
+    harness.run_idle(transport, 100 * ms_ns);
+    CHECK(server->stats().requests == 0);
+    CHECK(harness.settled.empty());
+    CHECK_FALSE(harness.unreachable.empty());
+    CHECK(transport.tls_counters().handshakes == 0);
+    return transport.fatal_error();
+}
+
+}  // namespace
+
+TEST_CASE("https: every event arrives over one verified TLS 1.3 handshake", "[tls]") {
+    auto server = start_tls_sink("server.pem");
+    Harness harness;
+    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness));
+
+    const std::uint64_t acked = send_batches(harness, transport, 20, 50);
+    CHECK(acked == 20 * 50);
+    const auto stats = server->stats();
+    CHECK(stats.events == 20 * 50);
+    CHECK(stats.invalid_events == 0);
+    CHECK(stats.requests == 20);
+    CHECK(transport.tls_counters().handshakes == 1);
+    CHECK(transport.tls_counters().resumed == 0);
+    CHECK(transport.tls_counters().last_version == "TLSv1.3");
+    CHECK(transport.counters().connects == 1);
+    CHECK(transport.fatal_error().empty());
+}
+
+TEST_CASE("https: a request of many TLS records (about 1 MB) goes out whole from the connection's buffer", "[tls]") {
+    auto server = start_tls_sink("server.pem");
+    Harness harness(2, 2 * 1024 * 1024);
+    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness));
+
+    // 1000 events of ~1 KiB: ~64 records of 16 KiB each.
+    const std::uint64_t acked = send_batches(harness, transport, 3, 1000, 1000);
+    CHECK(acked == 3000);
+    CHECK(server->stats().events == 3000);
+    CHECK(server->stats().bytes_wire > 3 * 1000 * 1000);
+    CHECK(transport.tls_counters().handshakes == 1);
+}
+
+TEST_CASE("https: TLS 1.2 works too", "[tls]") {
+    auto server = start_tls_sink("server.pem");
+    Harness harness;
+    HttpTransportConfig config = tls_config(server->port(), harness);
+    config.tls.max_version = TLS1_2_VERSION;
+    HttpTransport transport(harness.ring, harness, config);
+
+    CHECK(send_batches(harness, transport, 5, 10) == 50);
+    CHECK(server->stats().events == 50);
+    CHECK(transport.tls_counters().last_version == "TLSv1.2");
+}
+
+TEST_CASE("https: a certificate for the IP address verifies when the URL names the address", "[tls]") {
+    auto server = start_tls_sink("server.pem");
+    Harness harness;
+    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness, "127.0.0.1"));
+    CHECK(send_batches(harness, transport, 2, 10) == 20);
+    CHECK(server->stats().events == 20);
+}
+
+TEST_CASE("https: a reconnect resumes the kept session (TLS 1.3 ticket and TLS 1.2)", "[tls]") {
+    const int version = GENERATE(0, TLS1_2_VERSION);
+    INFO("max version " << (version == 0 ? "TLS 1.3" : "TLS 1.2"));
+    // A body over the sink's limit is answered 413 with Connection: close,
+    // which makes the transport open a new connection.
+    auto server = start_tls_sink("server.pem", 4096);
+    Harness harness;
+    HttpTransportConfig config = tls_config(server->port(), harness);
+    config.tls.max_version = version;
+    HttpTransport transport(harness.ring, harness, config);
+
+    CHECK(send_batches(harness, transport, 1, 5) == 5);
+    harness.queue_batch(1, ndjson(100, 100), 100);  // ~13 KB > 4096
+    REQUIRE(harness.run_until_settled(transport, 2));
+    CHECK(harness.settled.back().verdict == Verdict::failed);
+    CHECK(harness.settled.back().reason == FailReason::rejected);
+    CHECK(send_batches(harness, transport, 2, 5) == 10);
+
+    CHECK(server->stats().events == 15);
+    CHECK(transport.counters().connects == 2);
+    CHECK(transport.tls_counters().handshakes == 2);
+    CHECK(transport.tls_counters().resumed == 1);
+}
+
+TEST_CASE("https: a certificate from an unknown CA stops the sink and names the check and --ca-file", "[tls]") {
+    const std::string message = fatal_error_for("untrusted.pem");
+    INFO(message);
+    CHECK(message.find("certificate authority") != std::string::npos);
+    CHECK(message.find("unable to get local issuer certificate") != std::string::npos);
+    CHECK(message.find("--ca-file") != std::string::npos);
+}
+
+TEST_CASE("https: a certificate for another name stops the sink and names the host and the certificate's names",
+          "[tls]") {
+    const std::string message = fatal_error_for("wrong-name.pem");
+    INFO(message);
+    CHECK(message.find("host name") != std::string::npos);
+    CHECK(message.find("hostname mismatch") != std::string::npos);
+    CHECK(message.find("'localhost'") != std::string::npos);
+    CHECK(message.find("DNS:wrong.example") != std::string::npos);
+}
+
+TEST_CASE("https: an expired certificate stops the sink and says when it expired", "[tls]") {
+    const std::string message = fatal_error_for("expired.pem");
+    INFO(message);
+    CHECK(message.find("validity period") != std::string::npos);
+    CHECK(message.find("certificate has expired") != std::string::npos);
+    CHECK(message.find("2020") != std::string::npos);
+}
+
+TEST_CASE("https: the system store (no --ca-file) does not trust the test CA", "[tls]") {
+    auto server = start_tls_sink("server.pem");
+    Harness harness;
+    HttpTransportConfig config = tls_config(server->port(), harness);
+    config.tls.ca_file.clear();
+    HttpTransport transport(harness.ring, harness, config);
+    harness.queue_batch(0, ndjson(3), 3);
+    REQUIRE(harness.run(transport, [&] { return !transport.fatal_error().empty(); }));
+    INFO(transport.fatal_error());
+    CHECK(transport.fatal_error().find("system store") != std::string::npos);
+}
+
+TEST_CASE("https: skip-verify accepts any certificate", "[tls]") {
+    auto server = start_tls_sink("untrusted.pem");
+    Harness harness;
+    HttpTransportConfig config = tls_config(server->port(), harness);
+    config.tls.skip_verify = true;
+    HttpTransport transport(harness.ring, harness, config);
+    CHECK(send_batches(harness, transport, 2, 10) == 20);
+    CHECK(server->stats().events == 20);
+}
+
+TEST_CASE("https: an unreadable CA file is refused when the transport is made", "[tls]") {
+    Harness harness;
+    HttpTransportConfig config = tls_config(1, harness);
+    config.tls.ca_file = pki_file("no-such-ca.pem");
+    try {
+        HttpTransport transport(harness.ring, harness, config);
+        FAIL("a missing CA file was accepted");
+    } catch (const TlsError& error) {
+        const std::string message = error.what();
+        INFO(message);
+        CHECK(message.find("no-such-ca.pem") != std::string::npos);
+        CHECK(message.find("--ca-file") != std::string::npos);
+    }
+}
+
+TEST_CASE("https: TLS to a plain HTTP server fails with a reason instead of hanging", "[tls]") {
+    supervent::sink::ServerConfig plain;
+    plain.host = "127.0.0.1";
+    plain.port = 0;
+    supervent::sink::Server server(plain);
+    server.start();
+    Harness harness;
+    HttpTransport transport(harness.ring, harness, tls_config(server.port(), harness));
+    harness.queue_batch(0, ndjson(3), 3);
+    REQUIRE(harness.run(transport, [&] { return !transport.fatal_error().empty(); }));
+    INFO(transport.fatal_error());
+    CHECK(transport.fatal_error().find("TLS handshake with localhost failed") != std::string::npos);
+}
+
+TEST_CASE("https: kernel TLS is used where the kernel has it or else the user-space path is chosen and says why",
+          "[tls][ktls]") {
+    auto server = start_tls_sink("server.pem");
+    Harness harness;
+    HttpTransportConfig config = tls_config(server->port(), harness);
+    config.tls.ktls = true;
+    HttpTransport transport(harness.ring, harness, config);
+
+    CHECK(send_batches(harness, transport, 10, 20) == 200);
+    CHECK(server->stats().events == 200);
+    const TlsCounters& tls = transport.tls_counters();
+    if (tls.ktls_connections > 0) {
+        CHECK(tls.ktls_unavailable_errno == 0);
+        std::printf("kTLS RAN: the kernel encrypted the requests of %llu connection(s)\n",
+                    static_cast<unsigned long long>(tls.ktls_connections));
+    } else {
+        // The fallback: the probe failed and said why, and no connection tried again.
+        CHECK(tls.ktls_unavailable_errno != 0);
+        std::printf("kTLS DID NOT RUN: this kernel has no TLS ULP (setsockopt TCP_ULP \"tls\": %s); "
+                    "checked instead that the user-space fallback was chosen and delivered every event\n",
+                    std::strerror(tls.ktls_unavailable_errno));
+        WARN("kTLS did not run on this kernel (" << std::strerror(tls.ktls_unavailable_errno)
+                                                  << "); only the fallback was tested");
+    }
+}
