@@ -1,6 +1,7 @@
 // The --check-config summary: what the daemon would run with, one setting a
 // line, in words an operator can check at a glance. Never the token itself.
 #include "config/load.hpp"
+#include "config/sink_values.hpp"
 #include "config/values.hpp"
 
 namespace supervent::config {
@@ -74,6 +75,8 @@ std::string describe(const Settings& settings) {
     text += line("connections", concat(settings.connections, " per worker"));
     text += line("zero copy", detail::zero_copy_name(settings.zero_copy));
     text += line("compression", detail::compression_name(settings.compression));
+    text += line("format", concat(detail::format_name(settings.format), ", at most ", settings.batch_bytes_max,
+                                  " body bytes per request"));
     text += line("tcp nodelay", yes_no(settings.tcp_nodelay));
     if (!settings.bind.empty()) {
         std::string entries;
@@ -85,6 +88,16 @@ std::string describe(const Settings& settings) {
                                  detail::number_text(settings.drain_timeout_s) + " s");
     text += line("sink", sink_text(settings.sink));
     text += line("dataset", settings.dataset);
+    if (settings.sink.kind == SinkUrl::Kind::http || settings.sink.kind == SinkUrl::Kind::https) {
+        const bool edge = settings.edge == EdgeMode::on ||
+                          (settings.edge == EdgeMode::automatic && detail::is_axiom_edge_host(settings.sink.host));
+        text += line("ingest path", concat(edge ? "edge, /v1/ingest/DATASET" : "/v1/datasets/DATASET/ingest", " (edge ",
+                                           detail::edge_name(settings.edge), ")"));
+        if (!settings.event_labels.empty()) text += line("event labels", detail::event_labels_json(settings.event_labels));
+    }
+    if (settings.sink.kind == SinkUrl::Kind::file && settings.rotate_bytes > 0) {
+        text += line("rotation", concat("at ", settings.rotate_bytes, " bytes, keeping ", settings.rotate_keep, " old files"));
+    }
     text += line("token", token_text(settings));
     text += line("rate", rate_text(settings));
     text += line("limits", limits_text(settings));

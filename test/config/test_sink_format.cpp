@@ -133,3 +133,17 @@ TEST_CASE("file rotation: rotate_bytes 0 or at least 64 KiB, rotate_keep 1..1000
     CHECK_THAT(cli_error({"--rotate-keep", "0"}), Contains("--rotate-keep:"));
     CHECK_THAT(toml_error_as("[sink]\nrotate_keep = 1001\n", "f.toml"), Contains("f.toml:2: sink.rotate_keep:"));
 }
+
+TEST_CASE("--check-config's summary names the format, ingest path, labels and rotation", "[sink_format]") {
+    using supervent::config::describe;
+    const auto http = describe(cli({"--format", "csv", "--batch-bytes", "1MiB", "--event-labels", "env=prod"}));
+    CHECK_THAT(http, Contains("format:        csv, at most 1048576 body bytes per request\n"));
+    CHECK_THAT(http, Contains("ingest path:   /v1/datasets/DATASET/ingest (edge auto)\n"));
+    CHECK_THAT(http, Contains("event labels:  {\"env\":\"prod\"}\n"));
+    CHECK_THAT(describe(cli({"--sink", "http://eu-central-1.aws.edge.axiom.co"})),
+               Contains("ingest path:   edge, /v1/ingest/DATASET (edge auto)\n"));
+    CHECK_THAT(describe(cli({"--edge"})), Contains("ingest path:   edge, /v1/ingest/DATASET (edge on)\n"));
+    const auto file = describe(cli({"--sink", "file:/tmp/x.log", "--rotate-bytes", "1MiB", "--rotate-keep", "2"}));
+    CHECK_THAT(file, Contains("rotation:      at 1048576 bytes, keeping 2 old files\n"));
+    CHECK_THAT(file, !Contains("ingest path"));
+}
