@@ -41,6 +41,8 @@ constexpr std::array options{
                [](Settings& s, std::string_view v) { s.compression = detail::parse_compression(v); }},
     OptionSpec{"--token-file", "FILE",
                [](Settings& s, std::string_view v) { s.token_file = detail::check_token_file(v); }},
+    OptionSpec{"--ca-file", "PATH", [](Settings& s, std::string_view v) { s.ca_file = detail::check_ca_file(v); }},
+    OptionSpec{"--tls-insecure-skip-verify", "", [](Settings& s, std::string_view) { s.tls_skip_verify = true; }},
     OptionSpec{"--format", "ndjson|json|csv|text",
                [](Settings& s, std::string_view v) { s.format = detail::parse_format(v); }},
     OptionSpec{"--edge", "", [](Settings& s, std::string_view) { s.edge = EdgeMode::on; }},
@@ -296,7 +298,8 @@ std::string daemon_help_text() {
         "  --sink URL              where events go (default http://127.0.0.1:8080):\n"
         "      http://HOST[:PORT][/PREFIX]    the Axiom ingest API; IPv6 as\n"
         "                                     http://[::1]:8080\n"
-        "      https://HOST[:PORT][/PREFIX]   the same over TLS (not supported yet)\n"
+        "      https://HOST[:PORT][/PREFIX]   the same over TLS 1.2/1.3 (port 443),\n"
+        "                                     e.g. https://api.axiom.co\n"
         "      file:PATH                      events written to PATH\n"
         "      stdout:                        events on standard output\n"
         "      discard:                       generated, then dropped\n"
@@ -310,6 +313,11 @@ std::string daemon_help_text() {
         "                          negative is faster (default none; zstd means level 1)\n"
         "  --token-file FILE       read the Axiom API token from FILE (one line); used\n"
         "                          when AXIOM_TOKEN is not set\n"
+        "  --ca-file PATH          https: trust the CA certificates in the PEM file PATH\n"
+        "                          instead of the system store (/etc/ssl/certs)\n"
+        "  --tls-insecure-skip-verify\n"
+        "                          https: check neither the certificate nor the host\n"
+        "                          name (tests only: anyone could read the token)\n"
         "  --format ndjson|json|csv|text\n"
         "                          request bodies as NDJSON (default), one JSON array,\n"
         "                          or CSV with a header line; text (the message alone\n"

@@ -15,11 +15,7 @@ std::string yes_no(bool value) { return value ? "yes" : "no"; }
 std::string http_sink(const SinkUrl& sink, std::string_view scheme) {
     const bool v6 = sink.host.find(':') != std::string::npos;
     const auto host = v6 ? concat('[', sink.host, ']') : sink.host;
-    auto text = concat(scheme, "://", host, ':', sink.port, sink.path_prefix);
-    if (scheme == "https") {
-        text += " (HTTPS is not supported yet: the daemon will refuse it)";
-    }
-    return text;
+    return concat(scheme, "://", host, ':', sink.port, sink.path_prefix);
 }
 
 std::string sink_text(const SinkUrl& sink) {
@@ -87,6 +83,11 @@ std::string describe(const Settings& settings) {
                                  detail::number_text(settings.request_timeout_s) + " s, drain " +
                                  detail::number_text(settings.drain_timeout_s) + " s");
     text += line("sink", sink_text(settings.sink));
+    if (settings.sink.kind == SinkUrl::Kind::https) {
+        text += line("tls", settings.tls_skip_verify ? std::string("certificate NOT verified (tls_skip_verify)")
+                            : settings.ca_file.empty() ? std::string("verified against the system CA store")
+                                                       : concat("verified against ", settings.ca_file));
+    }
     text += line("dataset", settings.dataset);
     if (settings.sink.kind == SinkUrl::Kind::http || settings.sink.kind == SinkUrl::Kind::https) {
         const bool edge = settings.edge == EdgeMode::on ||

@@ -101,6 +101,12 @@ struct Settings {
     std::string token;               // secret: never log or echo it
     std::string token_file;          // --token-file / [sink] token_file; read when AXIOM_TOKEN is unset
     std::string token_source;        // where the token came from, for messages; empty = no token
+    // https:// sinks: trust the CA certificates in this PEM file instead of
+    // the system store (--ca-file / [sink] ca_file); empty = system store.
+    std::string ca_file;
+    // --tls-insecure-skip-verify / [sink] tls_skip_verify: no certificate or
+    // host name checks at all. Off by default; the daemon warns loudly.
+    bool tls_skip_verify = false;
     SinkFormat format = SinkFormat::ndjson;  // --format / [sink] format
     EdgeMode edge = EdgeMode::automatic;     // --edge / [sink] edge
     // --event-labels / [sink] event_labels: sent as X-Axiom-Event-Labels, in this order.

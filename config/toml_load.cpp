@@ -260,6 +260,8 @@ constexpr std::array sink_keys{
             [](Settings& s, const toml::node& n) { s.rotate_bytes = detail::check_rotate_bytes(byte_size_of(n)); }},
     KeySpec{"rotate_keep",
             [](Settings& s, const toml::node& n) { s.rotate_keep = uint32_in(n, detail::rotate_keep_range); }},
+    KeySpec{"ca_file", [](Settings& s, const toml::node& n) { s.ca_file = detail::check_ca_file(string_of(n)); }},
+    KeySpec{"tls_skip_verify", [](Settings& s, const toml::node& n) { s.tls_skip_verify = bool_of(n); }},
     KeySpec{"token", refuse_literal_token, false},
 };
 

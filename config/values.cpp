@@ -456,6 +456,16 @@ std::string check_token_file(std::string_view path) {
     return std::string(path);
 }
 
+std::string check_ca_file(std::string_view path) {
+    if (path.empty()) {
+        throw ValueError("CA file path must not be empty (leave it out to trust the system's CA certificates)");
+    }
+    if (path.find('\0') != std::string_view::npos) {
+        throw ValueError("CA file path must not contain a NUL byte");
+    }
+    return std::string(path);
+}
+
 namespace {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

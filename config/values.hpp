@@ -87,6 +87,8 @@ template <typename... Parts>
 [[nodiscard]] std::string check_socket_path(std::string_view path);
 [[nodiscard]] std::string check_scenario(std::string_view name);
 [[nodiscard]] std::string check_token_file(std::string_view path);
+// --ca-file / sink.ca_file: a path (readability is checked when the sink starts).
+[[nodiscard]] std::string check_ca_file(std::string_view path);
 // error, warning, notice, info or debug.
 [[nodiscard]] std::string check_log_level(std::string_view name);
 // "" (off), "HOST:PORT", "[V6]:PORT" or a bare "PORT" (= 127.0.0.1:PORT);

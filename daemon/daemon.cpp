@@ -180,11 +180,6 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
     using Kind = config::SinkUrl::Kind;
     const config::SinkUrl& sink = settings.sink;
     check_sink_settings(settings);
-    if (sink.kind == Kind::https) {
-        throw std::runtime_error("HTTPS sinks (" + sink.text +
-                                 ") are not supported yet: TLS arrives with its own issue. Use an http:// "
-                                 "receiver (supervent-sink, or a TLS-terminating proxy) for now");
-    }
     // [sources] in the config file replace the built-in scenario; only the
     // first runs until multi-source scheduling (issue 6).
     std::shared_ptr<const core::Program> program;
@@ -233,7 +228,18 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
     if (settings.events > 0 && settings.events < workers) workers = static_cast<std::uint32_t>(settings.events);
 
     net::HttpTransportConfig http;
-    if (sink.kind == Kind::http) {
+    if (sink.kind == Kind::https) {
+        http.tls.enabled = true;
+        http.tls.server_name = sink.host;
+        http.tls.ca_file = settings.ca_file;
+        http.tls.skip_verify = settings.tls_skip_verify;
+        if (settings.tls_skip_verify) {
+            log::warning("TLS CERTIFICATE VERIFICATION IS OFF (--tls-insecure-skip-verify / sink.tls_skip_verify): "
+                         "any server can pose as %s and read the token and every event. Use it for tests only",
+                         sink.host.c_str());
+        }
+    }
+    if (sink.kind == Kind::http || sink.kind == Kind::https) {
         resolve_address(sink, http);
         http.target.host_header = host_header(sink);
         http.target.path = net::ingest_path(sink.path_prefix, settings.dataset, edge_path(settings));
@@ -288,6 +294,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.sink.body_format = body_format(settings.format);
         switch (sink.kind) {
             case Kind::http:
+            case Kind::https:
                 plan.sink.http = http;
                 plan.slots = settings.connections * bounds::slots_per_connection;
                 break;
@@ -301,7 +308,6 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
                 plan.slots = 2;
                 break;
             case Kind::discard:
-            case Kind::https:
                 plan.slots = 2;
                 break;
         }
@@ -364,6 +370,8 @@ constexpr SettingKey setting_keys[] = {
     {"sink.event_labels", false, [](const S& a, const S& b) { return a.event_labels != b.event_labels; }},
     {"sink.rotate_bytes", false, [](const S& a, const S& b) { return a.rotate_bytes != b.rotate_bytes; }},
     {"sink.rotate_keep", false, [](const S& a, const S& b) { return a.rotate_keep != b.rotate_keep; }},
+    {"sink.ca_file", false, [](const S& a, const S& b) { return a.ca_file != b.ca_file; }},
+    {"sink.tls_skip_verify", false, [](const S& a, const S& b) { return a.tls_skip_verify != b.tls_skip_verify; }},
     {"monitoring.metrics_listen", false, [](const S& a, const S& b) { return a.metrics_listen != b.metrics_listen; }},
 };
 

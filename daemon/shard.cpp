@@ -130,8 +130,21 @@ void Shard::start() {
         case config::SinkUrl::Kind::discard:
             transport_ = std::make_unique<net::DiscardTransport>(listener);
             break;
-        case config::SinkUrl::Kind::https:
-            throw std::runtime_error("https sinks are not supported yet");
+        case config::SinkUrl::Kind::https: {
+            // The transport encrypts each slot into its connections' own
+            // buffers and sends those, so SEND_ZC has nothing registered to
+            // pin; with kernel TLS the slot itself goes out by WRITE_FIXED.
+            net::HttpTransportConfig https = plan_.sink.http;
+            https.zero_copy = false;
+            https.shard_index = plan_.index;
+            https.tls.request_bytes_max = arena_->slot_bytes();
+            auto transport = std::make_unique<net::HttpTransport>(*ring_, listener, std::move(https));
+            if (transport->head_bytes_max() > bounds::http_head_room_bytes) {
+                throw std::runtime_error("the HTTP request head does not fit its head room (URL or token too long)");
+            }
+            transport_ = std::move(transport);
+            break;
+        }
     }
 
     rate_eps_ = control_.rate_eps.load(std::memory_order_acquire);

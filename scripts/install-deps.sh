@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  liburing-dev libboost-dev libsimdjson-dev libzstd-dev libtomlplusplus-dev
+  liburing-dev libboost-dev libsimdjson-dev libzstd-dev libtomlplusplus-dev openssl ca-certificates
   libyaml-cpp-dev libssl-dev libsystemd-dev zlib1g-dev catch2
   # test peers and tools
   nginx-light curl jq zstd python3 iperf3 wrk python3-prometheus-client systemd util-linux dpkg-dev
