@@ -54,6 +54,10 @@ public:
 // Names of the scenarios built into the binary; the first is the default.
 [[nodiscard]] std::span<const std::string_view> builtin_scenario_names();
 
+struct Program;
+// A built-in scenario's compiled program (shared, immutable); null for an unknown name.
+[[nodiscard]] std::shared_ptr<const Program> builtin_program(std::string_view scenario_name);
+
 // Builds a built-in scenario's source. Allocates everything it will ever need
 // for batches of up to batch_events_max events. Throws std::invalid_argument
 // for an unknown name.

@@ -172,7 +172,9 @@ Column ProgramBuilder::ipv6(std::span<const Ipv6Prefix> prefixes) {
 Column ProgramBuilder::event_time() {
     if (has_time_) throw std::logic_error("a source has one event time column");
     has_time_ = true;
-    return add_gen(GenKind::event_time, 0, 1, 1);
+    const Column column = add_gen(GenKind::event_time, 0, 1, 1);
+    p_.time_column = column.index;
+    return column;
 }
 
 void ProgramBuilder::raw(std::string_view bytes) { pending_literal_ += bytes; }
@@ -307,6 +309,11 @@ void ProgramBuilder::end_shape() {
 void ProgramBuilder::pick_shape_by(Column choice) {
     expect(choice, GenKind::choice, "shape");
     p_.shape_column = choice.index;
+}
+
+void ProgramBuilder::mark_request_id(Column uuid) {
+    expect(uuid, GenKind::uuid4, "request id");
+    p_.request_id_column = uuid.index;
 }
 
 std::shared_ptr<const Program> ProgramBuilder::finish() {

@@ -134,6 +134,8 @@ struct Program {
     std::vector<PutOp> puts;
     std::vector<Shape> shapes;         // one per event type
     std::int32_t shape_column = -1;    // choice column picking the shape; -1: shape 0
+    std::int32_t time_column = -1;     // the event time column (every program has one)
+    std::int32_t request_id_column = -1;  // UUID column a scenario may set (inherited request ids); -1: none
     std::vector<AliasTable> aliases;
     std::vector<BucketTable> buckets;
     std::vector<ChoiceTables> choices;
@@ -221,6 +223,9 @@ public:
     void end_shape();
     // With several shapes, this choice column (one value per shape) picks each event's.
     void pick_shape_by(Column choice);
+    // This UUID column is the event's request id: a scenario engine may set it
+    // (a dependent event inherits its parent's) instead of drawing it.
+    void mark_request_id(Column uuid);
 
     // Fusion (on by default) merges runs of choice puts with the literals
     // between them into one table lookup; output bytes are the same either way.

@@ -71,24 +71,57 @@ std::size_t ProgramSource::write_ndjson(std::uint32_t count, TimeRange times, st
     }
     for (std::uint32_t done = 0; done < count;) {
         const std::uint32_t n = std::min(count - done, block_stride_);
-        generate_block(n, clock);
+        generate_block(n, clock, nullptr);
         p = serialize_block(n, p);
         done += n;
     }
     return static_cast<std::size_t>(p - out.data());
 }
 
-void ProgramSource::generate_block(std::uint32_t count, EventClock& clock) {
-    block_padded_ = round_up_lanes(count);
-    kernels_.fill_random(rng_, raw_.data(), std::size_t{program_->draws_per_event} * block_padded_);
-    for (const GenOp& op : program_->gens) generate_column(op, count, clock);
+std::size_t ProgramSource::write_events(std::uint32_t count, const EventInputs& inputs, std::span<char> out,
+                                        std::uint32_t* event_ends) {
+    assert(inputs.times != nullptr);
+    if (count > batch_events_max_) throw std::length_error("batch larger than batch_events_max");
+    assert(out.size() >= std::size_t{count} * program_->event_bytes_max);
+    EventClock unused_clock(TimeRange{}, 1);
+    char* p = out.data();
+    if (count > 0) {
+        std::memcpy(p, program_->batch_header.data(), program_->batch_header.size());
+        p += program_->batch_header.size();
+    }
+    for (std::uint32_t done = 0; done < count;) {
+        const std::uint32_t n = std::min(count - done, block_stride_);
+        const EventInputs block{inputs.times + done,
+                                inputs.request_hi ? inputs.request_hi + done : nullptr,
+                                inputs.request_lo ? inputs.request_lo + done : nullptr,
+                                inputs.shapes ? inputs.shapes + done : nullptr};
+        generate_block(n, unused_clock, &block);
+        for (std::uint32_t e = 0; e < n; ++e) {
+            p = serialize_event(e, p);
+            if (event_ends) event_ends[done + e] = static_cast<std::uint32_t>(p - out.data());
+        }
+        done += n;
+    }
+    return static_cast<std::size_t>(p - out.data());
 }
 
-void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventClock& clock) {
+void ProgramSource::generate_block(std::uint32_t count, EventClock& clock, const EventInputs* inputs) {
+    block_padded_ = round_up_lanes(count);
+    kernels_.fill_random(rng_, raw_.data(), std::size_t{program_->draws_per_event} * block_padded_);
+    for (const GenOp& op : program_->gens) generate_column(op, count, clock, inputs);
+}
+
+void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventClock& clock,
+                                    const EventInputs* inputs) {
     const std::uint64_t* r = raw_.data() + std::size_t{op.first_draw} * block_padded_;
     std::uint64_t* col = column(op.column);
     switch (op.kind) {
         case GenKind::choice:
+            if (inputs && inputs->shapes && op.column == program_->shape_column) {
+                std::copy(inputs->shapes, inputs->shapes + count, col);
+                std::fill(col + count, col + block_padded_, 0);
+                break;
+            }
             kernels_.sample_alias(r, block_padded_, program_->aliases[program_->choices[op.table].alias].view(), col);
             break;
         case GenKind::buckets:
@@ -97,6 +130,11 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
         case GenKind::uuid4: {
             // Version 4 in bits 12..15 of the high half, variant 10 on top of the low half.
             std::uint64_t* lo = column(op.column + 1u);
+            if (inputs && inputs->request_hi && op.column == program_->request_id_column) {
+                std::copy(inputs->request_hi, inputs->request_hi + count, col);
+                std::copy(inputs->request_lo, inputs->request_lo + count, lo);
+                break;
+            }
             for (std::uint32_t i = 0; i < block_padded_; ++i) {
                 col[i] = (r[i] & ~0xF000ull) | 0x4000ull;
                 lo[i] = (r[block_padded_ + i] & 0x3FFF'FFFF'FFFF'FFFFull) | 0x8000'0000'0000'0000ull;
@@ -104,6 +142,10 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
             break;
         }
         case GenKind::event_time:
+            if (inputs) {
+                for (std::uint32_t i = 0; i < count; ++i) col[i] = static_cast<std::uint64_t>(inputs->times[i]);
+                break;
+            }
             clock.fill(r, count, col);
             break;
         case GenKind::sequence:

@@ -34,6 +34,16 @@ private:
     std::uint64_t carry_ = 0;      // (index * remainder) % count
 };
 
+// What a scenario engine decides about each event of a batch instead of the
+// program drawing it: its time, its request id (a dependent event inherits
+// its parent's) and its event type (shape). Arrays of the batch's length.
+struct EventInputs {
+    const std::int64_t* times = nullptr;        // required, non-decreasing
+    const std::uint64_t* request_hi = nullptr;  // UUID halves; null = drawn
+    const std::uint64_t* request_lo = nullptr;
+    const std::uint16_t* shapes = nullptr;      // null = drawn by the types' weights
+};
+
 class ProgramSource final : public EventSource {
 public:
     ProgramSource(std::shared_ptr<const Program> program, const SourceIdentity& identity,
@@ -43,10 +53,17 @@ public:
     [[nodiscard]] std::size_t event_bytes_max() const override { return program_->event_bytes_max; }
     [[nodiscard]] std::string_view content_type() const override { return program_->content_type; }
     [[nodiscard]] std::size_t write_ndjson(std::uint32_t count, TimeRange times, std::span<char> out) override;
+    // Serializes `count` events described by `inputs` (see write_ndjson for
+    // `out`). When event_ends is given, event_ends[i] is the offset in `out`
+    // just past event i (so a scenario can look inside a rendered message).
+    [[nodiscard]] std::size_t write_events(std::uint32_t count, const EventInputs& inputs, std::span<char> out,
+                                           std::uint32_t* event_ends = nullptr);
+    [[nodiscard]] const Program& program() const { return *program_; }
 
 private:
-    void generate_block(std::uint32_t count, EventClock& clock);
-    void generate_column(const GenOp& op, std::uint32_t count, EventClock& clock);
+    // `inputs`, when given, points at this block's first event.
+    void generate_block(std::uint32_t count, EventClock& clock, const EventInputs* inputs);
+    void generate_column(const GenOp& op, std::uint32_t count, EventClock& clock, const EventInputs* inputs);
     [[nodiscard]] char* serialize_block(std::uint32_t count, char* out);
     [[nodiscard]] char* serialize_event(std::uint32_t event, char* out);
     // Inlined into serialize_event: a call per field would cost more than most fields.

@@ -109,12 +109,12 @@ struct FieldSpec {
 struct EventTypeSpec {
     std::string name;
     double weight = 1;
+    std::string message;  // the template
+    SchemaOrigin origin;
     // A root type starts events of its own (the original's
     // create_from_scratch: true); a non-root type only appears as the action
     // of a dependency.
     bool root = true;
-    std::string message;  // the template
-    SchemaOrigin origin;
     bool operator==(const EventTypeSpec&) const = default;
 };
 

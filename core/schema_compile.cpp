@@ -778,6 +778,9 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
         plans.push_back(compile_field(b, request_id, time));
         by_name.emplace(request_id.name, &plans.back());
     }
+    if (const FieldPlan* id = by_name.find(builtin_request_id_field)->second; id->spec->kind == FieldKind::uuid4) {
+        b.mark_request_id(id->column);
+    }
     AttributeNode attributes;
     for (const FieldPlan& p : plans) insert_attribute(attributes, p);
     // The built-in timestamp is the event time: usable in templates, not an attribute.
@@ -787,9 +790,13 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
     if (spec.event_types.size() > 1) {
         std::vector<std::string_view> names;
         std::vector<double> weights;
+        // Only root types start events of their own; a scenario engine picks
+        // the others (dependency actions) explicitly.
+        bool any_root = false;
+        for (const EventTypeSpec& t : spec.event_types) any_root |= t.root && t.weight > 0;
         for (const EventTypeSpec& t : spec.event_types) {
             names.push_back(t.name);
-            weights.push_back(t.weight);
+            weights.push_back(!any_root || t.root ? t.weight : 0.0);
         }
         try {
             b.pick_shape_by(b.choice(names, weights));

@@ -1,0 +1,662 @@
+#include "core/scenario_engine.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <numbers>
+#include <set>
+#include <stdexcept>
+
+#include "core/kernels.hpp"
+#include "core/rng.hpp"
+
+namespace supervent::core {
+namespace {
+
+[[noreturn]] void fail(const SchemaOrigin& origin, const std::string& reason) { throw SchemaError(origin, reason); }
+
+std::int32_t shape_index(const ScenarioSource& source, std::string_view type) {
+    for (std::size_t i = 0; i < source.type_names.size(); ++i) {
+        if (source.type_names[i] == type) return static_cast<std::int32_t>(i);
+    }
+    return -1;
+}
+
+std::int32_t source_index(const CompiledScenario& s, std::string_view name) {
+    for (std::size_t i = 0; i < s.sources.size(); ++i) {
+        if (s.sources[i].name == name) return static_cast<std::int32_t>(i);
+    }
+    return -1;
+}
+
+ScenarioSource builtin_source(const ScenarioInputs& in) {
+    if (!in.builtin) throw std::invalid_argument("a scenario needs sources or a built-in program");
+    ScenarioSource s;
+    s.name = in.builtin->name;
+    s.dataset = in.default_dataset;
+    s.program = in.builtin;
+    for (std::size_t i = 0; i < in.builtin->shapes.size(); ++i) s.type_names.push_back("type" + std::to_string(i));
+    s.live_share = 1;
+    s.program_picks_types = true;
+    return s;
+}
+
+ScenarioSource compile_one(const SourceSpec& spec, const ScenarioInputs& in) {
+    ScenarioSource s;
+    s.name = spec.name;
+    s.dataset = spec.dataset.empty() ? in.default_dataset : spec.dataset;
+    s.program = compile_source(spec, in.format);
+    std::vector<double> weights;
+    for (std::size_t i = 0; i < spec.event_types.size(); ++i) {
+        const EventTypeSpec& type = spec.event_types[i];
+        s.type_names.push_back(type.name);
+        if (type.root && type.weight > 0) {
+            s.root_shapes.push_back(static_cast<std::uint16_t>(i));
+            weights.push_back(type.weight);
+        }
+    }
+    if (!weights.empty()) s.root_pick = build_alias_table(weights);
+    return s;
+}
+
+// Resolves a source's volume entries for a backfill: windows filled in and checked.
+void resolve_volume(ScenarioSource& s, const SourceSpec* spec, const ScenarioInputs& in) {
+    if (spec == nullptr) return;
+    for (VolumeSpec v : spec->volume) {
+        if (v.start_ns == 0 && v.end_ns == 0) {
+            v.start_ns = *in.window_start_ns;
+            v.end_ns = *in.window_end_ns;
+        }
+        if (v.end_ns <= v.start_ns) fail(v.origin, "a volume entry's window must end after it starts");
+        if (v.count > 0 && s.root_shapes.empty()) {
+            fail(v.origin, "source \"" + s.name + "\" has a volume but no root event type "
+                           "(create_from_scratch: true / root = true) to start events with");
+        }
+        s.volume.push_back(v);
+    }
+}
+
+// --events with a window and no volume entries anywhere: one uniform entry per
+// source that can start events, the count split evenly.
+void spread_window_events(CompiledScenario& out, const ScenarioInputs& in) {
+    std::vector<ScenarioSource*> starters;
+    for (ScenarioSource& s : out.sources) {
+        if (!s.root_shapes.empty() || s.program_picks_types) starters.push_back(&s);
+    }
+    if (starters.empty()) throw std::invalid_argument("no source has a root event type to start events with");
+    const std::uint64_t total = in.window_events;
+    for (std::size_t i = 0; i < starters.size(); ++i) {
+        VolumeSpec v;
+        v.count = total / starters.size() + (i < total % starters.size() ? 1 : 0);
+        v.start_ns = *in.window_start_ns;
+        v.end_ns = *in.window_end_ns;
+        if (v.count > 0) starters[i]->volume.push_back(v);
+    }
+}
+
+void compile_rules(CompiledScenario& out, const ScenarioInputs& in) {
+    out.rules_by_trigger.resize(out.sources.size());
+    for (std::size_t i = 0; i < out.sources.size(); ++i) out.rules_by_trigger[i].resize(out.sources[i].type_names.size());
+    for (const DependencySpec& d : in.spec.dependencies) {
+        const std::int32_t trigger = source_index(out, d.trigger_source);
+        const std::int32_t action = source_index(out, d.action_source);
+        if (trigger < 0) fail(d.origin, "unknown trigger source \"" + d.trigger_source + "\"");
+        if (action < 0) fail(d.origin, "unknown action source \"" + d.action_source + "\"");
+        const std::int32_t trigger_shape = shape_index(out.sources[trigger], d.trigger_type);
+        const std::int32_t action_shape = shape_index(out.sources[action], d.action_type);
+        if (trigger_shape < 0) fail(d.origin, "source \"" + d.trigger_source + "\" has no event type \"" + d.trigger_type + "\"");
+        if (action_shape < 0) fail(d.origin, "source \"" + d.action_source + "\" has no event type \"" + d.action_type + "\"");
+        if (!(d.percentage >= 0 && d.percentage <= 100)) fail(d.origin, "percentage must be within 0..100");
+        if (d.delay.min_ns < 0 || d.delay.max_ns < 0 || d.delay.mean_ns < 0 || d.delay.stddev_ns < 0 ||
+            (d.delay.max_ns > 0 && d.delay.max_ns < d.delay.min_ns)) {
+            fail(d.origin, "a delay must not be negative and its max must not be below its min");
+        }
+        out.rules_by_trigger[trigger][trigger_shape].push_back(static_cast<std::uint32_t>(out.rules.size()));
+        out.rules.push_back({static_cast<std::uint16_t>(action), static_cast<std::uint16_t>(action_shape),
+                             d.percentage / 100, d.delay, d.message_contains});
+    }
+}
+
+std::string node_name(const CompiledScenario& s, std::uint32_t source, std::uint32_t shape) {
+    return s.sources[source].name + "." + s.sources[source].type_names[shape];
+}
+
+// A cycle of rules would make events forever; refuse it naming the loop.
+void reject_cycles(const CompiledScenario& s, const ScenarioInputs& in) {
+    enum Mark : std::uint8_t { unseen, active, finished };
+    std::vector<std::vector<Mark>> marks(s.sources.size());
+    for (std::size_t i = 0; i < s.sources.size(); ++i) marks[i].assign(s.sources[i].type_names.size(), unseen);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> path;
+    std::function<void(std::uint32_t, std::uint32_t)> visit = [&](std::uint32_t src, std::uint32_t shape) {
+        marks[src][shape] = active;
+        path.emplace_back(src, shape);
+        for (std::uint32_t r : s.rules_by_trigger[src][shape]) {
+            const ScenarioRule& rule = s.rules[r];
+            if (rule.probability <= 0) continue;
+            const Mark m = marks[rule.action_source][rule.action_shape];
+            if (m == active) {
+                std::string loop;
+                bool in_loop = false;
+                for (const auto& [ps, pt] : path) {
+                    in_loop |= ps == rule.action_source && pt == rule.action_shape;
+                    if (in_loop) loop += node_name(s, ps, pt) + " -> ";
+                }
+                loop += node_name(s, rule.action_source, rule.action_shape);
+                fail(in.spec.dependencies.at(r).origin, "dependency cycle: " + loop);
+            }
+            if (m == unseen) visit(rule.action_source, rule.action_shape);
+        }
+        path.pop_back();
+        marks[src][shape] = finished;
+    };
+    for (std::uint32_t i = 0; i < s.sources.size(); ++i) {
+        for (std::uint32_t k = 0; k < marks[i].size(); ++k) {
+            if (marks[i][k] == unseen) visit(i, k);
+        }
+    }
+}
+
+// Sources ordered so that causes come before effects where the graph allows
+// (Kahn's algorithm; sources on a cycle between sources keep file order).
+std::vector<std::uint16_t> source_order(const CompiledScenario& s) {
+    const std::size_t n = s.sources.size();
+    std::vector<std::set<std::uint16_t>> edges(n);
+    std::vector<std::uint32_t> incoming(n, 0);
+    for (std::size_t src = 0; src < n; ++src) {
+        for (const auto& rules : s.rules_by_trigger[src]) {
+            for (std::uint32_t r : rules) {
+                const std::uint16_t to = s.rules[r].action_source;
+                if (to != src && edges[src].insert(to).second) ++incoming[to];
+            }
+        }
+    }
+    std::vector<std::uint16_t> order;
+    std::vector<bool> placed(n, false);
+    while (order.size() < n) {
+        bool progress = false;
+        for (std::uint16_t i = 0; i < n; ++i) {
+            if (placed[i] || incoming[i] != 0) continue;
+            placed[i] = true;
+            order.push_back(i);
+            for (std::uint16_t to : edges[i]) --incoming[to];
+            progress = true;
+        }
+        if (!progress) {  // a cycle between sources: take the first left in file order
+            for (std::uint16_t i = 0; i < n; ++i) {
+                if (placed[i]) continue;
+                placed[i] = true;
+                order.push_back(i);
+                for (std::uint16_t to : edges[i]) --incoming[to];
+                break;
+            }
+        }
+    }
+    return order;
+}
+
+// Expected events (itself and all descendants) one event of (source, shape) makes.
+double expected_tree(const CompiledScenario& s, std::uint32_t source, std::uint32_t shape) {
+    double events = 1;
+    for (std::uint32_t r : s.rules_by_trigger[source][shape]) {
+        const ScenarioRule& rule = s.rules[r];
+        events += rule.probability * expected_tree(s, rule.action_source, rule.action_shape);
+    }
+    return events;
+}
+
+double expected_events(const CompiledScenario& s) {
+    double total = 0;
+    for (std::uint32_t i = 0; i < s.sources.size(); ++i) {
+        const ScenarioSource& src = s.sources[i];
+        std::uint64_t roots = 0;
+        for (const VolumeSpec& v : src.volume) roots += v.count;
+        if (roots == 0) continue;
+        if (src.root_shapes.empty()) {
+            total += static_cast<double>(roots);
+            continue;
+        }
+        // The alias table does not keep the weights; average over root types equally weighted
+        // by their share of the pick (recomputed from the table is not worth it for an estimate).
+        double per_root = 0;
+        for (std::uint16_t shape : src.root_shapes) per_root += expected_tree(s, i, shape);
+        total += static_cast<double>(roots) * per_root / static_cast<double>(src.root_shapes.size());
+    }
+    return total;
+}
+
+void assign_live_shares(CompiledScenario& out, const ScenarioInputs& in, const std::vector<SourceSpec>& specs) {
+    double rate_total = 0;
+    for (const TypeRate& rate : in.spec.type_rates) {
+        const std::int32_t src = source_index(out, rate.source);
+        if (src < 0) fail(rate.origin, "unknown source \"" + rate.source + "\"");
+        if (shape_index(out.sources[src], rate.event_type) < 0) {
+            fail(rate.origin, "source \"" + rate.source + "\" has no event type \"" + rate.event_type + "\"");
+        }
+        if (!(rate.events_per_s >= 0) || !std::isfinite(rate.events_per_s)) fail(rate.origin, "a rate must be >= 0");
+    }
+    for (std::size_t i = 0; i < out.sources.size(); ++i) {
+        ScenarioSource& s = out.sources[i];
+        if (i >= specs.size()) continue;  // the built-in source keeps its share
+        // Root types with a live rate are picked by those rates; rates of
+        // dependency-only types are not roots (their parents make them).
+        std::vector<double> weights;
+        double share = 0;
+        for (std::uint16_t shape : s.root_shapes) {
+            double rate = 0;
+            for (const TypeRate& r : in.spec.type_rates) {
+                if (r.source == s.name && r.event_type == s.type_names[shape]) rate += r.events_per_s;
+            }
+            weights.push_back(rate);
+            share += rate;
+        }
+        if (!in.spec.type_rates.empty()) {
+            if (share > 0) s.root_pick = build_alias_table(weights);
+            s.live_share = share;
+            rate_total += share;
+            continue;
+        }
+        if (s.root_shapes.empty()) continue;
+        std::uint64_t volume = 0;
+        for (const VolumeSpec& v : specs[i].volume) volume += v.count;
+        s.live_share = volume > 0 ? static_cast<double>(volume) : (specs[i].volume.empty() ? 1.0 : 0.0);
+    }
+    out.live_rate_eps = rate_total;
+}
+
+}  // namespace
+
+std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& in) {
+    auto out = std::make_shared<CompiledScenario>();
+    out->backfill = in.window_start_ns.has_value() && in.window_end_ns.has_value();
+    if (in.window_start_ns.has_value() != in.window_end_ns.has_value()) {
+        throw std::invalid_argument("a time window needs both a start and an end");
+    }
+    if (out->backfill && *in.window_start_ns >= *in.window_end_ns) {
+        throw std::invalid_argument("the time window must end after it starts");
+    }
+    out->zone = std::make_shared<const TimeZone>(TimeZone::parse(in.spec.timezone));
+    out->live = in.spec.live;
+    out->window_start_ns = in.window_start_ns.value_or(0);
+    out->window_end_ns = in.window_end_ns.value_or(0);
+
+    if (in.sources.empty()) {
+        out->sources.push_back(builtin_source(in));
+    } else {
+        for (const SourceSpec& spec : in.sources) {
+            if (source_index(*out, spec.name) >= 0) fail(spec.origin, "duplicate source \"" + spec.name + "\"");
+            out->sources.push_back(compile_one(spec, in));
+        }
+    }
+    if (out->sources.size() > UINT16_MAX) throw std::invalid_argument("too many sources");
+    compile_rules(*out, in);
+    reject_cycles(*out, in);
+    out->order = source_order(*out);
+
+    if (out->backfill) {
+        bool any_volume = false;
+        for (std::size_t i = 0; i < in.sources.size(); ++i) {
+            resolve_volume(out->sources[i], &in.sources[i], in);
+            any_volume |= !in.sources[i].volume.empty();
+        }
+        if (!any_volume) {
+            if (in.window_events == 0) {
+                throw std::invalid_argument("a fixed time window needs a number of events (--events) or volume entries "
+                                            "in the scenario");
+            }
+            spread_window_events(*out, in);
+        }
+        for (const ScenarioSource& s : out->sources) {
+            for (const VolumeSpec& v : s.volume) out->roots_total += v.count;
+        }
+        out->expected_events_total = expected_events(*out);
+    } else {
+        assign_live_shares(*out, in, in.sources);
+        bool any_share = false;
+        for (const ScenarioSource& s : out->sources) any_share |= s.live_share > 0;
+        if (!any_share) throw std::invalid_argument("no source can start events: give a root event type a rate or weight");
+    }
+    out->content_type = out->sources.front().program->content_type;
+    return out;
+}
+
+// ---- the per-shard engine
+
+struct ScenarioEngine::Pending {
+    std::int64_t time_ns = 0;
+    std::uint64_t id_hi = 0;
+    std::uint64_t id_lo = 0;
+    std::uint16_t shape = 0;
+    bool root = false;
+};
+
+namespace {
+struct LaterFirst {
+    template <class P>
+    bool operator()(const P& a, const P& b) const { return a.time_ns > b.time_ns; }
+};
+
+// One volume entry's times, taken from its timeline a buffer at a time.
+struct TimelineCursor {
+    TimelineCursor(RootTimeline t, std::uint32_t buffer_events) : timeline(std::move(t)), buffer(buffer_events) {}
+    RootTimeline timeline;
+    std::vector<std::int64_t> buffer;
+    std::uint32_t pos = 0;
+    std::uint32_t len = 0;
+
+    // The next time before `before_ns`, refilling the buffer as needed; INT64_MAX if none.
+    std::int64_t head(std::int64_t before_ns) {
+        if (pos == len) {
+            if (timeline.peek() >= before_ns) return INT64_MAX;
+            len = timeline.take(buffer, before_ns);
+            pos = 0;
+            if (len == 0) return INT64_MAX;
+        }
+        return buffer[pos] < before_ns ? buffer[pos] : INT64_MAX;
+    }
+    [[nodiscard]] bool exhausted() const { return pos == len && timeline.remaining() == 0; }
+};
+}  // namespace
+
+struct ScenarioEngine::SourceState {
+    std::unique_ptr<ProgramSource> program;
+    std::vector<std::unique_ptr<TimelineCursor>> cursors;
+    std::vector<Pending> heap;  // min-heap on time: dependent events (and events put back)
+    std::int64_t live_last_ns = 0;
+    double live_credit = 0;
+};
+
+// The batch being assembled: what the engine decides per event.
+struct ScenarioEngine::Staging {
+    explicit Staging(std::uint32_t n) : times(n), hi(n), lo(n), shapes(n), root(n), ends(n) {}
+    std::vector<std::int64_t> times;
+    std::vector<std::uint64_t> hi;
+    std::vector<std::uint64_t> lo;
+    std::vector<std::uint16_t> shapes;
+    std::vector<std::uint8_t> root;
+    std::vector<std::uint32_t> ends;
+};
+
+ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario, const SourceIdentity& identity,
+                               std::uint32_t batch_events_max, std::size_t batch_bytes_max)
+    : scenario_(std::move(scenario)),
+      batch_events_max_(batch_events_max),
+      batch_bytes_max_(batch_bytes_max == 0 ? SIZE_MAX : batch_bytes_max),
+      staging_(std::make_unique<Staging>(batch_events_max)) {
+    if (batch_events_max == 0) throw std::invalid_argument("batch_events_max must be at least 1");
+    inherit_ids_ = !scenario_->rules.empty();
+    std::uint64_t mix = identity.seed ^ (0x5CE7'A210'0000'0000ull + identity.shard_index);
+    for (std::uint64_t& word : rng_) word = splitmix64_next(mix);
+
+    const CompiledScenario& s = *scenario_;
+    sources_.resize(s.sources.size());
+    for (std::size_t i = 0; i < s.sources.size(); ++i) {
+        SourceState& state = sources_[i];
+        SourceIdentity program_identity = identity;
+        program_identity.seed = identity.seed + 0x9E37'79B9'7F4A'7C15ull * i;
+        state.program = std::make_unique<ProgramSource>(s.sources[i].program, program_identity, batch_events_max,
+                                                        select_kernels());
+        event_bytes_max_ = std::max(event_bytes_max_, s.sources[i].program->event_bytes_max);
+        state.heap.reserve(std::size_t{batch_events_max} * 4);
+        if (!s.backfill) continue;
+        for (std::size_t v = 0; v < s.sources[i].volume.size(); ++v) {
+            const VolumeSpec& spec = s.sources[i].volume[v];
+            std::uint64_t entry_mix = identity.seed ^ (i << 32) ^ v;
+            RootTimeline timeline(spec, s.window_start_ns, s.window_end_ns, *s.zone, identity.shard_index,
+                                  std::max<std::uint32_t>(identity.shard_count, 1), splitmix64_next(entry_mix));
+            roots_total_ += timeline.total();
+            state.cursors.push_back(std::make_unique<TimelineCursor>(std::move(timeline), batch_events_max));
+        }
+    }
+    if (s.backfill) {
+        std::int64_t horizon = s.window_end_ns;
+        for (const ScenarioSource& src : s.sources) {
+            for (const VolumeSpec& v : src.volume) horizon = std::max(horizon, v.end_ns);
+        }
+        // Slices of about four batches of root events each, so sources take
+        // turns often while every batch still fills up.
+        const double span = static_cast<double>(horizon - s.window_start_ns);
+        const double slices = std::max(1.0, static_cast<double>(roots_total_) / (4.0 * batch_events_max));
+        slice_ns_ = std::max<std::int64_t>(1'000'000, static_cast<std::int64_t>(span / slices));
+        slice_end_ns_ = s.window_start_ns;
+        order_pos_ = s.order.size();  // the first call opens the first slice
+    }
+}
+
+ScenarioEngine::~ScenarioEngine() = default;
+
+std::size_t ScenarioEngine::pending() const {
+    std::size_t n = 0;
+    for (const SourceState& s : sources_) n += s.heap.size();
+    return n;
+}
+
+ScenarioEngine::Batch ScenarioEngine::next(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out) {
+    max_events = std::min(max_events, batch_events_max_);
+    if (max_events == 0 || done_) return {};
+    return scenario_->backfill ? next_backfill(max_events, out) : next_live(max_events, now_ns, out);
+}
+
+ScenarioEngine::Batch ScenarioEngine::next_backfill(std::uint32_t max_events, std::span<char> out) {
+    const std::vector<std::uint16_t>& order = scenario_->order;
+    for (;;) {
+        if (order_pos_ >= order.size() && !advance_slice()) return {};
+        const std::uint16_t source = order[order_pos_];
+        const std::uint32_t n = collect(source, max_events, slice_end_ns_);
+        if (n > 0) return render(source, n, out);
+        ++order_pos_;
+    }
+}
+
+// Opens the next time slice; false (and done) once nothing is left.
+bool ScenarioEngine::advance_slice() {
+    bool roots_left = false;
+    bool pending_left = false;
+    for (const SourceState& s : sources_) {
+        for (const auto& c : s.cursors) roots_left |= !c->exhausted();
+        pending_left |= !s.heap.empty();
+    }
+    if (!roots_left && !pending_left) {
+        done_ = true;
+        return false;
+    }
+    slice_start_ns_ = slice_end_ns_;
+    // Once the roots are all out, one last open slice flushes the dependents.
+    slice_end_ns_ = roots_left && slice_end_ns_ <= INT64_MAX - slice_ns_ ? slice_end_ns_ + slice_ns_ : INT64_MAX;
+    order_pos_ = 0;
+    return true;
+}
+
+std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_events, std::int64_t before_ns) {
+    SourceState& state = sources_[source];
+    const ScenarioSource& spec = scenario_->sources[source];
+    Staging& st = *staging_;
+    std::uint32_t n = 0;
+    while (n < max_events) {
+        TimelineCursor* best = nullptr;
+        std::int64_t best_ns = before_ns;
+        for (auto& cursor : state.cursors) {
+            const std::int64_t t = cursor->head(before_ns);
+            if (t < best_ns) {
+                best_ns = t;
+                best = cursor.get();
+            }
+        }
+        if (!state.heap.empty() && state.heap.front().time_ns < before_ns &&
+            (best == nullptr || state.heap.front().time_ns <= best_ns)) {
+            std::pop_heap(state.heap.begin(), state.heap.end(), LaterFirst{});
+            const Pending p = state.heap.back();
+            state.heap.pop_back();
+            st.times[n] = p.time_ns;
+            st.hi[n] = p.id_hi;
+            st.lo[n] = p.id_lo;
+            st.shapes[n] = p.shape;
+            st.root[n] = p.root;
+            ++n;
+            continue;
+        }
+        if (best == nullptr) break;
+        ++best->pos;
+        st.times[n] = best_ns;
+        st.shapes[n] = spec.root_shapes.size() <= 1 ? (spec.root_shapes.empty() ? 0 : spec.root_shapes[0])
+                                                    : spec.root_shapes[alias_sample_one(random(), spec.root_pick.view())];
+        if (inherit_ids_) new_request_id(st.hi[n], st.lo[n]);
+        st.root[n] = 1;
+        ++n;
+    }
+    return n;
+}
+
+ScenarioEngine::Batch ScenarioEngine::next_live(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out) {
+    // Dependent events whose time has come go first.
+    for (const std::uint16_t source : scenario_->order) {
+        const SourceState& state = sources_[source];
+        if (state.heap.empty() || state.heap.front().time_ns > now_ns) continue;
+        const std::uint32_t n = collect(source, max_events, now_ns + 1);
+        if (n > 0) return render(source, n, out);
+    }
+    const std::uint16_t source = pick_live_source();
+    const std::uint32_t n = collect_live_roots(source, max_events, now_ns);
+    return render(source, n, out);
+}
+
+// Weighted round robin over the sources' live shares, one batch at a time.
+std::uint16_t ScenarioEngine::pick_live_source() {
+    const CompiledScenario& s = *scenario_;
+    double total = 0;
+    for (const ScenarioSource& src : s.sources) total += src.live_share;
+    std::uint16_t best = 0;
+    double best_credit = -1e300;
+    for (std::uint16_t i = 0; i < sources_.size(); ++i) {
+        if (s.sources[i].live_share <= 0) continue;
+        sources_[i].live_credit += s.sources[i].live_share / total;
+        if (sources_[i].live_credit > best_credit) {
+            best_credit = sources_[i].live_credit;
+            best = i;
+        }
+    }
+    sources_[best].live_credit -= 1;
+    return best;
+}
+
+// Live root events: spread from the end of the source's previous batch to now.
+std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint32_t max_events, std::int64_t now_ns) {
+    SourceState& state = sources_[source];
+    const ScenarioSource& spec = scenario_->sources[source];
+    Staging& st = *staging_;
+    const std::int64_t from = state.live_last_ns > 0 ? std::min(state.live_last_ns, now_ns) : now_ns;
+    const double step = static_cast<double>(now_ns - from) / max_events;
+    for (std::uint32_t i = 0; i < max_events; ++i) {
+        st.times[i] = from + static_cast<std::int64_t>(step * (i + uniform01()));
+        st.shapes[i] = spec.root_shapes.size() <= 1 ? (spec.root_shapes.empty() ? 0 : spec.root_shapes[0])
+                                                    : spec.root_shapes[alias_sample_one(random(), spec.root_pick.view())];
+        if (inherit_ids_) new_request_id(st.hi[i], st.lo[i]);
+        st.root[i] = 1;
+    }
+    state.live_last_ns = now_ns;
+    return max_events;
+}
+
+ScenarioEngine::Batch ScenarioEngine::render(std::uint16_t source, std::uint32_t count, std::span<char> out) {
+    SourceState& state = sources_[source];
+    const ScenarioSource& spec = scenario_->sources[source];
+    Staging& st = *staging_;
+    // A built-in program draws its own event types (its batches are all roots).
+    // Without rules no event has a parent: the program draws request ids itself.
+    const EventInputs inputs{st.times.data(), inherit_ids_ ? st.hi.data() : nullptr,
+                             inherit_ids_ ? st.lo.data() : nullptr,
+                             spec.program_picks_types ? nullptr : st.shapes.data()};
+    std::size_t bytes = state.program->write_events(count, inputs, out, st.ends.data());
+
+    // Over the byte limit: keep the events that fit (at least one) and put
+    // the rest back, to be rendered afresh in the next batch.
+    std::uint32_t kept = count;
+    if (bytes > batch_bytes_max_ && count > 1) {
+        kept = static_cast<std::uint32_t>(
+            std::upper_bound(st.ends.begin(), st.ends.begin() + count, batch_bytes_max_) - st.ends.begin());
+        kept = std::max<std::uint32_t>(kept, 1);
+        for (std::uint32_t i = kept; i < count; ++i) {
+            push_pending(source, Pending{st.times[i], st.hi[i], st.lo[i], st.shapes[i], st.root[i] != 0});
+        }
+        bytes = st.ends[kept - 1];
+    }
+    for (std::uint32_t i = 0; i < kept; ++i) roots_done_ += st.root[i];
+    if (!scenario_->rules.empty()) spawn_children(source, kept, out.data());
+    return {source, kept, bytes};
+}
+
+void ScenarioEngine::spawn_children(std::uint16_t source, std::uint32_t count, const char* rendered) {
+    const CompiledScenario& s = *scenario_;
+    const Staging& st = *staging_;
+    const auto& by_shape = s.rules_by_trigger[source];
+    for (std::uint32_t i = 0; i < count; ++i) {
+        for (const std::uint32_t r : by_shape[st.shapes[i]]) {
+            const ScenarioRule& rule = s.rules[r];
+            if (rule.probability < 1 && uniform01() >= rule.probability) continue;
+            if (!rule.message_contains.empty()) {
+                const std::uint32_t begin = i == 0 ? 0 : st.ends[i - 1];
+                const std::string_view event(rendered + begin, st.ends[i] - begin);
+                if (event.find(rule.message_contains) == std::string_view::npos) continue;
+            }
+            std::int64_t t = st.times[i] + delay_ns(rule.delay);
+            if (s.backfill) t = std::min(t, s.window_end_ns - 1);
+            push_pending(rule.action_source, Pending{t, st.hi[i], st.lo[i], rule.action_shape, false});
+        }
+    }
+}
+
+void ScenarioEngine::push_pending(std::uint16_t source, const Pending& event) {
+    std::vector<Pending>& heap = sources_[source].heap;
+    heap.push_back(event);
+    std::push_heap(heap.begin(), heap.end(), LaterFirst{});
+}
+
+std::int64_t ScenarioEngine::delay_ns(const DelaySpec& d) {
+    const double u = uniform01();
+    double ns = 0;
+    switch (d.kind) {
+        case DelaySpec::Kind::none: ns = 1e6 + u * 49e6; break;  // 1..50 ms: a believable hop
+        case DelaySpec::Kind::fixed: ns = static_cast<double>(d.mean_ns); break;
+        case DelaySpec::Kind::uniform: ns = static_cast<double>(d.min_ns) + u * static_cast<double>(d.max_ns - d.min_ns); break;
+        case DelaySpec::Kind::exponential:
+            ns = static_cast<double>(d.min_ns) - std::log1p(-u) * static_cast<double>(d.mean_ns);
+            break;
+        case DelaySpec::Kind::normal: {
+            const double v = std::max(uniform01(), 1e-300);
+            const double z = std::sqrt(-2 * std::log(v)) * std::cos(2 * std::numbers::pi * u);
+            ns = static_cast<double>(d.mean_ns) + z * static_cast<double>(d.stddev_ns);
+            ns = std::max(ns, static_cast<double>(d.min_ns));
+            break;
+        }
+    }
+    if (d.max_ns > 0) ns = std::min(ns, static_cast<double>(d.max_ns));
+    return static_cast<std::int64_t>(std::max(ns, 0.0));
+}
+
+// xoshiro256** on the engine's own state: decisions about events (types,
+// request ids, dependency draws, delays), apart from the programs' streams.
+std::uint64_t ScenarioEngine::random() {
+    std::uint64_t* s = rng_;
+    const std::uint64_t result = rotl64(s[1] * 5, 7) * 9;
+    const std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return result;
+}
+
+void ScenarioEngine::new_request_id(std::uint64_t& hi, std::uint64_t& lo) {
+    // UUID v4: version 4 in bits 12..15 of the high half, variant 10 on top of the low half.
+    hi = (random() & ~0xF000ull) | 0x4000ull;
+    lo = (random() & 0x3FFF'FFFF'FFFF'FFFFull) | 0x8000'0000'0000'0000ull;
+}
+
+double ScenarioEngine::uniform01() { return static_cast<double>(random() >> 11) * 0x1.0p-53; }
+
+}  // namespace supervent::core

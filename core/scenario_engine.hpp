@@ -1,0 +1,157 @@
+#pragma once
+// Runs a scenario: several sources, each with its own program and dataset,
+// root events from volume entries (a backfill window) or at a rate (live),
+// and dependency rules that turn one event into others later in time.
+//
+// compile_scenario() checks and compiles the model once; every shard then
+// runs its own ScenarioEngine over it: the shard's share of every volume
+// entry, merged in time order with the dependent events its own events
+// caused. A batch holds events of one source only (one dataset per request)
+// in non-decreasing time order.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event_source.hpp"
+#include "core/program.hpp"
+#include "core/program_source.hpp"
+#include "core/scenario.hpp"
+#include "core/schema.hpp"
+#include "core/timeline.hpp"
+
+namespace supervent::core {
+
+struct ScenarioSource {
+    std::string name;
+    std::string dataset;  // resolved: the source's own or the run's default
+    std::shared_ptr<const Program> program;
+    std::vector<std::string> type_names;  // by shape index
+    // Backfill: volume entries with their windows resolved.
+    std::vector<VolumeSpec> volume;
+    // Root event types (shape indices) and how a root event picks one.
+    std::vector<std::uint16_t> root_shapes;
+    AliasTable root_pick;
+    // A built-in program picks its own event types (and has no rules).
+    bool program_picks_types = false;
+    // Live mode: this source's share of root events (relative weight).
+    double live_share = 0;
+};
+
+struct ScenarioRule {
+    std::uint16_t action_source = 0;
+    std::uint16_t action_shape = 0;
+    double probability = 1;
+    DelaySpec delay;
+    std::string message_contains;
+};
+
+struct CompiledScenario {
+    std::vector<ScenarioSource> sources;
+    std::vector<ScenarioRule> rules;
+    // rules_by_trigger[source][shape]: indices into rules.
+    std::vector<std::vector<std::vector<std::uint32_t>>> rules_by_trigger;
+    // Sources in an order where, as far as the dependency graph allows,
+    // every source comes after the sources whose events cause its own.
+    std::vector<std::uint16_t> order;
+    bool backfill = false;
+    std::int64_t window_start_ns = 0;
+    std::int64_t window_end_ns = 0;
+    std::uint64_t roots_total = 0;  // backfill: root events over all shards
+    double expected_events_total = 0;  // backfill: roots and their expected dependents, for ETAs
+    // Live mode: the base rate from the scenario's type rates (events/s; 0 = none given).
+    double live_rate_eps = 0;
+    LiveShape live;
+    std::shared_ptr<const TimeZone> zone;
+    std::string content_type;
+};
+
+// What compile_scenario needs besides the sources themselves.
+struct ScenarioInputs {
+    // The sources; empty = run `builtin` (a built-in program) as the only source.
+    std::vector<SourceSpec> sources;
+    std::shared_ptr<const Program> builtin;
+    ScenarioSpec spec;
+    // A fixed window makes the run a backfill.
+    std::optional<std::int64_t> window_start_ns;
+    std::optional<std::int64_t> window_end_ns;
+    // With a window: sources without volume entries get one uniform entry of
+    // this many events over the window, split evenly between them (--events).
+    std::uint64_t window_events = 0;
+    std::string default_dataset;
+    OutputFormat format = OutputFormat::ndjson;
+};
+
+// Throws SchemaError (naming the origin) or std::invalid_argument.
+[[nodiscard]] std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& inputs);
+
+class ScenarioEngine {
+public:
+    ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario, const SourceIdentity& identity,
+                   std::uint32_t batch_events_max, std::size_t batch_bytes_max);
+    ~ScenarioEngine();
+
+    struct Batch {
+        std::uint16_t source = 0;
+        std::uint32_t events = 0;
+        std::size_t bytes = 0;
+    };
+
+    // Writes the next batch of at most max_events events into `out` (which
+    // holds at least batch_events_max * event_bytes_max() bytes); at most
+    // batch_bytes_max bytes unless a single event is larger. Backfill: the
+    // next events in time order (events == 0 once done()). Live: dependent
+    // events due by now_ns first, then root events timed up to now_ns.
+    [[nodiscard]] Batch next(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out);
+
+    [[nodiscard]] bool done() const { return done_; }
+    [[nodiscard]] const CompiledScenario& scenario() const { return *scenario_; }
+    [[nodiscard]] std::size_t event_bytes_max() const { return event_bytes_max_; }
+    // Backfill progress of this shard: root events emitted / its share.
+    [[nodiscard]] std::uint64_t roots_done() const { return roots_done_; }
+    [[nodiscard]] std::uint64_t roots_total() const { return roots_total_; }
+    // Dependent events waiting for their time.
+    [[nodiscard]] std::size_t pending() const;
+
+private:
+    struct Pending;
+    struct SourceState;
+    struct Staging;
+
+    [[nodiscard]] Batch next_backfill(std::uint32_t max_events, std::span<char> out);
+    [[nodiscard]] Batch next_live(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out);
+    bool advance_slice();
+    std::uint32_t collect(std::uint16_t source, std::uint32_t max_events, std::int64_t before_ns);
+    std::uint32_t collect_live_roots(std::uint16_t source, std::uint32_t max_events, std::int64_t now_ns);
+    [[nodiscard]] Batch render(std::uint16_t source, std::uint32_t count, std::span<char> out);
+    void spawn_children(std::uint16_t source, std::uint32_t count, const char* rendered);
+    void push_pending(std::uint16_t source, const Pending& event);
+    [[nodiscard]] std::int64_t delay_ns(const DelaySpec& delay);
+    [[nodiscard]] std::uint64_t random();
+    [[nodiscard]] double uniform01();
+    void new_request_id(std::uint64_t& hi, std::uint64_t& lo);
+    [[nodiscard]] std::uint16_t pick_live_source();
+
+    std::shared_ptr<const CompiledScenario> scenario_;
+    std::uint32_t batch_events_max_;
+    std::size_t batch_bytes_max_;
+    std::size_t event_bytes_max_ = 0;
+    std::vector<SourceState> sources_;
+    std::unique_ptr<Staging> staging_;
+    std::uint64_t rng_[4] = {};
+
+    bool inherit_ids_ = false;  // dependency rules exist: the engine assigns request ids
+    bool done_ = false;
+    std::int64_t slice_start_ns_ = 0;
+    std::int64_t slice_end_ns_ = 0;
+    std::int64_t slice_ns_ = 0;
+    std::size_t order_pos_ = 0;
+    std::uint64_t roots_done_ = 0;
+    std::uint64_t roots_total_ = 0;
+};
+
+}  // namespace supervent::core
