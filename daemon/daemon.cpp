@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,34 +177,32 @@ void check_sink_settings(const config::Settings& settings) {
 
 }  // namespace
 
-std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
-    using Kind = config::SinkUrl::Kind;
-    const config::SinkUrl& sink = settings.sink;
-    check_sink_settings(settings);
-    // [sources] in the config file replace the built-in scenario; only the
-    // first runs until multi-source scheduling (issue 6).
-    std::shared_ptr<const core::Program> program;
+// The run's target rate: --rate, else (live) the scenario's event frequencies.
+std::optional<double> run_rate_eps(const config::Settings& settings, const core::CompiledScenario& scenario) {
+    if (settings.rate_eps) return settings.rate_eps;
+    if (!scenario.backfill && scenario.live_rate_eps > 0) return scenario.live_rate_eps;
+    return std::nullopt;
+}
+
+std::shared_ptr<const core::CompiledScenario> compile_run_scenario(const config::Settings& settings) {
+    core::ScenarioInputs inputs;
+    // [sources] in the config file replace the built-in scenario.
     if (!settings.sources.empty()) {
         if (settings.scenario != config::Settings{}.scenario) {
             throw std::invalid_argument("generation.scenario ('" + settings.scenario +
                                         "') conflicts with the config file's [sources]: give one or the other");
         }
-        program = core::compile_source(settings.sources.front(), output_format(settings.format));
-        if (settings.sources.size() > 1) {
-            log::warning("%zu sources in the config file; running only the first, '%s' (several sources at once "
-                         "arrive with issue 6)",
-                         settings.sources.size(), settings.sources.front().name.c_str());
+        inputs.sources = settings.sources;
+    } else {
+        inputs.builtin = output_format(settings.format) == core::OutputFormat::ndjson
+                             ? core::builtin_program(settings.scenario)
+                             : builtin_program_as(settings.scenario, output_format(settings.format));
+        if (!inputs.builtin) {
+            std::string known;
+            for (std::string_view name : core::builtin_scenario_names()) known += (known.empty() ? "" : ", ") + std::string(name);
+            throw std::invalid_argument("generation.scenario: unknown scenario '" + settings.scenario +
+                                        "' (built in: " + known + ")");
         }
-    }
-    const auto scenarios = core::builtin_scenario_names();
-    if (!program && std::find(scenarios.begin(), scenarios.end(), settings.scenario) == scenarios.end()) {
-        std::string known;
-        for (std::string_view name : scenarios) known += (known.empty() ? "" : ", ") + std::string(name);
-        throw std::invalid_argument("generation.scenario: unknown scenario '" + settings.scenario +
-                                    "' (built in: " + known + ")");
-    }
-    if (!program && output_format(settings.format) != core::OutputFormat::ndjson) {
-        program = builtin_program_as(settings.scenario, output_format(settings.format));
     }
     if (settings.window_start_ns.has_value() != settings.window_end_ns.has_value()) {
         throw std::invalid_argument("generation.start and generation.end (--start, --end) go together: give both");
@@ -211,9 +210,21 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
     if (settings.window_start_ns && *settings.window_start_ns >= *settings.window_end_ns) {
         throw std::invalid_argument("generation.start must be before generation.end");
     }
-    if (settings.window_start_ns && settings.events == 0) {
-        throw std::invalid_argument("a fixed time window (--start/--end) needs --events: how many events to spread over it");
-    }
+    inputs.spec = settings.scenario_spec;
+    inputs.window_start_ns = settings.window_start_ns;
+    inputs.window_end_ns = settings.window_end_ns;
+    inputs.window_events = settings.events;
+    inputs.default_dataset = settings.dataset;
+    inputs.format = output_format(settings.format);
+    // (--scale is applied by the config loaders, once.)
+    return core::compile_scenario(inputs);
+}
+
+std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
+    using Kind = config::SinkUrl::Kind;
+    const config::SinkUrl& sink = settings.sink;
+    check_sink_settings(settings);
+    const std::shared_ptr<const core::CompiledScenario> scenario = compile_run_scenario(settings);
     std::uint32_t workers = settings.workers == 0 ? online_cpus() : settings.workers;
     if ((sink.kind == Kind::stdout_stream || (sink.kind == Kind::file && !shared_output_ok(sink.file_path))) &&
         workers > 1) {
@@ -242,7 +253,11 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
     if (sink.kind == Kind::http || sink.kind == Kind::https) {
         resolve_address(sink, http);
         http.target.host_header = host_header(sink);
-        http.target.path = net::ingest_path(sink.path_prefix, settings.dataset, edge_path(settings));
+        // One route (request path) per source: each source's events go to its own dataset.
+        http.target.path = net::ingest_path(sink.path_prefix, scenario->sources.front().dataset, edge_path(settings));
+        for (std::size_t i = 1; i < scenario->sources.size(); ++i) {
+            http.route_paths.push_back(net::ingest_path(sink.path_prefix, scenario->sources[i].dataset, edge_path(settings)));
+        }
         http.target.token = settings.token;
         if (settings.compression.zstd) http.target.content_encoding = "zstd";
         http.local_addresses = resolve_local_addresses(settings.bind, http.address.ss_family);
@@ -278,13 +293,12 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.cpu = settings.pin_threads ? static_cast<int>(i % cpus) : -1;
         plan.batch_events = settings.batch_events;
         plan.batch_bytes_max = settings.batch_bytes_max;
-        plan.rate_eps = settings.rate_eps ? *settings.rate_eps / workers : 0;
-        plan.events_budget = settings.events > 0 ? share_of(settings.events, i, workers) : 0;
+        plan.rate_eps = run_rate_eps(settings, *scenario).value_or(0) / workers;
+        // A backfill ends when the scenario's events are out; --events then
+        // only sizes a window that has no volume entries.
+        plan.events_budget = settings.events > 0 && !scenario->backfill ? share_of(settings.events, i, workers) : 0;
         plan.duration_ns = static_cast<std::int64_t>(settings.duration_s * ns_per_s);
-        plan.window_start_ns = settings.window_start_ns.value_or(0);
-        plan.window_end_ns = settings.window_end_ns.value_or(0);
-        plan.scenario = settings.scenario;
-        plan.program = program;
+        plan.scenario = scenario;
         plan.identity = core::SourceIdentity{settings.seed, i, workers};
         plan.zero_copy = settings.zero_copy;
         plan.compression = settings.compression;
@@ -477,7 +491,11 @@ struct Daemon::Shared {
     // the built-in scenario, as planned at start-up (a reload does not change it).
     [[nodiscard]] std::string running_source() const {
         if (plans.empty()) return settings.scenario;
-        return plans.front().program ? plans.front().program->name : plans.front().scenario;
+        std::string names;
+        for (const core::ScenarioSource& source : plans.front().scenario->sources) {
+            names += (names.empty() ? "" : ",") + source.name;
+        }
+        return names;
     }
     void sample_rates(std::int64_t now_ns);
     void print_progress(std::int64_t now_ns) const;
@@ -1108,7 +1126,13 @@ int Daemon::run() {
     Shared& shared = *shared_;
     if (const auto level = log::parse_level(shared.settings.log_level)) log::set_level(*level);
     log::set_secret(shared.settings.token);
+    // The token now sits in this process's memory (settings, request heads, send buffers): no core
+    // dump may carry it, and no other process of this uid may ptrace it out. Without a token the
+    // daemon stays dumpable, for debugging.
+    if (!shared.settings.token.empty()) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    for (const std::string& warning : shared.settings.warnings) log::warning("%s", warning.c_str());
     shared.plans = plan_shards(shared.settings);
+    if (!shared.plans.empty()) shared.settings.rate_eps = run_rate_eps(shared.settings, *shared.plans.front().scenario);
     shared.shard_count = static_cast<std::uint32_t>(shared.plans.size());
     shared.stats = std::make_unique<ShardStats[]>(shared.shard_count);
     shared.controls = std::make_unique<ShardControl[]>(shared.shard_count);

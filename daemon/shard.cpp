@@ -72,8 +72,9 @@ void Shard::run() noexcept {
 // (the ring must be created by its only submitter).
 void Shard::start() {
     if (plan_.cpu >= 0) pin_to_cpu(plan_.cpu);
-    source_ = plan_.program ? core::make_program_source(plan_.program, plan_.identity, plan_.batch_events)
-                            : core::make_builtin_source(plan_.scenario, plan_.identity, plan_.batch_events);
+    engine_ = std::make_unique<core::ScenarioEngine>(plan_.scenario, plan_.identity, plan_.batch_events,
+                                                     plan_.batch_bytes_max);
+    stats_.roots_total.set(engine_->roots_total());
 
     const std::uint32_t ring_entries = std::max<std::uint32_t>(64, plan_.slots * 4 + 32);
     ring_ = std::make_unique<net::Ring>(ring_entries);
@@ -85,7 +86,7 @@ void Shard::start() {
 
     // A slot holds the head room and the largest body: the batch as
     // serialized, or its zstd frame (serialized into raw_batch_ first).
-    std::size_t body_bytes_max = std::size_t{plan_.batch_events} * source_->event_bytes_max();
+    std::size_t body_bytes_max = std::size_t{plan_.batch_events} * engine_->event_bytes_max();
     if (plan_.compression.zstd) {
         compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
         raw_batch_bytes_ = body_bytes_max;
@@ -153,6 +154,7 @@ void Shard::start() {
 
 void Shard::loop() {
     started_ns_ = monotonic_ns();
+    started_realtime_ns_ = realtime_ns();
     tokens_at_ns_ = started_ns_;
     for (;;) {
         std::int64_t now_ns = monotonic_ns();
@@ -242,13 +244,21 @@ void Shard::finish_generation() {
 
 void Shard::refill_tokens(std::int64_t now_ns) {
     if (rate_eps_ <= 0) return;
-    const double elapsed_s = double(now_ns - tokens_at_ns_) / ns_per_s;
+    const double elapsed_s = double(now_ns - tokens_at_ns_) / ns_per_s * live_rate_factor();
     tokens_at_ns_ = now_ns;
     // The bucket holds two batches or half a second of events, whichever is
     // more: a shard that lost the CPU for a moment catches up, so the rate
     // holds over seconds, while a longer stall (a slow sink) is not repaid
     // with a burst.
     tokens_ = std::min(tokens_ + elapsed_s * rate_eps_, std::max(2 * batch_target_, rate_eps_ * bucket_window_s));
+}
+
+// Live scenarios may shape the rate over the day (sine, ramp, steps,
+// business hours); the bucket fills at the target times this factor.
+double Shard::live_rate_factor() const {
+    const core::CompiledScenario& scenario = engine_->scenario();
+    if (scenario.backfill || scenario.live.kind == core::LiveShape::Kind::constant) return 1;
+    return core::live_factor(scenario.live, started_realtime_ns_, realtime_ns(), *scenario.zone);
 }
 
 bool Shard::can_fill_now() const {
@@ -276,7 +286,13 @@ void Shard::fill(std::int64_t now_ns) {
             tokens_ -= double(event_count);
         }
         net::Slot* slot = free_slot();
-        generate_into(*slot, static_cast<std::uint32_t>(event_count));
+        const std::uint32_t made = generate_into(*slot, static_cast<std::uint32_t>(event_count));
+        if (rate_eps_ > 0) tokens_ += double(event_count - made);  // a batch cut short by its byte limit
+        if (made == 0) {
+            release(*slot);
+            if (engine_->done()) finish_generation();
+            return;
+        }
     }
     stats_.backpressured.store(true, std::memory_order_relaxed);
 }
@@ -290,52 +306,32 @@ net::Slot* Shard::free_slot() {
     return &slot;
 }
 
-void Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
+// Fills the slot with the scenario's next batch; returns its events, 0 when
+// there is none (a backfill that is complete).
+std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     slot.state = net::SlotState::filling;
     slot.attempts = 0;
     slot.not_before_ns = 0;
     slot.body_offset = bounds::http_head_room_bytes;
 
-    const core::TimeRange times = next_time_range(event_count);
-
     const std::span<char> body(slot.data + slot.body_offset, slot.capacity_bytes - slot.body_offset);
-    std::size_t raw_bytes = 0;
-    if (compressor_) {
-        assert(raw_batch_bytes_ >= std::size_t{event_count} * source_->event_bytes_max());
-        raw_bytes = source_->write_ndjson(event_count, times, std::span<char>(raw_batch_.get(), raw_batch_bytes_));
-        slot.body_bytes = compressor_->compress(std::span<const char>(raw_batch_.get(), raw_bytes), body);
-    } else {
-        assert(body.size() >= std::size_t{event_count} * source_->event_bytes_max());
-        raw_bytes = source_->write_ndjson(event_count, times, body);
-        slot.body_bytes = raw_bytes;
-    }
-    slot.events = event_count;
-    events_generated_ += event_count;
-    stats_.events_generated.add(event_count);
-    stats_.bytes_generated.add(raw_bytes);
+    const std::span<char> raw = compressor_ ? std::span<char>(raw_batch_.get(), raw_batch_bytes_) : body;
+    assert(raw.size() >= std::size_t{event_count} * engine_->event_bytes_max());
+    const core::ScenarioEngine::Batch batch = engine_->next(event_count, realtime_ns(), raw);
+    if (batch.events == 0) return 0;
+    slot.body_bytes = compressor_ ? compressor_->compress(std::span<const char>(raw.data(), batch.bytes), body) : batch.bytes;
+    slot.route = batch.source;
+    slot.events = batch.events;
+    events_generated_ += batch.events;
+    stats_.events_generated.add(batch.events);
+    stats_.bytes_generated.add(batch.bytes);
+    stats_.roots_done.set(engine_->roots_done());
+    stats_.dependents_pending.set(engine_->pending());
 
     slot.state = net::SlotState::queued;
     queue_.push_back(slot.index);
     stats_.backpressured.store(false, std::memory_order_relaxed);
-}
-
-core::TimeRange Shard::next_time_range(std::uint32_t event_count) {
-    if (plan_.window_end_ns > plan_.window_start_ns && plan_.events_budget > 0) {
-        // The k-th of the shard's n events lies at start + span * k / n: the
-        // same times whatever the batch sizes, so a seed gives the same bytes.
-        __extension__ using wide = __int128;  // span * k overflows 64 bits for long windows
-        const auto span = static_cast<wide>(plan_.window_end_ns - plan_.window_start_ns);
-        const auto at = [&](std::uint64_t k) {
-            return plan_.window_start_ns + static_cast<std::int64_t>(span * k / plan_.events_budget);
-        };
-        return core::TimeRange{at(events_generated_), at(events_generated_ + event_count)};
-    }
-    // Live: from the end of the previous batch to now, so a continuous stream
-    // has continuous, non-decreasing timestamps.
-    const std::int64_t now_ns = realtime_ns();
-    const core::TimeRange times{last_event_time_ns_ > 0 ? std::min(last_event_time_ns_, now_ns) : now_ns, now_ns};
-    last_event_time_ns_ = now_ns;
-    return times;
+    return batch.events;
 }
 
 void Shard::dispatch(std::int64_t now_ns) {

@@ -11,7 +11,7 @@
 
 #include "config/settings.hpp"
 #include "core/event_source.hpp"
-#include "core/program.hpp"
+#include "core/scenario_engine.hpp"
 #include "daemon/shard_state.hpp"
 #include "net/backoff.hpp"
 #include "net/body_format.hpp"
@@ -44,14 +44,9 @@ struct ShardPlan {
     std::uint64_t events_budget = 0;    // this shard's share; 0 = unlimited
     std::int64_t duration_ns = 0;       // 0 = unlimited
     std::size_t batch_bytes_max = 0;    // raw (uncompressed) body bytes per request; 0 = no limit
-    // A fixed window for event times (ns since the epoch); end > start means
-    // this shard's events_budget events are spread evenly over it.
-    std::int64_t window_start_ns = 0;
-    std::int64_t window_end_ns = 0;
-    std::string scenario;
-    // A scenario from the config file ([sources.NAME]), compiled once and
-    // shared read-only by every shard; null = the built-in `scenario`.
-    std::shared_ptr<const core::Program> program;
+    // What to generate: the sources, their volumes or rates, their
+    // dependencies; compiled once and shared read-only by every shard.
+    std::shared_ptr<const core::CompiledScenario> scenario;
     core::SourceIdentity identity;
     SinkPlan sink;
     std::uint32_t slots = 4;
@@ -78,8 +73,8 @@ private:
     void apply_control(std::int64_t now_ns);
     void refill_tokens(std::int64_t now_ns);
     void fill(std::int64_t now_ns);
-    void generate_into(net::Slot& slot, std::uint32_t event_count);
-    [[nodiscard]] core::TimeRange next_time_range(std::uint32_t event_count);
+    [[nodiscard]] std::uint32_t generate_into(net::Slot& slot, std::uint32_t event_count);
+    [[nodiscard]] double live_rate_factor() const;
     void dispatch(std::int64_t now_ns);
     void finish_generation();
     void on_fatal_error();
@@ -104,7 +99,7 @@ private:
 
     std::unique_ptr<net::Ring> ring_;
     std::unique_ptr<net::BufferArena> arena_;
-    std::unique_ptr<core::EventSource> source_;
+    std::unique_ptr<core::ScenarioEngine> engine_;
     std::unique_ptr<net::Transport> transport_;
     // With compression: batches are serialized here, then compressed into the slot.
     std::unique_ptr<net::ZstdCompressor> compressor_;
@@ -124,8 +119,8 @@ private:
     net::FailReason last_failure_reason_ = net::FailReason::rejected;
     std::uint64_t events_generated_ = 0;
     std::int64_t started_ns_ = 0;
-    std::int64_t last_event_time_ns_ = 0;     // realtime of the last batch's end
-    double rate_eps_ = 0;
+    std::int64_t started_realtime_ns_ = 0;    // for live rate shapes
+    double rate_eps_ = 0;                     // the target; the token bucket runs at rate_eps_ * live_rate_factor()
     double tokens_ = 0;
     double batch_target_ = 1;                 // events per batch when rate limited
     std::int64_t tokens_at_ns_ = 0;

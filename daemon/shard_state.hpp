@@ -92,6 +92,9 @@ struct alignas(64) ShardStats {
     Counter events_failed;
     Counter events_failed_by_reason[static_cast<int>(net::FailReason::count_)];
     Counter bytes_generated;   // serialized NDJSON bytes, before any compression
+    Counter roots_total;       // backfill: this shard's share of the scenario's root events
+    Counter roots_done;        // backfill: root events generated so far
+    Counter dependents_pending;  // dependent events waiting for their time
     Counter bytes_sent;        // wire bytes of requests that completed (incl. head)
     Counter requests_sent;     // attempts put on the wire
     Counter requests_acked;

@@ -6,8 +6,7 @@
 #include <variant>
 
 #include "config/load.hpp"
-#include "core/event_source.hpp"
-#include "core/schema.hpp"
+#include "core/scenario_engine.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "net/ring.hpp"
@@ -19,17 +18,26 @@ constexpr int exit_failure = 1;
 
 int check_config(const supervent::config::Settings& settings) {
     // Build everything that can be checked without sending: the plan (sink
-    // address, files) and the scenario's source.
+    // address, files) and the compiled scenario.
+    for (const std::string& warning : settings.warnings) supervent::daemon::log::warning("%s", warning.c_str());
     auto plans = supervent::daemon::plan_shards(settings);
-    // The config file's first source when it has [sources], else the built-in scenario.
-    auto source = !plans.empty() && plans.front().program
-                      ? supervent::core::make_program_source(plans.front().program, {settings.seed, 0, 1},
-                                                             settings.batch_events)
-                      : supervent::core::make_builtin_source(settings.scenario, {settings.seed, 0, 1},
-                                                             settings.batch_events);
+    const supervent::core::CompiledScenario& scenario = *plans.front().scenario;
     std::printf("%s", supervent::config::describe(settings).c_str());
-    std::printf("shards:      %zu\nevent bound: %zu bytes (scenario %s)\nconfig OK\n", plans.size(),
-                source->event_bytes_max(), std::string(source->name()).c_str());
+    std::printf("shards:      %zu\n", plans.size());
+    for (const supervent::core::ScenarioSource& source : scenario.sources) {
+        std::uint64_t roots = 0;
+        for (const supervent::core::VolumeSpec& v : source.volume) roots += v.count;
+        std::printf("source:      %s -> dataset %s, event bound %zu bytes", source.name.c_str(), source.dataset.c_str(),
+                    source.program->event_bytes_max);
+        if (scenario.backfill) std::printf(", %llu root events", static_cast<unsigned long long>(roots));
+        std::printf("\n");
+    }
+    if (!scenario.rules.empty()) std::printf("dependencies: %zu\n", scenario.rules.size());
+    if (scenario.backfill) {
+        std::printf("backfill:    %llu root events, about %.0f events in all\n",
+                    static_cast<unsigned long long>(scenario.roots_total), scenario.expected_events_total);
+    }
+    std::printf("config OK\n");
     return 0;
 }
 

@@ -35,13 +35,29 @@ std::int64_t realtime_s() {
     return now.tv_sec;
 }
 
+std::vector<RequestHead> make_heads(const HttpTransportConfig& config) {
+    std::vector<RequestHead> heads{RequestHead(config.target)};
+    for (const std::string& path : config.route_paths) {
+        IngestTarget target = config.target;
+        target.path = path;
+        heads.emplace_back(target);
+    }
+    return heads;
+}
+
 }  // namespace
+
+std::size_t HttpTransport::head_bytes_max() const {
+    std::size_t bytes = 0;
+    for (const RequestHead& head : heads_) bytes = std::max(bytes, head.bytes_max());
+    return bytes;
+}
 
 HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportConfig config)
     : ring_(ring),
       listener_(listener),
       config_(std::move(config)),
-      head_(config_.target),
+      heads_(make_heads(config_)),
       connections_(config_.connections),
       body_scratch_(std::make_unique<char[]>(bounds::http_response_bytes_max)),
       reply_parser_(bounds::http_response_bytes_max),
@@ -83,8 +99,9 @@ bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
         if (conn.state != ConnState::idle) continue;
         next_connection_ = (conn.index + 1) % connections_.size();
 
-        assert(slot.body_offset >= head_.bytes_max());
-        const std::size_t head_bytes = head_.write_before(slot.data + slot.body_offset, slot.body_bytes);
+        const RequestHead& head = heads_.at(slot.route);
+        assert(slot.body_offset >= head.bytes_max());
+        const std::size_t head_bytes = head.write_before(slot.data + slot.body_offset, slot.body_bytes);
         slot.wire_offset = slot.body_offset - head_bytes;
         slot.wire_bytes = head_bytes + slot.body_bytes;
         slot.state = SlotState::sending;

@@ -29,6 +29,9 @@ struct HttpTransportConfig {
     sockaddr_storage address{};
     socklen_t address_bytes = 0;
     IngestTarget target;
+    // Further paths (datasets) a batch may go to: a slot with route r > 0 is
+    // posted to route_paths[r - 1], with target's other headers. Route 0 is target.path.
+    std::vector<std::string> route_paths;
     // Local addresses to bind before connecting; connection i uses entry
     // i % size. Empty: the kernel chooses.
     std::vector<sockaddr_storage> local_addresses;
@@ -72,7 +75,7 @@ public:
     [[nodiscard]] const TransportCounters& counters() const override { return counters_; }
 
     // The size of the request head this transport writes in front of bodies.
-    [[nodiscard]] std::size_t head_bytes_max() const { return head_.bytes_max(); }
+    [[nodiscard]] std::size_t head_bytes_max() const;
     [[nodiscard]] const TlsCounters& tls_counters() const { return tls_counters_; }
 
 private:
@@ -129,7 +132,7 @@ private:
     Ring& ring_;
     SlotListener& listener_;
     HttpTransportConfig config_;
-    RequestHead head_;
+    std::vector<RequestHead> heads_;  // one per route (dataset)
     std::vector<Connection> connections_;
     std::unique_ptr<char[]> body_scratch_;
     IngestReplyParser reply_parser_;

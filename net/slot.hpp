@@ -73,6 +73,7 @@ struct Slot {
     std::size_t wire_offset = 0;
     std::size_t wire_bytes = 0;
     std::uint32_t events = 0;
+    std::uint16_t route = 0;  // which dataset (request path) the batch goes to; see HttpTransportConfig
 
     // Retry bookkeeping.
     std::uint32_t attempts = 0;         // attempts that ended without success

@@ -511,7 +511,7 @@ TEST_CASE("bad shapes are errors or warnings that name the key, never a crash", 
     CHECK_THAT(warning_with(s, {"sources.s.event_types[0].colour"}), Contains("t.yaml:4:"));
 }
 
-TEST_CASE("--config FILE.yaml picks the YAML loader; --scale scales counts and rates once", "[yaml]") {
+TEST_CASE("a --config FILE.yaml picks the YAML loader; --scale scales counts and rates once", "[yaml]") {
     const supervent::test::TempDir dir;
     const auto path = dir.write("scn.yaml", R"(start_time: "2024-01-01T00:00:00Z"
 end_time: "2024-01-02T00:00:00Z"

@@ -2,8 +2,11 @@
 // Runs one Shard to completion on the calling thread, as the daemon would on
 // its own thread, and returns its counters.
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "core/scenario_engine.hpp"
 #include "daemon/shard.hpp"
 
 namespace supervent::test {
@@ -20,9 +23,22 @@ struct ShardOutcome {
     std::string error;
 };
 
+// The built-in web_access scenario; with a window, a backfill of window_events over it.
+inline std::shared_ptr<const core::CompiledScenario> builtin_scenario(std::optional<std::int64_t> start_ns = {},
+                                                                      std::optional<std::int64_t> end_ns = {},
+                                                                      std::uint64_t window_events = 0) {
+    core::ScenarioInputs inputs;
+    inputs.builtin = core::builtin_program("web_access");
+    inputs.window_start_ns = start_ns;
+    inputs.window_end_ns = end_ns;
+    inputs.window_events = window_events;
+    inputs.default_dataset = "supervent";
+    return core::compile_scenario(inputs);
+}
+
 inline daemon::ShardPlan discard_plan(std::uint64_t events, std::uint32_t batch_events = 1000) {
     daemon::ShardPlan plan;
-    plan.scenario = "web_access";
+    plan.scenario = builtin_scenario();
     plan.batch_events = batch_events;
     plan.events_budget = events;
     plan.sink.kind = config::SinkUrl::Kind::discard;
