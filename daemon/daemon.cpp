@@ -101,12 +101,6 @@ std::uint64_t share_of(std::uint64_t total, std::uint32_t index, std::uint32_t c
 
 namespace {
 
-// Until the shard turns rendered batches into JSON arrays (SinkPlan::
-// body_format) and hands SinkPlan::rotation to its FileTransport, refuse
-// --format json and --rotate-bytes rather than accept them and do nothing.
-constexpr bool json_array_bodies_wired = false;
-constexpr bool file_rotation_wired = false;
-
 // What the engine renders for a body format: json is NDJSON turned into an
 // array per batch by the shard.
 core::OutputFormat output_format(config::SinkFormat format) {
@@ -158,16 +152,9 @@ void check_sink_settings(const config::Settings& settings) {
                                     "per batch is not one JSON document. Use ndjson (one event per line) for " +
                                     settings.sink.text);
     }
-    if (settings.format == config::SinkFormat::json && !json_array_bodies_wired) {
-        throw std::invalid_argument("sink.format = \"json\" (--format json): JSON array bodies are not wired into the "
-                                    "shards yet; use ndjson (application/x-ndjson, what Axiom prefers) or csv");
-    }
     if (settings.rotate_bytes > 0 && kind != Kind::file) {
         throw std::invalid_argument("sink.rotate_bytes (--rotate-bytes) rotates file: sinks; " + settings.sink.text +
                                     " is not a file");
-    }
-    if (settings.rotate_bytes > 0 && !file_rotation_wired) {
-        throw std::invalid_argument("sink.rotate_bytes (--rotate-bytes): file rotation is not wired into the shards yet");
     }
     if (!settings.event_labels.empty() && !http) {
         log::warning("sink.event_labels are sent to HTTP sinks only (as X-Axiom-Event-Labels); %s ignores them",

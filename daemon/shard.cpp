@@ -72,8 +72,10 @@ void Shard::run() noexcept {
 // (the ring must be created by its only submitter).
 void Shard::start() {
     if (plan_.cpu >= 0) pin_to_cpu(plan_.cpu);
-    engine_ = std::make_unique<core::ScenarioEngine>(plan_.scenario, plan_.identity, plan_.batch_events,
-                                                     plan_.batch_bytes_max);
+    // A JSON array body is one byte longer than the NDJSON it is made from.
+    const bool json_array = plan_.sink.body_format == net::BodyFormat::json_array;
+    const std::size_t bytes_max = json_array && plan_.batch_bytes_max > 0 ? plan_.batch_bytes_max - 1 : plan_.batch_bytes_max;
+    engine_ = std::make_unique<core::ScenarioEngine>(plan_.scenario, plan_.identity, plan_.batch_events, bytes_max);
     stats_.roots_total.set(engine_->roots_total());
 
     const std::uint32_t ring_entries = std::max<std::uint32_t>(64, plan_.slots * 4 + 32);
@@ -90,8 +92,9 @@ void Shard::start() {
     if (plan_.compression.zstd) {
         compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
         raw_batch_bytes_ = body_bytes_max;
-        raw_batch_ = std::make_unique<char[]>(raw_batch_bytes_);
-        body_bytes_max = net::ZstdCompressor::bound_bytes(raw_batch_bytes_);
+        // One byte in front for the '[' of a JSON array body.
+        raw_batch_ = std::make_unique<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
+        body_bytes_max = net::ZstdCompressor::bound_bytes(net::json_array_head_room_bytes + raw_batch_bytes_);
     }
     const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
@@ -125,7 +128,8 @@ void Shard::start() {
         }
         case config::SinkUrl::Kind::file:
         case config::SinkUrl::Kind::stdout_stream:
-            transport_ = std::make_unique<net::FileTransport>(*ring_, listener, plan_.sink.file_fd, plan_.sink.description);
+            transport_ = std::make_unique<net::FileTransport>(*ring_, listener, plan_.sink.file_fd, plan_.sink.description,
+                                                              plan_.sink.rotation);
             plan_.sink.file_fd = -1;  // owned by the transport now
             break;
         case config::SinkUrl::Kind::discard:
@@ -315,11 +319,21 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     slot.body_offset = bounds::http_head_room_bytes;
 
     const std::span<char> body(slot.data + slot.body_offset, slot.capacity_bytes - slot.body_offset);
-    const std::span<char> raw = compressor_ ? std::span<char>(raw_batch_.get(), raw_batch_bytes_) : body;
+    const std::span<char> raw = compressor_ ? std::span<char>(raw_batch_.get() + net::json_array_head_room_bytes, raw_batch_bytes_)
+                                            : body;
     assert(raw.size() >= std::size_t{event_count} * engine_->event_bytes_max());
     const core::ScenarioEngine::Batch batch = engine_->next(event_count, realtime_ns(), raw);
     if (batch.events == 0) return 0;
-    slot.body_bytes = compressor_ ? compressor_->compress(std::span<const char>(raw.data(), batch.bytes), body) : batch.bytes;
+    // The request body: the batch as rendered or (JSON array) turned into one
+    // in place, the '[' landing in the byte before it; then compressed.
+    std::span<const char> payload(raw.data(), batch.bytes);
+    if (plan_.sink.body_format == net::BodyFormat::json_array) payload = net::ndjson_to_json_array(raw.data(), batch.bytes);
+    if (compressor_) {
+        slot.body_bytes = compressor_->compress(payload, body);
+    } else {
+        slot.body_offset -= static_cast<std::size_t>(raw.data() - payload.data());
+        slot.body_bytes = payload.size();
+    }
     slot.route = batch.source;
     slot.events = batch.events;
     events_generated_ += batch.events;

@@ -134,7 +134,7 @@ TEST_CASE("file rotation: rotate_bytes 0 or at least 64 KiB, rotate_keep 1..1000
     CHECK_THAT(toml_error_as("[sink]\nrotate_keep = 1001\n", "f.toml"), Contains("f.toml:2: sink.rotate_keep:"));
 }
 
-TEST_CASE("--check-config's summary names the format, ingest path, labels and rotation", "[sink_format]") {
+TEST_CASE("the --check-config summary names the format, ingest path, labels and rotation", "[sink_format]") {
     using supervent::config::describe;
     const auto http = describe(cli({"--format", "csv", "--batch-bytes", "1MiB", "--event-labels", "env=prod"}));
     CHECK_THAT(http, Contains("format:        csv, at most 1048576 body bytes per request\n"));
