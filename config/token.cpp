@@ -1,11 +1,19 @@
 // The Axiom token: a secret. It comes from the environment, a file or a
 // systemd credential, never from the command line (visible in ps) or the
 // config file (copied and committed). No message here ever contains it.
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/load.hpp"
 #include "config/values.hpp"
@@ -17,7 +25,35 @@ namespace {
 using detail::concat;
 
 // A token file larger than this is the wrong file; do not slurp it.
-constexpr std::size_t token_file_bytes_max = 4096;
+constexpr std::size_t token_file_bytes_max = 4000;
+
+// Where a token file is read: one page of its own, kept out of core dumps
+// (MADV_DONTDUMP) and out of swap (mlock, when the memlock limit allows), and
+// wiped after each use, so the raw file contents never sit in freed heap
+// memory. (The checked token itself is a std::string in Settings; superventd
+// makes itself non-dumpable while it holds one: see daemon.cpp.)
+class ScratchPage {
+public:
+    ScratchPage() {
+        void* page = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (page == MAP_FAILED) throw ConfigError(concat("cannot map a page for the token: ", std::strerror(errno)));
+        data_ = static_cast<char*>(page);
+        (void)madvise(data_, bytes_, MADV_DONTDUMP);
+        (void)mlock(data_, bytes_);  // best effort: without it the page may be swapped, not dumped
+    }
+    ~ScratchPage() {
+        explicit_bzero(data_, bytes_);
+        munmap(data_, bytes_);
+    }
+    ScratchPage(const ScratchPage&) = delete;
+    ScratchPage& operator=(const ScratchPage&) = delete;
+    [[nodiscard]] char* data() const { return data_; }
+    static constexpr std::size_t bytes_ = 4096;
+
+private:
+    char* data_ = nullptr;
+};
+static_assert(token_file_bytes_max < ScratchPage::bytes_);
 constexpr const char* credential_name = "axiom-token";
 
 // Printable ASCII without the space: what an HTTP header value can carry
@@ -53,8 +89,11 @@ std::string checked_token(std::string_view raw, std::string_view source) {
     return std::string(token);
 }
 
-// The file's contents, or nullopt when it does not exist and that is allowed.
-std::optional<std::string> read_small_file(const std::string& path, std::string_view source, bool missing_ok) {
+// Reads the file into `page`; returns its contents (a view into the page),
+// or nullopt when it does not exist and that is allowed. A file that other
+// users can read gets a warning in `warnings`: whoever can read it has the token.
+std::optional<std::string_view> read_small_file(const std::string& path, std::string_view source, bool missing_ok,
+                                                const ScratchPage& page, std::vector<std::string>& warnings) {
     const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
     if (!file) {
         if (missing_ok && errno == ENOENT) {
@@ -62,16 +101,22 @@ std::optional<std::string> read_small_file(const std::string& path, std::string_
         }
         throw ConfigError(concat(source, ": cannot open: ", std::strerror(errno)));
     }
-    std::string text(token_file_bytes_max + 1, '\0');
-    const auto bytes = std::fread(text.data(), 1, text.size(), file.get());
+    struct stat info {};
+    if (fstat(fileno(file.get()), &info) == 0 && S_ISREG(info.st_mode) && (info.st_mode & S_IROTH) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+        warnings.push_back(concat(source, " is readable by every user (mode ", mode,
+                                  "): anyone on this machine can read the token; chmod 600 it (or o-r)"));
+    }
+    std::setvbuf(file.get(), nullptr, _IONBF, 0);  // no stdio buffer: the bytes go straight into the page
+    const auto bytes = std::fread(page.data(), 1, token_file_bytes_max + 1, file.get());
     if (std::ferror(file.get()) != 0) {
         throw ConfigError(concat(source, ": cannot read: ", std::strerror(errno)));
     }
     if (bytes > token_file_bytes_max) {
         throw ConfigError(concat(source, ": larger than ", token_file_bytes_max, " bytes; is it the right file?"));
     }
-    text.resize(bytes);
-    return text;
+    return std::string_view(page.data(), bytes);
 }
 
 bool is_set(const char* value) { return value != nullptr && value[0] != '\0'; }
@@ -89,9 +134,11 @@ void resolve_token(Settings& settings, const GetEnv& get_env) {
         settings.token_source = "AXIOM_TOKEN";
         return;
     }
+    const ScratchPage page;
     if (!settings.token_file.empty()) {
         const auto source = concat("token file ", detail::quoted(settings.token_file));
-        settings.token = checked_token(*read_small_file(settings.token_file, source, false), source);
+        settings.token = checked_token(*read_small_file(settings.token_file, source, false, page, settings.warnings),
+                                       source);
         settings.token_source = source;
         return;
     }
@@ -102,7 +149,7 @@ void resolve_token(Settings& settings, const GetEnv& get_env) {
     const auto path = concat(credentials, '/', credential_name);
     const auto source = concat("systemd credential ", detail::quoted(path));
     // The unit may simply not pass this credential: then there is no token.
-    if (const auto text = read_small_file(path, source, true)) {
+    if (const auto text = read_small_file(path, source, true, page, settings.warnings)) {
         settings.token = checked_token(*text, source);
         settings.token_source = source;
     }

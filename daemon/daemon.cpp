@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/prctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1113,6 +1114,10 @@ int Daemon::run() {
     Shared& shared = *shared_;
     if (const auto level = log::parse_level(shared.settings.log_level)) log::set_level(*level);
     log::set_secret(shared.settings.token);
+    // The token now sits in this process's memory (settings, request heads, send buffers): no core
+    // dump may carry it, and no other process of this uid may ptrace it out. Without a token the
+    // daemon stays dumpable, for debugging.
+    if (!shared.settings.token.empty()) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // The token now sits in this process's memory (settings, request heads, send buffers): no core
     // dump may carry it, and no other process of this uid may ptrace it out. Without a token the
     // daemon stays dumpable, for debugging.
