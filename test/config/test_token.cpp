@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <vector>
 
 #include "config/load.hpp"
@@ -145,4 +147,33 @@ TEST_CASE("the token never appears in errors even when pasted into an option", "
     CHECK_THAT(error_of({"--token=xaat-literal"}, env),
                Contains("never taken from the command line") && !Contains("xaat-literal"));
     CHECK_THAT(error_of({"--sink", "http://me:xaat-pw@host"}, env), !Contains("xaat-pw"));
+}
+
+TEST_CASE("a token file other users can read is warned about, naming the file and its mode", "[token]") {
+    const TempDir dir;
+    Settings settings;
+    settings.token_file = dir.write("token", std::string(file_token) + "\n");
+    const FakeEnv env{{}};
+
+    REQUIRE(::chmod(settings.token_file.c_str(), 0644) == 0);
+    auto resolved = with_token(settings, env);
+    CHECK(resolved.token == file_token);
+    REQUIRE(resolved.warnings.size() == 1);
+    CHECK_THAT(resolved.warnings[0], Contains(settings.token_file) && Contains("mode 0644") &&
+                                         Contains("readable by every user") && !Contains(file_token));
+
+    REQUIRE(::chmod(settings.token_file.c_str(), 0640) == 0);
+    CHECK(with_token(settings, env).warnings.empty());
+    REQUIRE(::chmod(settings.token_file.c_str(), 0600) == 0);
+    CHECK(with_token(settings, env).warnings.empty());
+
+    // The systemd credential is checked the same way.
+    (void)dir.write("axiom-token", credential_token);
+    REQUIRE(::chmod((dir.path() + "/axiom-token").c_str(), 0604) == 0);
+    settings.token_file.clear();
+    const FakeEnv systemd{{{"CREDENTIALS_DIRECTORY", dir.path()}}};
+    resolved = with_token(settings, systemd);
+    CHECK(resolved.token == credential_token);
+    REQUIRE(resolved.warnings.size() == 1);
+    CHECK_THAT(resolved.warnings[0], Contains("axiom-token") && Contains("mode 0604"));
 }
