@@ -29,6 +29,13 @@ inline constexpr std::size_t event_bytes_max = 64 * 1024;
 inline constexpr std::size_t slot_bytes_max = std::size_t{1} << 30;
 
 inline constexpr std::size_t dataset_name_bytes_max = 128;
+// Request paths (datasets) one HTTP transport holds: routes are append-only,
+// so a batch queued or retried after a reload still finds its own, and each
+// reload that names a new dataset adds one. 256 is far beyond any scenario.
+inline constexpr std::uint32_t http_routes_max = 256;
+// Sources of one scenario whose events the daemon counts one by one
+// (status, `sources`); further sources still run, uncounted.
+inline constexpr std::uint32_t scenario_sources_counted_max = 256;
 // Local addresses (NICs) one shard's connections may be spread over (--bind).
 inline constexpr std::uint32_t local_addresses_max = 16;
 inline constexpr std::size_t url_bytes_max = 1024;

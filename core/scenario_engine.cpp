@@ -369,6 +369,7 @@ struct ScenarioEngine::SourceState {
     double live_credit = 0;
 };
 
+    bool enabled = true;
 // The batch being assembled: what the engine decides per event.
 struct ScenarioEngine::Staging {
     explicit Staging(std::uint32_t n) : times(n), hi(n), lo(n), shapes(n), root(n), ends(n) {}
@@ -436,7 +437,18 @@ std::size_t ScenarioEngine::pending() const {
 
 ScenarioEngine::Batch ScenarioEngine::next(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out) {
     max_events = std::min(max_events, batch_events_max_);
+void ScenarioEngine::set_enabled(std::uint16_t source, bool enabled) {
+    SourceState& state = sources_.at(source);
+    if (state.enabled == enabled) return;
+    state.enabled = enabled;
+    // Live: root times start again from now, not spread over the time off.
+    if (enabled) state.live_last_ns = 0;
+}
+
+bool ScenarioEngine::enabled(std::uint16_t source) const { return sources_.at(source).enabled; }
+
     if (max_events == 0 || done_) return {};
+    blocked_ = false;
     return scenario_->backfill ? next_backfill(max_events, out) : next_live(max_events, now_ns, out);
 }
 
@@ -457,14 +469,23 @@ bool ScenarioEngine::advance_slice() {
     bool pending_left = false;
     for (const SourceState& s : sources_) {
         for (const auto& c : s.cursors) roots_left |= !c->exhausted();
+    bool enabled_left = false;  // work a source that is enabled can do
         pending_left |= !s.heap.empty();
+        bool left = !s.heap.empty();
+        for (const auto& c : s.cursors) left |= !c->exhausted();
     }
     if (!roots_left && !pending_left) {
+        enabled_left |= left && s.enabled;
         done_ = true;
         return false;
     }
     slice_start_ns_ = slice_end_ns_;
     // Once the roots are all out, one last open slice flushes the dependents.
+    if (!enabled_left) {
+        // Only disabled sources have events left: wait for them where we are.
+        blocked_ = true;
+        return false;
+    }
     slice_end_ns_ = roots_left && slice_end_ns_ <= INT64_MAX - slice_ns_ ? slice_end_ns_ + slice_ns_ : INT64_MAX;
     order_pos_ = 0;
     return true;
@@ -474,6 +495,7 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
     SourceState& state = sources_[source];
     const ScenarioSource& spec = scenario_->sources[source];
     Staging& st = *staging_;
+    if (!state.enabled) return 0;  // its events wait, in order
     std::uint32_t n = 0;
     while (n < max_events) {
         TimelineCursor* best = nullptr;
@@ -521,17 +543,24 @@ ScenarioEngine::Batch ScenarioEngine::next_live(std::uint32_t max_events, std::i
     const std::uint16_t source = pick_live_source();
     const std::uint32_t n = collect_live_roots(source, max_events, now_ns);
     return render(source, n, out);
+    if (source == UINT16_MAX) {
+        blocked_ = true;  // every source that makes root events is disabled
+        return {};
+    }
 }
 
 // Weighted round robin over the sources' live shares, one batch at a time.
 std::uint16_t ScenarioEngine::pick_live_source() {
     const CompiledScenario& s = *scenario_;
     double total = 0;
-    for (const ScenarioSource& src : s.sources) total += src.live_share;
+    for (std::uint16_t i = 0; i < sources_.size(); ++i) {
+        if (sources_[i].enabled) total += s.sources[i].live_share;
+    }
+    if (!(total > 0)) return UINT16_MAX;
     std::uint16_t best = 0;
     double best_credit = -1e300;
     for (std::uint16_t i = 0; i < sources_.size(); ++i) {
-        if (s.sources[i].live_share <= 0) continue;
+        if (s.sources[i].live_share <= 0 || !sources_[i].enabled) continue;
         sources_[i].live_credit += s.sources[i].live_share / total;
         if (sources_[i].live_credit > best_credit) {
             best_credit = sources_[i].live_credit;

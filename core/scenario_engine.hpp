@@ -118,6 +118,19 @@ public:
     [[nodiscard]] std::size_t pending() const;
 
 private:
+    // Turns a source off or on, live (supervent-ctl sources disable NAME). A
+    // disabled source makes no events. Live: it gets no root events (the
+    // enabled ones share the rate) and its due dependents wait. Backfill: its
+    // root events and the dependents other sources cause in it wait, in
+    // order, until it is enabled again; nothing is lost or reordered within
+    // the source, and a run whose only work left is a disabled source's does
+    // not end (next() returns no events and blocked() is true).
+    void set_enabled(std::uint16_t source, bool enabled);
+    [[nodiscard]] bool enabled(std::uint16_t source) const;
+    // The last next() returned no events, not because the scenario is done
+    // but because every source with work left is disabled.
+    [[nodiscard]] bool blocked() const { return blocked_; }
+
     struct Pending;
     struct SourceState;
     struct Staging;
@@ -147,6 +160,7 @@ private:
     bool inherit_ids_ = false;  // dependency rules exist: the engine assigns request ids
     bool done_ = false;
     std::int64_t slice_start_ns_ = 0;
+    bool blocked_ = false;
     std::int64_t slice_end_ns_ = 0;
     std::int64_t slice_ns_ = 0;
     std::size_t order_pos_ = 0;

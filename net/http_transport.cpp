@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
+#include <stdexcept>
 
 #include "core/bounds.hpp"
 
@@ -51,6 +52,21 @@ std::size_t HttpTransport::head_bytes_max() const {
     std::size_t bytes = 0;
     for (const RequestHead& head : heads_) bytes = std::max(bytes, head.bytes_max());
     return bytes;
+}
+
+void HttpTransport::add_route(std::string path) {
+    if (heads_.size() >= bounds::http_routes_max) {
+        throw std::length_error("at most " + std::to_string(bounds::http_routes_max) +
+                                " datasets (request paths) per run, counting every dataset a reload added");
+    }
+    IngestTarget target = config_.target;
+    target.path = std::move(path);
+    RequestHead head(target);
+    if (head.bytes_max() > bounds::http_head_room_bytes) {
+        throw std::length_error("the HTTP request head for " + target.path + " does not fit its head room");
+    }
+    config_.route_paths.push_back(target.path);
+    heads_.push_back(std::move(head));
 }
 
 HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportConfig config)

@@ -76,6 +76,14 @@ public:
 
     // The size of the request head this transport writes in front of bodies.
     [[nodiscard]] std::size_t head_bytes_max() const;
+    // Adds a route (dataset path) after the existing ones, with the same
+    // headers as route 0: a live scenario swap. Routes are never removed or
+    // renumbered, so a slot queued or retried with an older route still goes
+    // where it was meant to. Throws std::length_error past
+    // bounds::http_routes_max routes or when the head would not fit the head
+    // room. Allocates: call it at a swap, not per batch.
+    void add_route(std::string path);
+    [[nodiscard]] std::size_t route_count() const { return heads_.size(); }
     [[nodiscard]] const TlsCounters& tls_counters() const { return tls_counters_; }
 
 private:
