@@ -181,6 +181,10 @@ FieldSpec string_by_name(const std::string& name) {
         field.length = 20;
     } else if (leaf == "alternateid" || leaf == "email" || leaf == "login") {
         field.kind = FieldKind::email;
+    } else if ((leaf == "displayname" || leaf == "name") && parent == "group") {
+        // A group is named like a team, not like a person.
+        field = choice_of(name, {"Everyone", "Engineering", "Finance", "Sales", "Marketing", "Support", "Contractors",
+                                 "Okta Administrators"});
     } else if (leaf == "displayname" || leaf == "name" || leaf == "fullname") {
         field.kind = FieldKind::name;
     } else if (leaf == "ipaddress" || leaf == "ip" || leaf == "client_ip") {
