@@ -24,6 +24,9 @@ and writes what the file says:
   random ones uniform over it; choices as often as their (repeated) values
   say, integers centred in their range;
 - the warnings each file must cause; sofi-spike's window and 40 % chain;
+- weekday/weekend (no original file uses them): a file derived from
+  webaccess.yaml puts its volume only on those days in its time zone, evenly,
+  never past the end;
 - invalid-deepseek.yaml: exit 2 and an error naming the file and line;
 - golden samples: the first 5 events per source of each run, byte for byte
   as in test/data/golden/<file>.ndjson (run with --update-golden to rewrite
@@ -293,12 +296,80 @@ def check_invalid(h):
     check(not os.path.exists(out) or os.path.getsize(out) == 0, f"{sc.INVALID}: events were written")
 
 
+WEEK_YAML = """\
+# Derived from webaccess.yaml: no original file uses weekday or weekend, so
+# this one checks them. The window runs Monday 2024-12-02 to Saturday noon
+# 2024-12-14 in UTC+05:00, where the days are aligned.
+start_time: "2024-12-01T19:00:00Z"
+end_time: "2024-12-14T07:00:00Z"
+timezone: "+05:00"
+sources:
+  weekday_web:
+    description: "weekday web"
+    attributes:
+      status: {type: choice, values: [200, 404]}
+    volume:
+      - {pattern: weekday, count: 10000, distribution: random}
+    event_types:
+      - {type: access, format: "GET / {status}"}
+  weekend_web:
+    description: "weekend web"
+    attributes:
+      status: {type: choice, values: [200, 404]}
+    volume:
+      - {pattern: weekend, count: 3000, distribution: random}
+    event_types:
+      - {type: access, format: "GET / {status}"}
+"""
+
+
+def check_weekdays(h):
+    """weekday/weekend volume lands only on those days (midnight to midnight in
+    the scenario's time zone), spread evenly over them, never past the end."""
+    path = h.path("week.yaml")
+    with open(path, "w") as f:
+        f.write(WEEK_YAML)
+    out, summary, _ = sc.run_file(h, "webaccess.yaml", "week", config_path=path, scale=0.1)
+    _, events = sc.read_events(out)
+    offset = 5 * 3600 * 10**9
+    start, end = sc.time_ns("2024-12-01T19:00:00Z"), sc.time_ns("2024-12-14T07:00:00Z")
+    days = collections.defaultdict(collections.Counter)
+    for event in events:
+        check(start <= event["_ns"] < end, f"[week] line {event['_line']}: {event['_time']} outside the window")
+        local_day = (event["_ns"] + offset) // (86400 * 10**9)
+        weekday = (local_day + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+        days[event["source"]][local_day] += 1
+        if event["source"] == "weekday web":
+            check(weekday < 5, f"[week] line {event['_line']}: a weekday event at {event['_time']}, day {weekday} "
+                               f"(0 = Monday) in UTC+05:00")
+        else:
+            check(weekday >= 5, f"[week] line {event['_line']}: a weekend event at {event['_time']}, day {weekday} "
+                                f"(0 = Monday) in UTC+05:00")
+    weekday_counts, weekend_counts = days["weekday web"], days["weekend web"]
+    check(sum(weekday_counts.values()) == 1000 and sum(weekend_counts.values()) == 300,
+          f"[week] {sum(weekday_counts.values())} weekday and {sum(weekend_counts.values())} weekend events, "
+          f"expected exactly 1000 and 300 (counts 10000 and 3000 at --scale 0.1)")
+    # Ten whole weekdays share 1000; the weekend has Sat+Sun 7-8 Dec (whole)
+    # and half of Sat 14 Dec: 2.5 days' worth, so 120, 120, 60.
+    check(len(weekday_counts) == 10, f"[week] weekday events on {len(weekday_counts)} days, expected 10")
+    for day, n in weekday_counts.items():
+        lo, hi = sc.bound(1000, 0.1)
+        check(lo <= n <= hi, f"[week] {n} weekday events on one day, expected {lo:.0f}..{hi:.0f}: {weekday_counts}")
+    shares = sorted(weekend_counts.values())
+    check(len(shares) == 3, f"[week] weekend events on {len(shares)} days, expected 3 (7, 8 and half of 14 Dec)")
+    for n, p in zip(shares, (0.2, 0.4, 0.4)):
+        lo, hi = sc.bound(300, p)
+        check(lo <= n <= hi, f"[week] weekend days hold {shares}, expected about 60, 120, 120")
+    h.log(f"[week] weekday per day {sorted(weekday_counts.values())}, weekend per day {shares}")
+
+
 def h_log(text):
     print(text, flush=True)
 
 
 def test(h):
     check_invalid(h)
+    check_weekdays(h)
     results = {}
     for name in sc.valid_files():
         scn, lines, events, ratios = check_file(h, name)
