@@ -104,6 +104,7 @@ constexpr std::array options{
     OptionSpec{"--socket-group", "GROUP",
                [](Settings& s, std::string_view v) { s.socket_group = detail::check_group(v); }},
     OptionSpec{"--progress", "", [](Settings& s, std::string_view) { s.progress = true; }},
+    OptionSpec{"--live", "", [](Settings& s, std::string_view) { s.live = true; }},
     OptionSpec{"--metrics-listen", "HOST:PORT",
                [](Settings& s, std::string_view v) { s.metrics_listen = detail::check_listen(v); }},
     OptionSpec{"--log-level", "LEVEL",
@@ -352,6 +353,9 @@ std::string daemon_help_text() {
         "                          the clock; needs --events. With a fixed seed, window\n"
         "                          and worker count, each worker's output is the same\n"
         "                          bytes every time\n"
+        "  --live                  ignore any window (a scenario file's start_time and\n"
+        "                          end_time too): timestamps are now, at the rate of\n"
+        "                          --rate or the scenario's event frequencies\n"
         "\n"
         "Performance:\n"
         "  --workers N             worker threads, each with its own io_uring ring and\n"

@@ -75,6 +75,9 @@ struct Settings {
     // spread evenly over it, so a seed gives the same bytes every time.
     std::optional<std::int64_t> window_start_ns;
     std::optional<std::int64_t> window_end_ns;
+    // Ignore the window (the scenario file's start/end too): timestamps are
+    // now, and the scenario's event frequencies (or --rate) set the pace.
+    bool live = false;
     std::uint64_t seed = 1;
     std::string scenario = "web_access";
     // [sources.NAME]: scenarios written in the config file, in file order,

@@ -242,6 +242,7 @@ constexpr std::array generation_keys{
             }},
     KeySpec{"start", [](Settings& s, const toml::node& n) { s.window_start_ns = detail::parse_rfc3339_ns(string_of(n)); }},
     KeySpec{"end", [](Settings& s, const toml::node& n) { s.window_end_ns = detail::parse_rfc3339_ns(string_of(n)); }},
+    KeySpec{"live", [](Settings& s, const toml::node& n) { s.live = bool_of(n); }},
     KeySpec{"scenario",
             [](Settings& s, const toml::node& n) { s.scenario = detail::check_scenario(string_of(n)); }},
 };
