@@ -10,7 +10,7 @@ packages=(
   # the libFuzzer targets (scripts/fuzz.sh): clang with its fuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev llvm-14
   # test peers and tools
-  nginx-light curl jq zstd python3 iperf3 wrk python3-prometheus-client systemd util-linux dpkg-dev
+  nginx-light curl jq zstd python3 python3-yaml iperf3 wrk python3-prometheus-client systemd util-linux dpkg-dev
 )
 
 missing=()

@@ -6,7 +6,6 @@ drives a real run; an https:// sink is refused before any connection is made
 
 import os
 import re
-import socket
 
 import harness
 from harness import check
@@ -60,36 +59,16 @@ def test(h):
     expect_refused(h, "wrong-type", "# a comment\n[runtime]\nworkers = \"two\"\n", 3, "workers")
     expect_refused(h, "out-of-range", "[runtime]\nbatch_events = 20000\n", 2, "batch_events")
 
-    # https:// is refused before anything touches the network. A listener on
-    # loopback proves no connection is attempted; .invalid never resolves, so
-    # the message must be about TLS, not about the name.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        listener.setblocking(False)
-        port = listener.getsockname()[1]
-        cases = [
-            ("https-invalid-check", ["--check-config", "--sink", "https://example.invalid"]),
-            ("https-invalid-run", ["--sink", "https://example.invalid", "--events", 10]),
-            ("https-loopback-run", ["--sink", f"https://127.0.0.1:{port}", "--events", 10]),
-        ]
-        for name, args in cases:
-            result = h.run(name, [h.bin("superventd"), *args, "--socket", h.path(f"{name}.sock")], timeout_s=30)
-            output = result.stdout + result.stderr
-            check(result.rc != 0, f"{name}: superventd accepted an https:// sink (exit 0):\n{output}")
-            check(re.search(r"HTTPS|TLS", output),
-                  f"{name}: the refusal does not mention HTTPS or TLS:\n{output}")
-            check(result.elapsed_s < 10, f"{name}: the refusal took {result.elapsed_s:.1f} s (a network timeout?)")
-            check("config OK" not in output, f"{name}: printed 'config OK' for an unsupported sink")
-            h.log(f"{name}: exit {result.rc}: {result.stderr.strip().splitlines()[-1]}")
-        try:
-            connection, peer = listener.accept()
-            connection.close()
-            raise harness.TestFailure(f"superventd connected to 127.0.0.1:{port} (from {peer}) for an https:// "
-                                      f"sink it should refuse before connecting")
-        except BlockingIOError:
-            pass
-
+    # A sink host that does not resolve is refused at once, naming the host
+    # (https sinks are planned like http ones; TLS is tested in tls_*.py).
+    for name, url in (("http-invalid", "http://example.invalid"), ("https-invalid", "https://example.invalid")):
+        result = h.run(name, [h.bin("superventd"), "--check-config", "--sink", url, "--socket", h.path(f"{name}.sock")],
+                       timeout_s=30)
+        output = result.stdout + result.stderr
+        check(result.rc != 0, f"{name}: --check-config accepted a host that does not resolve:\n{output}")
+        check("example.invalid" in output, f"{name}: the refusal does not name the host:\n{output}")
+        check("config OK" not in output, f"{name}: printed 'config OK' for a sink it cannot reach")
+        check(result.elapsed_s < 10, f"{name}: the refusal took {result.elapsed_s:.1f} s (a network timeout?)")
 
 if __name__ == "__main__":
     harness.main(test)
