@@ -367,9 +367,9 @@ struct ScenarioEngine::SourceState {
     std::vector<Pending> heap;  // min-heap on time: dependent events (and events put back)
     std::int64_t live_last_ns = 0;
     double live_credit = 0;
+    bool enabled = true;
 };
 
-    bool enabled = true;
 // The batch being assembled: what the engine decides per event.
 struct ScenarioEngine::Staging {
     explicit Staging(std::uint32_t n) : times(n), hi(n), lo(n), shapes(n), root(n), ends(n) {}
@@ -435,8 +435,6 @@ std::size_t ScenarioEngine::pending() const {
     return n;
 }
 
-ScenarioEngine::Batch ScenarioEngine::next(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out) {
-    max_events = std::min(max_events, batch_events_max_);
 void ScenarioEngine::set_enabled(std::uint16_t source, bool enabled) {
     SourceState& state = sources_.at(source);
     if (state.enabled == enabled) return;
@@ -447,8 +445,10 @@ void ScenarioEngine::set_enabled(std::uint16_t source, bool enabled) {
 
 bool ScenarioEngine::enabled(std::uint16_t source) const { return sources_.at(source).enabled; }
 
-    if (max_events == 0 || done_) return {};
+ScenarioEngine::Batch ScenarioEngine::next(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out) {
     blocked_ = false;
+    max_events = std::min(max_events, batch_events_max_);
+    if (max_events == 0 || done_) return {};
     return scenario_->backfill ? next_backfill(max_events, out) : next_live(max_events, now_ns, out);
 }
 
@@ -467,25 +467,25 @@ ScenarioEngine::Batch ScenarioEngine::next_backfill(std::uint32_t max_events, st
 bool ScenarioEngine::advance_slice() {
     bool roots_left = false;
     bool pending_left = false;
-    for (const SourceState& s : sources_) {
-        for (const auto& c : s.cursors) roots_left |= !c->exhausted();
     bool enabled_left = false;  // work a source that is enabled can do
-        pending_left |= !s.heap.empty();
+    for (const SourceState& s : sources_) {
         bool left = !s.heap.empty();
         for (const auto& c : s.cursors) left |= !c->exhausted();
+        for (const auto& c : s.cursors) roots_left |= !c->exhausted();
+        pending_left |= !s.heap.empty();
+        enabled_left |= left && s.enabled;
     }
     if (!roots_left && !pending_left) {
-        enabled_left |= left && s.enabled;
         done_ = true;
         return false;
     }
-    slice_start_ns_ = slice_end_ns_;
-    // Once the roots are all out, one last open slice flushes the dependents.
     if (!enabled_left) {
         // Only disabled sources have events left: wait for them where we are.
         blocked_ = true;
         return false;
     }
+    slice_start_ns_ = slice_end_ns_;
+    // Once the roots are all out, one last open slice flushes the dependents.
     slice_end_ns_ = roots_left && slice_end_ns_ <= INT64_MAX - slice_ns_ ? slice_end_ns_ + slice_ns_ : INT64_MAX;
     order_pos_ = 0;
     return true;
@@ -493,9 +493,9 @@ bool ScenarioEngine::advance_slice() {
 
 std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_events, std::int64_t before_ns) {
     SourceState& state = sources_[source];
+    if (!state.enabled) return 0;  // its events wait, in order
     const ScenarioSource& spec = scenario_->sources[source];
     Staging& st = *staging_;
-    if (!state.enabled) return 0;  // its events wait, in order
     std::uint32_t n = 0;
     while (n < max_events) {
         TimelineCursor* best = nullptr;
@@ -541,12 +541,12 @@ ScenarioEngine::Batch ScenarioEngine::next_live(std::uint32_t max_events, std::i
         if (n > 0) return render(source, n, out);
     }
     const std::uint16_t source = pick_live_source();
-    const std::uint32_t n = collect_live_roots(source, max_events, now_ns);
-    return render(source, n, out);
     if (source == UINT16_MAX) {
         blocked_ = true;  // every source that makes root events is disabled
         return {};
     }
+    const std::uint32_t n = collect_live_roots(source, max_events, now_ns);
+    return render(source, n, out);
 }
 
 // Weighted round robin over the sources' live shares, one batch at a time.

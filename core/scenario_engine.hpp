@@ -117,7 +117,6 @@ public:
     // Dependent events waiting for their time.
     [[nodiscard]] std::size_t pending() const;
 
-private:
     // Turns a source off or on, live (supervent-ctl sources disable NAME). A
     // disabled source makes no events. Live: it gets no root events (the
     // enabled ones share the rate) and its due dependents wait. Backfill: its
@@ -131,6 +130,7 @@ private:
     // but because every source with work left is disabled.
     [[nodiscard]] bool blocked() const { return blocked_; }
 
+private:
     struct Pending;
     struct SourceState;
     struct Staging;
@@ -159,8 +159,8 @@ private:
 
     bool inherit_ids_ = false;  // dependency rules exist: the engine assigns request ids
     bool done_ = false;
-    std::int64_t slice_start_ns_ = 0;
     bool blocked_ = false;
+    std::int64_t slice_start_ns_ = 0;
     std::int64_t slice_end_ns_ = 0;
     std::int64_t slice_ns_ = 0;
     std::size_t order_pos_ = 0;

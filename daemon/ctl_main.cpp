@@ -45,11 +45,13 @@ constexpr const char* usage_text =
     "                         monitoring.log_level (the section may be left off: set rate 5000);\n"
     "                         other settings need a restart and are refused, naming the key\n"
     "  reload [FILE]          validate FILE (default: the daemon's --config file) and apply what can\n"
-    "                         change live; an invalid file is refused and nothing changes\n"
-    "  sources                list the sources and whether they are enabled\n"
+    "                         change live, the scenario too ([sources], [scenario], dataset, window):\n"
+    "                         it is swapped in between batches, keeping batches in flight and\n"
+    "                         connections; an invalid file is refused and nothing changes\n"
+    "  sources                list the running scenario's sources: dataset, enabled, events generated\n"
     "  sources enable|disable NAME\n"
-    "                         enable or disable a source live (one built-in source: disabling it\n"
-    "                         pauses generation)\n"
+    "                         enable or disable a source live (a disabled source makes no events;\n"
+    "                         in a backfill its events wait until it is enabled again)\n"
     "  stop                   stop generating, wait until every batch in flight has settled, print the\n"
     "                         final counts\n"
     "  version                the daemon's version\n"
@@ -152,6 +154,8 @@ std::string_view str(simdjson::dom::element object, const char* key) {
     return object[key].get_string().get(value) == simdjson::SUCCESS ? value : std::string_view();
 }
 
+std::string duration_text(double seconds);
+
 void print_status_table(simdjson::dom::element status) {
     std::string rate_target = "unlimited";
     double target = 0;
@@ -202,9 +206,19 @@ void print_status_table(simdjson::dom::element status) {
     simdjson::dom::array sources;
     if (status["sources"].get_array().get(sources) == simdjson::SUCCESS) {
         for (simdjson::dom::element source : sources) {
-            std::printf("source       %s (%s)\n", std::string(str(source, "name")).c_str(),
-                        flag(source, "enabled") ? "enabled" : "disabled");
+            std::printf("source       %s -> %s (%s)   generated %s\n", std::string(str(source, "name")).c_str(),
+                        std::string(str(source, "dataset")).c_str(), flag(source, "enabled") ? "enabled" : "disabled",
+                        with_commas(u64(source, "events_generated")).c_str());
         }
+    }
+    simdjson::dom::element progress;
+    if (status["progress"].get(progress) == simdjson::SUCCESS && progress.is_object()) {
+        double eta_s = -1;
+        if (progress["eta_s"].get_double().get(eta_s) != simdjson::SUCCESS) eta_s = -1;
+        std::printf("backfill     root events %s of %s (%.1f %%)   ETA %s   dependents pending %s\n",
+                    with_commas(u64(progress, "roots_done")).c_str(), with_commas(u64(progress, "roots_total")).c_str(),
+                    100.0 * f64(progress, "fraction"), eta_s < 0 ? "unknown" : duration_text(eta_s).c_str(),
+                    with_commas(u64(progress, "dependents_pending")).c_str());
     }
     if (!str(status, "config").empty()) {
         std::printf("config       %s   (%llu reloads)\n", std::string(str(status, "config")).c_str(),
@@ -326,14 +340,21 @@ std::string duration_text(double seconds) {
     return text;
 }
 
-// For a bounded run (--events or --duration): a bar, the share done and an ETA.
+// For a bounded run (a backfill, --events or --duration): a bar, the share
+// done and an ETA. A backfill's share is its root events done.
 void print_progress_bar(simdjson::dom::element status) {
     std::uint64_t events_target = 0;
     double duration_target = 0;
-    const bool by_events = status["events_target"].get_uint64().get(events_target) == simdjson::SUCCESS && events_target > 0;
+    simdjson::dom::element backfill;
+    const bool by_roots = status["progress"].get(backfill) == simdjson::SUCCESS && backfill.is_object();
+    const bool by_events = !by_roots && status["events_target"].get_uint64().get(events_target) == simdjson::SUCCESS && events_target > 0;
     const bool by_time = status["duration_target_s"].get_double().get(duration_target) == simdjson::SUCCESS && duration_target > 0;
-    if (!by_events && !by_time) return;
+    if (!by_roots && !by_events && !by_time) return;
     double fraction = 0, eta_s = -1;
+    if (by_roots) {
+        fraction = f64(backfill, "fraction");
+        if (backfill["eta_s"].get_double().get(eta_s) != simdjson::SUCCESS) eta_s = -1;
+    }
     if (by_events) {
         fraction = double(u64(status, "events_acked")) / double(events_target);
         const double rate = f64(status, "rate_actual");
@@ -413,6 +434,19 @@ void print_reply(const Options& options, simdjson::dom::element document) {
         std::printf("%s %s\n", std::string(str(document, "key")).c_str(), flag(document, "changed") ? "changed" : "unchanged");
     } else if (command == "reload") {
         std::printf("reloaded %s\n", std::string(str(document, "config")).c_str());
+        simdjson::dom::element scenario;
+        if (document["scenario"].get(scenario) == simdjson::SUCCESS && scenario.is_object()) {
+            std::printf("new scenario:   generation %llu (%s)\n", static_cast<unsigned long long>(u64(scenario, "generation")),
+                        flag(scenario, "backfill") ? "backfill" : "live");
+            for (const char* list : {"added", "removed", "changed", "unchanged", "datasets_added"}) {
+                simdjson::dom::array names_array;
+                if (scenario[list].get_array().get(names_array) != simdjson::SUCCESS) continue;
+                std::string names;
+                for (simdjson::dom::element name : names_array) names += (names.empty() ? "" : ", ") + std::string(name.get_string().value_unsafe());
+                std::printf("  %-14s%s\n", (std::string(list == std::string_view("datasets_added") ? "new datasets" : list) + ":").c_str(),
+                            names.empty() ? "none" : names.c_str());
+            }
+        }
         for (const char* list : {"changed", "restart_needed"}) {
             simdjson::dom::array keys;
             if (document[list].get_array().get(keys) != simdjson::SUCCESS) continue;
@@ -424,10 +458,13 @@ void print_reply(const Options& options, simdjson::dom::element document) {
     } else if (command == "sources") {
         simdjson::dom::array sources;
         if (document["sources"].get_array().get(sources) == simdjson::SUCCESS) {
-            std::printf("%-24s %-9s %15s\n", "source", "enabled", "generated");
+            std::printf("%-24s %-24s %-9s %15s\n", "source", "dataset", "enabled", "generated");
             for (simdjson::dom::element source : sources) {
-                std::printf("%-24s %-9s %15s\n", std::string(str(source, "name")).c_str(), flag(source, "enabled") ? "yes" : "no",
-                            with_commas(u64(source, "events_generated")).c_str());
+                std::uint64_t generated = 0;
+                const bool counted = source["events_generated"].get_uint64().get(generated) == simdjson::SUCCESS;
+                std::printf("%-24s %-24s %-9s %15s\n", std::string(str(source, "name")).c_str(),
+                            std::string(str(source, "dataset")).c_str(), flag(source, "enabled") ? "yes" : "no",
+                            counted ? with_commas(generated).c_str() : "-");
             }
         }
     } else {

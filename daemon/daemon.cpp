@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <stdexcept>
 
 #include "core/bounds.hpp"
@@ -325,6 +326,9 @@ struct SettingKey {
     std::string_view name;
     bool live;
     bool (*differs)(const config::Settings&, const config::Settings&);
+    // Part of the scenario: a reload compiles the new one and swaps it in
+    // live (Shared::reload); `set` refuses it (it belongs in the file).
+    bool scenario = false;
 };
 
 using S = config::Settings;
@@ -359,11 +363,14 @@ constexpr SettingKey setting_keys[] = {
     {"network.request_timeout", false,
      [](const S& a, const S& b) { return a.request_timeout_s != b.request_timeout_s; }},
     {"generation.seed", false, [](const S& a, const S& b) { return a.seed != b.seed; }},
-    {"generation.scenario", false, [](const S& a, const S& b) { return a.scenario != b.scenario; }},
-    // [sources.NAME]: the program is compiled once at start-up.
-    {"sources", false, [](const S& a, const S& b) { return a.sources != b.sources; }},
+    // The scenario: a reload swaps it in live, between batches.
+    {"generation.scenario", true, [](const S& a, const S& b) { return a.scenario != b.scenario; }, true},
+    {"sources", true, [](const S& a, const S& b) { return a.sources != b.sources; }, true},
+    {"scenario", true, [](const S& a, const S& b) { return a.scenario_spec != b.scenario_spec; }, true},
+    {"generation.start", true, [](const S& a, const S& b) { return a.window_start_ns != b.window_start_ns; }, true},
+    {"generation.end", true, [](const S& a, const S& b) { return a.window_end_ns != b.window_end_ns; }, true},
+    {"sink.dataset", true, [](const S& a, const S& b) { return a.dataset != b.dataset; }, true},
     {"sink.url", false, [](const S& a, const S& b) { return a.sink.text != b.sink.text; }},
-    {"sink.dataset", false, [](const S& a, const S& b) { return a.dataset != b.dataset; }},
     {"sink.token_file", false, [](const S& a, const S& b) { return a.token_file != b.token_file; }},
     {"sink.token", false, [](const S& a, const S& b) { return a.token != b.token; }},
     {"runtime.batch_bytes", false, [](const S& a, const S& b) { return a.batch_bytes_max != b.batch_bytes_max; }},
@@ -397,9 +404,36 @@ std::string error_reply(std::string_view message) {
 std::string live_key_list() {
     std::string names;
     for (const SettingKey& key : setting_keys) {
-        if (key.live) names += (names.empty() ? "" : ", ") + std::string(key.name);
+        if (key.live && !key.scenario) names += (names.empty() ? "" : ", ") + std::string(key.name);
     }
     return names;
+}
+
+// Whether a reload must compile and swap in a new scenario.
+bool scenario_differs(const config::Settings& a, const config::Settings& b) {
+    for (const SettingKey& key : setting_keys) {
+        if (key.scenario && key.differs(a, b)) return true;
+    }
+    // --events sizes a window whose sources have no volume entries.
+    return a.events != b.events && b.window_start_ns.has_value();
+}
+
+// A reload's new scenario, compiled and checked, with its routes: nothing
+// has changed yet when this exists.
+struct ScenarioSwap {
+    bool needed = false;
+    std::shared_ptr<const core::CompiledScenario> scenario;
+    std::vector<std::uint16_t> routes;        // by new source
+    std::vector<std::string> route_datasets;  // every route's, the new ones appended
+    std::vector<std::string> route_paths;
+    std::vector<std::uint8_t> enabled;        // by new source: off if a source of that name was
+    std::vector<std::string> added, removed, changed, unchanged, datasets_added;
+};
+
+std::string name_list(const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+    return text.empty() ? "none" : text;
 }
 
 // A value from a `set` request as TOML: numbers and booleans as they are,
@@ -438,7 +472,20 @@ struct Daemon::Shared {
     std::int64_t started_ns = 0;
     bool stop_requested = false;
     bool paused = false;
-    bool source_enabled = true;  // the one built-in source; disabled = no generation
+    // The scenario the shards run (`scenario_generation`: 0 at start-up, +1
+    // per reload that changed it), each source's route (request path,
+    // append-only: batches queued before a reload keep theirs) and whether
+    // it is enabled. Shards take changes through ShardControl::change.
+    std::shared_ptr<const core::CompiledScenario> scenario;
+    std::uint64_t scenario_generation = 0;
+    std::vector<std::uint16_t> routes;          // by source of `scenario`
+    std::vector<std::string> route_datasets;    // by route
+    std::vector<std::string> route_paths;       // by route (HTTP sinks)
+    std::vector<std::uint8_t> source_enabled;   // by source of `scenario`
+    // Scenarios a shard may still run while it has not taken the newest
+    // (its per-source counts are by that scenario's sources).
+    std::map<std::uint64_t, std::shared_ptr<const core::CompiledScenario>> scenario_history;
+    std::size_t batch_room_bytes = 0;  // batch_events x the start-up scenario's largest event: what a slot holds
     bool reported_ready = false;
     std::uint64_t reloads = 0;
     std::string startup_config_path;
@@ -475,16 +522,22 @@ struct Daemon::Shared {
     [[nodiscard]] std::string set_setting(std::string_view key, std::string_view value);
     [[nodiscard]] std::string set_rate(simdjson::dom::element value);
     [[nodiscard]] std::string sources_json(simdjson::dom::element request);
-    // The source the shards run: the config file's first [sources] entry or
-    // the built-in scenario, as planned at start-up (a reload does not change it).
-    [[nodiscard]] std::string running_source() const {
-        if (plans.empty()) return settings.scenario;
-        std::string names;
-        for (const core::ScenarioSource& source : plans.front().scenario->sources) {
-            names += (names.empty() ? "" : ",") + source.name;
-        }
-        return names;
+    void init_scenario();
+    [[nodiscard]] ScenarioSwap prepare_scenario(config::Settings& next) const;
+    void swap_scenario(ScenarioSwap& swap, const config::Settings& next);
+    void push_change();
+    [[nodiscard]] bool all_sources_disabled() const {
+        return !source_enabled.empty() &&
+               std::none_of(source_enabled.begin(), source_enabled.end(), [](std::uint8_t on) { return on != 0; });
     }
+    // Events generated per source of `scenario`, over every shard; nullopt
+    // past bounds::scenario_sources_counted_max.
+    [[nodiscard]] std::vector<std::optional<std::uint64_t>> source_counts() const;
+    void json_sources(JsonWriter& json) const;
+    void json_progress(JsonWriter& json) const;
+    // Backfill progress: root events over every shard.
+    std::uint64_t sample_roots = 0;
+    double roots_rate = 0;  // root events per second, smoothed
     void sample_rates(std::int64_t now_ns);
     void print_progress(std::int64_t now_ns) const;
     void report_to_systemd(std::int64_t now_ns);
@@ -538,7 +591,7 @@ std::string Daemon::Shared::state() const {
     if (all_finished) return "finished";
     if (any_starting) return "starting";
     if (any_draining || stop_requested) return "draining";
-    if (paused || !source_enabled) return "paused";
+    if (paused || all_sources_disabled()) return "paused";
     return "running";
 }
 
@@ -593,9 +646,8 @@ std::string Daemon::Shared::status_json() const {
     json.field("control_sessions", control_server ? control_server->sessions() : 0u);
     json.key("metrics");
     if (metrics_server) json.value("http://" + metrics_server->address() + "/metrics"); else json.null();
-    json.key("sources").begin_array();
-    json.begin_object().field("name", running_source()).field("enabled", source_enabled).end_object();
-    json.end_array();
+    json_sources(json);
+    json_progress(json);
     json.key("shards").begin_array();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
         const ShardStats& shard = stats[i];
@@ -658,7 +710,7 @@ std::string Daemon::Shared::metrics_text() const {
     family("supervent_uptime_seconds", "gauge", "Seconds since superventd started.");
     sample("supervent_uptime_seconds", "", double(monotonic_ns() - started_ns) / ns_per_s);
     family("supervent_paused", "gauge", "1 while generation is paused (pause, or the source disabled).");
-    sample("supervent_paused", "", paused || !source_enabled ? 1 : 0);
+    sample("supervent_paused", "", paused || all_sources_disabled() ? 1 : 0);
     family("supervent_rate_target_events_per_second", "gauge", "Target event rate over all workers; 0 = unlimited.");
     sample("supervent_rate_target_events_per_second", "", settings.rate_eps ? *settings.rate_eps : 0.0);
     family("supervent_rate_events_per_second", "gauge", "Events generated per second, sampled every 0.5 s.");
@@ -728,6 +780,13 @@ std::string Daemon::Shared::metrics_text() const {
            total.slots_total > 0 ? double(total.slots_busy) / double(total.slots_total) : 0.0);
     per_shard("supervent_backpressured", "gauge", "1 while a worker wants a free slot and has none (sink-bound).",
               [](const ShardStats& s) { return s.backpressured.load(std::memory_order_relaxed) ? 1 : 0; });
+    per_shard("supervent_backfill_roots_total", "gauge",
+              "Backfill: root events this worker's share of the scenario holds (0 when live; a reload starts afresh).",
+              [](const ShardStats& s) { return s.roots_total.get(); });
+    per_shard("supervent_backfill_roots_done", "gauge", "Backfill: root events generated so far of roots_total.",
+              [](const ShardStats& s) { return s.roots_done.get(); });
+    per_shard("supervent_dependents_pending", "gauge", "Dependent events waiting for their time.",
+              [](const ShardStats& s) { return s.dependents_pending.get(); });
 
     family("supervent_request_latency_seconds", "histogram",
            "Time from send to the sink's response, of acknowledged requests.");
@@ -749,7 +808,7 @@ std::string Daemon::Shared::metrics_text() const {
 }
 
 void Daemon::Shared::push_pause() {
-    const bool pause = paused || !source_enabled;
+    const bool pause = paused;
     for (std::uint32_t i = 0; i < shard_count; ++i) controls[i].paused.store(pause, std::memory_order_release);
 }
 
@@ -804,6 +863,235 @@ void Daemon::Shared::apply_live(const config::Settings& next, std::vector<std::s
     if (duration_changed) push_duration();
 }
 
+// The start-up scenario as the shards were planned: one route per source.
+void Daemon::Shared::init_scenario() {
+    if (plans.empty()) return;
+    scenario = plans.front().scenario;
+    scenario_generation = 0;
+    scenario_history = {{0, scenario}};
+    routes.clear();
+    route_datasets.clear();
+    route_paths.clear();
+    const net::HttpTransportConfig& http = plans.front().sink.http;
+    for (std::size_t i = 0; i < scenario->sources.size(); ++i) {
+        routes.push_back(static_cast<std::uint16_t>(i));
+        route_datasets.push_back(scenario->sources[i].dataset);
+        route_paths.push_back(i == 0 ? http.target.path : (i - 1 < http.route_paths.size() ? http.route_paths[i - 1] : ""));
+    }
+    source_enabled.assign(scenario->sources.size(), 1);
+    std::size_t event_bytes = 0;
+    for (const core::ScenarioSource& source : scenario->sources) event_bytes = std::max(event_bytes, source.program->event_bytes_max);
+    batch_room_bytes = std::size_t{plans.front().batch_events} * event_bytes;
+}
+
+// Compiles and checks a reload's scenario and maps its sources to routes,
+// changing nothing: throws with the reason for the operator.
+ScenarioSwap Daemon::Shared::prepare_scenario(config::Settings& next) const {
+    ScenarioSwap swap;
+    swap.scenario = compile_run_scenario(next);
+    // No --rate and no rate in the file: the new scenario's event frequencies.
+    next.rate_eps = run_rate_eps(next, *swap.scenario);
+    swap.needed = scenario_differs(settings, next) && scenario != nullptr;
+    if (!swap.needed) return swap;
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const ShardPhase phase = stats[i].phase.load(std::memory_order_acquire);
+        if (phase != ShardPhase::starting && phase != ShardPhase::running) {
+            throw std::runtime_error("a new scenario needs a restart: worker " + std::to_string(i) + " is " +
+                                     shard_phase_name(phase) + " (a backfill that ended, or a limit reached)");
+        }
+    }
+    const core::CompiledScenario& after = *swap.scenario;
+    std::size_t event_bytes = 0;
+    for (const core::ScenarioSource& source : after.sources) event_bytes = std::max(event_bytes, source.program->event_bytes_max);
+    if (batch_room_bytes > 0 && event_bytes > batch_room_bytes) {
+        throw std::runtime_error("the new scenario's largest event (" + std::to_string(event_bytes) +
+                                 " bytes) does not fit the send buffers sized at start-up (" +
+                                 std::to_string(batch_room_bytes) + " bytes per batch): restart superventd to run it");
+    }
+    // Routes: a dataset already routed keeps its route; a new one is appended.
+    using Kind = config::SinkUrl::Kind;
+    const bool http = !plans.empty() && (settings.sink.kind == Kind::http || settings.sink.kind == Kind::https);
+    swap.route_datasets = route_datasets;
+    swap.route_paths = route_paths;
+    for (const core::ScenarioSource& source : after.sources) {
+        const auto known = std::find(swap.route_datasets.begin(), swap.route_datasets.end(), source.dataset);
+        if (known != swap.route_datasets.end()) {
+            swap.routes.push_back(static_cast<std::uint16_t>(known - swap.route_datasets.begin()));
+            continue;
+        }
+        if (swap.route_datasets.size() >= bounds::http_routes_max) {
+            throw std::runtime_error("dataset '" + source.dataset + "' would be the " +
+                                     std::to_string(bounds::http_routes_max + 1) + "th of this run: at most " +
+                                     std::to_string(bounds::http_routes_max) +
+                                     " datasets per run, counting every one an earlier reload added; restart superventd");
+        }
+        std::string path;
+        if (http) {
+            path = net::ingest_path(settings.sink.path_prefix, source.dataset, edge_path(settings));
+            net::IngestTarget target = plans.front().sink.http.target;
+            target.path = path;
+            if (net::RequestHead(target).bytes_max() + net::json_array_head_room_bytes > bounds::http_head_room_bytes) {
+                throw std::runtime_error("the HTTP request head for dataset '" + source.dataset +
+                                         "' does not fit its head room: shorten the dataset name or sink.event_labels");
+            }
+        }
+        swap.routes.push_back(static_cast<std::uint16_t>(swap.route_datasets.size()));
+        swap.route_datasets.push_back(source.dataset);
+        swap.route_paths.push_back(path);
+        swap.datasets_added.push_back(source.dataset);
+    }
+    // What changed, source by source (by name).
+    auto spec_of = [](const config::Settings& from, const std::string& name) -> const core::SourceSpec* {
+        for (const core::SourceSpec& spec : from.sources) {
+            if (spec.name == name) return &spec;
+        }
+        return nullptr;
+    };
+    const core::CompiledScenario& before = *scenario;
+    for (std::size_t i = 0; i < after.sources.size(); ++i) {
+        const core::ScenarioSource& source = after.sources[i];
+        const core::ScenarioSource* old = nullptr;
+        std::size_t old_index = 0;
+        for (std::size_t j = 0; j < before.sources.size(); ++j) {
+            if (before.sources[j].name == source.name) {
+                old = &before.sources[j];
+                old_index = j;
+            }
+        }
+        if (old == nullptr) {
+            swap.added.push_back(source.name);
+            swap.enabled.push_back(1);
+            continue;
+        }
+        const core::SourceSpec* a = spec_of(settings, source.name);
+        const core::SourceSpec* b = spec_of(next, source.name);
+        const bool same = old->dataset == source.dataset && (a == nullptr) == (b == nullptr) && (a == nullptr || *a == *b);
+        (same ? swap.unchanged : swap.changed).push_back(source.name);
+        swap.enabled.push_back(old_index < source_enabled.size() ? source_enabled[old_index] : 1);
+    }
+    for (const core::ScenarioSource& source : before.sources) {
+        const bool kept = std::any_of(after.sources.begin(), after.sources.end(),
+                                      [&](const core::ScenarioSource& s) { return s.name == source.name; });
+        if (!kept) swap.removed.push_back(source.name);
+    }
+    return swap;
+}
+
+// Hands every shard the scenario and which sources are on.
+void Daemon::Shared::push_change() {
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        ShardControl& control = controls[i];
+        {
+            std::lock_guard lock(control.change_mutex);
+            control.change.generation = scenario_generation;
+            control.change.scenario = scenario;
+            control.change.routes = routes;
+            control.change.route_paths = route_paths;
+            control.change.enabled = source_enabled;
+        }
+        control.change_version.fetch_add(1, std::memory_order_acq_rel);
+    }
+}
+
+void Daemon::Shared::swap_scenario(ScenarioSwap& swap, const config::Settings& next) {
+    settings.sources = next.sources;
+    settings.scenario_spec = next.scenario_spec;
+    settings.scenario = next.scenario;
+    settings.dataset = next.dataset;
+    settings.window_start_ns = next.window_start_ns;
+    settings.window_end_ns = next.window_end_ns;
+    scenario = swap.scenario;
+    ++scenario_generation;
+    scenario_history[scenario_generation] = scenario;
+    routes = std::move(swap.routes);
+    route_datasets = std::move(swap.route_datasets);
+    route_paths = std::move(swap.route_paths);
+    source_enabled = std::move(swap.enabled);
+    // Forget scenarios no shard runs any more.
+    std::uint64_t oldest = scenario_generation;
+    for (std::uint32_t i = 0; i < shard_count; ++i) oldest = std::min(oldest, stats[i].scenario_generation.get());
+    std::erase_if(scenario_history, [&](const auto& entry) { return entry.first < oldest; });
+    push_change();
+    // A backfill ends by itself; a live scenario keeps the run's event limit.
+    if (scenario->backfill || settings.events == 0) {
+        for (std::uint32_t i = 0; i < shard_count; ++i) controls[i].events_budget.store(0, std::memory_order_release);
+    } else {
+        push_events();
+    }
+}
+
+std::vector<std::optional<std::uint64_t>> Daemon::Shared::source_counts() const {
+    std::vector<std::optional<std::uint64_t>> counts;
+    if (!scenario) return counts;
+    const std::size_t n = scenario->sources.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i < bounds::scenario_sources_counted_max) counts.emplace_back(0); else counts.emplace_back();
+    }
+    std::uint64_t values[bounds::scenario_sources_counted_max];
+    for (std::uint32_t shard = 0; shard < shard_count; ++shard) {
+        const ShardStats& s = stats[shard];
+        std::uint64_t generation = UINT64_MAX;
+        for (int attempt = 0; attempt < 10000; ++attempt) {  // a swap rewrites the counts in microseconds
+            generation = s.scenario_generation.get();
+            if (generation == UINT64_MAX) continue;
+            for (std::size_t i = 0; i < bounds::scenario_sources_counted_max; ++i) values[i] = s.source_events[i].get();
+            if (s.scenario_generation.get() == generation) break;
+            generation = UINT64_MAX;
+        }
+        const auto ran = scenario_history.find(generation);
+        if (ran == scenario_history.end()) continue;
+        const core::CompiledScenario& theirs = *ran->second;
+        for (std::size_t j = 0; j < theirs.sources.size() && j < bounds::scenario_sources_counted_max; ++j) {
+            for (std::size_t i = 0; i < n && i < bounds::scenario_sources_counted_max; ++i) {
+                if (theirs.sources[j].name == scenario->sources[i].name) *counts[i] += values[j];
+            }
+        }
+    }
+    return counts;
+}
+
+void Daemon::Shared::json_sources(JsonWriter& json) const {
+    json.key("sources").begin_array();
+    if (scenario) {
+        const auto counts = source_counts();
+        for (std::size_t i = 0; i < scenario->sources.size(); ++i) {
+            json.begin_object()
+                .field("name", scenario->sources[i].name)
+                .field("dataset", scenario->sources[i].dataset)
+                .field("enabled", i >= source_enabled.size() || source_enabled[i] != 0);
+            json.key("events_generated");
+            if (counts[i]) json.value(*counts[i]); else json.null();
+            json.end_object();
+        }
+    }
+    json.end_array();
+    json.field("scenario_generation", scenario_generation);
+}
+
+// A backfill's progress: root events done of all, and an ETA from the
+// recent root rate. null for a live run.
+void Daemon::Shared::json_progress(JsonWriter& json) const {
+    json.key("progress");
+    if (!scenario || !scenario->backfill) {
+        json.null();
+        return;
+    }
+    std::uint64_t done = 0, all = 0, pending = 0;
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        done += stats[i].roots_done.get();
+        all += stats[i].roots_total.get();
+        pending += stats[i].dependents_pending.get();
+    }
+    done = std::min(done, all);
+    json.begin_object().field("roots_done", done).field("roots_total", all);
+    json.field("fraction", all > 0 ? double(done) / double(all) : 1.0);
+    json.key("eta_s");
+    if (done >= all) json.value(0.0);
+    else if (roots_rate > 0) json.value(double(all - done) / roots_rate);
+    else json.null();
+    json.field("dependents_pending", pending).end_object();
+}
+
 std::string Daemon::Shared::reload(const std::string& path) {
     if (stop_requested) return error_reply("the daemon is stopping: nothing to reload");
     if (path.empty()) {
@@ -811,8 +1099,11 @@ std::string Daemon::Shared::reload(const std::string& path) {
     }
     notifier.notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " + path);
     config::Settings next;
+    ScenarioSwap swap;
     try {
         next = load_settings(path);
+        // The scenario too is compiled and checked before anything changes.
+        swap = prepare_scenario(next);
     } catch (const std::exception& failure) {
         log::error("reload of %s refused, running on unchanged: %s", path.c_str(), failure.what());
         notifier.notify("READY=1\nSTATUS=reload refused: running on unchanged");
@@ -820,6 +1111,9 @@ std::string Daemon::Shared::reload(const std::string& path) {
     }
     std::vector<std::string_view> changed, restart_needed;
     apply_live(next, changed, restart_needed);
+    // Every shard takes the new scenario between two batches: what is queued
+    // or in flight settles as it was, to its own dataset, on the same connections.
+    if (swap.needed) swap_scenario(swap, next);
     settings.config_path = next.config_path;
     ++reloads;
     JsonWriter reply;
@@ -829,12 +1123,36 @@ std::string Daemon::Shared::reload(const std::string& path) {
     reply.end_array().key("restart_needed").begin_array();
     for (std::string_view key : restart_needed) reply.value(key);
     reply.end_array();
+    reply.key("scenario");
+    if (swap.needed) {
+        auto names = [&reply](const char* key, const std::vector<std::string>& list) {
+            reply.key(key).begin_array();
+            for (const std::string& name : list) reply.value(name);
+            reply.end_array();
+        };
+        reply.begin_object().field("generation", scenario_generation).field("backfill", scenario->backfill);
+        names("added", swap.added);
+        names("removed", swap.removed);
+        names("changed", swap.changed);
+        names("unchanged", swap.unchanged);
+        names("datasets_added", swap.datasets_added);
+        reply.end_object();
+    } else {
+        reply.null();
+    }
     std::string changed_text, restart_text;
     for (std::string_view key : changed) changed_text += (changed_text.empty() ? "" : ", ") + std::string(key);
     for (std::string_view key : restart_needed) restart_text += (restart_text.empty() ? "" : ", ") + std::string(key);
     log::notice("reloaded %s: %s%s%s", path.c_str(), changed.empty() ? "nothing to change live" : ("applied " + changed_text).c_str(),
                 restart_needed.empty() ? "" : "; these need a restart and keep their old values: ",
                 restart_text.c_str());
+    if (swap.needed) {
+        log::notice("new scenario (generation %llu, %s): sources added: %s; removed: %s; changed: %s; unchanged: %s; "
+                    "new datasets: %s",
+                    static_cast<unsigned long long>(scenario_generation), scenario->backfill ? "backfill" : "live",
+                    name_list(swap.added).c_str(), name_list(swap.removed).c_str(), name_list(swap.changed).c_str(),
+                    name_list(swap.unchanged).c_str(), name_list(swap.datasets_added).c_str());
+    }
     reply.field("message", restart_needed.empty()
                                ? std::string("reloaded")
                                : "reloaded; these settings need a restart and keep their running values: " + restart_text);
@@ -847,6 +1165,10 @@ std::string Daemon::Shared::set_setting(std::string_view key_name, std::string_v
     const SettingKey* key = find_setting(key_name);
     if (key == nullptr) {
         return error_reply("unknown setting '" + std::string(key_name) + "'; settings that change live: " + live_key_list());
+    }
+    if (key->scenario) {
+        return error_reply(std::string(key->name) +
+                           " is part of the scenario: change it in the config file and run `supervent-ctl reload`");
     }
     if (!key->live) {
         return error_reply(std::string(key->name) +
@@ -902,26 +1224,28 @@ std::string Daemon::Shared::sources_json(simdjson::dom::element request) {
     const bool toggling = request["enabled"].get_bool().get(enable) == simdjson::SUCCESS;
     if (naming != toggling) return error_reply("to enable or disable a source give both \"name\" and \"enabled\"");
     if (naming) {
-        if (name != running_source()) {
-            return error_reply("no source named '" + std::string(name) + "'; this daemon runs one: " + running_source());
+        std::string known;
+        std::size_t found = SIZE_MAX;
+        for (std::size_t i = 0; scenario && i < scenario->sources.size(); ++i) {
+            known += (known.empty() ? "" : ", ") + scenario->sources[i].name;
+            if (scenario->sources[i].name == name) found = i;
+        }
+        if (found == SIZE_MAX) {
+            return error_reply("no source named '" + std::string(name) + "'; the running scenario has: " +
+                               (known.empty() ? std::string("none yet") : known));
         }
         if (stop_requested) return error_reply("the daemon is stopping");
-        source_enabled = enable;
-        push_pause();
-        log::notice("source %s %s", running_source().c_str(), enable ? "enabled" : "disabled");
+        if (source_enabled[found] != (enable ? 1 : 0)) {
+            source_enabled[found] = enable ? 1 : 0;
+            push_change();
+            log::notice("source %s %s%s", std::string(name).c_str(), enable ? "enabled" : "disabled",
+                        all_sources_disabled() ? " (every source is disabled: nothing is generated)" : "");
+        }
     }
-    const Totals total = totals();
     JsonWriter json;
-    json.begin_object().field("ok", true).key("sources").begin_array();
-    json.begin_object()
-        .field("name", running_source())
-        .field("enabled", source_enabled)
-        .field("events_generated", total.events_generated)
-        .end_object();
-    json.end_array();
-    // The built-in scenario is the only source: disabling it stops generation
-    // (batches in flight still settle), as a pause would.
-    json.field("note", "one built-in source per daemon: disabling it pauses generation").end_object();
+    json.begin_object().field("ok", true);
+    json_sources(json);
+    json.end_object();
     return json.take();
 }
 
@@ -1014,6 +1338,17 @@ void Daemon::Shared::sample_rates(std::int64_t now_ns) {
     const double elapsed_s = double(now_ns - sample_ns) / ns_per_s;
     rate_actual_eps = double(total.events_generated - sample_events) / elapsed_s;
     bytes_rate_actual = double(total.bytes_sent - sample_bytes) / elapsed_s;
+    // Root events per second for a backfill's ETA, smoothed over a few
+    // samples; a reload (roots_done back to 0) starts it afresh.
+    std::uint64_t roots = 0;
+    for (std::uint32_t i = 0; i < shard_count; ++i) roots += stats[i].roots_done.get();
+    if (roots >= sample_roots) {
+        const double rate = double(roots - sample_roots) / elapsed_s;
+        roots_rate = roots_rate > 0 ? 0.7 * roots_rate + 0.3 * rate : rate;
+    } else {
+        roots_rate = 0;
+    }
+    sample_roots = roots;
     sample_ns = now_ns;
     sample_events = total.events_generated;
     sample_bytes = total.bytes_sent;
@@ -1025,6 +1360,16 @@ void Daemon::Shared::print_progress(std::int64_t now_ns) const {
               double(now_ns - started_ns) / ns_per_s, static_cast<unsigned long long>(total.events_generated),
               static_cast<unsigned long long>(total.events_acked), static_cast<unsigned long long>(total.events_failed),
               static_cast<unsigned long long>(total.events_in_flight()), rate_actual_eps / 1e6, bytes_rate_actual / 1e6);
+    if (scenario && scenario->backfill) {
+        std::uint64_t done = 0, all = 0;
+        for (std::uint32_t i = 0; i < shard_count; ++i) {
+            done += stats[i].roots_done.get();
+            all += stats[i].roots_total.get();
+        }
+        log::info("[%6.1fs] backfill: %llu of %llu root events (%.1f %%)", double(now_ns - started_ns) / ns_per_s,
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(all),
+                  all > 0 ? 100.0 * double(done) / double(all) : 100.0);
+    }
 }
 
 // STATUS= with the live rate every second; WATCHDOG=1 every half interval,
@@ -1129,6 +1474,7 @@ int Daemon::run() {
     shared.stats = std::make_unique<ShardStats[]>(shared.shard_count);
     shared.controls = std::make_unique<ShardControl[]>(shared.shard_count);
     shared.errors = std::make_unique<ShardError[]>(shared.shard_count);
+    shared.init_scenario();
     shared.started_ns = monotonic_ns();
     shared.sample_ns = shared.started_ns;
     shared.last_progress_ns = shared.started_ns;

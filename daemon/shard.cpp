@@ -75,8 +75,13 @@ void Shard::start() {
     // A JSON array body is one byte longer than the NDJSON it is made from.
     const bool json_array = plan_.sink.body_format == net::BodyFormat::json_array;
     const std::size_t bytes_max = json_array && plan_.batch_bytes_max > 0 ? plan_.batch_bytes_max - 1 : plan_.batch_bytes_max;
+    engine_bytes_max_ = bytes_max;
     engine_ = std::make_unique<core::ScenarioEngine>(plan_.scenario, plan_.identity, plan_.batch_events, bytes_max);
     stats_.roots_total.set(engine_->roots_total());
+    batch_room_bytes_ = std::size_t{plan_.batch_events} * engine_->event_bytes_max();
+    batch_events_cap_ = plan_.batch_events;
+    routes_.resize(plan_.scenario->sources.size());
+    for (std::size_t i = 0; i < routes_.size(); ++i) routes_[i] = static_cast<std::uint16_t>(i);  // one route per source
 
     const std::uint32_t ring_entries = std::max<std::uint32_t>(64, plan_.slots * 4 + 32);
     ring_ = std::make_unique<net::Ring>(ring_entries);
@@ -123,6 +128,7 @@ void Shard::start() {
             if (transport->head_bytes_max() > bounds::http_head_room_bytes) {
                 throw std::runtime_error("the HTTP request head does not fit its head room (URL or token too long)");
             }
+            http_ = transport.get();
             transport_ = std::move(transport);
             break;
         }
@@ -147,6 +153,7 @@ void Shard::start() {
             if (transport->head_bytes_max() > bounds::http_head_room_bytes) {
                 throw std::runtime_error("the HTTP request head does not fit its head room (URL or token too long)");
             }
+            http_ = transport.get();
             transport_ = std::move(transport);
             break;
         }
@@ -197,6 +204,7 @@ void Shard::apply_control(std::int64_t now_ns) {
     }
     paused_ = control_.paused.load(std::memory_order_acquire);
     stats_.loop_turns.add(1);
+    if (control_.change_version.load(std::memory_order_acquire) != change_version_) apply_change();
     for (std::size_t i = 0; i < plan_.sink.http.local_addresses.size(); ++i) {
         stats_.bytes_by_local_address[i].set(transport_->counters().bytes_by_local_address[i]);
     }
@@ -217,6 +225,62 @@ void Shard::apply_control(std::int64_t now_ns) {
     if (!fatal_seen_ && !transport_->fatal_error().empty()) on_fatal_error();
     enforce_drain_deadline(now_ns);
     if (!generation_done_ && plan_.duration_ns > 0 && now_ns - started_ns_ >= plan_.duration_ns) finish_generation();
+}
+
+// A reload's new scenario or a source enabled or disabled, taken between
+// batches: slots, ring, transport and connections stay as they are.
+void Shard::apply_change() {
+    ScenarioChange change;
+    {
+        std::lock_guard lock(control_.change_mutex);
+        change_version_ = control_.change_version.load(std::memory_order_acquire);
+        change = control_.change;
+    }
+    // A shard whose generation has ended (a finished backfill, a limit) keeps its scenario.
+    if (change.scenario && change.generation != scenario_generation_ && !generation_done_) swap_scenario(change);
+    if (change.generation == scenario_generation_) {
+        const std::size_t sources = engine_->scenario().sources.size();
+        for (std::size_t i = 0; i < change.enabled.size() && i < sources; ++i) {
+            engine_->set_enabled(static_cast<std::uint16_t>(i), change.enabled[i] != 0);
+        }
+    }
+    engine_blocked_ = false;  // whatever blocked the engine may have changed
+}
+
+// Allocates (a new engine, routes): once per reload, never per batch.
+void Shard::swap_scenario(const ScenarioChange& change) {
+    auto engine = std::make_unique<core::ScenarioEngine>(change.scenario, plan_.identity, plan_.batch_events,
+                                                         engine_bytes_max_);
+    // The control thread refused a scenario whose largest event does not fit
+    // the slots sized at start-up; smaller batches make the rest fit.
+    const std::uint32_t cap =
+        static_cast<std::uint32_t>(std::min<std::size_t>(plan_.batch_events, batch_room_bytes_ / engine->event_bytes_max()));
+    if (cap == 0 || change.routes.size() != change.scenario->sources.size()) return;
+    if (http_ != nullptr) {
+        for (std::size_t r = http_->route_count(); r < change.route_paths.size(); ++r) http_->add_route(change.route_paths[r]);
+    }
+    // Per-source counts follow a source's name into the new scenario.
+    const core::CompiledScenario& before = engine_->scenario();
+    const core::CompiledScenario& after = *change.scenario;
+    const std::size_t counted = std::min<std::size_t>(after.sources.size(), bounds::scenario_sources_counted_max);
+    std::vector<std::uint64_t> counts(counted, 0);
+    for (std::size_t i = 0; i < counted; ++i) {
+        for (std::size_t j = 0; j < before.sources.size() && j < bounds::scenario_sources_counted_max; ++j) {
+            if (before.sources[j].name == after.sources[i].name) counts[i] = stats_.source_events[j].get();
+        }
+    }
+    stats_.scenario_generation.set(UINT64_MAX);  // readers: the counts are being rewritten
+    for (std::size_t i = 0; i < bounds::scenario_sources_counted_max; ++i) {
+        stats_.source_events[i].set(i < counted ? counts[i] : 0);
+    }
+    stats_.scenario_generation.set(change.generation);
+    engine_ = std::move(engine);
+    scenario_generation_ = change.generation;
+    routes_ = change.routes;
+    batch_events_cap_ = cap;
+    stats_.roots_total.set(engine_->roots_total());
+    stats_.roots_done.set(0);
+    stats_.dependents_pending.set(0);
 }
 
 // The sink refused us for good (bad token, no dataset, quota, file error):
@@ -266,15 +330,15 @@ double Shard::live_rate_factor() const {
 }
 
 bool Shard::can_fill_now() const {
-    if (generation_done_ || paused_ || free_slots_.empty()) return false;
+    if (generation_done_ || paused_ || engine_blocked_ || free_slots_.empty()) return false;
     return rate_eps_ <= 0 || tokens_ >= batch_target_;
 }
 
 void Shard::fill(std::int64_t now_ns) {
-    if (generation_done_ || paused_) return;
+    if (generation_done_ || paused_ || engine_blocked_) return;
     refill_tokens(now_ns);
     while (!free_slots_.empty()) {
-        std::uint64_t event_count = plan_.batch_events;
+        std::uint64_t event_count = batch_events_cap_;
         if (plan_.events_budget > 0) {
             const std::uint64_t remaining = plan_.events_budget - events_generated_;
             if (remaining == 0) {
@@ -295,6 +359,7 @@ void Shard::fill(std::int64_t now_ns) {
         if (made == 0) {
             release(*slot);
             if (engine_->done()) finish_generation();
+            else engine_blocked_ = engine_->blocked();  // every source with work left is disabled
             return;
         }
     }
@@ -334,10 +399,11 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
         slot.body_offset -= static_cast<std::size_t>(raw.data() - payload.data());
         slot.body_bytes = payload.size();
     }
-    slot.route = batch.source;
+    slot.route = routes_[batch.source];
     slot.events = batch.events;
     events_generated_ += batch.events;
     stats_.events_generated.add(batch.events);
+    if (batch.source < bounds::scenario_sources_counted_max) stats_.source_events[batch.source].add(batch.events);
     stats_.bytes_generated.add(batch.bytes);
     stats_.roots_done.set(engine_->roots_done());
     stats_.dependents_pending.set(engine_->pending());
@@ -369,7 +435,7 @@ void Shard::dispatch(std::int64_t now_ns) {
 std::int64_t Shard::wait_ns(std::int64_t now_ns) const {
     if (can_fill_now()) return 0;
     std::int64_t until_ns = now_ns + control_poll_ns;
-    if (!generation_done_ && !paused_ && !free_slots_.empty() && rate_eps_ > 0) {
+    if (!generation_done_ && !paused_ && !engine_blocked_ && !free_slots_.empty() && rate_eps_ > 0) {
         const double missing = batch_target_ - tokens_;
         until_ns = std::min(until_ns, now_ns + static_cast<std::int64_t>(missing / rate_eps_ * ns_per_s) + 1);
     }

@@ -71,6 +71,8 @@ private:
     void start();
     void loop();
     void apply_control(std::int64_t now_ns);
+    void apply_change();
+    void swap_scenario(const ScenarioChange& change);
     void refill_tokens(std::int64_t now_ns);
     void fill(std::int64_t now_ns);
     [[nodiscard]] std::uint32_t generate_into(net::Slot& slot, std::uint32_t event_count);
@@ -101,6 +103,14 @@ private:
     std::unique_ptr<net::BufferArena> arena_;
     std::unique_ptr<core::ScenarioEngine> engine_;
     std::unique_ptr<net::Transport> transport_;
+    net::HttpTransport* http_ = nullptr;      // transport_, when it is HTTP: routes are added to it
+    std::size_t engine_bytes_max_ = 0;        // the engine's batch byte limit
+    std::size_t batch_room_bytes_ = 0;        // a rendered batch's room: batch_events x the start-up largest event
+    std::uint32_t batch_events_cap_ = 0;      // events per batch the room holds for the running scenario
+    std::vector<std::uint16_t> routes_;       // engine source -> transport route
+    std::uint64_t change_version_ = 0;        // of ShardControl::change, last applied
+    std::uint64_t scenario_generation_ = 0;   // of the scenario engine_ runs
+    bool engine_blocked_ = false;             // only disabled sources have work: wait for a change
     // With compression: batches are serialized here, then compressed into the slot.
     std::unique_ptr<net::ZstdCompressor> compressor_;
     std::unique_ptr<char[]> raw_batch_;

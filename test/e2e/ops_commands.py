@@ -49,7 +49,8 @@ def test(h):
                                     "--workers", 2], timeout_s=100, env={"AXIOM_TOKEN": TOKEN})
     status = harness.wait_running(h, daemon, sock)
     check(status["rate_target"] == 4000, f"rate_target {status['rate_target']!r}, expected 4000 from the config")
-    check(status["sources"] == [{"name": "web_access", "enabled": True}], f"sources in status: {status['sources']}")
+    check([(s["name"], s["dataset"], s["enabled"]) for s in status["sources"]] == [("web_access", "supervent", True)],
+          f"sources in status: {status['sources']}")
 
     # version
     version = ctl(h, "ctl-version", sock, ["version"])
