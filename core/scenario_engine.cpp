@@ -245,6 +245,7 @@ void assign_live_shares(CompiledScenario& out, const ScenarioInputs& in, const s
         // dependency-only types are not roots (their parents make them).
         std::vector<double> weights;
         double share = 0;
+        double events_rate = 0;  // roots and the dependents they cause
         for (std::uint16_t shape : s.root_shapes) {
             double rate = 0;
             for (const TypeRate& r : in.spec.type_rates) {
@@ -252,11 +253,12 @@ void assign_live_shares(CompiledScenario& out, const ScenarioInputs& in, const s
             }
             weights.push_back(rate);
             share += rate;
+            events_rate += rate * expected_tree(out, static_cast<std::uint32_t>(i), shape);
         }
         if (!in.spec.type_rates.empty()) {
             if (share > 0) s.root_pick = build_alias_table(weights);
             s.live_share = share;
-            rate_total += share;
+            rate_total += events_rate;
             continue;
         }
         if (s.root_shapes.empty()) continue;

@@ -63,7 +63,8 @@ struct CompiledScenario {
     std::int64_t window_end_ns = 0;
     std::uint64_t roots_total = 0;  // backfill: root events over all shards
     double expected_events_total = 0;  // backfill: roots and their expected dependents, for ETAs
-    // Live mode: the base rate from the scenario's type rates (events/s; 0 = none given).
+    // Live mode: the base rate from the scenario's type rates, with the dependent
+    // events those roots cause on average (events/s; 0 = none given).
     double live_rate_eps = 0;
     LiveShape live;
     std::shared_ptr<const TimeZone> zone;

@@ -346,3 +346,11 @@ TEST_CASE("live: event frequencies give each source its share and the run its ra
     CHECK(batches[0] == 300);
     CHECK(batches[1] == 100);
 }
+
+TEST_CASE("live: the rate from event frequencies includes the dependents the roots cause", "[scenario]") {
+    ScenarioInputs in;
+    in.sources = {source("web", {type("access")}), source("app", {type("info", false)})};
+    in.spec.dependencies = {rule("web", "access", "app", "info", 50)};
+    in.spec.type_rates = {TypeRate{"web", "access", 200, {}}};
+    CHECK(compile_scenario(in)->live_rate_eps == Approx(300));
+}
