@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/prctl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,8 +199,10 @@ std::shared_ptr<const core::CompiledScenario> compile_run_scenario(const config:
         throw std::invalid_argument("generation.start must be before generation.end");
     }
     inputs.spec = settings.scenario_spec;
-    inputs.window_start_ns = settings.window_start_ns;
-    inputs.window_end_ns = settings.window_end_ns;
+    if (!settings.live) {
+        inputs.window_start_ns = settings.window_start_ns;
+        inputs.window_end_ns = settings.window_end_ns;
+    }
     inputs.window_events = settings.events;
     inputs.default_dataset = settings.dataset;
     inputs.format = output_format(settings.format);
@@ -1459,10 +1460,6 @@ int Daemon::run() {
     Shared& shared = *shared_;
     if (const auto level = log::parse_level(shared.settings.log_level)) log::set_level(*level);
     log::set_secret(shared.settings.token);
-    // The token now sits in this process's memory (settings, request heads, send buffers): no core
-    // dump may carry it, and no other process of this uid may ptrace it out. Without a token the
-    // daemon stays dumpable, for debugging.
-    if (!shared.settings.token.empty()) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // The token now sits in this process's memory (settings, request heads, send buffers): no core
     // dump may carry it, and no other process of this uid may ptrace it out. Without a token the
     // daemon stays dumpable, for debugging.
