@@ -60,30 +60,23 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
 }
 
 std::size_t ProgramSource::write_ndjson(std::uint32_t count, TimeRange times, std::span<char> out) {
-    assert(count <= batch_events_max_);
-    assert(out.size() >= std::size_t{count} * program_->event_bytes_max);
-    if (count > batch_events_max_) throw std::length_error("batch larger than batch_events_max");
     EventClock clock(times, count);
-    char* p = out.data();
-    if (count > 0) {
-        std::memcpy(p, program_->batch_header.data(), program_->batch_header.size());
-        p += program_->batch_header.size();
-    }
-    for (std::uint32_t done = 0; done < count;) {
-        const std::uint32_t n = std::min(count - done, block_stride_);
-        generate_block(n, clock, nullptr);
-        p = serialize_block(n, p);
-        done += n;
-    }
-    return static_cast<std::size_t>(p - out.data());
+    return write_batch(count, clock, nullptr, out, nullptr);
 }
 
 std::size_t ProgramSource::write_events(std::uint32_t count, const EventInputs& inputs, std::span<char> out,
                                         std::uint32_t* event_ends) {
     assert(inputs.times != nullptr);
+    EventClock unused_clock(TimeRange{}, 1);
+    return write_batch(count, unused_clock, &inputs, out, event_ends);
+}
+
+// Block by block: generate the columns (times, ids and types from `inputs`
+// when given), then serialize each event.
+std::size_t ProgramSource::write_batch(std::uint32_t count, EventClock& clock, const EventInputs* inputs,
+                                       std::span<char> out, std::uint32_t* event_ends) {
     if (count > batch_events_max_) throw std::length_error("batch larger than batch_events_max");
     assert(out.size() >= std::size_t{count} * program_->event_bytes_max);
-    EventClock unused_clock(TimeRange{}, 1);
     char* p = out.data();
     if (count > 0) {
         std::memcpy(p, program_->batch_header.data(), program_->batch_header.size());
@@ -91,11 +84,14 @@ std::size_t ProgramSource::write_events(std::uint32_t count, const EventInputs& 
     }
     for (std::uint32_t done = 0; done < count;) {
         const std::uint32_t n = std::min(count - done, block_stride_);
-        const EventInputs block{inputs.times + done,
-                                inputs.request_hi ? inputs.request_hi + done : nullptr,
-                                inputs.request_lo ? inputs.request_lo + done : nullptr,
-                                inputs.shapes ? inputs.shapes + done : nullptr};
-        generate_block(n, unused_clock, &block);
+        if (inputs) {
+            const EventInputs block{inputs->times + done, inputs->request_hi ? inputs->request_hi + done : nullptr,
+                                    inputs->request_lo ? inputs->request_lo + done : nullptr,
+                                    inputs->shapes ? inputs->shapes + done : nullptr};
+            generate_block(n, clock, &block);
+        } else {
+            generate_block(n, clock, nullptr);
+        }
         for (std::uint32_t e = 0; e < n; ++e) {
             p = serialize_event(e, p);
             if (event_ends) event_ends[done + e] = static_cast<std::uint32_t>(p - out.data());
@@ -192,11 +188,6 @@ void ProgramSource::fill_sequence(const GenOp& op, std::uint32_t count, std::uin
     for (std::uint32_t i = 0; i < count; ++i, ++done) {
         out[i] = static_cast<std::uint64_t>(spec.start) + (done * shard_count_ + shard_index_) * step;
     }
-}
-
-char* ProgramSource::serialize_block(std::uint32_t count, char* out) {
-    for (std::uint32_t e = 0; e < count; ++e) out = serialize_event(e, out);
-    return out;
 }
 
 namespace {

@@ -61,10 +61,11 @@ public:
     [[nodiscard]] const Program& program() const { return *program_; }
 
 private:
+    [[nodiscard]] std::size_t write_batch(std::uint32_t count, EventClock& clock, const EventInputs* inputs,
+                                          std::span<char> out, std::uint32_t* event_ends);
     // `inputs`, when given, points at this block's first event.
     void generate_block(std::uint32_t count, EventClock& clock, const EventInputs* inputs);
     void generate_column(const GenOp& op, std::uint32_t count, EventClock& clock, const EventInputs* inputs);
-    [[nodiscard]] char* serialize_block(std::uint32_t count, char* out);
     [[nodiscard]] char* serialize_event(std::uint32_t event, char* out);
     // Inlined into serialize_event: a call per field would cost more than most fields.
     [[nodiscard, gnu::always_inline]] inline char* put_value(const PutOp& op, std::uint32_t event, char* out);
