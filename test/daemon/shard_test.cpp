@@ -182,6 +182,23 @@ TEST_CASE("a rate-limited shard keeps to its rate", "[shard][rate]") {
     CHECK(elapsed_s < 0.8);
 }
 
+TEST_CASE("a live shape scales the rate: a step to a quarter after 0.3 s", "[shard][rate]") {
+    // The built-in source, live, with the rate stepping from 1x to 0.25x at 0.3 s.
+    supervent::core::ScenarioInputs inputs;
+    inputs.builtin = supervent::core::builtin_program("web_access");
+    inputs.default_dataset = "supervent";
+    inputs.spec.live.kind = supervent::core::LiveShape::Kind::step;
+    inputs.spec.live.steps = {{0, 1.0}, {300'000'000, 0.25}};
+    ShardPlan plan = discard_plan(0, 1000);
+    plan.scenario = supervent::core::compile_scenario(inputs);
+    plan.duration_ns = 1'300'000'000;
+    const auto outcome = run_shard(plan, 8'000.0);
+    // 0.3 s at 8,000/s and 1.0 s at 2,000/s: about 4,400 (the bucket starts
+    // empty; a steady 8,000/s would give 10,400).
+    CHECK(outcome.generated > 3'600);
+    CHECK(outcome.generated < 5'400);
+}
+
 TEST_CASE("plan_shards splits the budget and the rate and refuses what it cannot do", "[plan]") {
     supervent::config::Settings settings;
     settings.sink = SinkUrl{SinkUrl::Kind::discard, "", 0, "", "", "discard:"};
