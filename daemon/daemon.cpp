@@ -28,6 +28,7 @@
 #include "core/schema.hpp"
 #include "config/load.hpp"
 #include "config/sink_values.hpp"
+#include "config/toml_write.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/local_addresses.hpp"
@@ -366,10 +367,25 @@ constexpr SettingKey setting_keys[] = {
     {"generation.seed", false, [](const S& a, const S& b) { return a.seed != b.seed; }},
     // The scenario: a reload swaps it in live, between batches.
     {"generation.scenario", true, [](const S& a, const S& b) { return a.scenario != b.scenario; }, true},
-    {"sources", true, [](const S& a, const S& b) { return a.sources != b.sources; }, true},
-    {"scenario", true, [](const S& a, const S& b) { return a.scenario_spec != b.scenario_spec; }, true},
+    // Compared without their origins (file, line): a comment added above a
+    // source is no change.
+    {"sources", true,
+     [](const S& a, const S& b) {
+         if (a.sources.size() != b.sources.size()) return true;
+         for (std::size_t i = 0; i < a.sources.size(); ++i) {
+             if (config::without_origins(a.sources[i]) != config::without_origins(b.sources[i])) return true;
+         }
+         return false;
+     },
+     true},
+    {"scenario", true,
+     [](const S& a, const S& b) {
+         return config::without_origins(a.scenario_spec) != config::without_origins(b.scenario_spec);
+     },
+     true},
     {"generation.start", true, [](const S& a, const S& b) { return a.window_start_ns != b.window_start_ns; }, true},
     {"generation.end", true, [](const S& a, const S& b) { return a.window_end_ns != b.window_end_ns; }, true},
+    {"generation.live", true, [](const S& a, const S& b) { return a.live != b.live; }, true},
     {"sink.dataset", true, [](const S& a, const S& b) { return a.dataset != b.dataset; }, true},
     {"sink.url", false, [](const S& a, const S& b) { return a.sink.text != b.sink.text; }},
     {"sink.token_file", false, [](const S& a, const S& b) { return a.token_file != b.token_file; }},
@@ -966,7 +982,8 @@ ScenarioSwap Daemon::Shared::prepare_scenario(config::Settings& next) const {
         }
         const core::SourceSpec* a = spec_of(settings, source.name);
         const core::SourceSpec* b = spec_of(next, source.name);
-        const bool same = old->dataset == source.dataset && (a == nullptr) == (b == nullptr) && (a == nullptr || *a == *b);
+        const bool same = old->dataset == source.dataset && (a == nullptr) == (b == nullptr) &&
+                          (a == nullptr || config::without_origins(*a) == config::without_origins(*b));
         (same ? swap.unchanged : swap.changed).push_back(source.name);
         swap.enabled.push_back(old_index < source_enabled.size() ? source_enabled[old_index] : 1);
     }
@@ -1001,6 +1018,7 @@ void Daemon::Shared::swap_scenario(ScenarioSwap& swap, const config::Settings& n
     settings.dataset = next.dataset;
     settings.window_start_ns = next.window_start_ns;
     settings.window_end_ns = next.window_end_ns;
+    settings.live = next.live;
     scenario = swap.scenario;
     ++scenario_generation;
     scenario_history[scenario_generation] = scenario;

@@ -9,13 +9,16 @@
 
 #include <simdjson.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
 
 #include "unix_client.hpp"
+#include "config/load.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/daemon.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/sd_notify.hpp"
 
@@ -155,5 +158,113 @@ TEST_CASE("Notifier speaks the systemd notify protocol", "[notify]") {
     CHECK_FALSE(absent.enabled());
     CHECK_FALSE(absent.notify("READY=1"));
     ::close(receiver);
+    std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// One request on a fresh connection to a running daemon, its reply parsed.
+simdjson::dom::element ask(simdjson::dom::parser& parser, const std::string& path, const std::string& request) {
+    const int fd = connect_unix(path);
+    const std::string line = request + "\n";
+    REQUIRE(::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size()));
+    const std::string reply = read_line(fd);
+    ::close(fd);
+    simdjson::dom::element document;
+    REQUIRE(parser.parse(reply).get(document) == simdjson::SUCCESS);
+    return document;
+}
+
+std::string scenario_source(const std::string& name, const std::string& dataset) {
+    return "[sources." + name + "]\ndataset = \"" + dataset + "\"\n[sources." + name +
+           ".fields.n]\ntype = \"integer\"\nmin = 1\nmax = 9\n[[sources." + name +
+           ".event_types]]\nname = \"hit\"\nmessage = \"" + name + " {n}\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("a running daemon swaps its scenario on reload and turns sources off and on, over its socket",
+          "[control][reload]") {
+    const std::string dir = temp_dir();
+    const std::string socket_path = dir + "/ctl.sock";
+    const std::string head = "[runtime]\nworkers = 2\nsocket = \"" + socket_path +
+                             "\"\n[generation]\nrate = 20000\n[sink]\nurl = \"discard:\"\n";
+    auto write = [&](const std::string& name, const std::string& text) {
+        const std::string path = dir + "/" + name;
+        std::FILE* file = std::fopen(path.c_str(), "w");
+        REQUIRE(file != nullptr);
+        std::fputs(text.c_str(), file);
+        std::fclose(file);
+        return path;
+    };
+    const std::string first = write("a.toml", head + scenario_source("alpha", "alpha"));
+    const std::string second = write("b.toml", head + scenario_source("alpha", "alpha") + scenario_source("beta", "beta"));
+    const std::string bad = write("bad.toml", head + scenario_source("alpha", "alpha") +
+                                                  "[[scenario.dependencies]]\ntrigger_source = \"alpha\"\n"
+                                                  "trigger_type = \"hit\"\naction_source = \"nowhere\"\naction_type = \"hit\"\n");
+
+    auto load = [](const std::string& path) { return supervent::config::load_toml_file(path); };
+    supervent::daemon::Daemon daemon(load(first), load);
+    int rc = -1;
+    std::thread runner([&] { rc = daemon.run(); });
+    simdjson::dom::parser parser;
+    struct Stopper {  // however the test ends, the daemon stops and its thread is joined
+        std::thread& runner;
+        const std::string& path;
+        ~Stopper() {
+            if (!runner.joinable()) return;
+            if (const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0); fd >= 0) {
+                sockaddr_un address{};
+                address.sun_family = AF_UNIX;
+                std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+                if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+                    ::send(fd, "{\"cmd\":\"stop\"}\n", 15, MSG_NOSIGNAL);
+                }
+                ::close(fd);
+            }
+            runner.join();
+        }
+    } stopper{runner, socket_path};
+
+    auto status_until = [&](auto predicate) {
+        for (int i = 0; i < 200; ++i) {
+            if (std::filesystem::exists(socket_path)) {
+                simdjson::dom::element status = ask(parser, socket_path, R"({"cmd":"status"})");
+                if (predicate(status)) return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    };
+    REQUIRE(status_until([](simdjson::dom::element s) { return std::string_view(s["state"]) == "running"; }));
+
+    simdjson::dom::element reply = ask(parser, socket_path, R"({"cmd":"reload","file":")" + bad + "\"}");
+    CHECK_FALSE(bool(reply["ok"]));
+    CHECK_THAT(std::string(std::string_view(reply["error"])), Catch::Contains("nowhere"));
+
+    reply = ask(parser, socket_path, R"({"cmd":"reload","file":")" + second + "\"}");
+    REQUIRE(bool(reply["ok"]));
+    CHECK(simdjson::minify(reply["scenario"]["added"]) == R"(["beta"])");
+    CHECK(simdjson::minify(reply["scenario"]["unchanged"]) == R"(["alpha"])");
+    CHECK(status_until([](simdjson::dom::element s) {
+        const simdjson::dom::array sources = s["sources"];
+        return sources.size() == 2 && std::uint64_t(s["sources"].at(1)["events_generated"]) > 0;
+    }));
+
+    reply = ask(parser, socket_path, R"({"cmd":"sources","name":"beta","enabled":false})");
+    REQUIRE(bool(reply["ok"]));
+    CHECK_FALSE(bool(reply["sources"].at(1)["enabled"]));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::uint64_t beta = ask(parser, socket_path, R"({"cmd":"sources"})")["sources"].at(1)["events_generated"];
+    const std::uint64_t alpha = ask(parser, socket_path, R"({"cmd":"sources"})")["sources"].at(0)["events_generated"];
+    CHECK(status_until([&](simdjson::dom::element s) {
+        return std::uint64_t(s["sources"].at(0)["events_generated"]) > alpha;
+    }));
+    CHECK(std::uint64_t(ask(parser, socket_path, R"({"cmd":"sources"})")["sources"].at(1)["events_generated"]) == beta);
+
+    reply = ask(parser, socket_path, R"({"cmd":"stop","wait":true})");
+    CHECK(std::uint64_t(reply["events_generated"]) == std::uint64_t(reply["events_acked"]));
+    runner.join();
+    CHECK(rc == 0);
     std::filesystem::remove_all(dir);
 }
