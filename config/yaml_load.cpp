@@ -1189,6 +1189,11 @@ Settings load_yaml_text(std::string_view text, const std::string& origin, Settin
                 (void)core::compile_source(spec, core::OutputFormat::ndjson);
             } catch (const core::SchemaError& e) {
                 loader.errors.emplace_back(e.origin().line, e.what());
+            } catch (const std::invalid_argument& e) {
+                // Not located by the compiler: text that is not UTF-8, say, which YAML (unlike TOML) lets
+                // through. Found by fuzz_yaml; it escaped as a bare std::invalid_argument.
+                loader.errors.emplace_back(spec.origin.line, concat(origin, ':', spec.origin.line, ": sources.",
+                                                                    spec.name, ": ", e.what()));
             }
         }
     }
