@@ -59,7 +59,10 @@ TEST_CASE("describe() of the other sink kinds", "[describe]") {
     settings.sink = parse_sink_url("file:/tmp/x.ndjson");
     CHECK_THAT(describe(settings), Contains("sink:          file '/tmp/x.ndjson' (NDJSON)"));
     settings.sink = parse_sink_url("https://api.axiom.co");
-    CHECK_THAT(describe(settings), Contains("https://api.axiom.co:443 (HTTPS is not supported yet"));
+    CHECK_THAT(describe(settings), Contains("sink:          https://api.axiom.co:443"));
+    CHECK_THAT(describe(settings), Contains("tls:           verified against the system CA store"));
+    settings.ca_file = "/etc/ca.pem";
+    CHECK_THAT(describe(settings), Contains("tls:           verified against /etc/ca.pem"));
     settings.sink = parse_sink_url("stdout:");
     CHECK_THAT(describe(settings), Contains("standard output"));
     settings.sink = parse_sink_url("discard:");
