@@ -275,6 +275,13 @@ std::int64_t parse_rfc3339_ns(std::string_view text) {
     if (!text.empty()) return fail();
     const std::int64_t seconds =
         days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+    // Nanoseconds since 1970 in 64 bits reach from 1677 to 2262; beyond, the product overflowed (UB,
+    // a garbage window) until fuzz_yaml found it with end_time 8707-12-09.
+    constexpr std::int64_t seconds_max = INT64_MAX / 1'000'000'000 - 1;
+    if (seconds > seconds_max || seconds < -seconds_max) {
+        throw ValueError(concat("times from 1678 to 2262 are supported (nanoseconds since 1970 in 64 bits), got ",
+                                quoted(original)));
+    }
     return seconds * 1'000'000'000 + fraction_ns;
 }
 
