@@ -270,4 +270,12 @@ TEST_CASE("generation.start and end take RFC 3339 times", "[toml]") {
         CHECK_THROWS_WITH(load_toml_text(std::string("[generation]\nstart = \"") + bad + "\"\n", "t.toml"),
                           Contains("t.toml:2: generation.start") && Contains("RFC 3339"));
     }
+    // Beyond what nanoseconds since 1970 hold in 64 bits: refused, not overflowed (fuzz_yaml found 8707).
+    for (const char* far : {"8707-12-09T11:00:00Z", "2262-04-12T00:00:00Z", "1600-01-01T00:00:00Z"}) {
+        CAPTURE(far);
+        CHECK_THROWS_WITH(load_toml_text(std::string("[generation]\nend = \"") + far + "\"\n", "t.toml"),
+                          Contains("t.toml:2: generation.end") && Contains("1678 to 2262"));
+    }
+    CHECK(load_toml_text("[generation]\nend = \"2262-01-01T00:00:00Z\"\n", "t.toml").window_end_ns ==
+          9'214'646'400'000'000'000);
 }
