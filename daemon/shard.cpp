@@ -194,6 +194,7 @@ void Shard::loop() {
         stats_.connect_failures.set(counters.connect_failures);
         stats_.zc_notifications.set(counters.zc_notifications);
         stats_.zc_copied.set(counters.zc_copied);
+        stats_.requests_ambiguous.set(counters.requests_ambiguous);
     }
 }
 
@@ -491,14 +492,19 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
 void Shard::on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) {
     // Charge the attempt to the oldest waiting batch, so that a sink that is
     // down for good ends in failed batches rather than a run that never ends.
+    // One attempt per backoff period of that batch, however many connections
+    // failed in it: a restart of the sink that takes a second or two costs
+    // retries, not batches.
     if (queue_.empty()) return;
     net::Slot& slot = slots_[queue_.front()];
+    if (now_ns < slot.not_before_ns) return;
     stats_.requests_retried.add(1);
     if (++slot.attempts > plan_.retries_max) {
         queue_.erase(queue_.begin());
         fail_slot(slot, reason);
+        return;
     }
-    (void)now_ns;
+    slot.not_before_ns = now_ns + retry_backoff_ns(slot.attempts);
 }
 
 void Shard::fail_slot(net::Slot& slot, net::FailReason reason) {
