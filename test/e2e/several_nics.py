@@ -43,6 +43,9 @@ class Topology:
         self.nics = [f"sva{tag}", f"svb{tag}"]
         self.peers = [f"svA{tag}", f"svB{tag}"]
         self.table = 20000 + tag
+        # Rules are tried in priority order and the main table's is 32766:
+        # ours must come before it.
+        self.priority = 1000 + tag % 20000
         self.sink_address = f"10.{self.x}.9.9"
         self.local = [f"10.{self.x}.{i + 1}.1" for i in range(2)]
 
@@ -61,10 +64,10 @@ class Topology:
         ip("route", "add", f"{self.sink_address}/32", "via", f"10.{self.x}.1.2", "dev", self.nics[0])
         ip("route", "add", f"{self.sink_address}/32", "via", f"10.{self.x}.2.2", "dev", self.nics[1],
            "table", str(self.table))
-        ip("rule", "add", "from", self.local[1], "table", str(self.table), "priority", str(self.table))
+        ip("rule", "add", "from", self.local[1], "table", str(self.table), "priority", str(self.priority))
 
     def down(self):
-        ip("rule", "del", "from", self.local[1], "table", str(self.table), "priority", str(self.table),
+        ip("rule", "del", "from", self.local[1], "table", str(self.table), "priority", str(self.priority),
            check_rc=False)
         ip("route", "del", f"{self.sink_address}/32", check_rc=False)
         for nic in self.nics:
