@@ -105,11 +105,8 @@ std::string describe(const Settings& settings) {
     text += line("seed", concat(settings.seed));
     text += line("scenario", settings.sources.empty()
                                  ? settings.scenario
-                                 : concat("sources.", settings.sources.front().name, " from the config file",
-                                          settings.sources.size() > 1
-                                              ? concat(" (first of ", settings.sources.size(),
-                                                       "; the others do not run until issue 6)")
-                                              : std::string()));
+                                 : concat(settings.sources.size(), settings.sources.size() == 1 ? " source" : " sources",
+                                          " from the config file"));
     text += line("socket", settings.socket_path.empty() ? "default (see --help)" : settings.socket_path);
     text += line("socket group", settings.socket_group.empty() ? "the daemon's own" : settings.socket_group);
     text += line("metrics", settings.metrics_listen.empty() ? "off" : "http://" + settings.metrics_listen + "/metrics");

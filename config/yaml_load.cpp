@@ -1003,19 +1003,14 @@ void read_upload_config(Loader& loader, const YAML::Node& node) {
             if (key == "batch_size") {
                 set_batch_events(loader, value, path);
             } else if (key == "max_concurrent_uploads") {
-                // Requests in flight: each of a worker's connections carries one.
-                loader.guarded(value, path, [&] {
-                    const auto requested = count_of(value);
-                    const auto connections = std::clamp<std::uint64_t>(requested, 1, bounds::connections_per_shard_max);
-                    loader.settings.connections = static_cast<std::uint32_t>(connections);
-                    loader.warn(entry.first, path,
-                                concat("network.connections = ", connections,
-                                       " per worker (each connection carries one request at a time; the total is "
-                                       "workers x connections)",
-                                       connections != requested ? concat("; ", requested, " is more than the maximum of ",
-                                                                         bounds::connections_per_shard_max)
-                                                                : std::string{}));
-                });
+                // The Python tool needed many uploads in flight to be fast; a
+                // shard keeps its connections busy on its own, and each
+                // connection costs two batch-sized registered buffers
+                // (32 x 10,000-event batches pin about 1 GB per worker).
+                loader.warn(entry.first, path,
+                            concat(text_of(value), " concurrent uploads: superventd keeps network.connections (default ",
+                                   bounds::connections_per_shard_default,
+                                   ") per worker busy, each with one request in flight; set that to change it; ignored"));
             } else if (key == "network_interfaces") {
                 loader.warn(entry.first, path,
                             "a count of interfaces cannot be used as such: to spread connections over several NICs, "
