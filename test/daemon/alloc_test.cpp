@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <new>
 
@@ -18,16 +19,46 @@ namespace {
 thread_local std::uint64_t allocations_on_this_thread = 0;
 }
 
-void* operator new(std::size_t bytes) {
+// Every form of the global operator new/delete is replaced, all pairing
+// malloc with free: a partial replacement would mix the runtime's allocator
+// with ours, which ASan rightly reports as alloc-dealloc-mismatch.
+namespace {
+void* counted(std::size_t bytes, std::size_t alignment) noexcept {
     ++allocations_on_this_thread;
-    if (void* memory = std::malloc(bytes == 0 ? 1 : bytes)) return memory;
+    bytes = bytes == 0 ? 1 : bytes;
+    if (alignment <= alignof(std::max_align_t)) return std::malloc(bytes);
+    return std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+}
+void* counted_or_throw(std::size_t bytes, std::size_t alignment) {
+    if (void* memory = counted(bytes, alignment)) return memory;
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t bytes) { return operator new(bytes); }
+}  // namespace
+
+void* operator new(std::size_t bytes) { return counted_or_throw(bytes, 0); }
+void* operator new[](std::size_t bytes) { return counted_or_throw(bytes, 0); }
+void* operator new(std::size_t bytes, std::align_val_t a) { return counted_or_throw(bytes, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t bytes, std::align_val_t a) { return counted_or_throw(bytes, static_cast<std::size_t>(a)); }
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept { return counted(bytes, 0); }
+void* operator new[](std::size_t bytes, const std::nothrow_t&) noexcept { return counted(bytes, 0); }
+void* operator new(std::size_t bytes, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return counted(bytes, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t bytes, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return counted(bytes, static_cast<std::size_t>(a));
+}
 void operator delete(void* memory) noexcept { std::free(memory); }
 void operator delete[](void* memory) noexcept { std::free(memory); }
 void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
 void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete(void* memory, std::align_val_t) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::align_val_t) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t, std::align_val_t) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::size_t, std::align_val_t) noexcept { std::free(memory); }
+void operator delete(void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
+void operator delete[](void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
+void operator delete(void* memory, std::align_val_t, const std::nothrow_t&) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::align_val_t, const std::nothrow_t&) noexcept { std::free(memory); }
 
 namespace {
 
