@@ -133,6 +133,10 @@ SchemaValue value_of(const YAML::Node& node) {
 // Repeating a value in the list weights it (the original picked uniformly from the list).
 void set_choice_values(FieldSpec& field, const YAML::Node& node) {
     if (!node.IsSequence()) throw ValueError(concat("expected a list of values, got ", shape_of(node)));
+    // A second `values:` in the same map replaces the first: start afresh, so
+    // every value has its count.
+    field.values.clear();
+    field.weights.clear();
     std::vector<double> counts;
     for (const auto& element : node) {
         const auto value = value_of(element);

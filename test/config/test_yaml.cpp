@@ -509,6 +509,14 @@ TEST_CASE("bad shapes are errors or warnings that name the key, never a crash", 
     const auto s = load("colour: blue\nsources:\n  s:\n    event_types: [{type: e, format: x, colour: red}]\n");
     CHECK_THAT(warning_with(s, {"colour: unknown top-level key"}), Contains("t.yaml:1:"));
     CHECK_THAT(warning_with(s, {"sources.s.event_types[0].colour"}), Contains("t.yaml:4:"));
+    // A second `values:` in one attribute replaces the first (found by fuzz_yaml:
+    // counting repeats against the first list's values indexed past the counts).
+    const auto twice = load(
+        "sources:\n  s:\n    attributes:\n      a: {type: choice, values: [x, y], values: [y, y, z]}\n"
+        "    event_types: [{type: e, format: '{a}'}]\n");
+    const auto& a = field(source(twice, "s"), "a");
+    CHECK(a.values == std::vector<SchemaValue>{string("y"), string("z")});
+    CHECK(a.weights == std::vector<double>{2, 1});
 }
 
 TEST_CASE("a --config FILE.yaml picks the YAML loader; --scale scales counts and rates once", "[yaml]") {
