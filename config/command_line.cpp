@@ -61,6 +61,8 @@ constexpr std::array options{
     OptionSpec{"--duration", "TIME",
                [](Settings& s, std::string_view v) { s.duration_s = detail::parse_duration(v); }},
     OptionSpec{"--seed", "N", [](Settings& s, std::string_view v) { s.seed = detail::parse_uint(v); }},
+    OptionSpec{"--checkpoint", "PATH",
+               [](Settings& s, std::string_view v) { s.checkpoint_path = detail::check_checkpoint_path(v); }},
     OptionSpec{"--scale", "F",
                [](Settings& s, std::string_view v) {
                    double factor = 0;
@@ -356,6 +358,11 @@ std::string daemon_help_text() {
         "  --live                  ignore any window (a scenario file's start_time and\n"
         "                          end_time too): timestamps are now, at the rate of\n"
         "                          --rate or the scenario's event frequencies\n"
+        "  --checkpoint PATH       backfill only: record every second how far each\n"
+        "                          worker's batches are settled; started again with the\n"
+        "                          same PATH (after a crash or kill), the run resumes\n"
+        "                          there. Batches settled in the last second or in\n"
+        "                          flight at the kill may be sent twice, none is lost\n"
         "\n"
         "Performance:\n"
         "  --workers N             worker threads, each with its own io_uring ring and\n"

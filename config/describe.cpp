@@ -103,6 +103,7 @@ std::string describe(const Settings& settings) {
     text += line("rate", rate_text(settings));
     text += line("limits", limits_text(settings));
     text += line("seed", concat(settings.seed));
+    if (!settings.checkpoint_path.empty()) text += line("checkpoint", settings.checkpoint_path);
     text += line("scenario", settings.sources.empty()
                                  ? settings.scenario
                                  : concat(settings.sources.size(), settings.sources.size() == 1 ? " source" : " sources",

@@ -79,6 +79,10 @@ struct Settings {
     // now, and the scenario's event frequencies (or --rate) set the pace.
     bool live = false;
     std::uint64_t seed = 1;
+    // A backfill's checkpoint (--checkpoint / [generation] checkpoint): how
+    // far every worker got, written every second; a run started with the same
+    // file resumes from there (daemon/checkpoint.hpp). "" = none.
+    std::string checkpoint_path;
     std::string scenario = "web_access";
     // [sources.NAME]: scenarios written in the config file, in file order,
     // each already checked by core::compile_source at load time. When any is

@@ -234,6 +234,8 @@ constexpr std::array generation_keys{
     KeySpec{"events", [](Settings& s, const toml::node& n) { s.events = uint_of(n); }},
     KeySpec{"duration", apply_duration},
     KeySpec{"seed", [](Settings& s, const toml::node& n) { s.seed = uint_of(n); }},
+    KeySpec{"checkpoint",
+            [](Settings& s, const toml::node& n) { s.checkpoint_path = detail::check_checkpoint_path(string_of(n)); }},
     KeySpec{"scale",
             [](Settings& s, const toml::node& n) {
                 const auto factor = number_of(n);

@@ -270,6 +270,7 @@ std::string to_toml(const Settings& settings) {
     }
     if (settings.events != defaults.events) generation << "events = " << settings.events << "\n";
     if (settings.seed != defaults.seed) generation << "seed = " << settings.seed << "\n";
+    if (!settings.checkpoint_path.empty()) generation << "checkpoint = " << str(settings.checkpoint_path) << "\n";
     if (settings.scale != defaults.scale) generation << "scale = " << float_literal(number(settings.scale)) << "\n";
     if (settings.window_start_ns) generation << "start = " << str(detail::rfc3339_ns_text(*settings.window_start_ns)) << "\n";
     if (settings.window_end_ns) generation << "end = " << str(detail::rfc3339_ns_text(*settings.window_end_ns)) << "\n";

@@ -393,6 +393,13 @@ std::string check_socket_path(std::string_view path) {
     return std::string(path);
 }
 
+std::string check_checkpoint_path(std::string_view path) {
+    if (path.empty()) throw ValueError("the checkpoint path must not be empty");
+    if (path.find('\0') != std::string_view::npos) throw ValueError("the checkpoint path must not contain a NUL byte");
+    if (path.back() == '/') throw ValueError(concat("the checkpoint path names a file, not a directory: ", quoted(path)));
+    return std::string(path);
+}
+
 std::string check_scenario(std::string_view name) {
     if (name.empty()) {
         throw ValueError("scenario name must not be empty");

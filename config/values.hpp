@@ -85,6 +85,8 @@ template <typename... Parts>
 [[nodiscard]] std::string check_dataset(std::string_view name);
 // Empty (no control socket) or a path that fits sockaddr_un::sun_path.
 [[nodiscard]] std::string check_socket_path(std::string_view path);
+// A checkpoint file's path: not empty, no NUL.
+[[nodiscard]] std::string check_checkpoint_path(std::string_view path);
 [[nodiscard]] std::string check_scenario(std::string_view name);
 [[nodiscard]] std::string check_token_file(std::string_view path);
 // --ca-file / sink.ca_file: a path (readability is checked when the sink starts).

@@ -45,6 +45,9 @@ namespace {
 constexpr std::int64_t ns_per_s = 1'000'000'000;
 constexpr auto supervise_interval = std::chrono::milliseconds(50);
 constexpr auto shard_start_timeout = std::chrono::seconds(30);
+// How often a checkpointed backfill writes its checkpoint: the longest stretch
+// of settled batches a kill makes it send twice.
+constexpr std::int64_t checkpoint_interval_ns = 1'000'000'000;
 
 std::int64_t monotonic_ns() {
     timespec now{};
@@ -228,6 +231,10 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         workers = 1;
     }
     if (settings.events > 0 && settings.events < workers) workers = static_cast<std::uint32_t>(settings.events);
+    std::shared_ptr<const CheckpointStart> checkpoint;
+    if (!settings.checkpoint_path.empty()) {
+        checkpoint = std::make_shared<const CheckpointStart>(open_checkpoint(settings, *scenario, workers));
+    }
 
     net::HttpTransportConfig http;
     if (sink.kind == Kind::https) {
@@ -268,8 +275,9 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
                                         " it may have: shorten sink.event_labels");
         }
     }
-    if (sink.kind == Kind::file) {
-        // Start the file afresh once; shards then append.
+    if (sink.kind == Kind::file && !(checkpoint && checkpoint->found)) {
+        // Start the file afresh once; shards then append (a resumed backfill
+        // appends to what the killed run wrote).
         const int fd = ::open(sink.file_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) throw std::runtime_error("cannot open the file sink " + sink.file_path + ": " + std::strerror(errno));
         ::close(fd);
@@ -291,6 +299,7 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
         plan.duration_ns = static_cast<std::int64_t>(settings.duration_s * ns_per_s);
         plan.scenario = scenario;
         plan.identity = core::SourceIdentity{settings.seed, i, workers};
+        plan.checkpoint = checkpoint;
         plan.zero_copy = settings.zero_copy;
         plan.compression = settings.compression;
         plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
@@ -505,6 +514,15 @@ struct Daemon::Shared {
     std::size_t batch_room_bytes = 0;  // batch_events x the start-up scenario's largest event: what a slot holds
     bool reported_ready = false;
     std::uint64_t reloads = 0;
+    // A checkpointed backfill: the shards' journals, what was last written
+    // to the file, and when.
+    std::shared_ptr<const CheckpointStart> checkpoint;
+    std::unique_ptr<ShardCheckpointShare[]> checkpoint_shares;
+    Checkpoint checkpoint_written;
+    std::int64_t checkpoint_written_ns = 0;
+    bool checkpoint_error_logged = false;
+    void write_checkpoint(bool final);
+    void json_checkpoint(JsonWriter& json) const;
     std::string startup_config_path;
 
     // Rate sampling for status: generated events at the last sample.
@@ -665,6 +683,7 @@ std::string Daemon::Shared::status_json() const {
     if (metrics_server) json.value("http://" + metrics_server->address() + "/metrics"); else json.null();
     json_sources(json);
     json_progress(json);
+    json_checkpoint(json);
     json.key("shards").begin_array();
     for (std::uint32_t i = 0; i < shard_count; ++i) {
         const ShardStats& shard = stats[i];
@@ -1123,6 +1142,11 @@ std::string Daemon::Shared::reload(const std::string& path) {
         next = load_settings(path);
         // The scenario too is compiled and checked before anything changes.
         swap = prepare_scenario(next);
+        if (swap.needed && checkpoint) {
+            throw std::invalid_argument("the scenario of a checkpointed backfill (" + checkpoint->path +
+                                        ") cannot change while it runs: its checkpoint replays this one. Let it "
+                                        "finish, or stop it, remove the checkpoint and start the new scenario");
+        }
     } catch (const std::exception& failure) {
         log::error("reload of %s refused, running on unchanged: %s", path.c_str(), failure.what());
         notifier.notify("READY=1\nSTATUS=reload refused: running on unchanged");
@@ -1338,6 +1362,50 @@ void Daemon::Shared::handle_command(std::string_view request, Responder respond)
     }
 }
 
+// Copies every shard's journal into the checkpoint file when it moved on.
+// `final`: after the shards ended; the backfill is complete when every shard
+// made its last batch and every event was acknowledged.
+void Daemon::Shared::write_checkpoint(bool final) {
+    Checkpoint next;
+    next.fingerprint = checkpoint->fingerprint;
+    for (std::uint32_t i = 0; i < shard_count; ++i) next.shards.push_back(checkpoint_shares[i].snapshot());
+    if (final) {
+        const Totals total = totals();
+        bool all_made = true;
+        for (std::uint32_t i = 0; i < shard_count; ++i) all_made &= stats[i].scenario_done.load(std::memory_order_acquire);
+        next.complete = all_made && total.events_failed == 0 && total.events_in_flight() == 0;
+    }
+    if (next == checkpoint_written) return;
+    try {
+        save_checkpoint(checkpoint->path, next);
+        checkpoint_written = std::move(next);
+        checkpoint_written_ns = monotonic_ns();
+        checkpoint_error_logged = false;
+    } catch (const std::exception& failure) {
+        // The backfill goes on; a resume then starts from an older checkpoint.
+        if (!checkpoint_error_logged) log::error("%s", failure.what());
+        checkpoint_error_logged = true;
+    }
+}
+
+void Daemon::Shared::json_checkpoint(JsonWriter& json) const {
+    json.key("checkpoint");
+    if (!checkpoint) {
+        json.null();
+        return;
+    }
+    std::uint64_t settled = 0, resumed = 0;
+    for (const ShardJournal& shard : checkpoint_written.shards) settled += shard.events;
+    for (std::uint32_t i = 0; i < shard_count; ++i) resumed += stats[i].events_resumed.get();
+    json.begin_object()
+        .field("path", checkpoint->path)
+        .field("resumed_events", resumed)
+        .field("settled_events", settled)
+        .field("complete", checkpoint_written.complete)
+        .field("written_s_ago", checkpoint_written_ns > 0 ? double(monotonic_ns() - checkpoint_written_ns) / ns_per_s : -1.0)
+        .end_object();
+}
+
 void Daemon::Shared::request_stop() {
     stop_requested = true;
     for (std::uint32_t i = 0; i < shard_count; ++i) controls[i].stop_requested.store(true, std::memory_order_release);
@@ -1485,7 +1553,25 @@ int Daemon::run() {
     for (const std::string& warning : shared.settings.warnings) log::warning("%s", warning.c_str());
     shared.plans = plan_shards(shared.settings);
     if (!shared.plans.empty()) shared.settings.rate_eps = run_rate_eps(shared.settings, *shared.plans.front().scenario);
+    if (!shared.plans.empty() && shared.plans.front().checkpoint && shared.plans.front().checkpoint->complete()) {
+        log::notice("the backfill of checkpoint %s is complete: nothing to do (remove the file to run it again)",
+                    shared.plans.front().checkpoint->path.c_str());
+        return 0;
+    }
     shared.shard_count = static_cast<std::uint32_t>(shared.plans.size());
+    if (!shared.plans.empty() && shared.plans.front().checkpoint) {
+        shared.checkpoint = shared.plans.front().checkpoint;
+        shared.checkpoint_shares = std::make_unique<ShardCheckpointShare[]>(shared.shard_count);
+        for (std::uint32_t i = 0; i < shared.shard_count; ++i) shared.plans[i].checkpoint_share = &shared.checkpoint_shares[i];
+        if (shared.checkpoint->resuming()) {
+            std::uint64_t settled = 0;
+            for (const ShardJournal& shard : shared.checkpoint->found->shards) settled += shard.events;
+            shared.checkpoint_written = *shared.checkpoint->found;
+            log::notice("resuming the backfill of checkpoint %s: %llu events were settled before; making them again "
+                        "without sending, then going on",
+                        shared.checkpoint->path.c_str(), static_cast<unsigned long long>(settled));
+        }
+    }
     shared.stats = std::make_unique<ShardStats[]>(shared.shard_count);
     shared.controls = std::make_unique<ShardControl[]>(shared.shard_count);
     shared.errors = std::make_unique<ShardError[]>(shared.shard_count);
@@ -1588,6 +1674,10 @@ int Daemon::run() {
             shared.notifier.notify("STOPPING=1\nSTATUS=draining: settling every batch in flight");
         }
         shared.report_to_systemd(now_ns);
+        if (shared.checkpoint && now_ns - shared.checkpoint_written_ns >= checkpoint_interval_ns) {
+            shared.write_checkpoint(false);
+            shared.checkpoint_written_ns = now_ns;  // unchanged is written too, as far as the clock goes
+        }
         if (shared.all_done()) {
             finish();
             return;
@@ -1604,6 +1694,12 @@ int Daemon::run() {
     const double elapsed_s = double(monotonic_ns() - shared.started_ns) / ns_per_s;
     const Totals total = shared.totals();
     print_summary(total, elapsed_s, shared.settings);
+    if (shared.checkpoint) {
+        shared.write_checkpoint(true);
+        log::notice("checkpoint %s: %s", shared.checkpoint->path.c_str(),
+                    shared.checkpoint_written.complete ? "the backfill is complete"
+                                                       : "written; start again with it to resume the backfill");
+    }
 
     bool clean = total.events_failed == 0 && total.events_in_flight() == 0;
     for (std::uint32_t i = 0; i < shared.shard_count; ++i) {

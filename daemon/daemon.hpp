@@ -73,6 +73,10 @@ private:
     std::unique_ptr<Shared> shared_;
 };
 
+// The scenario a run makes: the config's sources (or the built-in one), its
+// window (a backfill) or none (live). Throws with a message for the operator.
+[[nodiscard]] std::shared_ptr<const core::CompiledScenario> compile_run_scenario(const config::Settings& settings);
+
 // Builds the plan of every shard from the settings: resolves the sink
 // address, splits rate and event budget, opens files. Throws
 // std::runtime_error with a message for the operator.

@@ -115,6 +115,11 @@ void Shard::start() {
         free_slots_.push_back(plan_.slots - 1 - i);
     }
     stats_.slots_total.set(plan_.slots);
+    if (plan_.checkpoint_share != nullptr) {
+        slot_batch_.assign(plan_.slots, UINT64_MAX);
+        slot_events_before_.assign(plan_.slots, 0);
+        if (plan_.checkpoint && plan_.checkpoint->resuming()) replay(plan_.checkpoint->found->shards.at(plan_.index));
+    }
 
     net::SlotListener& listener = *this;
     switch (plan_.sink.kind) {
@@ -242,7 +247,10 @@ void Shard::apply_change() {
     if (change.generation == scenario_generation_) {
         const std::size_t sources = engine_->scenario().sources.size();
         for (std::size_t i = 0; i < change.enabled.size() && i < sources; ++i) {
-            engine_->set_enabled(static_cast<std::uint16_t>(i), change.enabled[i] != 0);
+            const auto source = static_cast<std::uint16_t>(i);
+            const bool enabled = change.enabled[i] != 0;
+            if (plan_.checkpoint_share != nullptr && engine_->enabled(source) != enabled) journal_toggle(source, enabled);
+            engine_->set_enabled(source, enabled);
         }
     }
     engine_blocked_ = false;  // whatever blocked the engine may have changed
@@ -349,9 +357,11 @@ void Shard::fill(std::int64_t now_ns) {
             event_count = std::min(event_count, remaining);
         }
         if (rate_eps_ > 0) {
-            const double wanted = std::min(double(event_count), batch_target_);
-            if (tokens_ < wanted) return;
-            event_count = std::min<std::uint64_t>(event_count, static_cast<std::uint64_t>(tokens_));
+            // Batches of batch_target events, not of whatever the bucket
+            // holds: sizes then change only with the rate, and a
+            // checkpointed backfill can journal and replay them.
+            event_count = std::min<std::uint64_t>(event_count, static_cast<std::uint64_t>(batch_target_));
+            if (tokens_ < double(event_count)) return;
             tokens_ -= double(event_count);
         }
         net::Slot* slot = free_slot();
@@ -359,7 +369,10 @@ void Shard::fill(std::int64_t now_ns) {
         if (rate_eps_ > 0) tokens_ += double(event_count - made);  // a batch cut short by its byte limit
         if (made == 0) {
             release(*slot);
-            if (engine_->done()) finish_generation();
+            if (engine_->done()) {
+                stats_.scenario_done.store(true, std::memory_order_release);
+                finish_generation();
+            }
             else engine_blocked_ = engine_->blocked();  // every source with work left is disabled
             return;
         }
@@ -388,8 +401,14 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     const std::span<char> raw = compressor_ ? std::span<char>(raw_batch_.get() + net::json_array_head_room_bytes, raw_batch_bytes_)
                                             : body;
     assert(raw.size() >= std::size_t{event_count} * engine_->event_bytes_max());
+    if (plan_.checkpoint_share != nullptr) journal_size(event_count);
     const core::ScenarioEngine::Batch batch = engine_->next(event_count, realtime_ns(), raw);
     if (batch.events == 0) return 0;
+    if (plan_.checkpoint_share != nullptr) {
+        slot_batch_[slot.index] = next_batch_++;
+        slot_events_before_[slot.index] = stream_events_;
+        stream_events_ += batch.events;
+    }
     // The request body: the batch as rendered or (JSON array) turned into one
     // in place, the '[' landing in the byte before it; then compressed.
     std::span<const char> payload(raw.data(), batch.bytes);
@@ -508,6 +527,11 @@ void Shard::on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) {
 }
 
 void Shard::fail_slot(net::Slot& slot, net::FailReason reason) {
+    // A failed batch holds a checkpoint where it is: a resume sends it again.
+    if (plan_.checkpoint_share != nullptr && slot_batch_[slot.index] < failed_batch_) {
+        failed_batch_ = slot_batch_[slot.index];
+        failed_events_before_ = slot_events_before_[slot.index];
+    }
     stats_.requests_failed.add(1);
     stats_.events_failed_by_reason[static_cast<int>(reason)].add(slot.events);
     stats_.events_failed.add(slot.events);
@@ -524,6 +548,89 @@ void Shard::release(net::Slot& slot) {
     slot.events = 0;
     free_slots_.push_back(slot.index);
     stats_.slots_busy.set(slots_.size() - free_slots_.size());
+    if (plan_.checkpoint_share != nullptr) {
+        slot_batch_[slot.index] = UINT64_MAX;
+        publish_settled();
+    }
+}
+
+// ---- checkpoint journal
+
+// Makes the batches the checkpointed run settled again, in the same sizes
+// and with the same sources on and off, without sending them: the engine is
+// then where that run's batch `journal.batches` began.
+void Shard::replay(const ShardJournal& journal) {
+    const std::span<char> scratch(slots_.front().data + bounds::http_head_room_bytes,
+                                  slots_.front().capacity_bytes - bounds::http_head_room_bytes);
+    std::size_t next_size = 0;
+    std::size_t next_toggle = 0;
+    std::uint32_t size = 0;
+    std::uint64_t events = 0;
+    for (std::uint64_t b = 0; b < journal.batches; ++b) {
+        for (; next_toggle < journal.toggles.size() && journal.toggles[next_toggle].at_batch <= b; ++next_toggle) {
+            engine_->set_enabled(journal.toggles[next_toggle].source, journal.toggles[next_toggle].enabled);
+        }
+        for (; next_size < journal.sizes.size() && journal.sizes[next_size].from_batch <= b; ++next_size) {
+            size = journal.sizes[next_size].max_events;
+        }
+        const core::ScenarioEngine::Batch batch = size == 0 ? core::ScenarioEngine::Batch{} : engine_->next(size, 0, scratch);
+        if (batch.events == 0) {
+            throw std::runtime_error("the checkpoint does not fit this run: shard " + std::to_string(plan_.index) +
+                                     " has no batch " + std::to_string(b) + " to replay; remove the checkpoint");
+        }
+        events += batch.events;
+    }
+    if (events != journal.events) {
+        throw std::runtime_error("the checkpoint does not fit this run: shard " + std::to_string(plan_.index) +
+                                 " replayed " + std::to_string(events) + " events where the checkpoint says " +
+                                 std::to_string(journal.events) + "; remove the checkpoint");
+    }
+    ShardJournal kept = journal;
+    kept.trim_to_settled();
+    {
+        std::lock_guard lock(plan_.checkpoint_share->mutex);
+        plan_.checkpoint_share->sizes = kept.sizes;
+        plan_.checkpoint_share->toggles = kept.toggles;
+    }
+    journaled_size_ = kept.sizes.empty() ? 0 : kept.sizes.back().max_events;
+    next_batch_ = journal.batches;
+    stream_events_ = journal.events;
+    publish_settled();
+    stats_.events_resumed.set(journal.events);
+    stats_.roots_done.set(engine_->roots_done());
+    // A restarted daemon runs every source: what the old run had turned off
+    // is on again, from here.
+    for (std::uint16_t i = 0; i < engine_->scenario().sources.size(); ++i) {
+        if (!engine_->enabled(i)) {
+            journal_toggle(i, true);
+            engine_->set_enabled(i, true);
+        }
+    }
+}
+
+// Appends only when the size changes: a new rate, a batch cut to the budget.
+void Shard::journal_size(std::uint32_t event_count) {
+    if (event_count == journaled_size_) return;
+    journaled_size_ = event_count;
+    std::lock_guard lock(plan_.checkpoint_share->mutex);
+    plan_.checkpoint_share->sizes.push_back({next_batch_, event_count});
+}
+
+void Shard::journal_toggle(std::uint16_t source, bool enabled) {
+    std::lock_guard lock(plan_.checkpoint_share->mutex);
+    plan_.checkpoint_share->toggles.push_back({next_batch_, source, enabled});
+}
+
+// The settled prefix: every batch before the oldest one still held by a slot.
+void Shard::publish_settled() {
+    ShardCheckpointShare::Prefix prefix{next_batch_, stream_events_};
+    if (failed_batch_ < prefix.batches) prefix = {failed_batch_, failed_events_before_};
+    for (std::size_t i = 0; i < slot_batch_.size(); ++i) {
+        if (slot_batch_[i] < prefix.batches) prefix = {slot_batch_[i], slot_events_before_[i]};
+    }
+    if (prefix.batches == settled_.batches) return;
+    settled_ = prefix;
+    plan_.checkpoint_share->publish(prefix);
 }
 
 }  // namespace supervent::daemon

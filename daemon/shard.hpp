@@ -56,6 +56,11 @@ struct ShardPlan {
     std::int64_t drain_timeout_ns = 30'000'000'000;  // after a stop request
     std::int64_t retry_backoff_min_ns = 100'000'000;
     std::int64_t retry_backoff_max_ns = 10'000'000'000;
+    // A checkpointed backfill (nullptr = none): the run's checkpoint, whose
+    // journal for this shard, when resuming, is replayed before anything is
+    // sent; and where the shard keeps its own journal for the control thread.
+    std::shared_ptr<const CheckpointStart> checkpoint;
+    ShardCheckpointShare* checkpoint_share = nullptr;
 };
 
 class Shard final : private net::SlotListener {
@@ -88,6 +93,11 @@ private:
     void release(net::Slot& slot);
     void fail_slot(net::Slot& slot, net::FailReason reason);
     [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
+    // Checkpoint journal (only with plan_.checkpoint_share).
+    void replay(const ShardJournal& journal);
+    void journal_size(std::uint32_t event_count);
+    void journal_toggle(std::uint16_t source, bool enabled);
+    void publish_settled();
 
     // net::SlotListener
     void on_slot_settled(net::Slot& slot, std::int64_t now_ns) override;
@@ -135,6 +145,18 @@ private:
     double batch_target_ = 1;                 // events per batch when rate limited
     std::int64_t tokens_at_ns_ = 0;
     net::Backoff retry_backoff_;  // delays between attempts of a batch
+
+    // Checkpoint journal: batches are numbered from the start of the
+    // backfill (a resumed run goes on from the checkpoint's prefix). By slot:
+    // the batch it holds (UINT64_MAX = none) and the events made before it.
+    std::uint64_t next_batch_ = 0;
+    std::uint64_t stream_events_ = 0;         // events made since the start of the backfill, resumed ones too
+    std::uint32_t journaled_size_ = 0;        // the batch size last journaled
+    std::vector<std::uint64_t> slot_batch_;
+    std::vector<std::uint64_t> slot_events_before_;
+    std::uint64_t failed_batch_ = UINT64_MAX;  // the first batch that failed for good
+    std::uint64_t failed_events_before_ = 0;
+    ShardCheckpointShare::Prefix settled_;    // as last published
 };
 
 }  // namespace supervent::daemon

@@ -1,0 +1,253 @@
+#include "daemon/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "config/toml_write.hpp"
+#include "core/scenario_engine.hpp"
+
+namespace supervent::daemon {
+namespace {
+
+constexpr std::string_view magic = "supervent checkpoint 1";
+
+std::uint64_t fnv1a64(std::string_view text) {
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    for (const char c : text) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001b3ull;
+    }
+    return hash;
+}
+
+std::string hex16(std::uint64_t value) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+// One line's words, and the line number for messages.
+struct Line {
+    std::vector<std::string_view> words;
+    std::size_t number = 0;
+};
+
+std::vector<std::string_view> split_words(std::string_view line) {
+    std::vector<std::string_view> words;
+    std::size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && line[i] == ' ') ++i;
+        const std::size_t start = i;
+        while (i < line.size() && line[i] != ' ') ++i;
+        if (i > start) words.push_back(line.substr(start, i - start));
+    }
+    return words;
+}
+
+class Parser {
+public:
+    explicit Parser(std::string_view origin) : origin_(origin) {}
+
+    [[noreturn]] void fail(const Line& line, const std::string& why) const {
+        throw std::runtime_error(std::string(origin_) + ":" + std::to_string(line.number) + ": " + why);
+    }
+    std::uint64_t number(const Line& line, std::size_t word, std::uint64_t max = UINT64_MAX) const {
+        std::uint64_t value = 0;
+        const std::string_view text = line.words.at(word);
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc{} || end != text.data() + text.size() || value > max) {
+            fail(line, "expected a number, got \"" + std::string(text) + "\"");
+        }
+        return value;
+    }
+    void expect_words(const Line& line, std::size_t count) const {
+        if (line.words.size() != count) {
+            fail(line, "\"" + std::string(line.words.front()) + "\" takes " + std::to_string(count - 1) + " values");
+        }
+    }
+    ShardJournal& shard(Checkpoint& checkpoint, const Line& line) const {
+        const std::uint64_t index = number(line, 1);
+        if (index >= checkpoint.shards.size()) fail(line, "shard " + std::to_string(index) + " is past the workers line");
+        return checkpoint.shards[index];
+    }
+
+private:
+    std::string_view origin_;
+};
+
+}  // namespace
+
+void ShardJournal::trim_to_settled() {
+    std::erase_if(sizes, [this](const SizeRun& run) { return run.from_batch >= batches; });
+    std::erase_if(toggles, [this](const Toggle& toggle) { return toggle.at_batch >= batches; });
+}
+
+std::string run_fingerprint(const config::Settings& settings, const core::CompiledScenario& scenario,
+                            std::uint32_t workers) {
+    // The scenario as the TOML it would convert to, and only the settings
+    // that change what the engine makes.
+    config::Settings stream;
+    stream.seed = settings.seed;
+    stream.scenario = settings.scenario;
+    stream.sources = settings.sources;
+    stream.scenario_spec = settings.scenario_spec;
+    stream.scale = settings.scale;
+    stream.events = settings.events;
+    stream.dataset = settings.dataset;
+    std::ostringstream text;
+    text << config::to_toml(stream) << "\nworkers " << workers << "\nbatch_events " << settings.batch_events
+         << "\nbatch_bytes " << settings.batch_bytes_max << "\nformat " << static_cast<int>(settings.format)
+         << "\nwindow " << scenario.window_start_ns << " " << scenario.window_end_ns << "\nroots "
+         << scenario.roots_total << "\n";
+    return hex16(fnv1a64(text.str()));
+}
+
+CheckpointStart open_checkpoint(const config::Settings& settings, const core::CompiledScenario& scenario,
+                                std::uint32_t workers) {
+    CheckpointStart start;
+    start.path = settings.checkpoint_path;
+    if (!scenario.backfill) {
+        throw std::invalid_argument("--checkpoint " + start.path +
+                                    ": only a backfill (a fixed time window) can resume; a live run has nothing to "
+                                    "checkpoint");
+    }
+    start.fingerprint = run_fingerprint(settings, scenario, workers);
+    start.found = load_checkpoint(start.path);
+    if (start.found && (start.found->fingerprint != start.fingerprint || start.found->shards.size() != workers)) {
+        throw std::invalid_argument(
+            "the checkpoint " + start.path + " was written by another run (its scenario, seed, window, workers, " +
+            "batch size or format differ from this one's): run with the settings that wrote it to resume, or " +
+            "remove it to start this backfill afresh");
+    }
+    return start;
+}
+
+std::string checkpoint_text(const Checkpoint& checkpoint) {
+    std::ostringstream out;
+    out << magic << "\n"
+        << "fingerprint " << checkpoint.fingerprint << "\n"
+        << "workers " << checkpoint.shards.size() << "\n"
+        << "complete " << (checkpoint.complete ? "yes" : "no") << "\n";
+    for (std::size_t i = 0; i < checkpoint.shards.size(); ++i) {
+        const ShardJournal& shard = checkpoint.shards[i];
+        out << "shard " << i << " batches " << shard.batches << " events " << shard.events << "\n";
+        for (const auto& run : shard.sizes) out << "size " << i << " " << run.from_batch << " " << run.max_events << "\n";
+        for (const auto& toggle : shard.toggles) {
+            out << "toggle " << i << " " << toggle.at_batch << " " << toggle.source << " "
+                << (toggle.enabled ? "on" : "off") << "\n";
+        }
+    }
+    return out.str();
+}
+
+Checkpoint parse_checkpoint(std::string_view text, std::string_view origin) {
+    const Parser parser(origin);
+    Checkpoint checkpoint;
+    bool saw_workers = false;
+    bool saw_fingerprint = false;
+    std::size_t number = 0;
+    while (!text.empty()) {
+        const std::size_t end = std::min(text.find('\n'), text.size());
+        const std::string_view raw = text.substr(0, end);
+        text.remove_prefix(std::min(end + 1, text.size()));
+        const Line line{split_words(raw), ++number};
+        if (number == 1) {
+            if (raw != magic) parser.fail(line, "not a supervent checkpoint (the first line is not \"" + std::string(magic) + "\")");
+            continue;
+        }
+        if (line.words.empty()) continue;
+        const std::string_view key = line.words.front();
+        if (key == "fingerprint") {
+            parser.expect_words(line, 2);
+            checkpoint.fingerprint = std::string(line.words[1]);
+            saw_fingerprint = true;
+        } else if (key == "workers") {
+            parser.expect_words(line, 2);
+            checkpoint.shards.resize(parser.number(line, 1, 4096));
+            saw_workers = true;
+        } else if (key == "complete") {
+            parser.expect_words(line, 2);
+            if (line.words[1] != "yes" && line.words[1] != "no") parser.fail(line, "complete is yes or no");
+            checkpoint.complete = line.words[1] == "yes";
+        } else if (key == "shard") {
+            parser.expect_words(line, 6);
+            if (line.words[2] != "batches" || line.words[4] != "events") parser.fail(line, "expected shard N batches B events E");
+            ShardJournal& shard = parser.shard(checkpoint, line);
+            shard.batches = parser.number(line, 3);
+            shard.events = parser.number(line, 5);
+        } else if (key == "size") {
+            parser.expect_words(line, 4);
+            parser.shard(checkpoint, line).sizes.push_back(
+                {parser.number(line, 2), static_cast<std::uint32_t>(parser.number(line, 3, UINT32_MAX))});
+        } else if (key == "toggle") {
+            parser.expect_words(line, 5);
+            if (line.words[4] != "on" && line.words[4] != "off") parser.fail(line, "a toggle ends in on or off");
+            parser.shard(checkpoint, line).toggles.push_back({parser.number(line, 2),
+                                                              static_cast<std::uint16_t>(parser.number(line, 3, UINT16_MAX)),
+                                                              line.words[4] == "on"});
+        } else {
+            parser.fail(line, "unknown record \"" + std::string(key) + "\"");
+        }
+    }
+    if (number == 0) throw std::runtime_error(std::string(origin) + ": empty file, not a supervent checkpoint");
+    if (!saw_fingerprint || !saw_workers) {
+        throw std::runtime_error(std::string(origin) + ": incomplete checkpoint (no fingerprint or workers line)");
+    }
+    return checkpoint;
+}
+
+std::optional<Checkpoint> load_checkpoint(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        if (errno == ENOENT) return std::nullopt;
+        throw std::runtime_error("cannot read the checkpoint " + path + ": " + errno_text());
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_checkpoint(text.str(), path);
+}
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+    const std::string text = checkpoint_text(checkpoint);
+    const std::string temporary = path + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write the checkpoint " + temporary + ": " + errno_text());
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const std::string why = errno_text();
+            ::close(fd);
+            throw std::runtime_error("cannot write the checkpoint " + temporary + ": " + why);
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    const bool synced = ::fsync(fd) == 0;
+    const std::string why = synced ? std::string() : errno_text();
+    ::close(fd);
+    if (!synced) throw std::runtime_error("cannot sync the checkpoint " + temporary + ": " + why);
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        throw std::runtime_error("cannot rename " + temporary + " to " + path + ": " + errno_text());
+    }
+    // The rename itself must survive a crash of the machine, not only of the process.
+    const std::size_t slash = path.rfind('/');
+    const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    if (const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+        (void)::fsync(dir);
+        ::close(dir);
+    }
+}
+
+}  // namespace supervent::daemon
