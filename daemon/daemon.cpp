@@ -98,6 +98,37 @@ int open_output(const std::string& path) {
     return fd;
 }
 
+// Truncates a regular file after its last newline; returns the bytes removed.
+std::uint64_t trim_torn_tail(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return 0;  // nothing written yet: the sink creates it
+    struct stat info {};
+    std::uint64_t removed = 0;
+    if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+        char block[4096];
+        off_t end = info.st_size;
+        off_t keep = 0;  // no newline at all: nothing whole to keep
+        bool scanned = true;
+        while (end > 0) {
+            const off_t start = end > off_t{sizeof block} ? end - off_t{sizeof block} : 0;
+            const ssize_t n = ::pread(fd, block, static_cast<std::size_t>(end - start), start);
+            if (n != end - start) {
+                scanned = false;  // a read error: keep everything rather than guess
+                break;
+            }
+            const void* newline = ::memrchr(block, '\n', static_cast<std::size_t>(n));
+            if (newline != nullptr) {
+                keep = start + (static_cast<const char*>(newline) - block) + 1;
+                break;
+            }
+            end = start;
+        }
+        if (scanned && keep < info.st_size && ::ftruncate(fd, keep) == 0) removed = static_cast<std::uint64_t>(info.st_size - keep);
+    }
+    ::close(fd);
+    return removed;
+}
+
 std::uint64_t share_of(std::uint64_t total, std::uint32_t index, std::uint32_t count) {
     return total / count + (index < total % count ? 1 : 0);
 }
@@ -275,9 +306,15 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
                                         " it may have: shorten sink.event_labels");
         }
     }
-    if (sink.kind == Kind::file && !(checkpoint && checkpoint->found)) {
-        // Start the file afresh once; shards then append (a resumed backfill
-        // appends to what the killed run wrote).
+    if (sink.kind == Kind::file && checkpoint && checkpoint->resuming()) {
+        // A resumed backfill appends to what the killed run wrote, less a
+        // write the kill cut short: that batch was not settled, so it comes again.
+        if (const std::uint64_t cut = trim_torn_tail(sink.file_path); cut > 0) {
+            log::notice("%s: removed the last %llu bytes, a line the kill cut short", sink.file_path.c_str(),
+                        static_cast<unsigned long long>(cut));
+        }
+    } else if (sink.kind == Kind::file && !(checkpoint && checkpoint->found)) {
+        // Start the file afresh once; shards then append.
         const int fd = ::open(sink.file_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) throw std::runtime_error("cannot open the file sink " + sink.file_path + ": " + std::strerror(errno));
         ::close(fd);

@@ -3,7 +3,8 @@
 checkpoint (--checkpoint) without gaps.
 
 1. File sink, two sources with a dependency rule, at a rate: killed part way,
-   started again with the same command. Every line of an uninterrupted run of
+   a torn last line added, started again with the same command. The torn line
+   is gone; every line of an uninterrupted run of
    the same backfill is in the output at least as often as there, nothing else
    is, and the lines sent twice are at most what settled in the checkpoint
    interval before the kill plus what was in flight (the at-least-once window).
@@ -117,10 +118,14 @@ def file_sink_resume(h, config):
     settled, text = checkpoint_events(checkpoint)
     h.log(f"killed with {before_kill} events written, {settled} settled in the checkpoint:\n{text}")
     check(0 < settled < total, f"checkpoint after the kill: {settled} of {total} events")
+    # As if the kill had cut a write short: the resumed run removes the torn line.
+    with open(out, "ab") as f:
+        f.write(b'{"_time":"2024-01-01T00:00:00Z","message":"torn')
 
     second = h.run("second", argv, timeout_s=60)
     check(second.rc == 0, f"the resumed backfill exited {second.rc}:\n{second.stderr}")
     check("resuming the backfill of checkpoint" in second.stderr, "the second run did not say it resumes")
+    check("a line the kill cut short" in second.stderr, "the resumed run did not remove the torn line")
     summary = harness.require_summary(second.stderr)
     check(summary["generated"] == total - settled,
           f"the resumed run generated {summary['generated']}, expected the {total - settled} not yet settled")
