@@ -22,52 +22,13 @@ import signal
 import time
 
 import harness
+from backfill_common import two_source_backfill
 from harness import check, ctl
 
 ROOTS = 60000
 RATE = 20000
 
-SCENARIO = f"""
-[generation]
-start = "2024-01-01T00:00:00Z"
-end = "2024-01-02T00:00:00Z"
-
-[sources.web]
-dataset = "web"
-[sources.web.fields.n]
-type = "integer"
-min = 1
-max = 999999
-[[sources.web.event_types]]
-name = "hit"
-message = "web {{n}}"
-[[sources.web.event_types]]
-name = "audit"
-root = false
-message = "audit {{n}}"
-[[sources.web.volume]]
-count = {ROOTS // 2}
-
-[sources.db]
-dataset = "db"
-[sources.db.fields.n]
-type = "integer"
-min = 1
-max = 999999
-[[sources.db.event_types]]
-name = "query"
-message = "db {{n}}"
-[[sources.db.volume]]
-count = {ROOTS // 2}
-
-[[scenario.dependencies]]
-trigger_source = "web"
-trigger_type = "hit"
-action_source = "web"
-action_type = "audit"
-percentage = 10
-delay = {{ distribution = "fixed", mean = "5m" }}
-"""
+SCENARIO = two_source_backfill(ROOTS)
 
 
 def lines_of(path):
@@ -164,7 +125,7 @@ def http_resume_with_toggles(h, config):
     # Its checkpoint replays this scenario: a reload may not change it.
     changed = h.path("changed.toml")
     with open(changed, "w") as f:
-        f.write(SCENARIO.replace(f"count = {ROOTS // 2}", f"count = {ROOTS // 3}"))
+        f.write(two_source_backfill(ROOTS, count_divisor=3))
     reply = ctl(h, "reload-changed", sock, ["reload", changed], expect_rc=1)
     check("checkpointed backfill" in reply.get("error", ""), f"a reload of another scenario was not refused: {reply}")
     time.sleep(1.3)

@@ -11,52 +11,12 @@ import time
 import urllib.request
 
 import harness
+from backfill_common import two_source_backfill
 from harness import check, ctl
 
 ROOTS = 60000
 
-SCENARIO = f"""
-[generation]
-start = "2024-01-01T00:00:00Z"
-end = "2024-01-02T00:00:00Z"
-rate = 25000
-
-[sources.web]
-dataset = "web"
-[sources.web.fields.n]
-type = "integer"
-min = 1
-max = 999
-[[sources.web.event_types]]
-name = "hit"
-message = "web {{n}}"
-[[sources.web.event_types]]
-name = "audit"
-root = false
-message = "audit {{n}}"
-[[sources.web.volume]]
-count = {ROOTS // 2}
-
-[sources.db]
-dataset = "db"
-[sources.db.fields.n]
-type = "integer"
-min = 1
-max = 999
-[[sources.db.event_types]]
-name = "query"
-message = "db {{n}}"
-[[sources.db.volume]]
-count = {ROOTS // 2}
-
-[[scenario.dependencies]]
-trigger_source = "web"
-trigger_type = "hit"
-action_source = "web"
-action_type = "audit"
-percentage = 10
-delay = {{ distribution = "fixed", mean = "5m" }}
-"""
+SCENARIO = two_source_backfill(ROOTS, rate=25000)
 
 
 def scrape(url):
