@@ -65,15 +65,29 @@ def listening(port):
         return False
 
 
-def start_nginx(h, attempt):
-    """nginx cannot report the port it bound, so pick a free one; if another
-    process takes it in between, try again with a new one."""
-    build_info = subprocess.run([NGINX, "-V"], capture_output=True, text=True, timeout=10).stderr
+def nginx_build_info():
+    """`nginx -V`: the modules this nginx was built with."""
+    return subprocess.run([NGINX, "-V"], capture_output=True, text=True, timeout=10).stderr
+
+
+def start_nginx(h, config_for_port, attempts=3):
+    """Starts nginx with config_for_port(port) as its config; returns (the
+    process, its port). nginx cannot report the port it bound, so pick a free
+    one; if another process takes it in between, try again with a new one."""
+    for attempt in range(attempts):
+        nginx, port = _start_nginx_once(h, config_for_port, attempt)
+        if nginx is not None:
+            return nginx, port
+        h.log(f"nginx exited at start (port {port} taken?), retrying")
+    raise harness.TestFailure(f"nginx would not start in {attempts} attempts; see its error log below")
+
+
+def _start_nginx_once(h, config_for_port, attempt):
     os.makedirs(h.path("nginx"), exist_ok=True)
     port = harness.free_port()
     conf = h.path("nginx/nginx.conf")
     with open(conf, "w") as f:
-        f.write(nginx_config(h, port, build_info))
+        f.write(config_for_port(port))
     test = h.run(f"nginx-t{attempt}", [NGINX, "-t", "-p", h.path("nginx"), "-e", h.path("nginx/error.log"),
                                        "-c", conf], timeout_s=20)
     check(test.rc == 0, f"nginx -t rejects the test's config:\n{test.stderr}")
@@ -93,12 +107,8 @@ def test(h):
     check(os.access(NGINX, os.X_OK),
           f"{NGINX} is missing: this test needs Debian's nginx as an independent HTTP/1.1 peer. "
           f"Run scripts/install-deps.sh (it installs nginx-light).")
-    for attempt in range(3):
-        nginx, port = start_nginx(h, attempt)
-        if nginx is not None:
-            break
-        h.log(f"nginx exited at start (port {port} taken?), retrying")
-    check(nginx is not None, "nginx would not start in 3 attempts; see its error log below")
+    build_info = nginx_build_info()
+    nginx, port = start_nginx(h, lambda port: nginx_config(h, port, build_info))
     h.log(f"nginx listening on 127.0.0.1:{port}")
 
     daemon = h.run("superventd", [h.bin("superventd"), "--sink", f"http://127.0.0.1:{port}", "--events", EVENTS,

@@ -8,8 +8,6 @@ N / batch POSTs to the ingest path, all 200 and all over TLS."""
 import os
 import re
 import signal
-import subprocess
-import time
 
 import harness
 import nginx_peer
@@ -55,38 +53,12 @@ def nginx_config(h, port, pki, build_info):
     return "\n".join(lines) + "\n"
 
 
-def start_nginx(h, pki, attempt):
-    build_info = subprocess.run([NGINX, "-V"], capture_output=True, text=True, timeout=10).stderr
-    check("--with-http_ssl_module" in build_info, "this nginx has no http_ssl_module; install nginx-light (Debian)")
-    os.makedirs(h.path("nginx"), exist_ok=True)
-    port = harness.free_port()
-    conf = h.path("nginx/nginx.conf")
-    with open(conf, "w") as f:
-        f.write(nginx_config(h, port, pki, build_info))
-    test = h.run(f"nginx-t{attempt}", [NGINX, "-t", "-p", h.path("nginx"), "-e", h.path("nginx/error.log"),
-                                       "-c", conf], timeout_s=20)
-    check(test.rc == 0, f"nginx -t rejects the test's config:\n{test.stderr}")
-    nginx = h.start(f"nginx{attempt}", [NGINX, "-p", h.path("nginx"), "-e", h.path("nginx/error.log"), "-c", conf],
-                    timeout_s=110)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not nginx.running():
-            return None, port
-        if nginx_peer.listening(port):
-            return nginx, port
-        time.sleep(0.05)
-    raise harness.TestFailure(f"nginx did not listen on 127.0.0.1:{port} within 10 s")
-
-
 def test(h):
     check(os.access(NGINX, os.X_OK), f"{NGINX} is missing: run scripts/install-deps.sh (it installs nginx-light)")
     pki = tls_common.make_pki(h)
-    for attempt in range(3):
-        nginx, port = start_nginx(h, pki, attempt)
-        if nginx is not None:
-            break
-        h.log(f"nginx exited at start (port {port} taken?), retrying")
-    check(nginx is not None, "nginx would not start in 3 attempts; see its error log below")
+    build_info = nginx_peer.nginx_build_info()
+    check("--with-http_ssl_module" in build_info, "this nginx has no http_ssl_module; install nginx-light (Debian)")
+    nginx, port = nginx_peer.start_nginx(h, lambda port: nginx_config(h, port, pki, build_info))
     h.log(f"nginx serving HTTPS on 127.0.0.1:{port}")
 
     daemon = h.run("superventd", [h.bin("superventd"), "--sink", f"https://localhost:{port}",
