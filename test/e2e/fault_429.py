@@ -33,11 +33,7 @@ def test(h):
           f"{answered_429} requests refused with 429 in {LIMITED_S} s by {limited['slots_total']} slots: more "
           f"than {limit:.0f}, so the daemon retried before the reset")
     receiver.start_sink()
-    daemon.run_for(4.0, tag="healthy")
-    daemon.check_recovered("healthy")
-    summary, final = daemon.stop()
-    receiver.stop()
-    fc.check_delivery(h, receiver, summary, fc.ambiguous(final))
+    summary, _ = fc.recover_and_finish(h, receiver, daemon)
     check(receiver.counted == summary["acked"],
           f"429 answers ingest nothing: counted {receiver.counted}, acked {summary['acked']}")
 

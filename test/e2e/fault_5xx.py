@@ -23,11 +23,7 @@ def test(h):
     rejected = receiver.sink.stats()["rejected_requests"]
     check(rejected > 0, "the sink answered no 500 in 4 s at 20 %")
     daemon.quiet_swap(receiver)
-    daemon.run_for(4.0, tag="healthy")
-    daemon.check_recovered("healthy")
-    summary, final = daemon.stop()
-    receiver.stop()
-    fc.check_delivery(h, receiver, summary, fc.ambiguous(final))
+    summary, final = fc.recover_and_finish(h, receiver, daemon)
     check(receiver.counted == summary["acked"],
           f"5xx answers ingest nothing, so the sinks must hold exactly the acknowledged events: "
           f"counted {receiver.counted}, acked {summary['acked']}")

@@ -34,11 +34,7 @@ def test(h):
     check(fc.ambiguous(status) > 0,
           f"requests fully sent to a server that never answered were retried, but none counted as ambiguous: {status}")
     receiver.start_sink()
-    daemon.run_for(4.0, tag="sink back")
-    daemon.check_recovered("sink back")
-    summary, final = daemon.stop()
-    receiver.stop()
-    fc.check_delivery(h, receiver, summary, fc.ambiguous(final))
+    fc.recover_and_finish(h, receiver, daemon, tag="sink back")
 
 
 if __name__ == "__main__":

@@ -38,11 +38,7 @@ def test(h):
     status = daemon.run_for(4.0, tag="close@30%")
     check(receiver.sink.stats()["faults_injected"] > 0, "the sink injected no close")
     receiver.start_sink()
-    daemon.run_for(4.0, tag="healthy")
-    daemon.check_recovered("healthy")
-    summary, final = daemon.stop()
-    receiver.stop()
-    fc.check_delivery(h, receiver, summary, fc.ambiguous(final))
+    fc.recover_and_finish(h, receiver, daemon)
 
 
 if __name__ == "__main__":

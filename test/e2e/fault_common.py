@@ -296,6 +296,18 @@ def check_delivery(h, receiver, summary, ambiguous_requests):
           f"and reported {ambiguous_requests} ambiguous requests (at most {slack} events)")
 
 
+def recover_and_finish(h, receiver, daemon, seconds=4.0, tag="healthy"):
+    """The fault has cleared (a healthy sink is up): run on, check the rate
+    came back, stop the daemon and the receivers, and check delivery. Returns
+    the daemon's summary and its last status."""
+    daemon.run_for(seconds, tag=tag)
+    daemon.check_recovered(tag)
+    summary, final = daemon.stop()
+    receiver.stop()
+    check_delivery(h, receiver, summary, ambiguous(final))
+    return summary, final
+
+
 def ambiguous(status):
     """requests_ambiguous from a status (0 when this daemon has no such counter)."""
     return status.get("requests_ambiguous", 0)
