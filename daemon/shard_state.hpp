@@ -168,27 +168,27 @@ struct alignas(64) ShardControl {
 
 // A checkpointed backfill's journal as the shard keeps it, for the control
 // thread to copy into the checkpoint file. The settled prefix changes with
-// every batch: a sequence lock (the shard writes, never waits). Sizes and
-// toggles change rarely: under the mutex, appended only.
+// every batch: a sequence lock (the shard writes, never waits), all of it
+// sequentially consistent so that it needs no fences (which TSan cannot
+// follow); four plain atomic stores a batch. Sizes and toggles change
+// rarely: under the mutex, appended only.
 struct ShardCheckpointShare {
     struct Prefix {
         std::uint64_t batches = 0;
         std::uint64_t events = 0;
     };
     void publish(Prefix prefix) {
-        const std::uint64_t s = sequence.load(std::memory_order_relaxed);
-        sequence.store(s + 1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_release);
-        batches.store(prefix.batches, std::memory_order_relaxed);
-        events.store(prefix.events, std::memory_order_relaxed);
-        sequence.store(s + 2, std::memory_order_release);
+        const std::uint64_t s = sequence.load();
+        sequence.store(s + 1);  // odd: being written
+        batches.store(prefix.batches);
+        events.store(prefix.events);
+        sequence.store(s + 2);
     }
     [[nodiscard]] Prefix read() const {
         for (;;) {
-            const std::uint64_t before = sequence.load(std::memory_order_acquire);
-            const Prefix prefix{batches.load(std::memory_order_relaxed), events.load(std::memory_order_relaxed)};
-            std::atomic_thread_fence(std::memory_order_acquire);
-            if (before % 2 == 0 && sequence.load(std::memory_order_relaxed) == before) return prefix;
+            const std::uint64_t before = sequence.load();
+            const Prefix prefix{batches.load(), events.load()};
+            if (before % 2 == 0 && sequence.load() == before) return prefix;
         }
     }
     // The journal as of now: sizes and toggles, and the settled prefix.
