@@ -8,6 +8,7 @@
 #include <cassert>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -77,7 +78,8 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
       connections_(config_.connections),
       body_scratch_(std::make_unique<char[]>(bounds::http_response_bytes_max)),
       reply_parser_(bounds::http_response_bytes_max),
-      backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)) {
+      backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)),
+      pipeline_depth_(config_.tls.enabled ? 1 : std::clamp<std::uint32_t>(config_.pipeline_depth, 1, pipeline_depth_max)) {
     assert(config_.connections >= 1 && config_.connections <= bounds::connections_per_shard_max);
     if (config_.tls.enabled) {
         tls_context_ = std::make_unique<TlsContext>(config_.tls);
@@ -108,43 +110,63 @@ std::int64_t HttpTransport::backoff_ns(std::uint32_t failures) {
     return backoff_.delay_ns(failures, config_.reconnect_backoff_min_ns, config_.reconnect_backoff_max_ns);
 }
 
-bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
-    if (shutting_down_ || !fatal_error_.empty()) return false;
+// An idle connection if there is one (round robin), else the busy one with
+// the fewest requests in flight below the pipeline depth; null when none.
+HttpTransport::Connection* HttpTransport::connection_with_room() {
+    Connection* least_busy = nullptr;
     for (std::uint32_t tried = 0; tried < connections_.size(); ++tried) {
         Connection& conn = connections_[(next_connection_ + tried) % connections_.size()];
-        if (conn.state != ConnState::idle) continue;
-        next_connection_ = (conn.index + 1) % connections_.size();
+        if (conn.state == ConnState::idle) {
+            next_connection_ = (conn.index + 1) % connections_.size();
+            return &conn;
+        }
+        if (conn.state == ConnState::busy && conn.request_count < pipeline_depth_ &&
+            (least_busy == nullptr || conn.request_count < least_busy->request_count)) {
+            least_busy = &conn;
+        }
+    }
+    return least_busy;
+}
 
-        const RequestHead& head = heads_.at(slot.route);
-        assert(slot.body_offset >= head.bytes_max());
-        const std::size_t head_bytes = head.write_before(slot.data + slot.body_offset, slot.body_bytes);
-        slot.wire_offset = slot.body_offset - head_bytes;
-        slot.wire_bytes = head_bytes + slot.body_bytes;
-        slot.state = SlotState::sending;
-        slot.outcome_decided = false;
-        slot.send_started_ns = now_ns;
+bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
+    if (shutting_down_ || !fatal_error_.empty()) return false;
+    Connection* found = connection_with_room();
+    if (found == nullptr) return false;
+    Connection& conn = *found;
 
+    const RequestHead& head = heads_.at(slot.route);
+    assert(slot.body_offset >= head.bytes_max());
+    const std::size_t head_bytes = head.write_before(slot.data + slot.body_offset, slot.body_bytes);
+    slot.wire_offset = slot.body_offset - head_bytes;
+    slot.wire_bytes = head_bytes + slot.body_bytes;
+    slot.state = SlotState::sending;
+    slot.outcome_decided = false;
+    slot.send_started_ns = now_ns;
+
+    if (conn.state == ConnState::idle) {
         conn.state = ConnState::busy;
-        conn.slot_index = static_cast<std::int32_t>(slot.index);
-        conn.sent_bytes = 0;
-        conn.send_done = false;
         conn.recv_bytes = 0;
         conn.deadline_ns = now_ns + config_.request_timeout_ns;
-        if (conn.tls && !conn.ktls_tx) {
-            // The whole request becomes records in the connection's buffer;
-            // the slot is free for the kernel's purposes at once.
-            if (!conn.tls->encrypt(slot.wire_data(), slot.wire_bytes)) {
-                if (fatal_error_.empty()) fatal_error_ = conn.tls->failure();
-                fail_connection(conn, FailReason::transport, now_ns);
-                return true;
-            }
-            flush_tls(conn);
-        } else {
-            post_send(conn, slot);  // plain HTTP, or kTLS: the kernel encrypts the slot
-        }
-        return true;
     }
-    return false;
+    conn.requests[conn.request_count++] = slot.index;
+    conn.send_done = false;
+    if (conn.tls && !conn.ktls_tx) {
+        // The whole request becomes records in the connection's buffer;
+        // the slot is free for the kernel's purposes at once.
+        if (!conn.tls->encrypt(slot.wire_data(), slot.wire_bytes)) {
+            if (fatal_error_.empty()) fatal_error_ = conn.tls->failure();
+            fail_connection(conn, FailReason::transport, now_ns);
+            return true;
+        }
+        flush_tls(conn);
+    } else if (conn.sent_count + 1 == conn.request_count) {
+        // Nothing ahead of it still going out: send now (plain HTTP, or kTLS:
+        // the kernel encrypts the slot). Otherwise on_send starts it when the
+        // request before it is on the wire, keeping the byte stream in order.
+        conn.sent_bytes = 0;
+        post_send(conn, slot);
+    }
+    return true;
 }
 
 void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
@@ -269,7 +291,8 @@ void HttpTransport::on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t c
     Connection& conn = connections_.at(conn_index);
     --conn.ops_outstanding;
 
-    const bool still_ours = conn.slot_index == static_cast<std::int32_t>(slot.index) && !slot.outcome_decided;
+    const bool still_ours = conn.sent_count < conn.request_count && conn.requests[conn.sent_count] == slot.index &&
+                            !slot.outcome_decided;
     if (conn.state == ConnState::closing) {
         close_when_quiet(conn, now_ns);
     } else if (still_ours) {
@@ -280,7 +303,10 @@ void HttpTransport::on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t c
             if (conn.sent_bytes < slot.wire_bytes) {
                 post_send(conn, slot);  // short send: the rest from where it stopped
             } else {
-                conn.send_done = true;
+                ++conn.sent_count;
+                conn.sent_bytes = 0;
+                conn.send_done = conn.sent_count == conn.request_count;
+                if (!conn.send_done) post_send(conn, listener_.slot_at(conn.requests[conn.sent_count]));  // the next pipelined request
             }
         }
     }
@@ -324,33 +350,53 @@ void HttpTransport::on_recv(Connection& conn, int result, std::int64_t now_ns) {
 
 // New response bytes (plaintext) are in recv_buffer, or the peer closed.
 void HttpTransport::on_response_bytes(Connection& conn, bool at_eof, std::int64_t now_ns) {
-    if (conn.state != ConnState::busy) {
-        // Idle: the only thing a server may do now is close (an orderly end
-        // of keep-alive); stray bytes mean the connection is broken. A close
-        // before any response is a refusal (an overloaded server, say): it
-        // backs off like a failed connect instead of reconnecting at once.
-        const bool orderly = at_eof && conn.answered;
-        fail_connection(conn, orderly ? FailReason::none : FailReason::transport, now_ns);
-        return;
+    // Answers to pipelined requests may arrive in one read: take each in turn.
+    for (;;) {
+        if (conn.state != ConnState::busy) {
+            if (conn.recv_bytes == 0 && !at_eof) break;
+            // Idle: the only thing a server may do now is close (an orderly end
+            // of keep-alive); stray bytes mean the connection is broken. A close
+            // before any response is a refusal (an overloaded server, say): it
+            // backs off like a failed connect instead of reconnecting at once.
+            const bool orderly = at_eof && conn.answered && conn.recv_bytes == 0;
+            fail_connection(conn, orderly ? FailReason::none : FailReason::transport, now_ns);
+            return;
+        }
+        if (conn.recv_bytes == 0 && !at_eof) break;
+        if (!on_one_response(conn, at_eof, now_ns)) return;
     }
+    post_recv(conn);
+}
+
+// Parses the answer to the oldest request from the front of recv_buffer.
+// True when it was complete and handled and the connection stays open (the
+// bytes after it are kept, moved to the front); false when the connection
+// was failed, or when more bytes are needed (a recv is then posted).
+bool HttpTransport::on_one_response(Connection& conn, bool at_eof, std::int64_t now_ns) {
     HttpResponse response;
     const ParseResult parsed =
         parse_response(std::string_view(conn.recv_buffer.get(), conn.recv_bytes), at_eof,
                        std::span<char>(body_scratch_.get(), bounds::http_response_bytes_max), response);
-    if (parsed.status == ParseStatus::complete) {
-        on_response(conn, response, now_ns);
-        return;
-    }
     if (parsed.status == ParseStatus::invalid) {
         fail_connection(conn, at_eof && conn.recv_bytes == 0 ? FailReason::transport : FailReason::bad_response,
                         now_ns);
-        return;
+        return false;
     }
-    if (conn.recv_bytes == bounds::http_response_bytes_max) {
-        fail_connection(conn, FailReason::bad_response, now_ns);  // response larger than we accept
-        return;
+    if (parsed.status == ParseStatus::incomplete) {
+        if (conn.recv_bytes == bounds::http_response_bytes_max) {
+            fail_connection(conn, FailReason::bad_response, now_ns);  // response larger than we accept
+            return false;
+        }
+        post_recv(conn);
+        return false;
     }
-    post_recv(conn);
+    on_response(conn, response, now_ns);  // response.body may point into recv_buffer: move only after
+    if (conn.state != ConnState::busy && conn.state != ConnState::idle) return false;
+    assert(parsed.consumed_bytes <= conn.recv_bytes);
+    std::memmove(conn.recv_buffer.get(), conn.recv_buffer.get() + parsed.consumed_bytes,
+                 conn.recv_bytes - parsed.consumed_bytes);
+    conn.recv_bytes -= parsed.consumed_bytes;
+    return true;
 }
 
 // ---- TLS: the ring moves the bytes a TlsSession asks for
@@ -510,14 +556,17 @@ void HttpTransport::on_tls_send(Connection& conn, int result, std::int64_t now_n
     out.begin = out.end = 0;
     if (conn.state == ConnState::handshaking) {
         finish_handshake_when_sent(conn, now_ns);
-    } else if (conn.state == ConnState::busy && conn.slot_index >= 0) {
+    } else if (conn.state == ConnState::busy && conn.request_count > 0) {
+        conn.sent_count = conn.request_count;
         conn.send_done = true;
     }
 }
 
 void HttpTransport::on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
     conn.answered = true;
-    Slot& slot = listener_.slot_at(static_cast<std::uint32_t>(conn.slot_index));
+    assert(conn.request_count > 0);
+    const bool request_sent = conn.sent_count > 0;  // of the request answered
+    Slot& slot = listener_.slot_at(conn.requests[0]);
     const int status = response.status;
     if (status >= 200 && status < 300) {
         IngestReply reply;
@@ -558,21 +607,27 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
         decide(conn, Verdict::failed, status >= 400 ? FailReason::rejected : FailReason::bad_response, 0, 0, now_ns);
     }
 
-    // The connection goes back to the pool only if the exchange is over on
-    // both sides; a server that answered before reading the whole body, or
-    // that says it will close, gets a fresh connection instead.
-    if (!response.keep_alive || !conn.send_done || shutting_down_) {
+    // The connection stays in use only if the exchange is over on both
+    // sides; a server that answered before reading the whole body, or that
+    // says it will close, gets a fresh connection instead (requests
+    // pipelined behind the answered one are retried there). At shutdown it
+    // closes once the last answer is in.
+    if (!response.keep_alive || !request_sent || (shutting_down_ && conn.request_count == 0)) {
         fail_connection(conn, FailReason::none, now_ns);
         return;
     }
-    conn.state = ConnState::idle;
-    conn.recv_bytes = 0;
-    post_recv(conn);
+    if (conn.request_count == 0) {
+        conn.state = ConnState::idle;
+    } else {
+        conn.deadline_ns = now_ns + config_.request_timeout_ns;  // now the next request's answer is awaited
+    }
 }
 
 void HttpTransport::decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
                            std::int64_t retry_at_ns, std::int64_t now_ns) {
-    Slot& slot = listener_.slot_at(static_cast<std::uint32_t>(conn.slot_index));
+    // The oldest request on the connection: answers come in request order.
+    assert(conn.request_count > 0);
+    Slot& slot = listener_.slot_at(conn.requests[0]);
     assert(!slot.outcome_decided);
     slot.outcome_decided = true;
     slot.verdict = verdict;
@@ -580,7 +635,9 @@ void HttpTransport::decide(Connection& conn, Verdict verdict, FailReason reason,
     slot.acked_events = acked_events;
     slot.retry_at_ns = retry_at_ns;
     slot.state = SlotState::settling;
-    conn.slot_index = -1;
+    std::copy(conn.requests.begin() + 1, conn.requests.begin() + conn.request_count, conn.requests.begin());
+    --conn.request_count;
+    if (conn.sent_count > 0) --conn.sent_count;
     settle_if_ready(slot, now_ns);
 }
 
@@ -592,8 +649,8 @@ void HttpTransport::settle_if_ready(Slot& slot, std::int64_t now_ns) {
 }
 
 void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns) {
-    if (conn.slot_index >= 0) {
-        if (conn.send_done) ++counters_.requests_ambiguous;  // the sink may have it all: a retry may duplicate
+    while (conn.request_count > 0) {
+        if (conn.sent_count > 0) ++counters_.requests_ambiguous;  // the sink may have it all: a retry may duplicate
         decide(conn, Verdict::retry, reason == FailReason::none ? FailReason::transport : reason, 0, 0, now_ns);
     }
     if (reason != FailReason::none) {

@@ -1,8 +1,12 @@
 #pragma once
 // Keep-alive HTTP/1.1 connections from one shard to one sink, all driven by
 // the shard's ring: connect, SEND_ZC (or WRITE_FIXED) of a slot's wire bytes,
-// recv of the response, parse, verdict. One request per connection at a
-// time; throughput comes from several connections (DESIGN.md §4).
+// recv of the response, parse, verdict. Throughput comes from several
+// connections (DESIGN.md §4), each with up to `pipeline_depth` requests in
+// flight: the next request goes on the wire as soon as the one before it has
+// been sent, not when its answer arrives, so a connection does not stand
+// idle for a round trip per batch and the shard need not keep batches
+// queued (and wake up to retry them) while every connection is busy.
 //
 // With `tls.enabled` (https://) each connection also runs a TlsSession
 // (net/tls_client.hpp): the handshake's and every request's ciphertext is
@@ -11,6 +15,7 @@
 // after the decryption is shared.
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,6 +41,10 @@ struct HttpTransportConfig {
     // i % size. Empty: the kernel chooses.
     std::vector<sockaddr_storage> local_addresses;
     std::uint32_t connections = 2;
+    // Requests in flight per connection (HTTP/1.1 pipelining; answers come
+    // back in order). 1 = wait for each answer. https:// always uses 1: a
+    // connection's ciphertext buffer holds one request.
+    std::uint32_t pipeline_depth = 2;
     bool tcp_nodelay = true;
     bool zero_copy = true;          // SEND_ZC; false = WRITE_FIXED (copying)
     bool zc_report_usage = false;   // ask the kernel whether it copied after all (6.2+)
@@ -61,6 +70,8 @@ struct TlsCounters {
 
 class HttpTransport final : public Transport {
 public:
+    static constexpr std::uint32_t pipeline_depth_max = 4;
+
     HttpTransport(Ring& ring, SlotListener& listener, HttpTransportConfig config);
     ~HttpTransport() override;
 
@@ -95,10 +106,15 @@ private:
         std::uint32_t generation = 0;
         std::uint32_t ops_outstanding = 0;  // SQEs that reference fd
         bool recv_posted = false;
-        std::int32_t slot_index = -1;       // the request in flight
+        // Slot indices of the requests in flight, in wire order: requests[0]
+        // is answered by the next response. The first sent_count of them are
+        // wholly sent; requests[sent_count] is being sent (sent_bytes so far).
+        std::array<std::uint32_t, pipeline_depth_max> requests{};
+        std::uint32_t request_count = 0;
+        std::uint32_t sent_count = 0;
         std::size_t sent_bytes = 0;
-        bool send_done = false;
-        std::int64_t deadline_ns = 0;       // connect or request timeout
+        bool send_done = false;             // every byte handed to this connection is sent
+        std::int64_t deadline_ns = 0;       // connect timeout, or the oldest request's timeout
         std::int64_t reconnect_at_ns = 0;
         std::uint32_t failures_in_row = 0;
         bool answered = false;              // a response came on this socket
@@ -112,6 +128,7 @@ private:
         bool close_after_tls_send = false;  // a failed handshake's alert is on its way to the server
     };
 
+    [[nodiscard]] Connection* connection_with_room();
     void open(Connection& conn, std::int64_t now_ns);
     void post_recv(Connection& conn);
     void post_send(Connection& conn, Slot& slot);
@@ -128,6 +145,7 @@ private:
     void on_tls_recv(Connection& conn, int result, std::int64_t now_ns);
     void flush_tls(Connection& conn);
     void on_tls_send(Connection& conn, int result, std::int64_t now_ns);
+    [[nodiscard]] bool on_one_response(Connection& conn, bool at_eof, std::int64_t now_ns);
     void on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
     void decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
                 std::int64_t retry_at_ns, std::int64_t now_ns);
@@ -146,6 +164,7 @@ private:
     IngestReplyParser reply_parser_;
     std::uint32_t next_connection_ = 0;
     Backoff backoff_;  // reconnect delays
+    std::uint32_t pipeline_depth_ = 1;  // requests in flight per connection
     bool shutting_down_ = false;
     bool work_waiting_ = false;  // as of the last on_tick: closed connections matter only then
     std::string fatal_error_;

@@ -730,3 +730,57 @@ TEST_CASE("HttpTransport: a body delimited by the server closing", "[http_transp
     CHECK(server.connections() == 2);
     CHECK(transport.counters().disconnects == 0);
 }
+
+TEST_CASE("HttpTransport: pipelined requests on one connection are answered in order", "[http_transport]") {
+    // Four batches, one connection, two requests in flight on it: each answer
+    // must settle the batch it belongs to (the reply's count says which).
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), zero_copy);
+    config.pipeline_depth = 2;
+    HttpTransport transport(harness.ring, harness, config);
+    constexpr std::uint32_t batch_count = 4;
+    for (std::uint32_t i = 0; i < batch_count; ++i) server.script(reply(200, axiom_reply(i + 1, 0)));
+    for (std::uint32_t i = 0; i < batch_count; ++i) harness.queue_batch(i, ndjson(i + 1, char('a' + i)), i + 1);
+    REQUIRE(harness.run_until_settled(transport, batch_count));
+    REQUIRE(harness.settled.size() == batch_count);
+    for (std::uint32_t i = 0; i < batch_count; ++i) {
+        CHECK(harness.settled[i].slot_index == i);
+        check_settled(harness.settled[i], Verdict::acked, FailReason::none, i + 1);
+    }
+    const std::vector<Request> requests = server.requests();
+    REQUIRE(requests.size() == batch_count);
+    for (std::uint32_t i = 0; i < batch_count; ++i) CHECK(requests[i].body == ndjson(i + 1, char('a' + i)));
+    CHECK(server.connections() == 1);
+    CHECK(transport.counters().disconnects == 0);
+    CHECK(harness.notifications == harness.notifications_promised);
+}
+
+TEST_CASE("HttpTransport: a close after one answer retries the request pipelined behind it", "[http_transport]") {
+    Harness harness;
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), zero_copy);
+    config.pipeline_depth = 2;
+    HttpTransport transport(harness.ring, harness, config);
+    Reply answer_then_close = reply(200, axiom_reply(1, 0));
+    answer_then_close.close_after = true;
+    server.script(answer_then_close);
+    server.script(reply(200, axiom_reply(2, 0)));
+
+    harness.queue_batch(0, ndjson(1, 'a'), 1);
+    harness.queue_batch(1, ndjson(2, 'b'), 2);
+    REQUIRE(harness.run_until_settled(transport, 2));
+    check_settled(harness.settled[0], Verdict::acked, FailReason::none, 1);
+    CHECK(harness.settled[1].slot_index == 1);
+    CHECK(harness.settled[1].verdict == Verdict::retry);
+    CHECK(harness.settled[1].acked_events == 0);
+    CHECK(harness.settled[1].kernel_done);
+
+    // The retry goes out on a fresh connection and is acked there.
+    harness.slots[1].state = SlotState::free;
+    check_settled(send_one(harness, transport, 1, ndjson(2, 'b'), 2), Verdict::acked, FailReason::none, 2);
+    CHECK(server.connections() == 2);
+    CHECK(harness.notifications == harness.notifications_promised);
+}
