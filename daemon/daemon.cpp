@@ -1463,9 +1463,14 @@ void Daemon::Shared::sample_rates(std::int64_t now_ns) {
     rate_actual_eps = double(total.events_generated - sample_events) / elapsed_s;
     bytes_rate_actual = double(total.bytes_sent - sample_bytes) / elapsed_s;
     // Root events per second for a backfill's ETA, smoothed over a few
-    // samples; a reload (roots_done back to 0) starts it afresh.
+    // samples; a reload (roots_done back to 0) starts it afresh. Roots a
+    // resumed backfill replayed are not this run's pace.
     std::uint64_t roots = 0;
-    for (std::uint32_t i = 0; i < shard_count; ++i) roots += stats[i].roots_done.get();
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const std::uint64_t resumed = stats[i].roots_resumed.get();
+        const std::uint64_t done = stats[i].roots_done.get();
+        roots += done > resumed ? done - resumed : 0;
+    }
     if (roots >= sample_roots) {
         const double rate = double(roots - sample_roots) / elapsed_s;
         roots_rate = roots_rate > 0 ? 0.7 * roots_rate + 0.3 * rate : rate;

@@ -288,6 +288,7 @@ void Shard::swap_scenario(const ScenarioChange& change) {
     routes_ = change.routes;
     batch_events_cap_ = cap;
     stats_.roots_total.set(engine_->roots_total());
+    stats_.roots_resumed.set(0);
     stats_.roots_done.set(0);
     stats_.dependents_pending.set(0);
 }
@@ -597,6 +598,7 @@ void Shard::replay(const ShardJournal& journal) {
     stream_events_ = journal.events;
     publish_settled();
     stats_.events_resumed.set(journal.events);
+    stats_.roots_resumed.set(engine_->roots_done());
     stats_.roots_done.set(engine_->roots_done());
     // A restarted daemon runs every source: what the old run had turned off
     // is on again, from here.
