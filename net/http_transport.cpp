@@ -37,6 +37,21 @@ std::int64_t realtime_s() {
     return now.tv_sec;
 }
 
+// A loopback destination gets every zero-copy send copied on delivery
+// (IORING_NOTIF_USAGE_ZC_COPIED, each time): SEND_ZC there only adds page
+// pinning and notifications to the copy.
+bool is_loopback(const sockaddr_storage& address) {
+    if (address.ss_family == AF_INET) {
+        const auto& ipv4 = reinterpret_cast<const sockaddr_in&>(address);
+        return (ntohl(ipv4.sin_addr.s_addr) >> 24) == 127;
+    }
+    if (address.ss_family == AF_INET6) {
+        const auto& ipv6 = reinterpret_cast<const sockaddr_in6&>(address);
+        return IN6_IS_ADDR_LOOPBACK(&ipv6.sin6_addr) || (IN6_IS_ADDR_V4MAPPED(&ipv6.sin6_addr) && ipv6.sin6_addr.s6_addr[12] == 127);
+    }
+    return false;
+}
+
 std::vector<RequestHead> make_heads(const HttpTransportConfig& config) {
     std::vector<RequestHead> heads{RequestHead(config.target)};
     for (const std::string& path : config.route_paths) {
@@ -81,6 +96,11 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
       backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)),
       pipeline_depth_(config_.tls.enabled ? 1 : std::clamp<std::uint32_t>(config_.pipeline_depth, 1, pipeline_depth_max)) {
     assert(config_.connections >= 1 && config_.connections <= bounds::connections_per_shard_max);
+    if (config_.zc_adaptive && config_.zero_copy && is_loopback(config_.address)) {
+        // "auto" would find out after its sample of notifications; decide at once.
+        config_.zero_copy = false;
+        counters_.zc_abandoned = true;
+    }
     if (config_.tls.enabled) {
         tls_context_ = std::make_unique<TlsContext>(config_.tls);
         ktls_wanted_ = config_.tls.ktls;

@@ -784,3 +784,22 @@ TEST_CASE("HttpTransport: a close after one answer retries the request pipelined
     CHECK(server.connections() == 2);
     CHECK(harness.notifications == harness.notifications_promised);
 }
+
+TEST_CASE("HttpTransport: zero copy \"auto\" to a loopback sink copies from the start", "[http_transport][send_zc]") {
+    // Loopback copies every zero-copy send on delivery; auto mode knows it
+    // without sampling notifications first.
+    Harness harness;
+    if (!harness.ring.features().send_zc) {
+        WARN("no SEND_ZC on this kernel: nothing to decide");
+        return;
+    }
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), true);
+    config.zc_report_usage = harness.ring.features().send_zc_report_usage;
+    config.zc_adaptive = config.zc_report_usage;
+    HttpTransport transport(harness.ring, harness, config);
+    server.script(reply(200, axiom_reply(2, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(2), 2), Verdict::acked, FailReason::none, 2);
+    CHECK(transport.counters().zc_abandoned == config.zc_adaptive);
+    if (config.zc_adaptive) CHECK(harness.notifications_promised == 0);
+}
