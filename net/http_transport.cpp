@@ -202,6 +202,10 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
         const int one = 1;
         (void)setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
+    if (config_.send_buffer_bytes > 0) {
+        const int bytes = static_cast<int>(config_.send_buffer_bytes);
+        (void)setsockopt(conn.fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);  // best effort: capped by wmem_max
+    }
     if (!config_.local_addresses.empty()) {
         const sockaddr_storage& local = config_.local_addresses[conn.index % config_.local_addresses.size()];
         const socklen_t local_bytes = local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
