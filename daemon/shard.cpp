@@ -460,7 +460,13 @@ std::int64_t Shard::wait_ns(std::int64_t now_ns) const {
         const double missing = batch_target_ - tokens_;
         until_ns = std::min(until_ns, now_ns + static_cast<std::int64_t>(missing / rate_eps_ * ns_per_s) + 1);
     }
-    for (std::uint32_t index : queue_) until_ns = std::min(until_ns, std::max(slots_[index].not_before_ns, now_ns + 1));
+    // A queued batch backing off wakes the shard when its time comes. One
+    // that is ready waits for the transport to have room, which a
+    // completion (or the transport's own deadline) brings: waking for it
+    // now would only spin.
+    for (std::uint32_t index : queue_) {
+        if (slots_[index].not_before_ns > now_ns) until_ns = std::min(until_ns, slots_[index].not_before_ns);
+    }
     until_ns = std::min(until_ns, transport_->next_deadline_ns());
     if (!generation_done_ && plan_.duration_ns > 0) until_ns = std::min(until_ns, started_ns_ + plan_.duration_ns);
     if (drain_deadline_ns_ > 0 && !drain_expired_) until_ns = std::min(until_ns, drain_deadline_ns_);
