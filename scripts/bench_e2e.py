@@ -3,9 +3,12 @@
 measured in the same run: iperf3 (1 MiB writes over loopback) and wrk posting
 the same request body to the same supervent-sink.
 
-    scripts/bench_e2e.py [--bin-dir build/bin] [--seconds 5]
+    scripts/bench_e2e.py [--bin-dir build/bin] [--seconds 5] [--events N] [--rounds 3]
 
 Prints one table. Run on a quiet machine: the numbers are wall-clock rates.
+The three rows the ratio is made of (superventd over HTTP, iperf3, wrk) are
+measured --rounds times, interleaved, and the table shows their medians, so a
+burst of other work on a shared machine moves the ratio less.
 """
 import argparse
 import json
@@ -14,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,10 +53,13 @@ def run_daemon(bin_dir, args):
 
 
 class Sink:
+    # I/O threads of every sink in the run (wrk's and superventd's alike); set from --sink-threads.
+    threads = 1
+
     def __init__(self, bin_dir, workdir, extra=()):
         self.port_file = os.path.join(workdir, f"port{time.monotonic_ns()}")
         self.proc = subprocess.Popen([os.path.join(bin_dir, "supervent-sink"), "--listen", "127.0.0.1:0",
-                                      "--port-file", self.port_file, *extra],
+                                      "--port-file", self.port_file, "--threads", str(Sink.threads), *extra],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(200):
             if os.path.exists(self.port_file) and open(self.port_file).read().strip():
@@ -105,7 +112,14 @@ def main():
     parser.add_argument("--bin-dir", default="build/bin")
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--events", type=int, default=5_000_000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the HTTP, iperf3 and wrk measurements; medians are shown")
+    # One sink I/O thread per core: with one, the sink's connections all wait
+    # on a thread that shares its core with a pinned superventd worker.
+    parser.add_argument("--sink-threads", type=int, default=os.cpu_count() or 1,
+                        help="supervent-sink --threads for every sink of the run (default: one per CPU)")
     args = parser.parse_args()
+    Sink.threads = args.sink_threads
     for tool in ("iperf3", "wrk"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run scripts/install-deps.sh")
@@ -123,20 +137,26 @@ def main():
     body = os.path.join(work, "body.ndjson")
     run_daemon(args.bin_dir, ["--sink", f"file:{body}", "--workers", "1", "--events", "2000", "--socket", f"{work}/c.sock"])
 
-    iperf = iperf3_bytes_per_s(args.seconds)
-    sink = Sink(args.bin_dir, work)
-    wrk = wrk_bytes_per_s(sink, body, args.seconds)
-    sink.stop()
+    iperfs, wrks, http_eps_rounds, http_bps_rounds = [], [], [], []
+    for _ in range(args.rounds):
+        iperfs.append(iperf3_bytes_per_s(args.seconds))
+        sink = Sink(args.bin_dir, work)
+        wrks.append(wrk_bytes_per_s(sink, body, args.seconds))
+        sink.stop()
 
-    sink = Sink(args.bin_dir, work)
-    eps, mbps, acked, _, peak_rss = run_daemon(args.bin_dir, ["--sink", f"http://127.0.0.1:{sink.port}", "--events",
-                                                              str(args.events), "--socket", f"{work}/d.sock"])
-    received = sink.stats()["events"]
-    sink.stop()
-    if received != acked:
-        sys.exit(f"the sink received {received} events but superventd acknowledged {acked}")
-    rows.append(("superventd → supervent-sink, HTTP over loopback (2 workers)", eps, mbps * 1e6, None))
-    http_bytes = mbps * 1e6
+        sink = Sink(args.bin_dir, work)
+        eps, mbps, acked, _, peak_rss = run_daemon(args.bin_dir, ["--sink", f"http://127.0.0.1:{sink.port}", "--events",
+                                                                  str(args.events), "--socket", f"{work}/d.sock"])
+        received = sink.stats()["events"]
+        sink.stop()
+        if received != acked:
+            sys.exit(f"the sink received {received} events but superventd acknowledged {acked}")
+        http_eps_rounds.append(eps)
+        http_bps_rounds.append(mbps * 1e6)
+    iperf, wrk = statistics.median(iperfs), statistics.median(wrks)
+    http_bytes = statistics.median(http_bps_rounds)
+    rows.append((f"superventd → supervent-sink, HTTP over loopback (2 workers), median of {args.rounds}",
+                 statistics.median(http_eps_rounds), http_bytes, None))
 
     # HTTPS on the same setup: a throwaway CA and certificate (test/net/test_tls_certs.sh),
     # supervent-sink --tls-cert, superventd --ca-file. TLS 1.3, AES-GCM in user space
@@ -186,14 +206,21 @@ def main():
         zstd_eps[level] = rounds * sample_events / (time.monotonic() - started)
         rows.append((f"zstd -T1 {'-1' if level == '1' else '--fast=5'} on the same NDJSON (one core)",
                      zstd_eps[level], zstd_eps[level] * os.path.getsize(sample) / sample_events, None))
-    rows.append((f"wrk -t2 -c4 POST of the same {os.path.getsize(body):,}-byte body → supervent-sink", None, wrk, None))
-    rows.append(("iperf3 -l 1M over loopback", None, iperf, None))
+    rows.append((f"wrk -t2 -c4 POST of the same {os.path.getsize(body):,}-byte body → supervent-sink, median",
+                 None, wrk, None))
+    rows.append(("iperf3 -l 1M over loopback, median", None, iperf, None))
 
     print(f"\n{'what':<72} {'events/s':>12} {'MB/s':>10}")
     print("-" * 96)
     for name, eps, bps, _ in rows:
         print(f"{name:<72} {('%12.0f' % eps) if eps else '':>12} {bps / 1e6:10.1f}")
     print("-" * 96)
+    if args.rounds > 1:
+        mb = lambda values: ", ".join(f"{v / 1e6:.0f}" for v in values)
+        print(f"rounds (MB/s): HTTP {mb(http_bps_rounds)}; iperf3 {mb(iperfs)}; wrk {mb(wrks)}")
+        print(f"per-round HTTP / best of the two: "
+              f"{', '.join(f'{h / max(i, w):.2f}' for h, i, w in zip(http_bps_rounds, iperfs, wrks))}")
+    print(f"every supervent-sink ran with --threads {Sink.threads}")
     print(f"superventd HTTP / iperf3:  {http_bytes / iperf:.2f}")
     print(f"superventd HTTP / wrk:     {http_bytes / wrk:.2f}")
     print(f"superventd HTTP / best of the two: {http_bytes / max(iperf, wrk):.2f}")
