@@ -94,9 +94,10 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
       body_scratch_(std::make_unique<char[]>(bounds::http_response_bytes_max)),
       reply_parser_(bounds::http_response_bytes_max),
       backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)),
-      pipeline_depth_(config_.tls.enabled ? 1 : std::clamp<std::uint32_t>(config_.pipeline_depth, 1, pipeline_depth_max)) {
+      pipeline_depth_(config_.tls.enabled ? 1 : std::clamp<std::uint32_t>(config_.pipeline_depth, 1, pipeline_depth_max)),
+      loopback_(is_loopback(config_.address)) {
     assert(config_.connections >= 1 && config_.connections <= bounds::connections_per_shard_max);
-    if (config_.zc_adaptive && config_.zero_copy && is_loopback(config_.address)) {
+    if (config_.zc_adaptive && config_.zc_loopback_known && config_.zero_copy && loopback_) {
         // "auto" would find out after its sample of notifications; decide at once.
         config_.zero_copy = false;
         counters_.zc_abandoned = true;
@@ -202,8 +203,8 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
         const int one = 1;
         (void)setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    if (config_.send_buffer_bytes > 0) {
-        const int bytes = static_cast<int>(config_.send_buffer_bytes);
+    if (loopback_ && config_.loopback_send_buffer_bytes > 0) {
+        const int bytes = static_cast<int>(config_.loopback_send_buffer_bytes);
         (void)setsockopt(conn.fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);  // best effort: capped by wmem_max
     }
     if (!config_.local_addresses.empty()) {

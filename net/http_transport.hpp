@@ -46,18 +46,23 @@ struct HttpTransportConfig {
     // connection's ciphertext buffer holds one request.
     std::uint32_t pipeline_depth = 2;
     bool tcp_nodelay = true;
-    // SO_SNDBUF per connection (the kernel doubles it); 0 = its autotuning.
-    // A fixed, moderate buffer measured faster over loopback than autotuning
-    // (grown to 4 MiB): the kernel copies a slot in pieces the receiver takes
-    // while they are still in cache, and the sender's system time per byte
-    // halved (BENCHMARKS.md, end to end). Far above one round trip of data at
-    // 10 Gb/s on a LAN, so real networks lose nothing.
-    std::uint32_t send_buffer_bytes = 512 * 1024;
+    // SO_SNDBUF per connection to a loopback sink (the kernel doubles it);
+    // 0 = autotuning there too. A fixed, moderate buffer measured faster over
+    // loopback than autotuning (grown to 4 MiB): the kernel copies a slot in
+    // pieces the receiver takes while they are still in cache, and the
+    // sender's system time per byte halved (BENCHMARKS.md, end to end). Other
+    // destinations keep autotuning: a WAN's bandwidth-delay product needs the
+    // room (512 KiB would cap a 50 ms path near 20 MB/s per connection).
+    std::uint32_t loopback_send_buffer_bytes = 512 * 1024;
     bool zero_copy = true;          // SEND_ZC; false = WRITE_FIXED (copying)
     bool zc_report_usage = false;   // ask the kernel whether it copied after all (6.2+)
     // "auto": give up on SEND_ZC for plain sends when the kernel reports that
     // it copies anyway (loopback, some NICs): then zero copy only costs.
     bool zc_adaptive = false;
+    // With zc_adaptive, a loopback sink gets WRITE_FIXED from the start: it
+    // always copies, and sampling notifications first only costs. false =
+    // sample there like anywhere else (how tests exercise the sampling).
+    bool zc_loopback_known = true;
     std::int64_t connect_timeout_ns = 5'000'000'000;
     std::int64_t request_timeout_ns = 30'000'000'000;
     std::int64_t reconnect_backoff_min_ns = 50'000'000;
@@ -172,6 +177,7 @@ private:
     std::uint32_t next_connection_ = 0;
     Backoff backoff_;  // reconnect delays
     std::uint32_t pipeline_depth_ = 1;  // requests in flight per connection
+    bool loopback_ = false;             // the sink is on this machine's loopback
     bool shutting_down_ = false;
     bool work_waiting_ = false;  // as of the last on_tick: closed connections matter only then
     std::string fatal_error_;
