@@ -498,20 +498,24 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
             last_failure_reason_ = slot.reason;
             fail_slot(slot, slot.reason);
             return;
-        case net::Verdict::retry:
+        case net::Verdict::retry: {
             stats_.requests_retried.add(1);
             if (drain_expired_) {
                 fail_slot(slot, net::FailReason::drain_timeout);
                 return;
             }
-            if (++slot.attempts > plan_.retries_max || fatal_seen_) {
+            const bool charged = slot.attempt_charged;
+            slot.attempt_charged = true;
+            if (charged) ++slot.attempts;
+            if (slot.attempts > plan_.retries_max || fatal_seen_) {
                 fail_slot(slot, slot.reason);
                 return;
             }
-            slot.not_before_ns = std::max(now_ns + retry_backoff_ns(slot.attempts), slot.retry_at_ns);
+            slot.not_before_ns = std::max(now_ns + retry_backoff_ns(std::max(slot.attempts, 1u)), slot.retry_at_ns);
             slot.state = net::SlotState::queued;
             queue_.push_back(slot.index);
             return;
+        }
     }
 }
 

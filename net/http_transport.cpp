@@ -674,8 +674,15 @@ void HttpTransport::settle_if_ready(Slot& slot, std::int64_t now_ns) {
 }
 
 void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns) {
+    // Answers come in request order: the oldest request's failure is its
+    // own; those pipelined behind it are retried without costing an attempt
+    // (else a server that never answers would use up every batch on the
+    // connection at once).
+    bool oldest = true;
     while (conn.request_count > 0) {
         if (conn.sent_count > 0) ++counters_.requests_ambiguous;  // the sink may have it all: a retry may duplicate
+        listener_.slot_at(conn.requests[0]).attempt_charged = oldest;
+        oldest = false;
         decide(conn, Verdict::retry, reason == FailReason::none ? FailReason::transport : reason, 0, 0, now_ns);
     }
     if (reason != FailReason::none) {

@@ -77,6 +77,10 @@ struct Slot {
 
     // Retry bookkeeping.
     std::uint32_t attempts = 0;         // attempts that ended without success
+    // A retry verdict is this batch's own failure (false: it was pipelined
+    // behind a request that failed, and never had its answer's turn). Read
+    // and reset to true by the listener.
+    bool attempt_charged = true;
     std::int64_t not_before_ns = 0;     // backoff: do not send before this
     std::int64_t send_started_ns = 0;   // for the latency histogram
 

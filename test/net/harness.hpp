@@ -30,6 +30,7 @@ struct Settled {
     std::int64_t now_ns = 0;
     bool kernel_done = false;
     SlotState state = SlotState::free;
+    bool attempt_charged = true;
 };
 
 struct Unreachable {
@@ -56,7 +57,8 @@ public:
 
     void on_slot_settled(Slot& slot, std::int64_t now_ns) override {
         settled.push_back(Settled{slot.index, slot.verdict, slot.reason, slot.events, slot.acked_events,
-                                  slot.retry_at_ns, now_ns, slot.kernel_done(), slot.state});
+                                  slot.retry_at_ns, now_ns, slot.kernel_done(), slot.state, slot.attempt_charged});
+        slot.attempt_charged = true;
         slot.state = SlotState::free;
     }
     void on_sink_unreachable(FailReason reason, std::int64_t now_ns) override {

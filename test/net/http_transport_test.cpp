@@ -803,3 +803,25 @@ TEST_CASE("HttpTransport: zero copy \"auto\" to a loopback sink copies from the 
     CHECK(transport.counters().zc_abandoned == config.zc_adaptive);
     if (config.zc_adaptive) CHECK(harness.notifications_promised == 0);
 }
+
+TEST_CASE("HttpTransport: a timeout charges the attempt to the oldest request, not the one pipelined behind it",
+          "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), false);
+    config.pipeline_depth = 2;
+    config.request_timeout_ns = 200 * ms_ns;
+    HttpTransport transport(harness.ring, harness, config);
+    Reply silent;  // reads the first request, then neither answers, reads nor closes
+    silent.hold_after = true;
+    server.script(silent);
+    harness.queue_batch(0, ndjson(1, 'a'), 1);
+    harness.queue_batch(1, ndjson(2, 'b'), 2);
+    REQUIRE(harness.run_until_settled(transport, 2));
+    REQUIRE(harness.settled[0].slot_index == 0);
+    check_settled(harness.settled[0], Verdict::retry, FailReason::timeout, 0);
+    CHECK(harness.settled[0].attempt_charged);
+    CHECK(harness.settled[1].slot_index == 1);
+    CHECK(harness.settled[1].verdict == Verdict::retry);
+    CHECK_FALSE(harness.settled[1].attempt_charged);  // it never had its answer's turn
+}
