@@ -141,7 +141,10 @@ HttpTransport::Connection* HttpTransport::connection_with_room() {
             next_connection_ = (conn.index + 1) % connections_.size();
             return &conn;
         }
-        if (conn.state == ConnState::busy && conn.request_count < pipeline_depth_ &&
+        // Pipelined only once an answer has shown the server keeps the
+        // connection open: a server that closes after each answer would
+        // throw the second request away (RFC 9112 §9.6) and cost a retry.
+        if (conn.state == ConnState::busy && conn.answered && conn.request_count < pipeline_depth_ &&
             (least_busy == nullptr || conn.request_count < least_busy->request_count)) {
             least_busy = &conn;
         }
@@ -638,7 +641,7 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
     // pipelined behind the answered one are retried there). At shutdown it
     // closes once the last answer is in.
     if (!response.keep_alive || !request_sent || (shutting_down_ && conn.request_count == 0)) {
-        fail_connection(conn, FailReason::none, now_ns);
+        fail_connection(conn, FailReason::none, now_ns, false);
         return;
     }
     if (conn.request_count == 0) {
@@ -673,12 +676,12 @@ void HttpTransport::settle_if_ready(Slot& slot, std::int64_t now_ns) {
     }
 }
 
-void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns) {
+void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns, bool charge_oldest) {
     // Answers come in request order: the oldest request's failure is its
     // own; those pipelined behind it are retried without costing an attempt
     // (else a server that never answers would use up every batch on the
     // connection at once).
-    bool oldest = true;
+    bool oldest = charge_oldest;
     while (conn.request_count > 0) {
         if (conn.sent_count > 0) ++counters_.requests_ambiguous;  // the sink may have it all: a retry may duplicate
         listener_.slot_at(conn.requests[0]).attempt_charged = oldest;

@@ -161,7 +161,11 @@ private:
     void on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
     void decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
                 std::int64_t retry_at_ns, std::int64_t now_ns);
-    void fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns);
+    // Retries every request on the connection and closes it. charge_oldest:
+    // the oldest request's retry costs it an attempt (a timeout, a reset);
+    // false when the request at fault was already decided (an answer that
+    // closes the connection), so those behind it lose nothing.
+    void fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns, bool charge_oldest = true);
     void close_when_quiet(Connection& conn, std::int64_t now_ns);
     void settle_if_ready(Slot& slot, std::int64_t now_ns);
     [[nodiscard]] std::int64_t backoff_ns(std::uint32_t failures);

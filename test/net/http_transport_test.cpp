@@ -804,6 +804,14 @@ TEST_CASE("HttpTransport: zero copy \"auto\" to a loopback sink copies from the 
     if (config.zc_adaptive) CHECK(harness.notifications_promised == 0);
 }
 
+// One keep-alive exchange first: only a connection that has shown it stays
+// open takes a second request before the first is answered.
+void warm_connection(Harness& harness, HttpTransport& transport, ScriptedServer& server) {
+    server.script(reply(200, axiom_reply(1, 0)));
+    check_settled(send_one(harness, transport, 0, ndjson(1, 'w'), 1), Verdict::acked, FailReason::none, 1);
+    harness.settled.clear();
+}
+
 TEST_CASE("HttpTransport: a timeout charges the attempt to the oldest request, not the one pipelined behind it",
           "[http_transport]") {
     Harness harness;
@@ -812,6 +820,7 @@ TEST_CASE("HttpTransport: a timeout charges the attempt to the oldest request, n
     config.pipeline_depth = 2;
     config.request_timeout_ns = 200 * ms_ns;
     HttpTransport transport(harness.ring, harness, config);
+    warm_connection(harness, transport, server);
     Reply silent;  // reads the first request, then neither answers, reads nor closes
     silent.hold_after = true;
     server.script(silent);
@@ -824,4 +833,165 @@ TEST_CASE("HttpTransport: a timeout charges the attempt to the oldest request, n
     CHECK(harness.settled[1].slot_index == 1);
     CHECK(harness.settled[1].verdict == Verdict::retry);
     CHECK_FALSE(harness.settled[1].attempt_charged);  // it never had its answer's turn
+}
+
+// ---- pipelining against servers that close (review of db323d3)
+
+TEST_CASE("HttpTransport: a fresh connection is not pipelined; Connection: close costs the next request nothing",
+          "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), false);
+    config.pipeline_depth = 2;
+    HttpTransport transport(harness.ring, harness, config);
+    server.script(reply(200, axiom_reply(1, 0), "Connection: close\r\n"));
+    server.script(reply(200, axiom_reply(2, 0)));
+    harness.queue_batch(0, ndjson(1, 'a'), 1);
+    harness.queue_batch(1, ndjson(2, 'b'), 2);
+    REQUIRE(harness.run_until_settled(transport, 2));
+    check_settled(harness.settled[0], Verdict::acked, FailReason::none, 1);
+    check_settled(harness.settled[1], Verdict::acked, FailReason::none, 2);  // waited, then a new connection
+    CHECK(server.connections() == 2);
+    CHECK(transport.counters().requests_ambiguous == 0);
+}
+
+TEST_CASE("HttpTransport: an answer that closes the connection does not charge the request pipelined behind it",
+          "[http_transport]") {
+    const int status = GENERATE(200, 503);
+    Harness harness;
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), false);
+    config.pipeline_depth = 2;
+    HttpTransport transport(harness.ring, harness, config);
+    warm_connection(harness, transport, server);
+    server.script(reply(status, status == 200 ? axiom_reply(1, 0) : "busy", "Connection: close\r\n"));
+    harness.queue_batch(0, ndjson(1, 'a'), 1);
+    harness.queue_batch(1, ndjson(2, 'b'), 2);
+    REQUIRE(harness.run_until_settled(transport, 2));
+    REQUIRE(harness.settled[0].slot_index == 0);
+    CHECK(harness.settled[0].verdict == (status == 200 ? Verdict::acked : Verdict::retry));
+    CHECK(harness.settled[0].attempt_charged);  // the 503 is its own
+    REQUIRE(harness.settled[1].slot_index == 1);
+    CHECK(harness.settled[1].verdict == Verdict::retry);
+    CHECK_FALSE(harness.settled[1].attempt_charged);  // the server said it would not read it
+}
+
+TEST_CASE("HttpTransport: an HTTP/1.0 sink (no keep-alive) never gets a pipelined request", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), false);  // default pipeline_depth
+    HttpTransport transport(harness.ring, harness, config);
+    const std::string json = axiom_reply(1, 0);
+    for (int i = 0; i < 8; ++i) {
+        server.script(Reply{{"HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json}});
+    }
+    harness.queue_batch(0, ndjson(1, 'a'), 1);
+    harness.queue_batch(1, ndjson(1, 'b'), 1);
+    harness.queue_batch(2, ndjson(1, 'c'), 1);
+    harness.queue_batch(3, ndjson(1, 'd'), 1);
+    REQUIRE(harness.run_until_settled(transport, 4));
+    std::size_t charged_retries = 0;
+    for (const Settled& s : harness.settled) {
+        if (s.verdict == Verdict::retry && s.attempt_charged) ++charged_retries;
+    }
+    CHECK(charged_retries == 0);  // the sink answered every request it read
+    CHECK(transport.counters().requests_ambiguous == 0);
+}
+
+TEST_CASE("HttpTransport: large pipelined requests keep byte order on the wire", "[http_transport]") {
+    Harness harness(4, 3 << 20);
+    const bool zero_copy = zero_copy_mode(harness);
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), zero_copy);
+    config.pipeline_depth = 2;
+    HttpTransport transport(harness.ring, harness, config);
+    for (std::uint32_t i = 0; i < 4; ++i) server.script(reply(200, axiom_reply(30'000, 0)));
+    for (std::uint32_t i = 0; i < 4; ++i) harness.queue_batch(i, ndjson(30'000, char('a' + i)), 30'000);
+    REQUIRE(harness.run_until_settled(transport, 4));
+    for (std::uint32_t i = 0; i < 4; ++i) {
+        CHECK(harness.settled[i].slot_index == i);
+        check_settled(harness.settled[i], Verdict::acked, FailReason::none, 30'000);
+    }
+    const std::vector<Request> requests = server.requests();
+    REQUIRE(requests.size() == 4);
+    for (std::uint32_t i = 0; i < 4; ++i) CHECK(requests[i].body == ndjson(30'000, char('a' + i)));
+    CHECK(harness.notifications == harness.notifications_promised);
+}
+
+TEST_CASE("HttpTransport: shutdown with two requests on a connection lets both finish", "[http_transport]") {
+    Harness harness;
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), false);
+    config.pipeline_depth = 2;
+    HttpTransport transport(harness.ring, harness, config);
+    warm_connection(harness, transport, server);
+    server.script(reply(200, axiom_reply(1, 0)));
+    server.script(reply(200, axiom_reply(2, 0)));
+    harness.queue_batch(0, ndjson(1, 'a'), 1);
+    harness.queue_batch(1, ndjson(2, 'b'), 2);
+    // Start both, then shut down before answers.
+    (void)harness.run(transport, [&] { return harness.queue.empty(); });
+    transport.begin_shutdown();
+    REQUIRE(harness.run(transport, [&] { return harness.settled.size() == 2 && transport.quiescent(); }));
+    check_settled(harness.settled[0], Verdict::acked, FailReason::none, 1);
+    check_settled(harness.settled[1], Verdict::acked, FailReason::none, 2);
+}
+
+TEST_CASE("HttpTransport: an HTTP/1.0 sink loses no batch under the shard's retry limit", "[http_transport]") {
+    Harness harness(4);
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), false, 2);  // default pipeline_depth (2)
+    HttpTransport transport(harness.ring, harness, config);
+    const std::string json = axiom_reply(1, 0);
+    constexpr std::uint32_t batches = 300;
+    for (std::uint32_t i = 0; i < 3 * batches; ++i) {
+        server.script(Reply{{"HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json}});
+    }
+    std::vector<std::uint32_t> attempts(4, 0);
+    std::uint32_t started = 0, acked = 0, failed = 0;
+    std::size_t seen = 0;
+    for (std::uint32_t i = 0; i < 4; ++i) { harness.queue_batch(i, ndjson(1), 1); ++started; }
+    REQUIRE(harness.run(transport, [&] {
+        for (; seen < harness.settled.size(); ++seen) {
+            const Settled& s = harness.settled[seen];
+            bool refill = false;
+            if (s.verdict == Verdict::acked) { ++acked; refill = true; }
+            else if (s.verdict == Verdict::retry) {
+                if (s.attempt_charged && ++attempts[s.slot_index] > 5) { ++failed; refill = true; }
+                else harness.queue_batch(s.slot_index, ndjson(1), 1);
+            } else { ++failed; refill = true; }
+            if (refill) {
+                attempts[s.slot_index] = 0;
+                if (started < batches) { harness.queue_batch(s.slot_index, ndjson(1), 1); ++started; }
+            }
+        }
+        return acked + failed == batches;
+    }, 60 * s_ns));
+    INFO("acked " << acked << " failed " << failed << " ambiguous " << transport.counters().requests_ambiguous);
+    CHECK(failed == 0);
+}
+
+TEST_CASE("HttpTransport: an early answer to the first request costs the unsent one behind it nothing",
+          "[http_transport]") {
+    constexpr std::size_t body_bytes_max = 3584 * 1024;
+    Harness harness(2, body_bytes_max);
+    ScriptedServer server;
+    HttpTransportConfig config = config_for(server.port(), false);
+    config.pipeline_depth = 2;
+    HttpTransport transport(harness.ring, harness, config);
+    warm_connection(harness, transport, server);
+    Reply early;
+    early.read_body = false;
+    early.hold_after = true;
+    early.pieces = {"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"};
+    server.script(early);
+    harness.queue_batch(0, ndjson(62'000), 62'000);
+    harness.queue_batch(1, ndjson(2, 'b'), 2);
+    REQUIRE(harness.run_until_settled(transport, 2));
+    const Settled& first = harness.settled[0].slot_index == 0 ? harness.settled[0] : harness.settled[1];
+    const Settled& second = harness.settled[0].slot_index == 0 ? harness.settled[1] : harness.settled[0];
+    check_settled(first, Verdict::failed, FailReason::rejected, 0);
+    CHECK(second.verdict == Verdict::retry);
+    CHECK(transport.counters().requests_ambiguous == 0);  // never sent
+    CHECK_FALSE(second.attempt_charged);                  // never sent, never its turn
 }
