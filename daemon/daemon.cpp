@@ -556,7 +556,8 @@ struct Daemon::Shared {
     std::shared_ptr<const CheckpointStart> checkpoint;
     std::unique_ptr<ShardCheckpointShare[]> checkpoint_shares;
     Checkpoint checkpoint_written;
-    std::int64_t checkpoint_written_ns = 0;
+    std::int64_t checkpoint_written_ns = 0;  // when the file last changed (status)
+    std::int64_t checkpoint_checked_ns = 0;  // when the shards' journals were last looked at
     bool checkpoint_error_logged = false;
     void write_checkpoint(bool final);
     void json_checkpoint(JsonWriter& json) const;
@@ -1716,9 +1717,9 @@ int Daemon::run() {
             shared.notifier.notify("STOPPING=1\nSTATUS=draining: settling every batch in flight");
         }
         shared.report_to_systemd(now_ns);
-        if (shared.checkpoint && now_ns - shared.checkpoint_written_ns >= checkpoint_interval_ns) {
-            shared.write_checkpoint(false);
-            shared.checkpoint_written_ns = now_ns;  // unchanged is written too, as far as the clock goes
+        if (shared.checkpoint && now_ns - shared.checkpoint_checked_ns >= checkpoint_interval_ns) {
+            shared.checkpoint_checked_ns = now_ns;
+            shared.write_checkpoint(false);  // only when a journal moved on
         }
         if (shared.all_done()) {
             finish();
