@@ -519,22 +519,23 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
     }
 }
 
-void Shard::on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) {
+std::int64_t Shard::on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) {
     // Charge the attempt to the oldest waiting batch, so that a sink that is
     // down for good ends in failed batches rather than a run that never ends.
     // One attempt per backoff period of that batch, however many connections
     // failed in it: a restart of the sink that takes a second or two costs
     // retries, not batches.
-    if (queue_.empty()) return;
+    if (queue_.empty()) return INT64_MAX;
     net::Slot& slot = slots_[queue_.front()];
-    if (now_ns < slot.not_before_ns) return;
+    if (now_ns < slot.not_before_ns) return slot.not_before_ns;
     stats_.requests_retried.add(1);
     if (++slot.attempts > plan_.retries_max) {
         queue_.erase(queue_.begin());
         fail_slot(slot, reason);
-        return;
+        return queue_.empty() ? INT64_MAX : slots_[queue_.front()].not_before_ns;
     }
     slot.not_before_ns = now_ns + retry_backoff_ns(slot.attempts);
+    return slot.not_before_ns;
 }
 
 void Shard::fail_slot(net::Slot& slot, net::FailReason reason) {

@@ -101,7 +101,7 @@ private:
 
     // net::SlotListener
     void on_slot_settled(net::Slot& slot, std::int64_t now_ns) override;
-    void on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) override;
+    std::int64_t on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) override;
     net::Slot& slot_at(std::uint32_t slot_index) override { return slots_.at(slot_index); }
 
     ShardPlan plan_;

@@ -197,9 +197,8 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
     const auto family = config_.address.ss_family;
     conn.fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (conn.fd < 0) {
-        ++counters_.connect_failures;
         conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
-        listener_.on_sink_unreachable(FailReason::connect, now_ns);
+        sink_unreachable(conn, FailReason::connect, now_ns);
         return;
     }
     if (config_.tcp_nodelay) {
@@ -216,9 +215,8 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
         if (::bind(conn.fd, reinterpret_cast<const sockaddr*>(&local), local_bytes) != 0) {
             ::close(conn.fd);
             conn.fd = -1;
-            ++counters_.connect_failures;
             conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
-            listener_.on_sink_unreachable(FailReason::connect, now_ns);
+            sink_unreachable(conn, FailReason::connect, now_ns);
             return;
         }
     }
@@ -291,12 +289,11 @@ void HttpTransport::on_connect(Connection& conn, int result, std::int64_t now_ns
         return;
     }
     if (result < 0) {
-        ++counters_.connect_failures;
         ::close(conn.fd);
         conn.fd = -1;
         conn.state = ConnState::closed;
         conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
-        listener_.on_sink_unreachable(FailReason::connect, now_ns);
+        sink_unreachable(conn, FailReason::connect, now_ns);
         return;
     }
     ++counters_.connects;
@@ -499,9 +496,21 @@ void HttpTransport::finish_handshake_when_sent(Connection& conn, std::int64_t no
 }
 
 void HttpTransport::fail_handshake(Connection& conn, FailReason reason, std::int64_t now_ns) {
-    ++counters_.connect_failures;
-    listener_.on_sink_unreachable(reason, now_ns);
     fail_connection(conn, reason, now_ns);
+    sink_unreachable(conn, reason, now_ns);
+}
+
+void HttpTransport::sink_unreachable(Connection& conn, FailReason reason, std::int64_t now_ns) {
+    // Called once conn.reconnect_at_ns holds the connection's own backoff.
+    ++counters_.connect_failures;
+    const std::int64_t batch_due_ns = listener_.on_sink_unreachable(reason, now_ns);
+    // A waiting batch's next attempt is due before the connection would come
+    // back: reconnect then (but not in a tight loop), so that a sink that is
+    // down fails batches after their retries, in seconds, as documented.
+    const std::int64_t earliest_ns = now_ns + config_.reconnect_backoff_min_ns;
+    if (batch_due_ns < conn.reconnect_at_ns) {
+        conn.reconnect_at_ns = std::min(conn.reconnect_at_ns, std::max(batch_due_ns, earliest_ns));
+    }
 }
 
 void HttpTransport::on_tls_recv(Connection& conn, int result, std::int64_t now_ns) {
@@ -561,10 +570,9 @@ void HttpTransport::on_tls_send(Connection& conn, int result, std::int64_t now_n
     if (conn.close_after_tls_send) {
         // A graceful close (FIN, not RST), so the server reads the alert;
         // fatal_error_ keeps the connection from being reopened.
-        ++counters_.connect_failures;
-        listener_.on_sink_unreachable(FailReason::connect, now_ns);
         conn.send_done = true;
         fail_connection(conn, FailReason::none, now_ns);
+        sink_unreachable(conn, FailReason::connect, now_ns);
         return;
     }
     if (result < 0) {
@@ -731,9 +739,8 @@ void HttpTransport::on_tick(std::int64_t now_ns, bool work_waiting) {
             case ConnState::connecting:
             case ConnState::handshaking:
                 if (now_ns >= conn.deadline_ns) {
-                    ++counters_.connect_failures;
-                    listener_.on_sink_unreachable(FailReason::timeout, now_ns);
                     fail_connection(conn, FailReason::timeout, now_ns);
+                    sink_unreachable(conn, FailReason::timeout, now_ns);
                 }
                 break;
             case ConnState::busy:

@@ -154,6 +154,9 @@ private:
     void drive_handshake(Connection& conn, std::int64_t now_ns);
     void finish_handshake_when_sent(Connection& conn, std::int64_t now_ns);
     void fail_handshake(Connection& conn, FailReason reason, std::int64_t now_ns);
+    // A connect or handshake failed: counts it, charges the shard's oldest
+    // waiting batch, and brings the reconnect forward to that batch's retry.
+    void sink_unreachable(Connection& conn, FailReason reason, std::int64_t now_ns);
     void on_tls_recv(Connection& conn, int result, std::int64_t now_ns);
     void flush_tls(Connection& conn);
     void on_tls_send(Connection& conn, int result, std::int64_t now_ns);

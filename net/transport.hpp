@@ -22,7 +22,11 @@ public:
     // An attempt to reach the sink failed before any slot was sent (e.g.
     // connect refused). The shard charges it to the oldest queued batch so
     // that an unreachable sink fails batches instead of waiting forever.
-    virtual void on_sink_unreachable(FailReason reason, std::int64_t now_ns) = 0;
+    // Returns when the oldest queued batch may be tried again (INT64_MAX
+    // when none waits): the transport reconnects no later than that, so a
+    // batch's attempts follow its retry backoff, not the (longer) reconnect
+    // backoff of the connections.
+    virtual std::int64_t on_sink_unreachable(FailReason reason, std::int64_t now_ns) = 0;
     // Looks a slot up by index (completion tags carry indices).
     virtual Slot& slot_at(std::uint32_t slot_index) = 0;
 };

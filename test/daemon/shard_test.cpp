@@ -173,6 +173,27 @@ TEST_CASE("an unreachable sink ends in failed events, every one accounted for", 
     CHECK(elapsed < std::chrono::seconds(30));
 }
 
+TEST_CASE("a refused sink fails a batch on its retry backoff, not the slower reconnect backoff", "[shard][http]") {
+    // The connections' reconnect backoff doubles from 50 ms towards 10 s, the
+    // batch's retry backoff stays at 20-40 ms: its 11 attempts (retries 10)
+    // take about 0.55 s when each due retry brings a reconnect forward, and
+    // more than 2.5 s when attempts wait for the connections' own schedule.
+    ShardPlan plan = http_plan(unused_port(), 1'000, 1'000);
+    plan.retries_max = 10;
+    plan.retry_backoff_min_ns = 20'000'000;
+    plan.retry_backoff_max_ns = 40'000'000;
+    plan.sink.http.reconnect_backoff_min_ns = 50'000'000;
+    plan.sink.http.reconnect_backoff_max_ns = 10'000'000'000;
+    const auto started = std::chrono::steady_clock::now();
+    const auto outcome = run_shard(plan);
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CHECK(outcome.failed == 1'000);
+    CHECK(outcome.acked == 0);
+    CHECK(outcome.requests_retried == 11);  // every attempt charged once
+    CHECK(elapsed_s > 0.4);                 // and not faster than the 50 ms floor between reconnects
+    CHECK(elapsed_s < 1.5);
+}
+
 TEST_CASE("a rate-limited shard keeps to its rate", "[shard][rate]") {
     const auto started = std::chrono::steady_clock::now();
     const auto outcome = run_shard(discard_plan(2'000, 1000), 4'000.0);

@@ -61,8 +61,9 @@ public:
         slot.attempt_charged = true;
         slot.state = SlotState::free;
     }
-    void on_sink_unreachable(FailReason reason, std::int64_t now_ns) override {
+    std::int64_t on_sink_unreachable(FailReason reason, std::int64_t now_ns) override {
         unreachable.push_back(Unreachable{reason, now_ns});
+        return INT64_MAX;  // no batch waiting: the connection's own backoff applies
     }
     Slot& slot_at(std::uint32_t slot_index) override { return slots.at(slot_index); }
 
