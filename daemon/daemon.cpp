@@ -1559,7 +1559,14 @@ Daemon::~Daemon() {
 
 namespace {
 
-void print_summary(const Totals& total, double elapsed_s, const config::Settings& settings) {
+// elapsed_s is the time spent generating and sending: a resumed backfill's
+// replay (resumed_events made again, not sent) is left out of the rates.
+void print_summary(const Totals& total, double elapsed_s, const config::Settings& settings,
+                   std::uint64_t resumed_events, double replay_s) {
+    if (resumed_events > 0) {
+        log::notice("summary: resumed after %llu events the checkpoint had settled (replayed in %.2f s, not sent again)",
+                    static_cast<unsigned long long>(resumed_events), replay_s);
+    }
     log::notice("summary: %llu events generated, %llu acknowledged, %llu failed, %llu in flight",
                 static_cast<unsigned long long>(total.events_generated),
                 static_cast<unsigned long long>(total.events_acked),
@@ -1734,9 +1741,15 @@ int Daemon::run() {
 
     for (std::thread& thread : shared.threads) thread.join();
     shared.threads.clear();
-    const double elapsed_s = double(monotonic_ns() - shared.started_ns) / ns_per_s;
+    std::uint64_t resumed_events = 0, replay_ns = 0;
+    for (std::uint32_t i = 0; i < shared.shard_count; ++i) {
+        resumed_events += shared.stats[i].events_resumed.get();
+        replay_ns = std::max(replay_ns, shared.stats[i].replay_ns.get());  // shards replay side by side
+    }
+    const double replay_s = double(replay_ns) / ns_per_s;
+    const double elapsed_s = std::max(0.0, double(monotonic_ns() - shared.started_ns) / ns_per_s - replay_s);
     const Totals total = shared.totals();
-    print_summary(total, elapsed_s, shared.settings);
+    print_summary(total, elapsed_s, shared.settings, resumed_events, replay_s);
     if (shared.checkpoint) {
         shared.write_checkpoint(true);
         log::notice("checkpoint %s: %s", shared.checkpoint->path.c_str(),

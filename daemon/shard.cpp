@@ -118,7 +118,11 @@ void Shard::start() {
     if (plan_.checkpoint_share != nullptr) {
         slot_batch_.assign(plan_.slots, UINT64_MAX);
         slot_events_before_.assign(plan_.slots, 0);
-        if (plan_.checkpoint && plan_.checkpoint->resuming()) replay(plan_.checkpoint->found->shards.at(plan_.index));
+        if (plan_.checkpoint && plan_.checkpoint->resuming()) {
+            const std::int64_t replay_started_ns = monotonic_ns();
+            replay(plan_.checkpoint->found->shards.at(plan_.index));
+            stats_.replay_ns.set(static_cast<std::uint64_t>(monotonic_ns() - replay_started_ns));
+        }
     }
 
     net::SlotListener& listener = *this;
