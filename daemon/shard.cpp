@@ -103,7 +103,9 @@ void Shard::start() {
     }
     const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
-    ring_->register_buffers(arena_->iovecs());
+    // Room for an HTTPS transport's ciphertext buffers, one per connection.
+    const std::uint32_t spare_buffers = plan_.sink.kind == config::SinkUrl::Kind::https ? plan_.sink.http.connections : 0;
+    ring_->register_buffers(arena_->iovecs(), spare_buffers);
 
     slots_.resize(plan_.slots);
     free_slots_.reserve(plan_.slots);

@@ -10,7 +10,9 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include "core/bounds.hpp"
 
@@ -114,6 +116,22 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
         connections_[i].recv_buffer = std::make_unique<char[]>(bounds::http_response_bytes_max);
         if (tls_context_) connections_[i].tls = std::make_unique<TlsSession>(*tls_context_, tls_out_bytes, tls_in_capacity);
     }
+    if (tls_context_) register_cipher_buffers();
+}
+
+void HttpTransport::register_cipher_buffers() {
+    // Records are encrypted into each connection's out buffer; registered,
+    // the ring writes them with WRITE_FIXED like the slots (no page pinning
+    // per send). A ring whose table has no room keeps plain sends.
+    std::vector<iovec> buffers;
+    buffers.reserve(connections_.size());
+    for (Connection& conn : connections_) buffers.push_back(iovec{conn.tls->out().data.get(), conn.tls->out().capacity});
+    const std::optional<std::uint32_t> first = ring_.add_buffers(buffers);
+    if (!first) return;
+    for (std::uint32_t i = 0; i < connections_.size(); ++i) {
+        connections_[i].tls_out_buffer_index = static_cast<int>(*first + i);
+    }
+    tls_counters_.cipher_buffers_registered = true;
 }
 
 HttpTransport::~HttpTransport() {
@@ -554,7 +572,14 @@ void HttpTransport::flush_tls(Connection& conn) {
     // One send in flight per connection; bytes appended meanwhile follow
     // it. The buffer is rewound only when all of it has been sent.
     io_uring_sqe* sqe = ring_.next_sqe();
-    io_uring_prep_send(sqe, conn.fd, out.data.get() + out.begin, out.pending(), MSG_NOSIGNAL | MSG_WAITALL);
+    if (conn.tls_out_buffer_index >= 0) {
+        // A short write comes back as such; on_tls_send writes the rest.
+        io_uring_prep_write_fixed(sqe, conn.fd, out.data.get() + out.begin, static_cast<unsigned>(out.pending()), 0,
+                                  conn.tls_out_buffer_index);
+        ++tls_counters_.cipher_fixed_writes;
+    } else {
+        io_uring_prep_send(sqe, conn.fd, out.data.get() + out.begin, out.pending(), MSG_NOSIGNAL | MSG_WAITALL);
+    }
     io_uring_sqe_set_data64(sqe, CompletionTag{Op::tls_send, conn.index, conn.generation}.encode());
     conn.tls_send_posted = true;
     ++conn.ops_outstanding;

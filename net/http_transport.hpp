@@ -77,6 +77,10 @@ struct TlsCounters {
     std::uint64_t resumed = 0;           // of which resumed a kept session
     std::uint64_t ktls_connections = 0;  // whose sends the kernel encrypts
     int ktls_unavailable_errno = 0;      // why kTLS is off (ENOENT: no tls module); 0 = not probed or on
+    // Ciphertext goes out by WRITE_FIXED from buffers registered with the
+    // ring, when its buffer table had room for them (else by plain send).
+    bool cipher_buffers_registered = false;
+    std::uint64_t cipher_fixed_writes = 0;
     std::string last_version;            // "TLSv1.3"
 };
 
@@ -135,6 +139,7 @@ private:
         // https only
         std::unique_ptr<TlsSession> tls;
         bool tls_send_posted = false;  // a send of tls->out() is in flight
+        int tls_out_buffer_index = -1;  // tls->out() as a registered buffer; -1: not registered
         bool handshake_done = false;
         bool ktls_tx = false;          // the kernel encrypts: slots go out as plaintext
         bool close_after_tls_send = false;  // a failed handshake's alert is on its way to the server
@@ -153,6 +158,7 @@ private:
     void start_tls(Connection& conn, std::int64_t now_ns);
     void drive_handshake(Connection& conn, std::int64_t now_ns);
     void finish_handshake_when_sent(Connection& conn, std::int64_t now_ns);
+    void register_cipher_buffers();
     void fail_handshake(Connection& conn, FailReason reason, std::int64_t now_ns);
     // A connect or handshake failed: counts it, charges the shard's oldest
     // waiting batch, and brings the reconnect forward to that batch's retry.

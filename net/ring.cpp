@@ -93,8 +93,27 @@ Ring::Ring(std::uint32_t entries) {
 
 Ring::~Ring() { io_uring_queue_exit(&ring_); }
 
-void Ring::register_buffers(std::span<const iovec> buffers) {
-    const int result = io_uring_register_buffers(&ring_, buffers.data(), static_cast<unsigned>(buffers.size()));
+void Ring::register_buffers(std::span<const iovec> buffers, std::uint32_t spare) {
+    // A sparse table, filled by updates: add_buffers can extend it later
+    // (a second registration would be refused with EBUSY).
+    const auto table_size = static_cast<std::uint32_t>(buffers.size()) + spare;
+    const int result = io_uring_register_buffers_sparse(&ring_, table_size);
+    if (result < 0) throw RingError("io_uring_register_buffers failed: " + errno_text(-result));
+    buffer_table_size_ = table_size;
+    update_buffers(0, buffers);
+}
+
+std::optional<std::uint32_t> Ring::add_buffers(std::span<const iovec> buffers) {
+    if (buffer_table_size_ == 0 || buffers.size() > buffer_table_size_ - buffers_registered_) return std::nullopt;
+    const std::uint32_t first = buffers_registered_;
+    update_buffers(first, buffers);
+    return first;
+}
+
+void Ring::update_buffers(std::uint32_t first, std::span<const iovec> buffers) {
+    if (buffers.empty()) return;
+    const int result = io_uring_register_buffers_update_tag(&ring_, first, buffers.data(), nullptr,
+                                                            static_cast<unsigned>(buffers.size()));
     if (result == -ENOMEM || result == -EPERM) {
         std::size_t total_bytes = 0;
         for (const iovec& buffer : buffers) total_bytes += buffer.iov_len;
@@ -105,6 +124,11 @@ void Ring::register_buffers(std::span<const iovec> buffers) {
                         "runtime.batch_events / network.connections");
     }
     if (result < 0) throw RingError("io_uring_register_buffers failed: " + errno_text(-result));
+    if (static_cast<std::size_t>(result) != buffers.size()) {
+        throw RingError("io_uring registered " + std::to_string(result) + " of " + std::to_string(buffers.size()) +
+                        " buffers");
+    }
+    buffers_registered_ = first + static_cast<std::uint32_t>(buffers.size());
 }
 
 io_uring_sqe* Ring::next_sqe() {

@@ -7,6 +7,7 @@
 #include <liburing.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <sys/uio.h>
@@ -44,8 +45,14 @@ public:
     [[nodiscard]] io_uring* raw() { return &ring_; }
 
     // Registers fixed buffers; index i of `buffers` becomes buf_index i.
-    // Throws RingError with the memlock limit when the kernel refuses.
-    void register_buffers(std::span<const iovec> buffers);
+    // The table has room for `spare` more, which add_buffers fills later
+    // (a transport's own buffers: TLS ciphertext). Throws RingError with the
+    // memlock limit when the kernel refuses.
+    void register_buffers(std::span<const iovec> buffers, std::uint32_t spare = 0);
+    // Registers more fixed buffers after those already registered and
+    // returns the buf_index of the first; nullopt when the table has no room
+    // left (or was never registered). Throws RingError as register_buffers.
+    [[nodiscard]] std::optional<std::uint32_t> add_buffers(std::span<const iovec> buffers);
 
     // A submission entry, submitting what is queued first when the queue is
     // full. Never null: a ring that cannot submit is a fatal error.
@@ -72,8 +79,12 @@ public:
     }
 
 private:
+    void update_buffers(std::uint32_t first, std::span<const iovec> buffers);
+
     io_uring ring_{};
     RingFeatures features_{};
+    std::uint32_t buffers_registered_ = 0;
+    std::uint32_t buffer_table_size_ = 0;
 };
 
 // Human-readable description of the memlock limit, for error messages.

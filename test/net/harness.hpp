@@ -42,11 +42,14 @@ class Harness final : public SlotListener {
 public:
     static constexpr std::size_t body_offset_bytes = bounds::http_head_room_bytes;
 
-    explicit Harness(std::uint32_t slot_count = 4, std::size_t body_bytes_max = 64 * 1024)
+    // spare_buffers: room in the ring's buffer table for the transport's own
+    // (TLS ciphertext), as a shard leaves it.
+    explicit Harness(std::uint32_t slot_count = 4, std::size_t body_bytes_max = 64 * 1024,
+                     std::uint32_t spare_buffers = bounds::connections_per_shard_max)
         : ring(64), arena(slot_count, body_offset_bytes + body_bytes_max) {
         // As superventd does: a peer closing mid-write must be an error value, not a signal.
         std::signal(SIGPIPE, SIG_IGN);
-        ring.register_buffers(arena.iovecs());
+        ring.register_buffers(arena.iovecs(), spare_buffers);
         slots.resize(slot_count);
         for (std::uint32_t i = 0; i < slot_count; ++i) {
             slots[i].index = i;

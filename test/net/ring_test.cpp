@@ -304,3 +304,40 @@ TEST_CASE("Ring: register_buffers reports a refusal as RingError", "[ring]") {
     const iovec bad[] = {iovec{nullptr, 4096}};
     CHECK_THROWS_AS(other.register_buffers(bad), supervent::net::RingError);
 }
+
+TEST_CASE("Ring: add_buffers fills the spare entries of the table, then says it is full", "[ring]") {
+    Ring ring(8);
+    BufferArena arena(2, 4096);
+    ring.register_buffers(arena.iovecs(), 1);
+    BufferArena extra(2, 64 * 1024);
+    // One spare entry: two buffers do not fit, one does, at index 2.
+    CHECK_FALSE(ring.add_buffers(extra.iovecs()).has_value());
+    const auto first = ring.add_buffers(extra.iovecs().first(1));
+    REQUIRE(first.has_value());
+    CHECK(*first == 2);
+    CHECK_FALSE(ring.add_buffers(extra.iovecs().subspan(1)).has_value());
+
+    // The added buffer is usable: a WRITE_FIXED from it arrives intact.
+    TcpPair pair;
+    constexpr std::size_t send_bytes = 50'000;
+    char* const data = extra.slot_data(0) + 10;
+    fill_pattern(data, send_bytes, 3);
+    Reader reader(pair.receiver.get(), send_bytes);
+    std::size_t sent = 0;
+    while (sent < send_bytes) {  // a socket may take a write in parts
+        io_uring_sqe* sqe = ring.next_sqe();
+        io_uring_prep_write_fixed(sqe, pair.sender.get(), data + sent, static_cast<unsigned>(send_bytes - sent), 0,
+                                  static_cast<int>(*first));
+        const std::vector<Cqe> cqes = collect(ring, 1);
+        REQUIRE(cqes.size() == 1);
+        REQUIRE(cqes[0].res > 0);
+        sent += static_cast<std::size_t>(cqes[0].res);
+    }
+    reader.join();
+    REQUIRE(reader.ok);
+    CHECK(reader.data == std::string(data, send_bytes));
+
+    // A ring without a registered table has no room at all.
+    Ring bare(4);
+    CHECK_FALSE(bare.add_buffers(extra.iovecs().first(1)).has_value());
+}

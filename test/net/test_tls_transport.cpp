@@ -105,6 +105,19 @@ TEST_CASE("https: every event arrives over one verified TLS 1.3 handshake", "[tl
     CHECK(transport.tls_counters().last_version == "TLSv1.3");
     CHECK(transport.counters().connects == 1);
     CHECK(transport.fatal_error().empty());
+    // The ciphertext went out from the connection's registered buffer.
+    CHECK(transport.tls_counters().cipher_buffers_registered);
+    CHECK(transport.tls_counters().cipher_fixed_writes >= 20);
+}
+
+TEST_CASE("https: with no room in the ring's buffer table, ciphertext goes out by plain send", "[tls]") {
+    auto server = start_tls_sink("server.pem");
+    Harness harness(4, 64 * 1024, 0);
+    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness));
+    CHECK(send_batches(harness, transport, 5, 50) == 5 * 50);
+    CHECK(server->stats().events == 5 * 50);
+    CHECK_FALSE(transport.tls_counters().cipher_buffers_registered);
+    CHECK(transport.tls_counters().cipher_fixed_writes == 0);
 }
 
 TEST_CASE("https: a request of many TLS records (about 1 MB) goes out whole from the connection's buffer", "[tls]") {
