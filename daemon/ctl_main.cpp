@@ -183,6 +183,11 @@ void print_status_table(simdjson::dom::element status) {
                 f64(status, "mean_request_latency_ms"));
     std::printf("slots        %llu of %llu busy\n", static_cast<unsigned long long>(u64(status, "slots_busy")),
                 static_cast<unsigned long long>(u64(status, "slots_total")));
+    simdjson::dom::element tls;
+    if (status["tls"].get(tls) == simdjson::SUCCESS && tls.is_object()) {
+        std::printf("tls          %s handshakes (%s resumed)   kernel TLS %s\n", with_commas(u64(tls, "handshakes")).c_str(),
+                    with_commas(u64(tls, "resumed")).c_str(), std::string(str(tls, "kernel_tls")).c_str());
+    }
     simdjson::dom::object reasons;
     if (status["events_failed_by_reason"].get_object().get(reasons) == simdjson::SUCCESS) {
         for (auto [reason, count] : reasons) {

@@ -368,6 +368,16 @@ std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
 
 namespace {
 
+// Kernel TLS as an operator should read it: on, or why not.
+std::string describe_kernel_tls(const Totals& total) {
+    if (total.ktls_connections > 0) return "on";
+    if (total.ktls_unavailable_errno == ENOENT) return "unavailable: this kernel has no tls module (user-space TLS)";
+    if (total.ktls_unavailable_errno != 0) {
+        return std::string("unavailable: ") + std::strerror(total.ktls_unavailable_errno) + " (user-space TLS)";
+    }
+    return total.tls_handshakes > 0 ? "off (user-space TLS)" : "not tried yet";
+}
+
 // Every setting a reload or `set` may touch: whether it can change while
 // running, and how to tell it changed. The others need a restart.
 struct SettingKey {
@@ -644,6 +654,13 @@ Totals Daemon::Shared::totals() const {
         total.connect_failures += shard.connect_failures.get();
         total.zc_notifications += shard.zc_notifications.get();
         total.zc_copied += shard.zc_copied.get();
+        total.tls_handshakes += shard.tls_handshakes.get();
+        total.tls_resumed += shard.tls_resumed.get();
+        total.ktls_connections += shard.ktls_connections.get();
+        if (const auto error = static_cast<int>(shard.ktls_unavailable_errno.get()); error != 0) {
+            total.ktls_unavailable_errno = error;
+        }
+        total.tls_cipher_fixed_writes += shard.tls_cipher_fixed_writes.get();
         total.latency_ns_sum += shard.latency_ns_sum.get();
         total.slots_total += shard.slots_total.get();
         total.slots_busy += shard.slots_busy.get();
@@ -696,6 +713,17 @@ std::string Daemon::Shared::status_json() const {
         .field("requests_failed", total.requests_failed);
     json.field("connects", total.connects).field("connect_failures", total.connect_failures);
     json.field("zc_notifications", total.zc_notifications).field("zc_copied", total.zc_copied);
+    json.key("tls");
+    if (settings.sink.kind == config::SinkUrl::Kind::https) {
+        json.begin_object()
+            .field("handshakes", total.tls_handshakes)
+            .field("resumed", total.tls_resumed)
+            .field("kernel_tls", describe_kernel_tls(total))
+            .field("ciphertext_fixed_writes", total.tls_cipher_fixed_writes)
+            .end_object();
+    } else {
+        json.null();
+    }
     json.field("slots_busy", total.slots_busy).field("slots_total", total.slots_total);
     json.field("mean_request_latency_ms",
                total.requests_acked > 0 ? double(total.latency_ns_sum) / double(total.requests_acked) / 1e6 : 0.0);
@@ -842,6 +870,14 @@ std::string Daemon::Shared::metrics_text() const {
               [](const ShardStats& s) { return s.connects.get(); });
     per_shard("supervent_connect_failures_total", "counter", "Failed connection attempts.",
               [](const ShardStats& s) { return s.connect_failures.get(); });
+    if (settings.sink.kind == config::SinkUrl::Kind::https) {
+        per_shard("supervent_tls_handshakes_total", "counter", "TLS handshakes completed with the sink.",
+                  [](const ShardStats& s) { return s.tls_handshakes.get(); });
+        per_shard("supervent_tls_resumed_total", "counter", "TLS handshakes that resumed a kept session.",
+                  [](const ShardStats& s) { return s.tls_resumed.get(); });
+        per_shard("supervent_ktls_connections_total", "counter", "TLS connections whose sends the kernel encrypts.",
+                  [](const ShardStats& s) { return s.ktls_connections.get(); });
+    }
     per_shard("supervent_zerocopy_notifications_total", "counter", "Zero-copy send notifications received.",
               [](const ShardStats& s) { return s.zc_notifications.get(); });
     per_shard("supervent_zerocopy_copied_total", "counter", "Zero-copy sends the kernel had to copy after all.",
@@ -1577,6 +1613,11 @@ void print_summary(const Totals& total, double elapsed_s, const config::Settings
                 elapsed_s > 0 ? double(total.bytes_sent) / elapsed_s / 1e6 : 0.0,
                 static_cast<unsigned long long>(total.requests_acked),
                 static_cast<unsigned long long>(total.requests_retried), settings.sink.text.c_str());
+    if (settings.sink.kind == config::SinkUrl::Kind::https) {
+        log::notice("summary: TLS: %llu handshakes (%llu resumed), kernel TLS %s",
+                    static_cast<unsigned long long>(total.tls_handshakes),
+                    static_cast<unsigned long long>(total.tls_resumed), describe_kernel_tls(total).c_str());
+    }
     for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
         if (total.events_failed_by_reason[reason] > 0) {
             log::warning("summary: %llu events failed: %s",

@@ -33,6 +33,11 @@ struct Totals {
     std::uint64_t connect_failures = 0;
     std::uint64_t zc_notifications = 0;
     std::uint64_t zc_copied = 0;
+    std::uint64_t tls_handshakes = 0;
+    std::uint64_t tls_resumed = 0;
+    std::uint64_t ktls_connections = 0;
+    int ktls_unavailable_errno = 0;  // any shard's
+    std::uint64_t tls_cipher_fixed_writes = 0;
     std::uint64_t latency_ns_sum = 0;
     std::uint64_t slots_total = 0;
     std::uint64_t slots_busy = 0;

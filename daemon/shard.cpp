@@ -206,7 +206,17 @@ void Shard::loop() {
         stats_.zc_notifications.set(counters.zc_notifications);
         stats_.zc_copied.set(counters.zc_copied);
         stats_.requests_ambiguous.set(counters.requests_ambiguous);
+        if (plan_.sink.kind == config::SinkUrl::Kind::https) publish_tls_counters();
     }
+}
+
+void Shard::publish_tls_counters() {
+    const net::TlsCounters& tls = http_->tls_counters();
+    stats_.tls_handshakes.set(tls.handshakes);
+    stats_.tls_resumed.set(tls.resumed);
+    stats_.ktls_connections.set(tls.ktls_connections);
+    stats_.ktls_unavailable_errno.set(static_cast<std::uint64_t>(tls.ktls_unavailable_errno));
+    stats_.tls_cipher_fixed_writes.set(tls.cipher_fixed_writes);
 }
 
 void Shard::apply_control(std::int64_t now_ns) {

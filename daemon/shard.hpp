@@ -91,6 +91,7 @@ private:
     [[nodiscard]] bool can_fill_now() const;
     [[nodiscard]] net::Slot* free_slot();
     void release(net::Slot& slot);
+    void publish_tls_counters();
     void fail_slot(net::Slot& slot, net::FailReason reason);
     [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
     // Checkpoint journal (only with plan_.checkpoint_share).

@@ -112,6 +112,12 @@ struct alignas(64) ShardStats {
     Counter connect_failures;
     Counter zc_notifications;
     Counter zc_copied;
+    // HTTPS only, copied from the transport's TLS counters.
+    Counter tls_handshakes;
+    Counter tls_resumed;          // handshakes that resumed a kept session
+    Counter ktls_connections;     // whose sends the kernel encrypts
+    Counter ktls_unavailable_errno;  // why kernel TLS is off (ENOENT: no tls module); 0 = on or not probed
+    Counter tls_cipher_fixed_writes;  // ciphertext writes from registered buffers
     Counter slots_total;
     Counter slots_busy;        // filling, queued, sending or settling
     Counter latency_ns_sum;    // over acked requests

@@ -8,9 +8,12 @@
    what to configure. Cases: a CA nobody trusts, a certificate for another
    name, an expired certificate, and the test CA without --ca-file.
 3. --tls-insecure-skip-verify delivers to the untrusted certificate, and the
-   daemon says loudly that verification is off."""
+   daemon says loudly that verification is off.
+4. The summary and the status say how TLS went: handshakes, kernel TLS on
+   or why not, ciphertext written from registered buffers."""
 
 import os
+import re
 
 import harness
 import tls_common
@@ -39,6 +42,43 @@ def exact_delivery(h, pki):
     check(report["events"] == EVENTS, f"the sink counted {report['events']} events over TLS, expected {EVENTS}")
     check(report["invalid_events"] == 0, f"{report['invalid_events']} invalid events")
     check(report["requests"] == EVENTS // BATCH, f"{report['requests']} requests, expected {EVENTS // BATCH}")
+    # The summary says how TLS went: handshakes, and kernel TLS on or why not.
+    match = re.search(r"summary: TLS: (\d+) handshakes \((\d+) resumed\), kernel TLS (.+)", daemon.stderr)
+    check(match is not None, f"no 'summary: TLS:' line:\n{daemon.stderr[-3000:]}")
+    handshakes, resumed, kernel_tls = int(match.group(1)), int(match.group(2)), match.group(3)
+    check(1 <= handshakes <= 4 and resumed < handshakes,
+          f"{handshakes} handshakes ({resumed} resumed) for 2 workers x 2 connections and no reconnect")
+    check(kernel_tls == "on" or kernel_tls.startswith("unavailable: "), f"kernel TLS {kernel_tls!r}")
+
+
+def status_while_running(h, pki):
+    """status shows a `tls` object over HTTPS: handshakes, kernel TLS and
+    the ciphertext written from registered buffers."""
+    sink = tls_common.start_tls_sink(h, "sink-status", pki, "server.pem")
+    socket_path = h.path("status.sock")
+    daemon = h.start("superventd-status", [h.bin("superventd"), "--sink", f"https://localhost:{sink.port}",
+                                           "--ca-file", os.path.join(pki, "ca.pem"), "--rate", 20_000,
+                                           "--batch-events", BATCH, "--workers", 1, "--socket", socket_path])
+    harness.wait_running(h, daemon, socket_path)
+    seen = {}
+
+    def acked():
+        seen["polls"] = seen.get("polls", 0) + 1
+        seen["status"] = harness.ctl(h, f"ctl-status-{seen['polls']}", socket_path, ["status"])
+        return seen["status"]["events_acked"] >= 5 * BATCH
+    h.wait_for("acknowledged events over HTTPS", acked, timeout_s=20, interval_s=0.2)
+    tls = seen["status"]["tls"]
+    h.log(f"status tls: {tls}")
+    check(tls is not None and tls["handshakes"] >= 1, f"status tls {tls}: expected a handshake")
+    check(tls["kernel_tls"] == "on" or tls["kernel_tls"].startswith("unavailable: "), f"status tls {tls}")
+    if tls["kernel_tls"] != "on":
+        check(tls["ciphertext_fixed_writes"] >= 5, f"status tls {tls}: ciphertext not written from registered buffers")
+    table = harness.ctl(h, "ctl-status-table", socket_path, ["status"], json_out=False).stdout
+    check(re.search(r"^tls +\d+ handshakes \(\d+ resumed\) +kernel TLS ", table, re.M) is not None,
+          f"supervent-ctl status shows no tls line:\n{table}")
+    harness.ctl(h, "ctl-stop", socket_path, ["stop"])
+    check(daemon.wait(timeout_s=30) == 0, f"superventd exited {daemon.poll()} after stop")
+    sink.stop()
 
 
 REFUSALS = (
@@ -65,7 +105,7 @@ def refusals(h, pki):
         report = sink.stop()
         check(report["events"] == 0 and report["requests"] == 0,
               f"[{tag}] the sink received requests through a refused certificate: {report}")
-        h.log(f"[{tag}] refused: {[line for line in daemon.stderr.splitlines() if 'TLS' in line][:1]}")
+        h.log(f"[{tag}] refused: {[line for line in daemon.stderr.splitlines() if 'TLS' in line and 'summary' not in line][:1]}")
 
 
 def skip_verify(h, pki):
@@ -80,6 +120,7 @@ def skip_verify(h, pki):
 def test(h):
     pki = tls_common.make_pki(h)
     exact_delivery(h, pki)
+    status_while_running(h, pki)
     refusals(h, pki)
     skip_verify(h, pki)
 
