@@ -72,6 +72,26 @@ struct Reader {
     ~Reader() { join(); }
 };
 
+// WRITE_FIXED from registered buffer `buf_index` until every byte is taken (a
+// socket may take a write in parts; at most 100 writes). Returns the bytes sent.
+std::size_t write_fixed_all(Ring& ring, int fd, const char* data, std::size_t bytes, int buf_index) {
+    std::size_t sent_bytes = 0;
+    int sends = 0;
+    while (sent_bytes < bytes && sends < 100) {
+        io_uring_sqe* sqe = ring.next_sqe();
+        io_uring_prep_write_fixed(sqe, fd, data + sent_bytes, static_cast<unsigned>(bytes - sent_bytes), 0, buf_index);
+        io_uring_sqe_set_data64(sqe, 1000 + static_cast<std::uint64_t>(sends));
+        const std::vector<Cqe> cqes = collect(ring, 1);
+        REQUIRE(cqes.size() == 1);
+        CHECK(cqes[0].user_data == 1000 + static_cast<std::uint64_t>(sends));
+        REQUIRE(cqes[0].res > 0);
+        CHECK((cqes[0].flags & (IORING_CQE_F_MORE | IORING_CQE_F_NOTIF)) == 0);
+        sent_bytes += static_cast<std::size_t>(cqes[0].res);
+        ++sends;
+    }
+    return sent_bytes;
+}
+
 }  // namespace
 
 TEST_CASE("Ring: created and probed", "[ring]") {
@@ -208,21 +228,7 @@ TEST_CASE("Ring: WRITE_FIXED on a socket (the fallback) sends the bytes", "[ring
     fill_pattern(data, send_bytes, 3);
     Reader reader(pair.receiver.get(), send_bytes);
 
-    std::size_t sent_bytes = 0;
-    int sends = 0;
-    while (sent_bytes < send_bytes && sends < 100) {
-        io_uring_sqe* sqe = ring.next_sqe();
-        io_uring_prep_write_fixed(sqe, pair.sender.get(), data + sent_bytes,
-                                  static_cast<unsigned>(send_bytes - sent_bytes), 0, 0);
-        io_uring_sqe_set_data64(sqe, 1000 + static_cast<std::uint64_t>(sends));
-        const std::vector<Cqe> cqes = collect(ring, 1);
-        REQUIRE(cqes.size() == 1);
-        CHECK(cqes[0].user_data == 1000 + static_cast<std::uint64_t>(sends));
-        REQUIRE(cqes[0].res > 0);
-        CHECK((cqes[0].flags & (IORING_CQE_F_MORE | IORING_CQE_F_NOTIF)) == 0);
-        sent_bytes += static_cast<std::size_t>(cqes[0].res);
-        ++sends;
-    }
+    const std::size_t sent_bytes = write_fixed_all(ring, pair.sender.get(), data, send_bytes, 0);
     reader.join();
     CHECK(sent_bytes == send_bytes);
     REQUIRE(reader.ok);
@@ -323,17 +329,9 @@ TEST_CASE("Ring: add_buffers fills the spare entries of the table, then says it 
     char* const data = extra.slot_data(0) + 10;
     fill_pattern(data, send_bytes, 3);
     Reader reader(pair.receiver.get(), send_bytes);
-    std::size_t sent = 0;
-    while (sent < send_bytes) {  // a socket may take a write in parts
-        io_uring_sqe* sqe = ring.next_sqe();
-        io_uring_prep_write_fixed(sqe, pair.sender.get(), data + sent, static_cast<unsigned>(send_bytes - sent), 0,
-                                  static_cast<int>(*first));
-        const std::vector<Cqe> cqes = collect(ring, 1);
-        REQUIRE(cqes.size() == 1);
-        REQUIRE(cqes[0].res > 0);
-        sent += static_cast<std::size_t>(cqes[0].res);
-    }
+    const std::size_t sent = write_fixed_all(ring, pair.sender.get(), data, send_bytes, static_cast<int>(*first));
     reader.join();
+    CHECK(sent == send_bytes);
     REQUIRE(reader.ok);
     CHECK(reader.data == std::string(data, send_bytes));
 
