@@ -526,9 +526,7 @@ void HttpTransport::sink_unreachable(Connection& conn, FailReason reason, std::i
     // back: reconnect then (but not in a tight loop), so that a sink that is
     // down fails batches after their retries, in seconds, as documented.
     const std::int64_t earliest_ns = now_ns + config_.reconnect_backoff_min_ns;
-    if (batch_due_ns < conn.reconnect_at_ns) {
-        conn.reconnect_at_ns = std::min(conn.reconnect_at_ns, std::max(batch_due_ns, earliest_ns));
-    }
+    conn.reconnect_at_ns = std::min(conn.reconnect_at_ns, std::max(batch_due_ns, earliest_ns));
 }
 
 void HttpTransport::on_tls_recv(Connection& conn, int result, std::int64_t now_ns) {
