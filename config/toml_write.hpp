@@ -2,7 +2,7 @@
 // Settings as the native TOML config: what `supervent-ctl convert FILE.yaml`
 // prints. load_toml_text() reads the text back into the same scenario
 // (sources, scenario section, window, scale) and the same runtime settings,
-// origins apart; test/config/test_toml_write.cpp checks it for every original
+// origins apart; test/config/toml_write_test.cpp checks it for every original
 // YAML file.
 #include <string>
 

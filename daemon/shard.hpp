@@ -12,6 +12,7 @@
 #include "config/settings.hpp"
 #include "core/event_source.hpp"
 #include "core/scenario_engine.hpp"
+#include "daemon/checkpoint_share.hpp"
 #include "daemon/shard_state.hpp"
 #include "net/backoff.hpp"
 #include "net/body_format.hpp"

@@ -158,12 +158,12 @@ def main():
     rows.append((f"superventd → supervent-sink, HTTP over loopback (2 workers), median of {args.rounds}",
                  statistics.median(http_eps_rounds), http_bytes, None))
 
-    # HTTPS on the same setup: a throwaway CA and certificate (test/net/test_tls_certs.sh),
+    # HTTPS on the same setup: a throwaway CA and certificate (test/net/tls_certs.sh),
     # supervent-sink --tls-cert, superventd --ca-file. TLS 1.3, AES-GCM in user space
     # unless the kernel has the tls module (kTLS).
     pki = os.path.join(work, "pki")
     subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "net",
-                                       "test_tls_certs.sh"), pki], check=True, stdout=subprocess.DEVNULL)
+                                       "tls_certs.sh"), pki], check=True, stdout=subprocess.DEVNULL)
     sink = Sink(args.bin_dir, work, ["--tls-cert", os.path.join(pki, "server.pem"),
                                      "--tls-key", os.path.join(pki, "server.key"), "--report",
                                      os.path.join(work, "tls-report.json")])

@@ -1,5 +1,5 @@
 """Shared by the TLS end-to-end tests: a throwaway PKI made with the openssl
-command line (test/net/test_tls_certs.sh) in the test's temp dir."""
+command line (test/net/tls_certs.sh) in the test's temp dir."""
 
 import os
 import subprocess
@@ -7,12 +7,12 @@ import subprocess
 import harness
 from harness import check
 
-CERTS_SCRIPT = os.path.join(harness.REPO_DIR, "test", "net", "test_tls_certs.sh")
+CERTS_SCRIPT = os.path.join(harness.REPO_DIR, "test", "net", "tls_certs.sh")
 
 
 def make_pki(h):
     """Returns the directory holding ca.pem, server.pem/.key, wrong-name.pem,
-    expired.pem and untrusted.pem (see test_tls_certs.sh)."""
+    expired.pem and untrusted.pem (see tls_certs.sh)."""
     pki = h.path("pki")
     result = subprocess.run(["sh", CERTS_SCRIPT, pki], capture_output=True, text=True, timeout=60)
     check(result.returncode == 0, f"making the test PKI failed:\n{result.stdout}\n{result.stderr}")

@@ -5,7 +5,7 @@
 #   wrong-name.pem    signed by ca.pem, but only for wrong.example
 #   expired.pem       signed by ca.pem, valid in January 2020 only
 #   untrusted.pem     localhost + 127.0.0.1, signed by another CA (other-ca.pem)
-# Every certificate uses server.key. Usage: test_tls_certs.sh DIR
+# Every certificate uses server.key. Usage: tls_certs.sh DIR
 set -eu
 dir=$1
 mkdir -p "$dir"

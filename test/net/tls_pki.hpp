@@ -1,5 +1,5 @@
 #pragma once
-// A throwaway PKI for the TLS tests, made by test_tls_certs.sh with the
+// A throwaway PKI for the TLS tests, made by tls_certs.sh with the
 // openssl command line in a fresh temp dir (once per test process), and an
 // in-process supervent-sink serving HTTPS with one of its certificates.
 #include <catch2/catch.hpp>

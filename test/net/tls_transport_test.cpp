@@ -1,7 +1,7 @@
 // HttpTransport over TLS against the in-process supervent-sink serving
 // HTTPS (Boost.Asio + OpenSSL, so the other end of each handshake is not
 // our own TLS code), on real loopback sockets driven by the ring. The PKI is
-// made per test process by test_tls_certs.sh with the openssl command line.
+// made per test process by tls_certs.sh with the openssl command line.
 #include <catch2/catch.hpp>
 
 #include <cerrno>
@@ -13,7 +13,7 @@
 
 #include "harness.hpp"
 #include "net/http_transport.hpp"
-#include "test_tls_pki.hpp"
+#include "tls_pki.hpp"
 
 using namespace supervent::net;
 using namespace supervent::net::test;
