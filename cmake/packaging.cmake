@@ -8,10 +8,7 @@
 # never touches /etc. The unit's ExecStart and --config follow.
 include(GNUInstallDirs)
 
-
-if(TARGET supervent-sink)
-  install(TARGETS supervent-sink RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
+# The programs install themselves (daemon/ and sink/ CMakeLists.txt).
 
 install(FILES ${PROJECT_SOURCE_DIR}/man/superventd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES ${PROJECT_SOURCE_DIR}/man/supervent-ctl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

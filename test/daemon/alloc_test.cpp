@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "net/sink_server.hpp"
+#include "sink/server.hpp"
 #include "shard_harness.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-// libFuzzer target: supervent-sink's request parsing (net/sink_http): the
+// libFuzzer target: supervent-sink's request parsing (sink/http): the
 // request head, the route, and the in-place chunked body decoder, fed the
 // way the server feeds it: the bytes arrive in pieces at arbitrary points.
 //
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "net/sink_http.hpp"
+#include "sink/http.hpp"
 
 namespace sink = supervent::sink;
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "net/sink_server.hpp"
+#include "sink/server.hpp"
 
 #ifndef SUPERVENT_TLS_CERTS_SCRIPT
 #error "the build must define SUPERVENT_TLS_CERTS_SCRIPT (test/net/CMakeLists.txt)"

@@ -12,7 +12,7 @@
 #include <new>
 #include <string>
 
-#include "net/sink_server.hpp"
+#include "sink/server.hpp"
 #include "test/sink/sink_test_client.hpp"
 
 namespace {

@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "net/sink_server.hpp"
+#include "sink/server.hpp"
 #include "test/sink/sink_test_client.hpp"
 
 extern char** environ;

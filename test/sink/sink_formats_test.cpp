@@ -7,9 +7,9 @@
 
 #include <string>
 
-#include "net/sink_body.hpp"
-#include "net/sink_http.hpp"
-#include "net/sink_stats.hpp"
+#include "sink/body.hpp"
+#include "sink/http.hpp"
+#include "sink/stats.hpp"
 
 using namespace supervent::sink;
 

@@ -5,10 +5,10 @@
 #include <cstring>
 #include <string>
 
-#include "net/sink_body.hpp"
-#include "net/sink_faults.hpp"
-#include "net/sink_http.hpp"
-#include "net/sink_options.hpp"
+#include "sink/body.hpp"
+#include "sink/faults.hpp"
+#include "sink/http.hpp"
+#include "sink/options.hpp"
 
 using namespace supervent::sink;
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "net/sink_body.hpp"
-#include "net/sink_server.hpp"
+#include "sink/body.hpp"
+#include "sink/server.hpp"
 #include "test/sink/sink_test_client.hpp"
 
 using namespace supervent::sink;

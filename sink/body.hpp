@@ -11,7 +11,7 @@
 
 #include <simdjson.h>
 
-#include "net/sink_http.hpp"
+#include "sink/http.hpp"
 
 namespace supervent::sink {
 

@@ -1,4 +1,4 @@
-#include "net/sink_stats.hpp"
+#include "sink/stats.hpp"
 
 #include <charconv>
 

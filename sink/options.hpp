@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "net/sink_server.hpp"
+#include "sink/server.hpp"
 
 namespace supervent::sink {
 

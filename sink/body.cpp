@@ -1,4 +1,4 @@
-#include "net/sink_body.hpp"
+#include "sink/body.hpp"
 
 #include <algorithm>
 #include <cstring>

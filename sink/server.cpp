@@ -1,4 +1,4 @@
-#include "net/sink_server.hpp"
+#include "sink/server.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -16,8 +16,8 @@
 #include <boost/asio/ssl.hpp>
 
 #include "core/bounds.hpp"
-#include "net/sink_body.hpp"
-#include "net/sink_http.hpp"
+#include "sink/body.hpp"
+#include "sink/http.hpp"
 
 namespace supervent::sink {
 namespace asio = boost::asio;

@@ -1,4 +1,4 @@
-#include "net/sink_http.hpp"
+#include "sink/http.hpp"
 
 #include <cstring>
 

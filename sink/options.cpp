@@ -1,4 +1,4 @@
-#include "net/sink_options.hpp"
+#include "sink/options.hpp"
 
 #include <charconv>
 

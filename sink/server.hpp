@@ -1,13 +1,13 @@
 #pragma once
 // supervent-sink's HTTP/1.1 server: Boost.Asio, one io_context per I/O
 // thread, connections spread over them round robin so each connection's
-// buffers stay on one thread. Usable in-process (tests) and from sink_main.
+// buffers stay on one thread. Usable in-process (tests) and from sink/main.cpp.
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "net/sink_faults.hpp"
-#include "net/sink_stats.hpp"
+#include "sink/faults.hpp"
+#include "sink/stats.hpp"
 
 namespace supervent::sink {
 

@@ -13,9 +13,9 @@
 #include <system_error>
 #include <vector>
 
-#include "net/sink_options.hpp"
-#include "net/sink_server.hpp"
-#include "net/sink_stats.hpp"
+#include "sink/options.hpp"
+#include "sink/server.hpp"
+#include "sink/stats.hpp"
 
 namespace {
 

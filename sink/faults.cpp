@@ -1,4 +1,4 @@
-#include "net/sink_faults.hpp"
+#include "sink/faults.hpp"
 
 #include <charconv>
 #include <stdexcept>
