@@ -17,7 +17,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/local_addresses.hpp"
 #include "net/http_request.hpp"
-#include "net/sink_server.hpp"
+#include "sink/server.hpp"
 #include "shard_harness.hpp"
 
 using supervent::config::SinkUrl;
