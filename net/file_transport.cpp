@@ -70,13 +70,13 @@ void FileTransport::post_write(Slot& slot) {
     io_uring_prep_write_fixed(sqe, fd_, slot.wire_data() + written_bytes_,
                               static_cast<unsigned>(slot.wire_bytes - written_bytes_), static_cast<std::uint64_t>(-1),
                               static_cast<int>(slot.index));
-    io_uring_sqe_set_data64(sqe, CompletionTag{Op::write, slot.index, 0}.encode());
+    io_uring_sqe_set_data64(sqe, CompletionTag::file_write(slot.index).encode());
     ++slot.sends_outstanding;
 }
 
 void FileTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) {
     if (tag.op != Op::write) return;
-    Slot& slot = listener_.slot_at(tag.target_index);
+    Slot& slot = listener_.slot_at(tag.slot_index());
     assert(slot.sends_outstanding == 1);
     --slot.sends_outstanding;
     if (cqe.res > 0) {

@@ -27,12 +27,6 @@ constexpr std::int64_t ns_per_s = 1'000'000'000;
 // A 429's reset time is honoured up to this far ahead.
 constexpr std::int64_t rate_limit_wait_max_ns = 120 * ns_per_s;
 
-// Send tags carry the slot (notifications must find it even after its
-// connection is gone) and the connection that sent it.
-constexpr std::uint32_t conn_index_bits = 8;
-constexpr std::uint32_t conn_generation_mask = (1u << (32 - conn_index_bits)) - 1;
-static_assert(bounds::connections_per_shard_max <= (1u << conn_index_bits));
-
 std::int64_t realtime_s() {
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
@@ -140,11 +134,6 @@ HttpTransport::~HttpTransport() {
     }
 }
 
-std::uint64_t HttpTransport::send_tag(const Connection& conn, const Slot& slot) const {
-    const std::uint32_t packed = (conn.index << (32 - conn_index_bits)) | (conn.generation & conn_generation_mask);
-    return CompletionTag{Op::send, slot.index, packed}.encode();
-}
-
 std::int64_t HttpTransport::backoff_ns(std::uint32_t failures) {
     return backoff_.delay_ns(failures, config_.reconnect_backoff_min_ns, config_.reconnect_backoff_max_ns);
 }
@@ -244,7 +233,7 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
 
     io_uring_sqe* sqe = ring_.next_sqe();
     io_uring_prep_connect(sqe, conn.fd, reinterpret_cast<const sockaddr*>(&config_.address), config_.address_bytes);
-    io_uring_sqe_set_data64(sqe, CompletionTag{Op::connect, conn.index, conn.generation}.encode());
+    io_uring_sqe_set_data64(sqe, CompletionTag::connection(Op::connect, conn.index, conn.generation).encode());
     ++conn.ops_outstanding;
 }
 
@@ -262,7 +251,7 @@ void HttpTransport::post_recv(Connection& conn) {
     }
     io_uring_sqe* sqe = ring_.next_sqe();
     io_uring_prep_recv(sqe, conn.fd, into, room, 0);
-    io_uring_sqe_set_data64(sqe, CompletionTag{Op::recv, conn.index, conn.generation}.encode());
+    io_uring_sqe_set_data64(sqe, CompletionTag::connection(Op::recv, conn.index, conn.generation).encode());
     conn.recv_posted = true;
     ++conn.ops_outstanding;
 }
@@ -277,22 +266,23 @@ void HttpTransport::post_send(Connection& conn, Slot& slot) {
     } else {
         io_uring_prep_write_fixed(sqe, conn.fd, data, static_cast<unsigned>(bytes), 0, static_cast<int>(slot.index));
     }
-    io_uring_sqe_set_data64(sqe, send_tag(conn, slot));
+    // The slot leads: its notification must find it even after the connection has gone.
+    io_uring_sqe_set_data64(sqe, CompletionTag::send(slot.index, conn.index, conn.generation).encode());
     ++slot.sends_outstanding;
     ++conn.ops_outstanding;
 }
 
 void HttpTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) {
     switch (tag.op) {
-        case Op::connect: on_connect(connections_.at(tag.target_index), cqe.res, now_ns); break;
-        case Op::recv: on_recv(connections_.at(tag.target_index), cqe.res, now_ns); break;
-        case Op::tls_send: on_tls_send(connections_.at(tag.target_index), cqe.res, now_ns); break;
+        case Op::connect: on_connect(connections_.at(tag.connection_index()), cqe.res, now_ns); break;
+        case Op::recv: on_recv(connections_.at(tag.connection_index()), cqe.res, now_ns); break;
+        case Op::tls_send: on_tls_send(connections_.at(tag.connection_index()), cqe.res, now_ns); break;
         case Op::send: {
-            Slot& slot = listener_.slot_at(tag.target_index);
+            Slot& slot = listener_.slot_at(tag.slot_index());
             if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) {
                 on_notification(slot, cqe, now_ns);
             } else {
-                on_send(slot, cqe, tag.generation >> (32 - conn_index_bits), now_ns);
+                on_send(slot, cqe, tag.connection_index(), now_ns);
             }
             break;
         }
@@ -578,7 +568,7 @@ void HttpTransport::flush_tls(Connection& conn) {
     } else {
         io_uring_prep_send(sqe, conn.fd, out.data.get() + out.begin, out.pending(), MSG_NOSIGNAL | MSG_WAITALL);
     }
-    io_uring_sqe_set_data64(sqe, CompletionTag{Op::tls_send, conn.index, conn.generation}.encode());
+    io_uring_sqe_set_data64(sqe, CompletionTag::connection(Op::tls_send, conn.index, conn.generation).encode());
     conn.tls_send_posted = true;
     ++conn.ops_outstanding;
 }

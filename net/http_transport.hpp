@@ -178,7 +178,6 @@ private:
     void close_when_quiet(Connection& conn, std::int64_t now_ns);
     void settle_if_ready(Slot& slot, std::int64_t now_ns);
     [[nodiscard]] std::int64_t backoff_ns(std::uint32_t failures);
-    [[nodiscard]] std::uint64_t send_tag(const Connection& conn, const Slot& slot) const;
 
     Ring& ring_;
     SlotListener& listener_;
