@@ -15,7 +15,9 @@ public:
         slot.wire_offset = slot.body_offset;
         slot.wire_bytes = slot.body_bytes;
         slot.send_started_ns = now_ns;
-        slot.state = SlotState::settling;
+        // Sent and answered at once: the same path as any other transport's.
+        slot.move_to(SlotState::sending);
+        slot.move_to(SlotState::settling);
         slot.verdict = Verdict::acked;
         slot.reason = FailReason::none;
         slot.acked_events = slot.events;

@@ -32,7 +32,7 @@ bool FileTransport::try_start(Slot& slot, std::int64_t now_ns) {
     written_bytes_ = 0;
     slot.wire_offset = slot.body_offset;  // no head: the body is the file content
     slot.wire_bytes = slot.body_bytes;
-    slot.state = SlotState::sending;
+    slot.move_to(SlotState::sending);
     slot.send_started_ns = now_ns;
     post_write(slot);
     return true;
@@ -88,7 +88,7 @@ void FileTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, st
         }
     }
     busy_ = false;
-    slot.state = SlotState::settling;
+    slot.move_to(SlotState::settling);
     if (cqe.res > 0) {
         slot.verdict = Verdict::acked;
         slot.reason = FailReason::none;

@@ -170,7 +170,7 @@ bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
     const std::size_t head_bytes = head.write_before(slot.data + slot.body_offset, slot.body_bytes);
     slot.wire_offset = slot.body_offset - head_bytes;
     slot.wire_bytes = head_bytes + slot.body_bytes;
-    slot.state = SlotState::sending;
+    slot.move_to(SlotState::sending);
     slot.outcome_decided = false;
     slot.send_started_ns = now_ns;
 
@@ -683,7 +683,7 @@ void HttpTransport::decide(Connection& conn, Verdict verdict, FailReason reason,
     slot.reason = reason;
     slot.acked_events = acked_events;
     slot.retry_at_ns = retry_at_ns;
-    slot.state = SlotState::settling;
+    slot.move_to(SlotState::settling);
     std::copy(conn.requests.begin() + 1, conn.requests.begin() + conn.request_count, conn.requests.begin());
     --conn.request_count;
     if (conn.sent_count > 0) --conn.sent_count;

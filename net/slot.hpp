@@ -2,19 +2,39 @@
 // A send slot: one registered buffer holding one batch (HTTP head + body).
 //
 //   free → filling → queued → sending → settling → free (acked or failed)
-//                       ▲                   │
-//                       └──── retry ────────┘
+//    ▲ ▲      │        │ ▲                   │
+//    │ └──────┘        │ └────── retry ──────┘
+//    │ (no batch)      │
+//    └─────────────────┘ (failed unsent)
+//
+// Besides the main line: filling → free when the engine had no batch to give
+// (a backfill that is complete), and queued → free when a batch that waits is
+// failed without being sent (its retries used up while the sink was
+// unreachable, a fatal sink error, the drain deadline after a stop).
 //
 // A slot leaves `settling` only when its outcome is decided AND the kernel has
 // let go of the buffer: every send completion and every zero-copy
 // notification has arrived. Reusing it earlier could put new bytes on the wire
 // under an old request.
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 
 namespace supervent::net {
 
 enum class SlotState : std::uint8_t { free, filling, queued, sending, settling };
+
+// The transitions drawn above, and no others.
+[[nodiscard]] constexpr bool slot_transition_legal(SlotState from, SlotState to) {
+    switch (from) {
+        case SlotState::free: return to == SlotState::filling;
+        case SlotState::filling: return to == SlotState::queued || to == SlotState::free;
+        case SlotState::queued: return to == SlotState::sending || to == SlotState::free;
+        case SlotState::sending: return to == SlotState::settling;
+        case SlotState::settling: return to == SlotState::free || to == SlotState::queued;
+    }
+    return false;
+}
 
 // Why a batch (or an attempt at it) did not succeed. Stable: used as metric
 // labels and in status.
@@ -95,6 +115,12 @@ struct Slot {
     std::uint32_t acked_events = 0;
     std::int64_t retry_at_ns = 0;         // earliest retry the sink asked for (429)
 
+    // Every change of `state` goes through here, so an illegal one is caught
+    // where it happens rather than as a corrupted batch later.
+    void move_to(SlotState next) {
+        assert(slot_transition_legal(state, next));
+        state = next;
+    }
     [[nodiscard]] bool kernel_done() const { return sends_outstanding == 0 && notifs_outstanding == 0; }
     [[nodiscard]] const char* wire_data() const { return data + wire_offset; }
 };

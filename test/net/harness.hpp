@@ -62,7 +62,7 @@ public:
         settled.push_back(Settled{slot.index, slot.verdict, slot.reason, slot.events, slot.acked_events,
                                   slot.retry_at_ns, now_ns, slot.kernel_done(), slot.state, slot.attempt_charged});
         slot.attempt_charged = true;
-        slot.state = SlotState::free;
+        slot.move_to(SlotState::free);
     }
     std::int64_t on_sink_unreachable(FailReason reason, std::int64_t now_ns) override {
         unreachable.push_back(Unreachable{reason, now_ns});
@@ -75,7 +75,8 @@ public:
         Slot& slot = slots.at(slot_index);
         REQUIRE(slot.state == SlotState::free);
         REQUIRE(body_offset_bytes + body.size() <= slot.capacity_bytes);
-        slot.state = SlotState::queued;
+        slot.move_to(SlotState::filling);
+        slot.move_to(SlotState::queued);
         slot.body_offset = body_offset_bytes;
         slot.body_bytes = body.size();
         std::memcpy(slot.data + slot.body_offset, body.data(), body.size());
