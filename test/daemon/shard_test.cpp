@@ -272,11 +272,11 @@ TEST_CASE("after a stop, a sink that never answers is given up on at the drain d
     const auto elapsed = std::chrono::steady_clock::now() - started;
     CHECK(stats.phase.load() == ShardPhase::finished);
     CHECK(elapsed < std::chrono::seconds(3));  // 0.3 s running + 0.3 s drain, not a minute
-    CHECK(stats.events_generated.get() > 0);
-    CHECK(stats.events_acked.get() == 0);
-    CHECK(stats.events_failed.get() == stats.events_generated.get());
+    CHECK(stats[supervent::daemon::Stat::events_generated].get() > 0);
+    CHECK(stats[supervent::daemon::Stat::events_acked].get() == 0);
+    CHECK(stats.events_failed.get() == stats[supervent::daemon::Stat::events_generated].get());
     CHECK(stats.events_failed_by_reason[static_cast<int>(supervent::net::FailReason::drain_timeout)].get() ==
-          stats.events_generated.get());
+          stats[supervent::daemon::Stat::events_generated].get());
 }
 
 TEST_CASE("a 401 that arrives after the last event was generated is still explained", "[shard][http]") {

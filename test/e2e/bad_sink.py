@@ -36,9 +36,10 @@ def run_daemon(h, tag, url):
 
 
 def retried(stderr):
-    match = re.search(r"\((\d+) requests, (\d+) retried\)", stderr)
+    match = re.search(r"summary: .*\b(\d+) requests sent, (\d+) acknowledged, (\d+) retried", stderr)
     check(match is not None, f"the summary does not say how many requests were retried:\n{stderr}")
-    return int(match.group(2))
+    check(int(match.group(1)) > 0, f"the summary says no request was sent, though every one failed:\n{stderr}")
+    return int(match.group(3))
 
 
 def test(h):

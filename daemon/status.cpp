@@ -1,0 +1,308 @@
+#include "daemon/daemon_shared.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/bounds.hpp"
+#include "daemon/log.hpp"
+
+namespace supervent::daemon {
+
+RunState Daemon::Shared::state() const {
+    bool any_failed = false, all_finished = true, any_draining = false, any_starting = false;
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const ShardPhase phase = stats[i].phase.load(std::memory_order_acquire);
+        any_failed |= phase == ShardPhase::failed;
+        all_finished &= phase == ShardPhase::finished || phase == ShardPhase::failed;
+        any_draining |= phase == ShardPhase::draining;
+        any_starting |= phase == ShardPhase::starting;
+    }
+    if (any_failed) return RunState::failed;
+    if (all_finished) return RunState::finished;
+    if (any_starting) return RunState::starting;
+    if (any_draining || stop_requested) return RunState::draining;
+    if (paused || all_sources_disabled()) return RunState::paused;
+    return RunState::running;
+}
+
+Totals Daemon::Shared::totals() const { return sum_stats(stats.get(), shard_count); }
+
+std::string Daemon::Shared::status_json() const {
+    const Totals total = totals();
+    JsonWriter json;
+    json.begin_object().field("ok", true).field("state", run_state_name(state()));
+    write_stat_fields(json, total, StatGroup::run);
+    json.field("events_failed", total.events_failed)
+        .field("events_rejected", total.events_rejected())
+        .field("events_dropped", total.events_dropped())
+        .field("events_in_flight", total.events_in_flight());
+    json.key("events_target");
+    if (settings.events > 0) json.value(settings.events); else json.null();
+    json.key("duration_target_s");
+    if (settings.duration_s > 0) json.value(settings.duration_s); else json.null();
+    json.key("rate_target");
+    if (settings.rate_eps) json.value(*settings.rate_eps); else json.value("unlimited");
+    json.field("rate_actual", rate_actual_eps).field("bytes_per_second", bytes_rate_actual);
+    json.field("uptime_s", double(monotonic_ns() - started_ns) / ns_per_s).field("workers", shard_count);
+    json.field("paused", paused).field("reloads", reloads);
+    json.key("tls");
+    if (settings.sink.kind == config::SinkUrl::Kind::https) {
+        json.begin_object();
+        write_stat_fields(json, total, StatGroup::tls);
+        json.field("kernel_tls", describe_kernel_tls(total)).end_object();
+    } else {
+        json.null();
+    }
+    const std::uint64_t acked_requests = total[Stat::requests_acked];
+    json.field("mean_request_latency_ms",
+               acked_requests > 0 ? double(total[Stat::latency_ns_sum]) / double(acked_requests) / 1e6 : 0.0);
+    json.key("events_failed_by_reason");
+    write_failed_by_reason(json, total, false);
+    json.key("events_dropped_by_reason");  // for "dropped (by reason)"
+    write_failed_by_reason(json, total, true);
+    json.field("sink", settings.sink.text).field("dataset", settings.dataset);
+    json.field("config", settings.config_path).field("log_level", settings.log_level);
+    json.field("control_sessions", control_server ? control_server->sessions() : 0u);
+    json.key("metrics");
+    if (metrics_server) json.value("http://" + metrics_server->address() + "/metrics"); else json.null();
+    json_sources(json);
+    json_progress(json, total);
+    json_checkpoint(json);
+    json_shards(json);
+    json.end_object();
+    return json.take();
+}
+
+void Daemon::Shared::json_shards(JsonWriter& json) const {
+    json.key("shards").begin_array();
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const ShardStats& shard = stats[i];
+        json.begin_object()
+            .field("index", i)
+            .field("phase", shard_phase_name(shard.phase.load(std::memory_order_acquire)))
+            .field("events_acked", shard[Stat::events_acked].get())
+            .field("events_failed", shard.events_failed.get())
+            .field("events_generated", shard[Stat::events_generated].get())
+            .field("slots_busy", shard[Stat::slots_busy].get())
+            .field("backpressured", shard.backpressured.load(std::memory_order_relaxed))
+            .end_object();
+    }
+    json.end_array();
+    json.key("errors").begin_array();
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        std::lock_guard lock(errors[i].mutex);
+        if (!errors[i].text.empty()) json.value(errors[i].text);
+    }
+    json.end_array();
+}
+
+// Prometheus text exposition format 0.0.4: the run's own gauges, then the
+// stat table's families (sums, or a series per shard), then what is not one
+// number per shard.
+std::string Daemon::Shared::metrics_text() const {
+    const Totals total = totals();
+    PrometheusText out;
+    out.family("supervent_build_info", "gauge", "Version of superventd.");
+    out.sample("supervent_build_info", "version=\"" SUPERVENT_VERSION "\"", 1);
+    out.family("supervent_workers", "gauge", "Worker threads (shards).");
+    out.sample("supervent_workers", "", shard_count);
+    out.family("supervent_uptime_seconds", "gauge", "Seconds since superventd started.");
+    out.sample("supervent_uptime_seconds", "", double(monotonic_ns() - started_ns) / ns_per_s);
+    out.family("supervent_paused", "gauge", "1 while generation is paused (pause, or the source disabled).");
+    out.sample("supervent_paused", "", paused || all_sources_disabled() ? 1 : 0);
+    out.family("supervent_rate_target_events_per_second", "gauge", "Target event rate over all workers; 0 = unlimited.");
+    out.sample("supervent_rate_target_events_per_second", "", settings.rate_eps ? *settings.rate_eps : 0.0);
+    out.family("supervent_rate_events_per_second", "gauge", "Events generated per second, sampled every 0.5 s.");
+    out.sample("supervent_rate_events_per_second", "", rate_actual_eps);
+    out.family("supervent_reloads_total", "counter", "Successful configuration reloads.");
+    out.sample("supervent_reloads_total", "", double(reloads));
+    out.stat_families(stats.get(), shard_count, total, settings.sink.kind == config::SinkUrl::Kind::https);
+    out.failed_by_reason(total);
+    metrics_local_addresses(out);
+    out.family("supervent_buffer_utilization_ratio", "gauge", "Busy send buffer slots over all slots.");
+    const std::uint64_t slots = total[Stat::slots_total];
+    out.sample("supervent_buffer_utilization_ratio", "", slots > 0 ? double(total[Stat::slots_busy]) / double(slots) : 0.0);
+    out.family("supervent_backpressured", "gauge", "1 while a worker wants a free slot and has none (sink-bound).");
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const std::string labels = "shard=\"" + std::to_string(i) + "\"";
+        out.sample("supervent_backpressured", labels, stats[i].backpressured.load(std::memory_order_relaxed) ? 1 : 0);
+    }
+    out.latency_histogram(stats.get(), shard_count, total);
+    return out.take();
+}
+
+void Daemon::Shared::metrics_local_addresses(PrometheusText& out) const {
+    out.family("supervent_bytes_sent_by_local_address_total", "counter",
+               "Wire bytes of acknowledged requests by local address (--bind / network.bind).");
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const auto& addresses = plans[i].sink.http.local_addresses;
+        for (std::size_t a = 0; a < addresses.size() && a < bounds::local_addresses_max; ++a) {
+            char host[INET6_ADDRSTRLEN] = "?";
+            const sockaddr_storage& address = addresses[a];
+            if (address.ss_family == AF_INET) {
+                ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(address).sin_addr, host, sizeof host);
+            } else if (address.ss_family == AF_INET6) {
+                ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr, host, sizeof host);
+            }
+            char labels[96];
+            std::snprintf(labels, sizeof labels, "shard=\"%u\",address=\"%s\"", i, host);
+            out.sample("supervent_bytes_sent_by_local_address_total", labels,
+                       double(stats[i].bytes_by_local_address[a].get()));
+        }
+    }
+}
+
+// A backfill's progress: root events done of all, and an ETA from the
+// recent root rate. null for a live run.
+void Daemon::Shared::json_progress(JsonWriter& json, const Totals& total) const {
+    json.key("progress");
+    if (!scenario || !scenario->backfill) {
+        json.null();
+        return;
+    }
+    const std::uint64_t all = total[Stat::roots_total];
+    const std::uint64_t done = std::min(total[Stat::roots_done], all);
+    json.begin_object();
+    write_stat_fields(json, total, StatGroup::progress);
+    json.field("fraction", all > 0 ? double(done) / double(all) : 1.0);
+    json.key("eta_s");
+    if (done >= all) json.value(0.0);
+    else if (roots_rate > 0) json.value(double(all - done) / roots_rate);
+    else json.null();
+    json.end_object();
+}
+
+void Daemon::Shared::json_checkpoint(JsonWriter& json) const {
+    json.key("checkpoint");
+    if (!checkpoint) {
+        json.null();
+        return;
+    }
+    std::uint64_t settled = 0, resumed = 0;
+    for (const ShardJournal& shard : checkpoint_written.shards) settled += shard.events;
+    for (std::uint32_t i = 0; i < shard_count; ++i) resumed += stats[i][Stat::events_resumed].get();
+    json.begin_object()
+        .field("path", checkpoint->path)
+        .field("resumed_events", resumed)
+        .field("settled_events", settled)
+        .field("complete", checkpoint_written.complete)
+        .field("written_s_ago", checkpoint_written_ns > 0 ? double(monotonic_ns() - checkpoint_written_ns) / ns_per_s : -1.0)
+        .end_object();
+}
+
+void Daemon::Shared::sample_rates(std::int64_t now_ns) {
+    if (now_ns - sample_ns < ns_per_s / 2) return;
+    const Totals total = totals();
+    const double elapsed_s = double(now_ns - sample_ns) / ns_per_s;
+    rate_actual_eps = double(total[Stat::events_generated] - sample_events) / elapsed_s;
+    bytes_rate_actual = double(total[Stat::bytes_sent] - sample_bytes) / elapsed_s;
+    // Root events per second for a backfill's ETA, smoothed over a few
+    // samples; a reload (roots_done back to 0) starts it afresh. Roots a
+    // resumed backfill replayed are not this run's pace.
+    std::uint64_t roots = 0;
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const std::uint64_t resumed = stats[i][Stat::roots_resumed].get();
+        const std::uint64_t done = stats[i][Stat::roots_done].get();
+        roots += done > resumed ? done - resumed : 0;
+    }
+    if (roots >= sample_roots) {
+        const double rate = double(roots - sample_roots) / elapsed_s;
+        roots_rate = roots_rate > 0 ? 0.7 * roots_rate + 0.3 * rate : rate;
+    } else {
+        roots_rate = 0;
+    }
+    sample_roots = roots;
+    sample_ns = now_ns;
+    sample_events = total[Stat::events_generated];
+    sample_bytes = total[Stat::bytes_sent];
+}
+
+void Daemon::Shared::print_progress(std::int64_t now_ns) const {
+    const Totals total = totals();
+    log::info("[%6.1fs] generated %llu  acked %llu  failed %llu  in flight %llu  %.2f M events/s  %.1f MB/s",
+              double(now_ns - started_ns) / ns_per_s, static_cast<unsigned long long>(total[Stat::events_generated]),
+              static_cast<unsigned long long>(total[Stat::events_acked]), static_cast<unsigned long long>(total.events_failed),
+              static_cast<unsigned long long>(total.events_in_flight()), rate_actual_eps / 1e6, bytes_rate_actual / 1e6);
+    if (scenario && scenario->backfill) {
+        std::uint64_t done = 0, all = 0;
+        for (std::uint32_t i = 0; i < shard_count; ++i) {
+            done += stats[i][Stat::roots_done].get();
+            all += stats[i][Stat::roots_total].get();
+        }
+        log::info("[%6.1fs] backfill: %llu of %llu root events (%.1f %%)", double(now_ns - started_ns) / ns_per_s,
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(all),
+                  all > 0 ? 100.0 * double(done) / double(all) : 100.0);
+    }
+}
+
+// STATUS= with the live rate every second; WATCHDOG=1 every half interval,
+// but only while every running shard keeps turning its loop.
+void Daemon::Shared::report_to_systemd(std::int64_t now_ns) {
+    if (!notifier.enabled() || !reported_ready) return;
+    if (now_ns - last_status_ns >= ns_per_s && !stop_requested) {
+        last_status_ns = now_ns;
+        const Totals total = totals();
+        char text[256];
+        std::snprintf(text, sizeof text, "STATUS=%s: %.0f events/s (target %s), %llu acked, %llu failed",
+                      run_state_name(state()), rate_actual_eps,
+                      settings.rate_eps ? std::to_string(static_cast<long long>(*settings.rate_eps)).c_str() : "unlimited",
+                      static_cast<unsigned long long>(total[Stat::events_acked]),
+                      static_cast<unsigned long long>(total.events_failed));
+        notifier.notify(text);
+    }
+    const std::int64_t watchdog_ns = notifier.watchdog_usec() * 1000;
+    if (watchdog_ns <= 0 || now_ns - last_watchdog_ns < watchdog_ns / 2) return;
+    std::vector<std::uint64_t> turns(shard_count);
+    std::unique_ptr<bool[]> done(new bool[shard_count]);
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        turns[i] = stats[i][Stat::loop_turns].get();
+        const ShardPhase phase = stats[i].phase.load(std::memory_order_acquire);
+        done[i] = phase == ShardPhase::finished || phase == ShardPhase::failed;
+    }
+    if (watchdog_turns.size() != shard_count) watchdog_turns.assign(shard_count, UINT64_MAX);
+    if (shards_alive(turns.data(), watchdog_turns.data(), done.get(), shard_count)) {
+        notifier.notify("WATCHDOG=1");
+        last_watchdog_ns = now_ns;
+        watchdog_turns = std::move(turns);
+        watchdog_withheld = false;
+    } else if (!watchdog_withheld) {
+        watchdog_withheld = true;
+        log::error("a worker has not turned its loop for %lld ms: withholding the watchdog ping",
+                   static_cast<long long>((now_ns - last_watchdog_ns) / 1'000'000));
+    }
+}
+
+// elapsed_s is the time spent generating and sending: a resumed backfill's
+// replay (resumed_events made again, not sent) is left out of the rates.
+void Daemon::Shared::print_summary(const Totals& total, double elapsed_s, std::uint64_t resumed_events,
+                                   double replay_s) const {
+    if (resumed_events > 0) {
+        log::notice("summary: resumed after %llu events the checkpoint had settled (replayed in %.2f s, not sent again)",
+                    static_cast<unsigned long long>(resumed_events), replay_s);
+    }
+    log::notice("summary: %llu events generated, %llu acknowledged, %llu failed, %llu in flight",
+                static_cast<unsigned long long>(total[Stat::events_generated]),
+                static_cast<unsigned long long>(total[Stat::events_acked]),
+                static_cast<unsigned long long>(total.events_failed),
+                static_cast<unsigned long long>(total.events_in_flight()));
+    log::notice("summary: %.2f s, %.0f events/s, %.1f MB/s sent to %s", elapsed_s,
+                elapsed_s > 0 ? double(total[Stat::events_acked]) / elapsed_s : 0.0,
+                elapsed_s > 0 ? double(total[Stat::bytes_sent]) / elapsed_s / 1e6 : 0.0, settings.sink.text.c_str());
+    log::notice("summary: %s", summary_counters(total).c_str());
+    if (settings.sink.kind == config::SinkUrl::Kind::https) {
+        log::notice("summary: TLS: %llu handshakes (%llu resumed), kernel TLS %s",
+                    static_cast<unsigned long long>(total[Stat::tls_handshakes]),
+                    static_cast<unsigned long long>(total[Stat::tls_resumed]), describe_kernel_tls(total).c_str());
+    }
+    for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
+        if (total.events_failed_by_reason[reason] > 0) {
+            log::warning("summary: %llu events failed: %s",
+                         static_cast<unsigned long long>(total.events_failed_by_reason[reason]),
+                         net::fail_reason_name(static_cast<net::FailReason>(reason)));
+        }
+    }
+}
+
+}  // namespace supervent::daemon
