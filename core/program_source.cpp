@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
-#include <stdexcept>
 
 #include "core/digits.hpp"
 
@@ -23,7 +22,9 @@ std::uint32_t round_up_lanes(std::uint32_t n) {
 }  // namespace
 
 EventClock::EventClock(TimeRange times, std::uint32_t count) {
-    if (times.end_ns < times.begin_ns) throw std::invalid_argument("time range ends before it begins");
+    // Ranges come from the engine (or a test), never from a user: a start
+    // after its end is refused when the settings are loaded.
+    assert(times.end_ns >= times.begin_ns);
     begin_ = static_cast<std::uint64_t>(times.begin_ns);
     const std::uint64_t span = static_cast<std::uint64_t>(times.end_ns) - begin_;
     count_ = std::max<std::uint64_t>(count, 1);
@@ -51,7 +52,7 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
       block_stride_(round_up_lanes(std::min(batch_events_max, block_events_max))),
       shard_index_(identity.shard_index),
       shard_count_(std::max<std::uint32_t>(identity.shard_count, 1)) {
-    if (batch_events_max == 0) throw std::invalid_argument("batch_events_max must be at least 1");
+    assert(batch_events_max >= 1);  // runtime.batch_events is checked to be 1.. at load
     raw_.resize(std::size_t{program_->draws_per_event} * block_stride_);
     columns_.resize(std::size_t{program_->column_count} * block_stride_);
     time_caches_.resize(program_->time_formats.size());
@@ -75,7 +76,7 @@ std::size_t ProgramSource::write_events(std::uint32_t count, const EventInputs& 
 // when given), then serialize each event.
 std::size_t ProgramSource::write_batch(std::uint32_t count, EventClock& clock, const EventInputs* inputs,
                                        std::span<char> out, std::uint32_t* event_ends) {
-    if (count > batch_events_max_) throw std::length_error("batch larger than batch_events_max");
+    assert(count <= batch_events_max_);  // the engine caps every batch at what it was built for
     assert(out.size() >= std::size_t{count} * program_->event_bytes_max);
     char* p = out.data();
     if (count > 0) {

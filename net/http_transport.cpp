@@ -165,7 +165,9 @@ bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
     if (found == nullptr) return false;
     Connection& conn = *found;
 
-    const RequestHead& head = heads_.at(slot.route);
+    // Routes are the shard's own numbering of add_route's paths.
+    assert(slot.route < heads_.size());
+    const RequestHead& head = heads_[slot.route];
     assert(slot.body_offset >= head.bytes_max());
     const std::size_t head_bytes = head.write_before(slot.data + slot.body_offset, slot.body_bytes);
     slot.wire_offset = slot.body_offset - head_bytes;
@@ -274,9 +276,9 @@ void HttpTransport::post_send(Connection& conn, Slot& slot) {
 
 void HttpTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, std::int64_t now_ns) {
     switch (tag.op) {
-        case Op::connect: on_connect(connections_.at(tag.connection_index()), cqe.res, now_ns); break;
-        case Op::recv: on_recv(connections_.at(tag.connection_index()), cqe.res, now_ns); break;
-        case Op::tls_send: on_tls_send(connections_.at(tag.connection_index()), cqe.res, now_ns); break;
+        case Op::connect: on_connect(connection_at(tag.connection_index()), cqe.res, now_ns); break;
+        case Op::recv: on_recv(connection_at(tag.connection_index()), cqe.res, now_ns); break;
+        case Op::tls_send: on_tls_send(connection_at(tag.connection_index()), cqe.res, now_ns); break;
         case Op::send: {
             Slot& slot = listener_.slot_at(tag.slot_index());
             if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) {
@@ -321,7 +323,7 @@ void HttpTransport::on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t c
     assert(slot.sends_outstanding > 0);
     --slot.sends_outstanding;
     if ((cqe.flags & IORING_CQE_F_MORE) != 0) ++slot.notifs_outstanding;
-    Connection& conn = connections_.at(conn_index);
+    Connection& conn = connection_at(conn_index);
     --conn.ops_outstanding;
 
     const bool still_ours = conn.sent_count < conn.request_count && conn.requests[conn.sent_count] == slot.index &&

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -178,6 +179,12 @@ private:
     void close_when_quiet(Connection& conn, std::int64_t now_ns);
     void settle_if_ready(Slot& slot, std::int64_t now_ns);
     [[nodiscard]] std::int64_t backoff_ns(std::uint32_t failures);
+    // A connection named by a completion tag: the tags are our own, so the
+    // index is always one we gave out.
+    [[nodiscard]] Connection& connection_at(std::uint32_t index) {
+        assert(index < connections_.size());
+        return connections_[index];
+    }
 
     Ring& ring_;
     SlotListener& listener_;
