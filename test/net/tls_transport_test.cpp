@@ -7,12 +7,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include <openssl/ssl.h>
 
-#include "harness.hpp"
-#include "net/http_transport.hpp"
+#include "http_fixture.hpp"
 #include "tls_pki.hpp"
 
 using namespace supervent::net;
@@ -20,30 +20,34 @@ using namespace supervent::net::test;
 
 namespace {
 
-constexpr std::int64_t ms_ns = 1'000'000;
-constexpr std::int64_t s_ns = 1'000'000'000;
-
-HttpTransportConfig tls_config(std::uint16_t port, const Harness& harness, std::string server_name = "localhost") {
-    HttpTransportConfig config;
-    const sockaddr_in address = loopback_address(port);
-    std::memcpy(&config.address, &address, sizeof address);
-    config.address_bytes = sizeof address;
-    config.target.host_header = server_name + ":" + std::to_string(port);
-    config.target.path = ingest_path("", "tls");
-    config.target.token = "test-token";
-    config.connections = 1;
+HttpTransportConfig tls_config(std::uint16_t port, const Harness& harness, const std::string& server_name = "localhost") {
+    HttpTransportConfig config = loopback_config(port, server_name, "tls");
     config.zero_copy = false;
-    config.connect_timeout_ns = 2 * s_ns;
-    config.request_timeout_ns = 3 * s_ns;
-    config.reconnect_backoff_min_ns = 10 * ms_ns;
     config.reconnect_backoff_max_ns = 50 * ms_ns;
     config.tls.enabled = true;
-    config.tls.server_name = std::move(server_name);
+    config.tls.server_name = server_name;
     config.tls.ca_file = pki_file("ca.pem");
     config.tls.ktls = false;
     config.tls.request_bytes_max = harness.arena.slot_bytes();
     return config;
 }
+
+struct Options {
+    HarnessShape shape;
+    std::string certificate = "server.pem";  // the sink's, from the test PKI
+    std::uint64_t max_body_bytes = supervent::sink::max_body_bytes_default;
+    std::string server_name = "localhost";   // the name the client checks
+};
+
+// A transport to an HTTPS supervent-sink.
+struct Fixture : HttpFixture {
+    explicit Fixture(const Options& options = {})
+        : HttpFixture(options.shape), server(start_tls_sink(options.certificate, options.max_body_bytes)) {
+        config = tls_config(server->port(), harness, options.server_name);
+    }
+
+    std::unique_ptr<supervent::sink::Server> server;
+};
 
 std::string ndjson(std::uint32_t events, std::size_t pad = 0) {
     std::string body;
@@ -55,102 +59,84 @@ std::string ndjson(std::uint32_t events, std::size_t pad = 0) {
 }
 
 // Sends `batches` batches of `events` one after another; returns the events acked.
-std::uint64_t send_batches(Harness& harness, HttpTransport& transport, std::uint32_t batches, std::uint32_t events,
-                           std::size_t pad = 0) {
+std::uint64_t send_batches(Fixture& f, std::uint32_t batches, std::uint32_t events, std::size_t pad = 0) {
     const std::string body = ndjson(events, pad);
     std::uint64_t acked = 0;
     for (std::uint32_t i = 0; i < batches; ++i) {
-        const std::size_t before = harness.settled.size();
-        harness.queue_batch(i % harness.slots.size(), body, events);
-        REQUIRE(harness.run_until_settled(transport, before + 1));
-        INFO("fatal error: " << transport.fatal_error());
-        REQUIRE(harness.settled.back().verdict == Verdict::acked);
-        CHECK(harness.settled.back().kernel_done);
-        acked += harness.settled.back().acked_events;
+        const Settled& settled = f.send_one(static_cast<std::uint32_t>(i % f.harness.slots.size()), body, events);
+        INFO("fatal error: " << f.transport().fatal_error());
+        REQUIRE(settled.verdict == Verdict::acked);
+        CHECK(settled.kernel_done);
+        acked += settled.acked_events;
     }
     return acked;
 }
 
 // Runs until the transport gives up on the sink; returns its message.
 std::string fatal_error_for(const std::string& certificate, const std::string& server_name = "localhost") {
-    auto server = start_tls_sink(certificate);
-    Harness harness;
-    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness, server_name));
-    harness.queue_batch(0, ndjson(3), 3);
-    REQUIRE(harness.run(transport, [&] { return !transport.fatal_error().empty(); }));
+    Fixture f({.certificate = certificate, .server_name = server_name});
+    f.queue_batch(0, ndjson(3), 3);
+    REQUIRE(f.run([&] { return !f.transport().fatal_error().empty(); }));
     // It stopped at the handshake: nothing reached the sink, nothing was acked.
-    harness.run_idle(transport, 100 * ms_ns);
-    CHECK(server->stats().requests == 0);
-    CHECK(harness.settled.empty());
-    CHECK_FALSE(harness.unreachable.empty());
-    CHECK(transport.tls_counters().handshakes == 0);
-    return transport.fatal_error();
+    f.run_idle(100 * ms_ns);
+    CHECK(f.server->stats().requests == 0);
+    CHECK(f.harness.settled.empty());
+    CHECK_FALSE(f.harness.unreachable.empty());
+    CHECK(f.transport().tls_counters().handshakes == 0);
+    return f.transport().fatal_error();
 }
 
 }  // namespace
 
 TEST_CASE("https: every event arrives over one verified TLS 1.3 handshake", "[tls]") {
-    auto server = start_tls_sink("server.pem");
-    Harness harness;
-    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness));
-
-    const std::uint64_t acked = send_batches(harness, transport, 20, 50);
+    Fixture f;
+    const std::uint64_t acked = send_batches(f, 20, 50);
     CHECK(acked == 20 * 50);
-    const auto stats = server->stats();
+    const auto stats = f.server->stats();
     CHECK(stats.events == 20 * 50);
     CHECK(stats.invalid_events == 0);
     CHECK(stats.requests == 20);
-    CHECK(transport.tls_counters().handshakes == 1);
-    CHECK(transport.tls_counters().resumed == 0);
-    CHECK(transport.tls_counters().last_version == "TLSv1.3");
-    CHECK(transport.counters().connects == 1);
-    CHECK(transport.fatal_error().empty());
+    const TlsCounters& tls = f.transport().tls_counters();
+    CHECK(tls.handshakes == 1);
+    CHECK(tls.resumed == 0);
+    CHECK(tls.last_version == "TLSv1.3");
+    CHECK(f.counters().connects == 1);
+    CHECK(f.transport().fatal_error().empty());
     // The ciphertext went out from the connection's registered buffer.
-    CHECK(transport.tls_counters().cipher_buffers_registered);
-    CHECK(transport.tls_counters().cipher_fixed_writes >= 20);
+    CHECK(tls.cipher_buffers_registered);
+    CHECK(tls.cipher_fixed_writes >= 20);
 }
 
 TEST_CASE("https: with no room in the ring's buffer table, ciphertext goes out by plain send", "[tls]") {
-    auto server = start_tls_sink("server.pem");
-    Harness harness(4, 64 * 1024, 0);
-    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness));
-    CHECK(send_batches(harness, transport, 5, 50) == 5 * 50);
-    CHECK(server->stats().events == 5 * 50);
-    CHECK_FALSE(transport.tls_counters().cipher_buffers_registered);
-    CHECK(transport.tls_counters().cipher_fixed_writes == 0);
+    Fixture f({.shape = {.spare_buffers = 0}});
+    CHECK(send_batches(f, 5, 50) == 5 * 50);
+    CHECK(f.server->stats().events == 5 * 50);
+    CHECK_FALSE(f.transport().tls_counters().cipher_buffers_registered);
+    CHECK(f.transport().tls_counters().cipher_fixed_writes == 0);
 }
 
 TEST_CASE("https: a request of many TLS records (about 1 MB) goes out whole from the connection's buffer", "[tls]") {
-    auto server = start_tls_sink("server.pem");
-    Harness harness(2, 2 * 1024 * 1024);
-    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness));
-
+    Fixture f({.shape = {.slots = 2, .body_bytes_max = 2 * 1024 * 1024}});
     // 1000 events of ~1 KiB: ~64 records of 16 KiB each.
-    const std::uint64_t acked = send_batches(harness, transport, 3, 1000, 1000);
+    const std::uint64_t acked = send_batches(f, 3, 1000, 1000);
     CHECK(acked == 3000);
-    CHECK(server->stats().events == 3000);
-    CHECK(server->stats().bytes_wire > 3 * 1000 * 1000);
-    CHECK(transport.tls_counters().handshakes == 1);
+    CHECK(f.server->stats().events == 3000);
+    CHECK(f.server->stats().bytes_wire > 3 * 1000 * 1000);
+    CHECK(f.transport().tls_counters().handshakes == 1);
 }
 
 TEST_CASE("https: TLS 1.2 works too", "[tls]") {
-    auto server = start_tls_sink("server.pem");
-    Harness harness;
-    HttpTransportConfig config = tls_config(server->port(), harness);
-    config.tls.max_version = TLS1_2_VERSION;
-    HttpTransport transport(harness.ring, harness, config);
-
-    CHECK(send_batches(harness, transport, 5, 10) == 50);
-    CHECK(server->stats().events == 50);
-    CHECK(transport.tls_counters().last_version == "TLSv1.2");
+    Fixture f;
+    f.config.tls.max_version = TLS1_2_VERSION;
+    CHECK(send_batches(f, 5, 10) == 50);
+    CHECK(f.server->stats().events == 50);
+    CHECK(f.transport().tls_counters().last_version == "TLSv1.2");
 }
 
 TEST_CASE("https: a certificate for the IP address verifies when the URL names the address", "[tls]") {
-    auto server = start_tls_sink("server.pem");
-    Harness harness;
-    HttpTransport transport(harness.ring, harness, tls_config(server->port(), harness, "127.0.0.1"));
-    CHECK(send_batches(harness, transport, 2, 10) == 20);
-    CHECK(server->stats().events == 20);
+    Fixture f({.server_name = "127.0.0.1"});
+    CHECK(send_batches(f, 2, 10) == 20);
+    CHECK(f.server->stats().events == 20);
 }
 
 TEST_CASE("https: a reconnect resumes the kept session (TLS 1.3 ticket and TLS 1.2)", "[tls]") {
@@ -158,23 +144,20 @@ TEST_CASE("https: a reconnect resumes the kept session (TLS 1.3 ticket and TLS 1
     INFO("max version " << (version == 0 ? "TLS 1.3" : "TLS 1.2"));
     // A body over the sink's limit is answered 413 with Connection: close,
     // which makes the transport open a new connection.
-    auto server = start_tls_sink("server.pem", 4096);
-    Harness harness;
-    HttpTransportConfig config = tls_config(server->port(), harness);
-    config.tls.max_version = version;
-    HttpTransport transport(harness.ring, harness, config);
+    Fixture f({.max_body_bytes = 4096});
+    f.config.tls.max_version = version;
 
-    CHECK(send_batches(harness, transport, 1, 5) == 5);
-    harness.queue_batch(1, ndjson(100, 100), 100);  // ~13 KB > 4096
-    REQUIRE(harness.run_until_settled(transport, 2));
-    CHECK(harness.settled.back().verdict == Verdict::failed);
-    CHECK(harness.settled.back().reason == FailReason::rejected);
-    CHECK(send_batches(harness, transport, 2, 5) == 10);
+    CHECK(send_batches(f, 1, 5) == 5);
+    f.queue_batch(1, ndjson(100, 100), 100);  // ~13 KB > 4096
+    REQUIRE(f.run_until_settled(2));
+    CHECK(f.harness.settled.back().verdict == Verdict::failed);
+    CHECK(f.harness.settled.back().reason == FailReason::rejected);
+    CHECK(send_batches(f, 2, 5) == 10);
 
-    CHECK(server->stats().events == 15);
-    CHECK(transport.counters().connects == 2);
-    CHECK(transport.tls_counters().handshakes == 2);
-    CHECK(transport.tls_counters().resumed == 1);
+    CHECK(f.server->stats().events == 15);
+    CHECK(f.counters().connects == 2);
+    CHECK(f.transport().tls_counters().handshakes == 2);
+    CHECK(f.transport().tls_counters().resumed == 1);
 }
 
 TEST_CASE("https: a certificate from an unknown CA stops the sink and names the check and --ca-file", "[tls]") {
@@ -204,33 +187,27 @@ TEST_CASE("https: an expired certificate stops the sink and says when it expired
 }
 
 TEST_CASE("https: the system store (no --ca-file) does not trust the test CA", "[tls]") {
-    auto server = start_tls_sink("server.pem");
-    Harness harness;
-    HttpTransportConfig config = tls_config(server->port(), harness);
-    config.tls.ca_file.clear();
-    HttpTransport transport(harness.ring, harness, config);
-    harness.queue_batch(0, ndjson(3), 3);
-    REQUIRE(harness.run(transport, [&] { return !transport.fatal_error().empty(); }));
-    INFO(transport.fatal_error());
-    CHECK(transport.fatal_error().find("system store") != std::string::npos);
+    Fixture f;
+    f.config.tls.ca_file.clear();
+    f.queue_batch(0, ndjson(3), 3);
+    REQUIRE(f.run([&] { return !f.transport().fatal_error().empty(); }));
+    INFO(f.transport().fatal_error());
+    CHECK(f.transport().fatal_error().find("system store") != std::string::npos);
 }
 
 TEST_CASE("https: skip-verify accepts any certificate", "[tls]") {
-    auto server = start_tls_sink("untrusted.pem");
-    Harness harness;
-    HttpTransportConfig config = tls_config(server->port(), harness);
-    config.tls.skip_verify = true;
-    HttpTransport transport(harness.ring, harness, config);
-    CHECK(send_batches(harness, transport, 2, 10) == 20);
-    CHECK(server->stats().events == 20);
+    Fixture f({.certificate = "untrusted.pem"});
+    f.config.tls.skip_verify = true;
+    CHECK(send_batches(f, 2, 10) == 20);
+    CHECK(f.server->stats().events == 20);
 }
 
 TEST_CASE("https: an unreadable CA file is refused when the transport is made", "[tls]") {
-    Harness harness;
-    HttpTransportConfig config = tls_config(1, harness);
-    config.tls.ca_file = pki_file("no-such-ca.pem");
+    HttpFixture f;
+    f.config = tls_config(1, f.harness);
+    f.config.tls.ca_file = pki_file("no-such-ca.pem");
     try {
-        HttpTransport transport(harness.ring, harness, config);
+        (void)f.transport();
         FAIL("a missing CA file was accepted");
     } catch (const TlsError& error) {
         const std::string message = error.what();
@@ -246,25 +223,21 @@ TEST_CASE("https: TLS to a plain HTTP server fails with a reason instead of hang
     plain.port = 0;
     supervent::sink::Server server(plain);
     server.start();
-    Harness harness;
-    HttpTransport transport(harness.ring, harness, tls_config(server.port(), harness));
-    harness.queue_batch(0, ndjson(3), 3);
-    REQUIRE(harness.run(transport, [&] { return !transport.fatal_error().empty(); }));
-    INFO(transport.fatal_error());
-    CHECK(transport.fatal_error().find("TLS handshake with localhost failed") != std::string::npos);
+    HttpFixture f;
+    f.config = tls_config(server.port(), f.harness);
+    f.queue_batch(0, ndjson(3), 3);
+    REQUIRE(f.run([&] { return !f.transport().fatal_error().empty(); }));
+    INFO(f.transport().fatal_error());
+    CHECK(f.transport().fatal_error().find("TLS handshake with localhost failed") != std::string::npos);
 }
 
 TEST_CASE("https: kernel TLS is used where the kernel has it or else the user-space path is chosen and says why",
           "[tls][ktls]") {
-    auto server = start_tls_sink("server.pem");
-    Harness harness;
-    HttpTransportConfig config = tls_config(server->port(), harness);
-    config.tls.ktls = true;
-    HttpTransport transport(harness.ring, harness, config);
-
-    CHECK(send_batches(harness, transport, 10, 20) == 200);
-    CHECK(server->stats().events == 200);
-    const TlsCounters& tls = transport.tls_counters();
+    Fixture f;
+    f.config.tls.ktls = true;
+    CHECK(send_batches(f, 10, 20) == 200);
+    CHECK(f.server->stats().events == 200);
+    const TlsCounters& tls = f.transport().tls_counters();
     if (tls.ktls_connections > 0) {
         CHECK(tls.ktls_unavailable_errno == 0);
         std::printf("kTLS RAN: the kernel encrypted the requests of %llu connection(s)\n",
