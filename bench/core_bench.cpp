@@ -4,12 +4,10 @@
 //
 // usage: supervent-bench-core [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N]
 #include <algorithm>
-#include <atomic>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,20 +17,7 @@
 #include "core/kernels.hpp"
 #include "core/program_source.hpp"
 #include "core/scenarios.hpp"
-
-namespace {
-
-std::atomic<std::uint64_t> heap_allocations{0};
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    heap_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "test/common/alloc_counter.hpp"
 
 namespace {
 
@@ -88,7 +73,7 @@ Row measure(const core::Kernels& kernels, const Options& o, std::string window, 
 
     // Rounds of a fixed number of batches; the fastest round counts, as the
     // one least disturbed by whatever else shares the machine.
-    const std::uint64_t allocations_before = heap_allocations.load();
+    const std::uint64_t allocations_before = test::heap_allocations();
     const std::uint32_t rounds = 5;
     const double round_target_s = o.seconds / rounds;
     std::uint64_t batches = 1;
@@ -111,7 +96,7 @@ Row measure(const core::Kernels& kernels, const Options& o, std::string window, 
         bytes = round_bytes / batches;
         copy_s = std::min(copy_s, memcpy_seconds(out, copy, bytes, batches) / static_cast<double>(batches));
     }
-    const std::uint64_t allocations = heap_allocations.load() - allocations_before;
+    const std::uint64_t allocations = test::heap_allocations() - allocations_before;
 
     Row r;
     r.kernel = std::string(kernels.name);

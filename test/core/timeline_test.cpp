@@ -15,8 +15,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "alloc_counter.hpp"
 #include "core/timeline.hpp"
+#include "test/common/alloc_counter.hpp"
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "alloc_counter.hpp"
 #include "core/bounds.hpp"
 #include "core/event_source.hpp"
+#include "test/common/alloc_counter.hpp"
 
 using namespace supervent;
 using core::SourceIdentity;

@@ -3,69 +3,24 @@
 // Each test runs a shard to completion on this thread twice, with a small and
 // a ten times larger event budget. Start-up allocates the same either way; if
 // the steady state allocated anything, the larger run would allocate more.
+// Only this thread is counted: a sink server allocates as it pleases.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <cstddef>
-#include <cstdlib>
-#include <new>
-
-#include "sink/server.hpp"
 #include "shard_harness.hpp"
+#include "sink/server.hpp"
+#include "test/common/alloc_counter.hpp"
 
-namespace {
-thread_local std::uint64_t allocations_on_this_thread = 0;
-}
-
-// Every form of the global operator new/delete is replaced, all pairing
-// malloc with free: a partial replacement would mix the runtime's allocator
-// with ours, which ASan rightly reports as alloc-dealloc-mismatch.
-namespace {
-void* counted(std::size_t bytes, std::size_t alignment) noexcept {
-    ++allocations_on_this_thread;
-    bytes = bytes == 0 ? 1 : bytes;
-    if (alignment <= alignof(std::max_align_t)) return std::malloc(bytes);
-    return std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
-}
-void* counted_or_throw(std::size_t bytes, std::size_t alignment) {
-    if (void* memory = counted(bytes, alignment)) return memory;
-    throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t bytes) { return counted_or_throw(bytes, 0); }
-void* operator new[](std::size_t bytes) { return counted_or_throw(bytes, 0); }
-void* operator new(std::size_t bytes, std::align_val_t a) { return counted_or_throw(bytes, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t bytes, std::align_val_t a) { return counted_or_throw(bytes, static_cast<std::size_t>(a)); }
-void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept { return counted(bytes, 0); }
-void* operator new[](std::size_t bytes, const std::nothrow_t&) noexcept { return counted(bytes, 0); }
-void* operator new(std::size_t bytes, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return counted(bytes, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t bytes, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return counted(bytes, static_cast<std::size_t>(a));
-}
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete[](void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
-void operator delete(void* memory, std::align_val_t) noexcept { std::free(memory); }
-void operator delete[](void* memory, std::align_val_t) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t, std::align_val_t) noexcept { std::free(memory); }
-void operator delete[](void* memory, std::size_t, std::align_val_t) noexcept { std::free(memory); }
-void operator delete(void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
-void operator delete[](void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
-void operator delete(void* memory, std::align_val_t, const std::nothrow_t&) noexcept { std::free(memory); }
-void operator delete[](void* memory, std::align_val_t, const std::nothrow_t&) noexcept { std::free(memory); }
+using supervent::test::heap_allocations_on_this_thread;
 
 namespace {
 
 std::uint64_t allocations_running(const supervent::daemon::ShardPlan& plan, std::uint64_t expected_events) {
-    const std::uint64_t before = allocations_on_this_thread;
+    const std::uint64_t before = heap_allocations_on_this_thread();
     const auto outcome = supervent::test::run_shard(plan);
-    const std::uint64_t during = allocations_on_this_thread - before;
+    const std::uint64_t during = heap_allocations_on_this_thread() - before;
     REQUIRE(outcome.acked == expected_events);
     return during;
 }

@@ -6,34 +6,13 @@
 #include <sys/socket.h>
 #include <zstd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 
 #include "sink/server.hpp"
+#include "test/common/alloc_counter.hpp"
 #include "test/sink/sink_test_client.hpp"
-
-namespace {
-std::atomic<std::uint64_t> allocations{0};
-}
-
-void* operator new(std::size_t size) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return ::operator new(size, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -67,12 +46,12 @@ std::uint64_t allocations_for_requests(const ServerConfig& base, const std::stri
         client.send(request);
         REQUIRE(read_response_in_place(client.fd(), buffer, sizeof buffer) == 200);
     }
-    const std::uint64_t before = allocations.load();
+    const std::uint64_t before = supervent::test::heap_allocations();
     for (int i = 0; i < count; ++i) {
         client.send(request);
         if (read_response_in_place(client.fd(), buffer, sizeof buffer) != 200) FAIL("request failed");
     }
-    const std::uint64_t after = allocations.load();
+    const std::uint64_t after = supervent::test::heap_allocations();
     server.stop();
     return after - before;
 }
