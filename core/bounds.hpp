@@ -52,4 +52,18 @@ static_assert(http_head_room_bytes >= url_bytes_max + dataset_name_bytes_max + t
 static_assert(std::size_t{batch_events_max} * event_bytes_max + http_head_room_bytes <= slot_bytes_max,
               "a full batch of the largest events must fit one slot");
 
+// A checkpointed backfill's journal (daemon/checkpoint_share.hpp): a shard
+// records a change when the batch size it asks for changes (a rate change;
+// the last batch of an event budget) and when a source is turned on or off
+// (a `sources` command): at most one size a batch, in practice none to a few
+// changes per checkpoint interval (1 s), which is how often the control
+// thread drains them. The ring holds 256 (6 KiB a shard), a flood of control
+// commands' worth; what does not fit waits on the shard, holding the settled
+// prefix back, in a backlog as large. Only beyond both is a change dropped
+// (and the checkpoint stops advancing for that shard).
+inline constexpr std::uint32_t checkpoint_journal_ring_entries = 256;
+inline constexpr std::uint32_t checkpoint_journal_backlog_entries = 256;
+static_assert((checkpoint_journal_ring_entries & (checkpoint_journal_ring_entries - 1)) == 0,
+              "the journal ring's indices wrap by a mask");
+
 }  // namespace supervent::bounds

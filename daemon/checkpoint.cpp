@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -11,9 +12,11 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "config/toml_write.hpp"
 #include "core/scenario_engine.hpp"
+#include "daemon/checkpoint_share.hpp"
 
 namespace supervent::daemon {
 namespace {
@@ -248,6 +251,102 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
         (void)::fsync(dir);
         ::close(dir);
     }
+}
+
+// ---- ShardCheckpointShare (daemon/checkpoint_share.hpp): why it is safe is written there.
+
+void ShardCheckpointShare::seed(std::vector<ShardJournal::SizeRun> sizes, std::vector<ShardJournal::Toggle> toggles) {
+    assert(!seeded_.load() && head_.load() == 0 && backlog_count_ == 0 && published_.batches == 0);
+    seed_sizes_ = std::move(sizes);
+    seed_toggles_ = std::move(toggles);
+    // Before any change or prefix: a snapshot that sees either sees the seed.
+    seeded_.store(true);
+}
+
+void ShardCheckpointShare::journal(const Change& change) {
+    // Nothing from the first dropped change on can ever be replayed.
+    if (lost_) return;
+    assert(backlog_count_ == 0 || backlog_[(backlog_first_ + backlog_count_ - 1) % backlog_entries].batch <= change.batch);
+    if (flush_backlog()) {
+        const std::uint64_t head = head_.load();
+        if (head - tail_.load() < ring_entries) {
+            ring_[head & (ring_entries - 1)] = change;
+            head_.store(head + 1);  // after the entry: the control thread reads it only below head
+            return;
+        }
+    }
+    if (backlog_count_ < backlog_entries) {
+        backlog_[(backlog_first_ + backlog_count_) % backlog_entries] = change;
+        ++backlog_count_;
+        return;
+    }
+    lost_ = true;
+    lost_at_ = {change.batch, change.events_before};
+}
+
+// Moves waiting changes into the ring, oldest first, while it has room; true
+// when none waits.
+bool ShardCheckpointShare::flush_backlog() {
+    if (backlog_count_ == 0) return true;
+    std::uint64_t head = head_.load();
+    const std::uint64_t tail = tail_.load();  // the entries below it are read: free to overwrite
+    if (head - tail == ring_entries) return false;
+    for (; backlog_count_ > 0 && head - tail < ring_entries; ++head, --backlog_count_) {
+        ring_[head & (ring_entries - 1)] = backlog_[backlog_first_];
+        backlog_first_ = (backlog_first_ + 1) % backlog_entries;
+    }
+    head_.store(head);
+    return backlog_count_ == 0;
+}
+
+void ShardCheckpointShare::publish(Prefix settled) {
+    flush_backlog();
+    Prefix prefix = settled;
+    if (backlog_count_ > 0 && backlog_[backlog_first_].batch < prefix.batches) {
+        prefix = {backlog_[backlog_first_].batch, backlog_[backlog_first_].events_before};
+    }
+    if (lost_ && lost_at_.batches < prefix.batches) prefix = lost_at_;
+    if (prefix.batches == published_.batches) return;
+    // Changes are made at the next batch, never below a settled one: the prefix only grows.
+    assert(prefix.batches > published_.batches && prefix.events >= published_.events);
+    published_ = prefix;
+    store_prefix(prefix);
+}
+
+void ShardCheckpointShare::store_prefix(Prefix prefix) {
+    const std::uint64_t s = sequence_.load();
+    sequence_.store(s + 1);  // odd: being written
+    batches_.store(prefix.batches);
+    events_.store(prefix.events);
+    sequence_.store(s + 2);
+}
+
+ShardJournal ShardCheckpointShare::snapshot() {
+    // The prefix first: the shard put every change it needs into the ring
+    // (or the seed) before it published it.
+    const Prefix prefix = read();
+    const std::uint64_t head = head_.load();
+    if (!seed_taken_ && seeded_.load()) {
+        assert(sizes_.empty() && toggles_.empty());  // the shard seeds before it journals anything
+        sizes_ = std::move(seed_sizes_);
+        toggles_ = std::move(seed_toggles_);
+        seed_taken_ = true;
+    }
+    for (std::uint64_t i = tail_.load(); i < head; ++i) {
+        const Change& change = ring_[i & (ring_entries - 1)];
+        if (change.toggle) {
+            toggles_.push_back({change.batch, change.source, change.enabled});
+        } else {
+            sizes_.push_back({change.batch, change.max_events});
+        }
+    }
+    tail_.store(head);  // after reading the entries: the shard may overwrite them now
+    ShardJournal journal;
+    journal.sizes = sizes_;
+    journal.toggles = toggles_;
+    journal.batches = prefix.batches;
+    journal.events = prefix.events;
+    return journal;
 }
 
 }  // namespace supervent::daemon

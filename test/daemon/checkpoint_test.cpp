@@ -1,18 +1,25 @@
 // The checkpoint file: written and read back the same, refused with the file
 // and line when it is damaged, saved atomically, and open_checkpoint's rules
 // (a live run refused, another run's checkpoint refused, never overwritten).
+// And the journal a shard shares with the control thread: a full ring holds
+// the settled prefix back, never the shard, and never lets it claim batches
+// whose sizes and toggles the control thread has not got.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "config/settings.hpp"
 #include "core/scenario_engine.hpp"
 #include "daemon/checkpoint.hpp"
+#include "daemon/checkpoint_share.hpp"
 #include "daemon/daemon.hpp"
 
 using supervent::daemon::Checkpoint;
@@ -140,4 +147,117 @@ TEST_CASE("open_checkpoint: live runs and other runs' checkpoints are refused", 
     const auto live_scenario = supervent::daemon::compile_run_scenario(live);
     CHECK_THROWS_WITH(supervent::daemon::open_checkpoint(live, *live_scenario, 2), Contains("only a backfill"));
     std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+using supervent::daemon::ShardCheckpointShare;
+constexpr std::uint64_t events_per_batch = 10;
+constexpr std::uint64_t ring = ShardCheckpointShare::ring_entries;
+constexpr std::uint64_t backlog = ShardCheckpointShare::backlog_entries;
+
+ShardCheckpointShare::Prefix at(std::uint64_t batch) { return {batch, batch * events_per_batch}; }
+
+// The shard's side of batches [from, to): each asks for a size of its own
+// and is settled as soon as it is made.
+void make_batches(ShardCheckpointShare& share, std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t batch = from; batch < to; ++batch) {
+        share.journal_size(at(batch), 1000 + static_cast<std::uint32_t>(batch));
+        share.publish(at(batch + 1));
+    }
+}
+
+// The journal holds every size run its settled batches need (one a batch, in order).
+void check_replayable(const ShardJournal& journal) {
+    REQUIRE(journal.sizes.size() >= journal.batches);
+    for (std::uint64_t batch = 0; batch < journal.batches; ++batch) {
+        REQUIRE(journal.sizes[batch] == ShardJournal::SizeRun{batch, 1000 + static_cast<std::uint32_t>(batch)});
+    }
+    CHECK(journal.events == journal.batches * events_per_batch);
+}
+
+}  // namespace
+
+TEST_CASE("a full journal ring holds the settled prefix back until the control thread drains it", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();  // 12 KiB: not on the stack
+    make_batches(*share, 0, ring + 10);
+    CHECK(share->backlog_size() == 10);
+    ShardJournal journal = share->snapshot();
+    CHECK(journal.batches == ring);  // the first change the control thread could not see
+    check_replayable(journal);
+    // The ring has room again: the next publish moves the backlog in and the prefix on.
+    share->publish(at(ring + 10));
+    CHECK(share->backlog_size() == 0);
+    journal = share->snapshot();
+    CHECK(journal.batches == ring + 10);
+    check_replayable(journal);
+    CHECK_FALSE(share->journal_lost());
+}
+
+TEST_CASE("a journal change that finds ring and backlog full stops the prefix below it for good", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    make_batches(*share, 0, ring + backlog + 5);
+    CHECK(share->journal_lost());
+    CHECK(share->backlog_size() == backlog);
+    CHECK(share->snapshot().batches == ring);
+    ShardJournal journal;
+    for (int drain = 0; drain < 3; ++drain) {
+        share->publish(at(ring + backlog + 5));
+        journal = share->snapshot();
+    }
+    CHECK(journal.batches == ring + backlog);  // the batch of the first change dropped
+    check_replayable(journal);
+    make_batches(*share, ring + backlog + 5, ring + backlog + 20);
+    journal = share->snapshot();
+    CHECK(journal.batches == ring + backlog);
+    CHECK(journal.sizes.size() == ring + backlog);
+}
+
+TEST_CASE("a resumed shard's journal goes on from its seed", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    CHECK(share->snapshot() == ShardJournal{});
+    share->seed({{0, 500}, {3, 700}}, {{2, 1, false}, {5, 1, true}});
+    share->publish(at(5));
+    share->journal_size(at(5), 900);
+    share->journal_toggle(at(6), 1, false);
+    share->publish(at(7));
+    const ShardJournal journal = share->snapshot();
+    CHECK(journal.sizes == std::vector<ShardJournal::SizeRun>{{0, 500}, {3, 700}, {5, 900}});
+    CHECK(journal.toggles == std::vector<ShardJournal::Toggle>{{2, 1, false}, {5, 1, true}, {6, 1, false}});
+    CHECK(journal.batches == 7);
+    CHECK(journal.events == 70);
+}
+
+// Run under TSan by CI: the shard and the control thread as they really run.
+TEST_CASE("the journal's shard and control thread sides run side by side", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    constexpr std::uint64_t batches = 100'000;
+    constexpr std::uint64_t size_every = 32, toggle_every = 256;
+    std::atomic<bool> done{false};
+    std::thread shard([&] {
+        for (std::uint64_t batch = 0; batch < batches; ++batch) {
+            if (batch % size_every == 0) share->journal_size(at(batch), static_cast<std::uint32_t>(batch));
+            if (batch % toggle_every == 0) share->journal_toggle(at(batch), 0, batch / toggle_every % 2 == 1);
+            share->publish(at(batch + 1));
+        }
+        done.store(true);
+    });
+    std::uint64_t last = 0;
+    bool finished = false;
+    while (!finished) {
+        finished = done.load();  // before the snapshot: the last one sees all the shard did
+        const ShardJournal journal = share->snapshot();
+        // Never a prefix without the changes it needs; never one that goes back.
+        REQUIRE(journal.batches >= last);
+        REQUIRE(journal.sizes.size() >= (journal.batches + size_every - 1) / size_every);
+        REQUIRE(journal.toggles.size() >= (journal.batches + toggle_every - 1) / toggle_every);
+        REQUIRE(journal.events == journal.batches * events_per_batch);
+        last = journal.batches;
+    }
+    shard.join();
+    // What the shard left in its backlog goes in with its next publish.
+    share->publish(at(batches));
+    const ShardJournal journal = share->snapshot();
+    if (!share->journal_lost()) CHECK(journal.batches == batches);
+    CHECK(journal.sizes.size() >= (journal.batches + size_every - 1) / size_every);
 }
