@@ -1,18 +1,26 @@
 // "Allocate at start-up, never after" (DESIGN.md §2), proved by counting.
 //
-// Each test runs a shard to completion on this thread twice, with a small and
-// a ten times larger event budget. Start-up allocates the same either way; if
+// Each test runs a shard to completion twice, with a small and a several
+// times larger amount of work. Start-up allocates the same either way; if
 // the steady state allocated anything, the larger run would allocate more.
-// Only this thread is counted: a sink server allocates as it pleases.
+// Only the shard's own thread is counted: a sink server, or the test playing
+// the control thread, allocates as it pleases.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "daemon/checkpoint_share.hpp"
 #include "shard_harness.hpp"
 #include "sink/server.hpp"
 #include "test/common/alloc_counter.hpp"
 
+using supervent::daemon::ShardCheckpointShare;
 using supervent::test::heap_allocations_on_this_thread;
 
 namespace {
@@ -71,4 +79,111 @@ TEST_CASE("the shard's steady state does not allocate (HTTP to a sink)", "[alloc
     const auto large = allocations_running(plan, 200'000);
     CHECK(large == small);
     server.stop();
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// A checkpointed backfill run as the daemon runs one: the shard on a thread
+// of its own (the one counted), this thread as the control thread.
+struct CheckpointedRun {
+    std::uint64_t allocations = 0;  // on the shard's thread, start-up included
+    supervent::daemon::ShardJournal journal;  // the last snapshot, after the shard ended
+    std::uint64_t acked = 0;
+};
+
+// Turns the scenario's only source off or on, as `sources disable|enable` does.
+void set_source_enabled(supervent::daemon::ShardControl& control, bool enabled) {
+    std::lock_guard lock(control.change_mutex);
+    control.change.enabled = {static_cast<std::uint8_t>(enabled ? 1 : 0)};
+    control.change_version.fetch_add(1);
+}
+
+// Snapshots the journal, as the control thread does, until `done` says so.
+template <typename Done>
+supervent::daemon::ShardJournal snapshot_until(ShardCheckpointShare& share, Done done) {
+    for (;;) {
+        supervent::daemon::ShardJournal journal = share.snapshot();
+        if (done(journal)) return journal;
+        std::this_thread::sleep_for(2ms);
+    }
+}
+
+// Paced by --rate, whose changes change the batch size: each time the shard
+// has journaled the size of the current rate, the rate flips, so the journal
+// gets a size run every ~0.1 s (a batch's worth of tokens at the new rate).
+// Early on the source goes off and on again: two toggles, a fixed number, as
+// the change is copied under ShardControl's mutex (which allocates, once per
+// change, never per batch).
+CheckpointedRun run_checkpointed_backfill(std::uint64_t events) {
+    constexpr double rates[2] = {20'000, 40'000};  // batches of 2,000 and 4,000 events
+    supervent::daemon::ShardPlan plan = supervent::test::discard_plan(0, 10'000);
+    const std::int64_t start_ns = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
+    plan.scenario = supervent::test::builtin_scenario(start_ns, start_ns + 86'400'000'000'000, events);
+    ShardCheckpointShare share;
+    plan.checkpoint_share = &share;
+    supervent::daemon::ShardStats stats;
+    supervent::daemon::ShardControl control;
+    supervent::daemon::ShardError error;
+    control.rate_eps.store(rates[0]);
+
+    CheckpointedRun run;
+    std::thread shard_thread([&] {
+        const std::uint64_t before = heap_allocations_on_this_thread();
+        supervent::daemon::Shard shard(plan, stats, control, error);
+        shard.run();
+        run.allocations = heap_allocations_on_this_thread() - before;
+    });
+    set_source_enabled(control, false);
+    (void)snapshot_until(share, [](const auto& journal) { return journal.toggles.size() == 1; });
+    set_source_enabled(control, true);
+    (void)snapshot_until(share, [](const auto& journal) { return journal.toggles.size() == 2; });
+    int rate = 0;
+    (void)snapshot_until(share, [&](const auto& journal) {
+        const std::uint32_t target = static_cast<std::uint32_t>(rates[rate] / 10);
+        if (!journal.sizes.empty() && journal.sizes.back().max_events == target) {
+            rate ^= 1;
+            control.rate_eps.store(rates[rate]);
+        }
+        const auto phase = stats.phase.load();
+        return phase == supervent::daemon::ShardPhase::finished || phase == supervent::daemon::ShardPhase::failed;
+    });
+    shard_thread.join();
+    REQUIRE(error.text.empty());
+    run.journal = share.snapshot();
+    run.acked = stats[supervent::daemon::Stat::events_acked].get();
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("a checkpointed backfill's steady state does not allocate, journaling sizes and toggles", "[alloc][checkpoint]") {
+    (void)run_checkpointed_backfill(2'000);  // one-time initialisation
+    const CheckpointedRun small = run_checkpointed_backfill(20'000);
+    const CheckpointedRun large = run_checkpointed_backfill(80'000);
+    // Size runs were journaled (more in the larger run), and both toggles.
+    INFO("size runs: " << small.journal.sizes.size() << " and " << large.journal.sizes.size());
+    CHECK(small.journal.sizes.size() >= 4);
+    CHECK(large.journal.sizes.size() >= 2 * small.journal.sizes.size());
+    CHECK(large.journal.toggles.size() == 2);
+    // Everything settled, and the checkpoint says so.
+    CHECK(small.acked == 20'000);
+    CHECK(large.acked == 80'000);
+    CHECK(small.journal.events == 20'000);
+    CHECK(large.journal.events == 80'000);
+    CHECK(large.allocations == small.allocations);
+}
+
+TEST_CASE("the checkpoint journal's shard side does not allocate, even with its ring and backlog full", "[alloc][checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    const std::uint64_t changes = ShardCheckpointShare::ring_entries + ShardCheckpointShare::backlog_entries + 10;
+    const std::uint64_t before = heap_allocations_on_this_thread();
+    for (std::uint64_t batch = 0; batch < changes; ++batch) {
+        share->journal_size({batch, batch * 100}, 100 + static_cast<std::uint32_t>(batch % 2));
+        share->journal_toggle({batch, batch * 100}, 0, batch % 2 == 0);
+        share->publish({batch + 1, (batch + 1) * 100});
+    }
+    CHECK(heap_allocations_on_this_thread() == before);
+    CHECK(share->journal_lost());
 }
