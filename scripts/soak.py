@@ -33,67 +33,19 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
+# The fault helpers are the e2e fault tests' own (test/e2e), so the soak and
+# the fault matrix measure and misbehave the same way.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "e2e"))
+from fault_common import BlackHole, rss_kib  # noqa: E402
+from harness import free_port  # noqa: E402
+
 BATCH = 1000
-
-
-def rss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class BlackHole:
-    def __init__(self, port):
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", port))
-        self.listener.listen(64)
-        self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _read(conn):
-        try:
-            while conn.recv(1 << 20):
-                pass
-        except OSError:
-            pass
-
-    def close(self):
-        for s in [self.listener] + self.conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
 
 
 class Soak:
@@ -239,7 +191,7 @@ class Soak:
                     self.problems.append(f"superventd exited {self.daemon.returncode} during the soak")
                     break
                 status = self.status()
-                rss = rss_kib(self.daemon.pid)
+                rss = rss_kib(self.daemon.pid) or 0  # None: /proc unreadable this once
                 t0, s0 = previous
                 dt = now - t0
                 gen_rate = (status["events_generated"] - s0["events_generated"]) / dt

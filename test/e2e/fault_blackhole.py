@@ -11,22 +11,12 @@ from harness import check
 import fault_common as fc
 
 
-class BlackHole(fc.FaultServer):
-    def serve(self, conn):
-        while True:
-            data = conn.recv(1 << 20)
-            if not data:
-                return
-            with self.lock:
-                self.bytes_read += len(data)
-
-
 def test(h):
     receiver = fc.Receiver(h)
     receiver.start_sink()
     daemon = fc.Daemon(h, receiver.url, extra_args=["--request-timeout", "1s"])
     daemon.warm_up()
-    hole = receiver.start_server(BlackHole)
+    hole = receiver.start_server(fc.BlackHole)
     status = daemon.run_for(5.0, tag="black hole")
     check(hole.accepted > 0 and hole.bytes_read > 0, "the daemon never sent to the black hole")
     check(any(s[1]["slots_busy"] == s[1]["slots_total"] for s in daemon.samples[-6:]),

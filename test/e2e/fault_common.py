@@ -163,6 +163,19 @@ class FaultServer:
                     pass
 
 
+class BlackHole(FaultServer):
+    """Accepts, reads every byte and never answers (fault_blackhole.py and
+    scripts/soak.py)."""
+
+    def serve(self, conn):
+        while True:
+            data = conn.recv(1 << 20)
+            if not data:
+                return
+            with self.lock:
+                self.bytes_read += len(data)
+
+
 class Daemon:
     """superventd at a fixed rate against one URL, sampled over its run."""
 
