@@ -93,7 +93,10 @@ bool Daemon::Shared::prepare() {
     // daemon stays dumpable, for debugging.
     if (!settings.token.empty()) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     for (const std::string& warning : settings.warnings) log::warning("%s", warning.c_str());
-    plans = plan_shards(settings);
+    RunPlan run = plan_shards(settings, look_up_plan_inputs(settings));
+    log_plan_messages(run.messages);
+    plans = std::move(run.shards);
+    open_run_files(settings, plans);
     if (!plans.empty()) settings.rate_eps = run_rate_eps(settings, *plans.front().scenario);
     if (!plans.empty() && plans.front().checkpoint && plans.front().checkpoint->complete()) {
         log::notice("the backfill of checkpoint %s is complete: nothing to do (remove the file to run it again)",

@@ -1,5 +1,8 @@
+// Planning: settings -> one plan per shard, in the three steps planning.hpp
+// names. Steps 1 and 3 hold every system call (getaddrinfo, sysconf, stat,
+// open); plan_shards and its helpers in between use none, so that tests can
+// plan any machine and any sink without touching either.
 #include "daemon/planning.hpp"
-
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -14,26 +17,26 @@
 #include "core/scenarios.hpp"
 #include "core/schema.hpp"
 #include "daemon/local_addresses.hpp"
-#include "daemon/log.hpp"
 #include "net/body_format.hpp"
 #include "net/http_request.hpp"
 
 namespace supervent::daemon {
 namespace {
 
+using Kind = config::SinkUrl::Kind;
+
 constexpr std::int64_t ns_per_s = 1'000'000'000;
-constexpr auto supervise_interval = std::chrono::milliseconds(50);
-constexpr auto shard_start_timeout = std::chrono::seconds(30);
-// How often a checkpointed backfill writes its checkpoint: the longest stretch
-// of settled batches a kill makes it send twice.
-constexpr std::int64_t checkpoint_interval_ns = 1'000'000'000;
+
+bool http_sink(Kind kind) { return kind == Kind::http || kind == Kind::https; }
+
+// ---- step 1: looking up
 
 std::uint32_t online_cpus() {
     const long count = sysconf(_SC_NPROCESSORS_ONLN);
     return count > 0 ? static_cast<std::uint32_t>(count) : 1;
 }
 
-void resolve_address(const config::SinkUrl& sink, net::HttpTransportConfig& http) {
+void resolve_address(const config::SinkUrl& sink, PlanInputs& inputs) {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_family = AF_UNSPEC;
@@ -43,30 +46,22 @@ void resolve_address(const config::SinkUrl& sink, net::HttpTransportConfig& http
     if (result != 0 || found == nullptr) {
         throw std::runtime_error("cannot resolve the sink host '" + sink.host + "': " + gai_strerror(result));
     }
-    std::memcpy(&http.address, found->ai_addr, found->ai_addrlen);
-    http.address_bytes = found->ai_addrlen;
+    std::memcpy(&inputs.sink_address, found->ai_addr, found->ai_addrlen);
+    inputs.sink_address_bytes = found->ai_addrlen;
     freeaddrinfo(found);
 }
 
-std::string host_header(const config::SinkUrl& sink) {
-    const bool ipv6_literal = sink.host.find(':') != std::string::npos;
-    std::string host = ipv6_literal ? "[" + sink.host + "]" : sink.host;
-    const std::uint16_t default_port = sink.kind == config::SinkUrl::Kind::https ? 443 : 80;
-    if (sink.port != default_port) host += ":" + std::to_string(sink.port);
-    return host;
-}
-
-// Several shards may append to a regular file (each write of a batch is
-// atomic under O_APPEND) or to /dev/null; anything else (a pipe, a
-// terminal) gets one writer so lines never interleave.
-bool shared_output_ok(const std::string& path) {
+PlanInputs::OutputFile output_file(const std::string& path) {
     struct stat info {};
-    if (::stat(path.c_str(), &info) != 0) return true;  // will be created as a regular file
-    return S_ISREG(info.st_mode) || path == "/dev/null";
+    if (::stat(path.c_str(), &info) != 0) return PlanInputs::OutputFile::absent;  // will be created as a regular file
+    return S_ISREG(info.st_mode) ? PlanInputs::OutputFile::regular : PlanInputs::OutputFile::other;
 }
 
-int open_output(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+// ---- step 3: opening
+
+// A descriptor a shard appends its batches to (each write atomic under O_APPEND).
+int open_output(const std::string& path, int extra_flags = 0) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | extra_flags, 0644);
     if (fd < 0) throw std::runtime_error("cannot open the file sink " + path + ": " + std::strerror(errno));
     return fd;
 }
@@ -102,10 +97,23 @@ std::uint64_t trim_torn_tail(const std::string& path) {
     return removed;
 }
 
+// Starts the file sink's file afresh once (shards then append), or, resuming
+// a checkpointed backfill, keeps what the killed run wrote less a write the
+// kill cut short: that batch was not settled, so it comes again.
+void start_output_file(const std::string& path, const CheckpointStart* checkpoint) {
+    if (checkpoint && checkpoint->resuming()) {
+        if (const std::uint64_t cut = trim_torn_tail(path); cut > 0) {
+            log::notice("%s: removed the last %llu bytes, a line the kill cut short", path.c_str(),
+                        static_cast<unsigned long long>(cut));
+        }
+        return;
+    }
+    // A completed backfill's file stays as it is: that run has nothing to do.
+    if (checkpoint && checkpoint->found) return;
+    ::close(open_output(path, O_TRUNC));
+}
 
-}  // namespace
-
-namespace {
+// ---- step 2: planning (no system calls from here to the end of this namespace)
 
 // What the engine renders for a body format: json is NDJSON turned into an
 // array per batch by the shard.
@@ -136,15 +144,11 @@ std::shared_ptr<const core::Program> builtin_program_as(const std::string& name,
     return nullptr;
 }
 
-// The ingest path: Axiom's edge form when asked, or (auto) for edge hosts.
-
 // What the sink kinds, body formats and rotation allow together.
-void check_sink_settings(const config::Settings& settings) {
-    using Kind = config::SinkUrl::Kind;
+void check_sink_settings(const config::Settings& settings, std::vector<PlanMessage>& messages) {
     const Kind kind = settings.sink.kind;
-    const bool http = kind == Kind::http || kind == Kind::https;
     const bool stream = kind == Kind::file || kind == Kind::stdout_stream;
-    if (settings.format == config::SinkFormat::text && http) {
+    if (settings.format == config::SinkFormat::text && http_sink(kind)) {
         throw std::invalid_argument("sink.format = \"text\" (--format text) writes the message alone per line, which is "
                                     "no ingest format; it is for file: and stdout: sinks. Use ndjson, json or csv for " +
                                     settings.sink.text);
@@ -158,15 +162,160 @@ void check_sink_settings(const config::Settings& settings) {
         throw std::invalid_argument("sink.rotate_bytes (--rotate-bytes) rotates file: sinks; " + settings.sink.text +
                                     " is not a file");
     }
-    if (!settings.event_labels.empty() && !http) {
-        log::warning("sink.event_labels are sent to HTTP sinks only (as X-Axiom-Event-Labels); %s ignores them",
-                     settings.sink.text.c_str());
+    if (!settings.event_labels.empty() && !http_sink(kind)) {
+        messages.push_back({log::Level::warning, "sink.event_labels are sent to HTTP sinks only (as "
+                                                 "X-Axiom-Event-Labels); " + settings.sink.text + " ignores them"});
     }
+}
+
+// Several shards may append to a regular file (each write of a batch is
+// atomic under O_APPEND) or to /dev/null; anything else (a pipe, a
+// terminal) gets one writer so lines never interleave.
+bool shared_output_ok(const config::SinkUrl& sink, const PlanInputs& inputs) {
+    return inputs.output_file != PlanInputs::OutputFile::other || sink.file_path == "/dev/null";
+}
+
+// How many shards: --workers (0 = one per online CPU), but one where a
+// single writer must keep the lines whole or decide the rotation, and never
+// more than --events (a shard without an event would only cost).
+std::uint32_t plan_workers(const config::Settings& settings, const PlanInputs& inputs,
+                           std::vector<PlanMessage>& messages) {
+    const config::SinkUrl& sink = settings.sink;
+    std::uint32_t workers = settings.workers == 0 ? inputs.online_cpus : settings.workers;
+    if ((sink.kind == Kind::stdout_stream || (sink.kind == Kind::file && !shared_output_ok(sink, inputs))) &&
+        workers > 1) {
+        messages.push_back({log::Level::notice,
+                            sink.text + " is not a regular file; using one worker so lines never interleave"});
+        workers = 1;
+    }
+    if (sink.kind == Kind::file && settings.rotate_bytes > 0 && workers > 1) {
+        messages.push_back({log::Level::notice, sink.text + " rotates (sink.rotate_bytes): using one worker, the one "
+                                                            "writer that decides where each batch goes"});
+        workers = 1;
+    }
+    if (settings.events > 0 && settings.events < workers) workers = static_cast<std::uint32_t>(settings.events);
+    return workers;
+}
+
+std::string host_header(const config::SinkUrl& sink) {
+    const bool ipv6_literal = sink.host.find(':') != std::string::npos;
+    std::string host = ipv6_literal ? "[" + sink.host + "]" : sink.host;
+    const std::uint16_t default_port = sink.kind == Kind::https ? 443 : 80;
+    if (sink.port != default_port) host += ":" + std::to_string(sink.port);
+    return host;
+}
+
+void plan_tls(const config::Settings& settings, net::TlsClientConfig& tls, std::vector<PlanMessage>& messages) {
+    tls.enabled = true;
+    tls.server_name = settings.sink.host;
+    tls.ca_file = settings.ca_file;
+    tls.skip_verify = settings.tls_skip_verify;
+    if (settings.tls_skip_verify) {
+        messages.push_back({log::Level::warning,
+                            "TLS CERTIFICATE VERIFICATION IS OFF (--tls-insecure-skip-verify / sink.tls_skip_verify): "
+                            "any server can pose as " + settings.sink.host +
+                                " and read the token and every event. Use it for tests only"});
+    }
+}
+
+// The head goes into the head room in front of the body, whose last byte the
+// JSON array's '[' may take: say so now, not from a shard.
+void check_head_room(const net::IngestTarget& target) {
+    const std::size_t head_bytes = net::RequestHead(target).bytes_max();
+    if (head_bytes + net::json_array_head_room_bytes > bounds::http_head_room_bytes) {
+        throw std::invalid_argument("the HTTP request head (URL, dataset, token and event labels) takes up to " +
+                                    std::to_string(head_bytes) + " bytes, more than the " +
+                                    std::to_string(bounds::http_head_room_bytes - net::json_array_head_room_bytes) +
+                                    " it may have: shorten sink.event_labels");
+    }
+}
+
+// Where and how every shard posts: the same for all of them.
+net::HttpTransportConfig plan_http(const config::Settings& settings, const PlanInputs& inputs,
+                                   const core::CompiledScenario& scenario, std::vector<PlanMessage>& messages) {
+    const config::SinkUrl& sink = settings.sink;
+    net::HttpTransportConfig http;
+    if (sink.kind == Kind::https) plan_tls(settings, http.tls, messages);
+    http.address = inputs.sink_address;
+    http.address_bytes = inputs.sink_address_bytes;
+    http.target.host_header = host_header(sink);
+    // One route (request path) per source: each source's events go to its own dataset.
+    http.target.path = net::ingest_path(sink.path_prefix, scenario.sources.front().dataset, edge_path(settings));
+    for (std::size_t i = 1; i < scenario.sources.size(); ++i) {
+        http.route_paths.push_back(net::ingest_path(sink.path_prefix, scenario.sources[i].dataset, edge_path(settings)));
+    }
+    http.target.token = settings.token;
+    if (settings.compression.zstd) http.target.content_encoding = "zstd";
+    http.local_addresses = inputs.local_addresses;
+    http.connections = settings.connections;
+    http.tcp_nodelay = settings.tcp_nodelay;
+    http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
+    http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
+    http.target.content_type = std::string(net::body_format_content_type(body_format(settings.format)));
+    http.target.event_labels_json = config::detail::event_labels_json(settings.event_labels);
+    check_head_room(http.target);
+    return http;
+}
+
+// What every shard of the run shares, worked out once.
+struct CommonPlan {
+    std::shared_ptr<const core::CompiledScenario> scenario;
+    std::uint32_t workers = 1;
+    double rate_eps = 0;  // the run's; 0 = unlimited
+    net::HttpTransportConfig http;
+};
+
+void plan_sink(const config::Settings& settings, const CommonPlan& common, ShardPlan& plan) {
+    const config::SinkUrl& sink = settings.sink;
+    plan.sink.kind = sink.kind;
+    plan.sink.description = sink.text;
+    plan.sink.body_format = body_format(settings.format);
+    switch (sink.kind) {
+        case Kind::http:
+        case Kind::https:
+            plan.sink.http = common.http;
+            plan.slots = settings.connections * bounds::slots_per_connection;
+            break;
+        case Kind::file:
+            // file_fd: open_run_files opens one per shard once planning is done.
+            plan.sink.rotation = net::FileRotation{sink.file_path, settings.rotate_bytes, settings.rotate_keep};
+            plan.slots = 2;
+            break;
+        case Kind::stdout_stream:
+            plan.sink.file_fd = STDOUT_FILENO;
+            plan.slots = 2;
+            break;
+        case Kind::discard:
+            plan.slots = 2;
+            break;
+    }
+}
+
+ShardPlan plan_shard(const config::Settings& settings, const PlanInputs& inputs, const CommonPlan& common,
+                     std::uint32_t i) {
+    const std::uint32_t workers = common.workers;
+    ShardPlan plan;
+    plan.index = i;
+    plan.count = workers;
+    plan.cpu = settings.pin_threads ? static_cast<int>(i % inputs.online_cpus) : -1;
+    plan.batch_events = settings.batch_events;
+    plan.batch_bytes_max = settings.batch_bytes_max;
+    plan.rate_eps = common.rate_eps / workers;
+    // A backfill ends when the scenario's events are out; --events then
+    // only sizes a window that has no volume entries.
+    plan.events_budget = settings.events > 0 && !common.scenario->backfill ? share_of(settings.events, i, workers) : 0;
+    plan.duration_ns = static_cast<std::int64_t>(settings.duration_s * ns_per_s);
+    plan.scenario = common.scenario;
+    plan.identity = core::SourceIdentity{settings.seed, i, workers};
+    plan.zero_copy = settings.zero_copy;
+    plan.compression = settings.compression;
+    plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
+    plan_sink(settings, common, plan);
+    return plan;
 }
 
 }  // namespace
 
-// The run's target rate: --rate, else (live) the scenario's event frequencies.
 std::uint64_t share_of(std::uint64_t total, std::uint32_t index, std::uint32_t count) {
     return total / count + (index < total % count ? 1 : 0);
 }
@@ -176,6 +325,7 @@ bool edge_path(const config::Settings& settings) {
     return settings.edge == config::EdgeMode::on;
 }
 
+// The run's target rate: --rate, else (live) the scenario's event frequencies.
 std::optional<double> run_rate_eps(const config::Settings& settings, const core::CompiledScenario& scenario) {
     if (settings.rate_eps) return settings.rate_eps;
     if (!scenario.backfill && scenario.live_rate_eps > 0) return scenario.live_rate_eps;
@@ -220,125 +370,54 @@ std::shared_ptr<const core::CompiledScenario> compile_run_scenario(const config:
     return core::compile_scenario(inputs);
 }
 
-std::vector<ShardPlan> plan_shards(const config::Settings& settings) {
-    using Kind = config::SinkUrl::Kind;
+PlanInputs look_up_plan_inputs(const config::Settings& settings) {
     const config::SinkUrl& sink = settings.sink;
-    check_sink_settings(settings);
-    const std::shared_ptr<const core::CompiledScenario> scenario = compile_run_scenario(settings);
-    std::uint32_t workers = settings.workers == 0 ? online_cpus() : settings.workers;
-    if ((sink.kind == Kind::stdout_stream || (sink.kind == Kind::file && !shared_output_ok(sink.file_path))) &&
-        workers > 1) {
-        log::notice("%s is not a regular file; using one worker so lines never interleave", sink.text.c_str());
-        workers = 1;
+    PlanInputs inputs;
+    inputs.online_cpus = online_cpus();
+    if (sink.kind == Kind::file) inputs.output_file = output_file(sink.file_path);
+    if (http_sink(sink.kind)) {
+        resolve_address(sink, inputs);
+        inputs.local_addresses = resolve_local_addresses(settings.bind, inputs.sink_address.ss_family);
     }
-    if (sink.kind == Kind::file && settings.rotate_bytes > 0 && workers > 1) {
-        log::notice("%s rotates (sink.rotate_bytes): using one worker, the one writer that decides where each batch goes",
-                    sink.text.c_str());
-        workers = 1;
+    return inputs;
+}
+
+RunPlan plan_shards(const config::Settings& settings, const PlanInputs& inputs) {
+    RunPlan run;
+    check_sink_settings(settings, run.messages);
+    CommonPlan common;
+    common.scenario = compile_run_scenario(settings);
+    common.workers = plan_workers(settings, inputs, run.messages);
+    common.rate_eps = run_rate_eps(settings, *common.scenario).value_or(0);
+    if (http_sink(settings.sink.kind)) common.http = plan_http(settings, inputs, *common.scenario, run.messages);
+    run.shards.reserve(common.workers);
+    for (std::uint32_t i = 0; i < common.workers; ++i) run.shards.push_back(plan_shard(settings, inputs, common, i));
+    return run;
+}
+
+void log_plan_messages(const std::vector<PlanMessage>& messages) {
+    for (const PlanMessage& message : messages) {
+        if (message.level == log::Level::warning) {
+            log::warning("%s", message.text.c_str());
+        } else {
+            log::notice("%s", message.text.c_str());
+        }
     }
-    if (settings.events > 0 && settings.events < workers) workers = static_cast<std::uint32_t>(settings.events);
+}
+
+void open_run_files(const config::Settings& settings, std::vector<ShardPlan>& plans) {
+    if (plans.empty()) return;
     std::shared_ptr<const CheckpointStart> checkpoint;
     if (!settings.checkpoint_path.empty()) {
-        checkpoint = std::make_shared<const CheckpointStart>(open_checkpoint(settings, *scenario, workers));
+        // The checkpoint's fingerprint covers the planned worker count and the
+        // compiled scenario: it can only be checked once the run is planned.
+        const auto workers = static_cast<std::uint32_t>(plans.size());
+        checkpoint = std::make_shared<const CheckpointStart>(open_checkpoint(settings, *plans.front().scenario, workers));
+        for (ShardPlan& plan : plans) plan.checkpoint = checkpoint;
     }
-
-    net::HttpTransportConfig http;
-    if (sink.kind == Kind::https) {
-        http.tls.enabled = true;
-        http.tls.server_name = sink.host;
-        http.tls.ca_file = settings.ca_file;
-        http.tls.skip_verify = settings.tls_skip_verify;
-        if (settings.tls_skip_verify) {
-            log::warning("TLS CERTIFICATE VERIFICATION IS OFF (--tls-insecure-skip-verify / sink.tls_skip_verify): "
-                         "any server can pose as %s and read the token and every event. Use it for tests only",
-                         sink.host.c_str());
-        }
-    }
-    if (sink.kind == Kind::http || sink.kind == Kind::https) {
-        resolve_address(sink, http);
-        http.target.host_header = host_header(sink);
-        // One route (request path) per source: each source's events go to its own dataset.
-        http.target.path = net::ingest_path(sink.path_prefix, scenario->sources.front().dataset, edge_path(settings));
-        for (std::size_t i = 1; i < scenario->sources.size(); ++i) {
-            http.route_paths.push_back(net::ingest_path(sink.path_prefix, scenario->sources[i].dataset, edge_path(settings)));
-        }
-        http.target.token = settings.token;
-        if (settings.compression.zstd) http.target.content_encoding = "zstd";
-        http.local_addresses = resolve_local_addresses(settings.bind, http.address.ss_family);
-        http.connections = settings.connections;
-        http.tcp_nodelay = settings.tcp_nodelay;
-        http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
-        http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
-        http.target.content_type = std::string(net::body_format_content_type(body_format(settings.format)));
-        http.target.event_labels_json = config::detail::event_labels_json(settings.event_labels);
-        // The head goes into the head room in front of the body, whose last
-        // byte the JSON array's '[' may take: say so now, not from a shard.
-        const std::size_t head_bytes = net::RequestHead(http.target).bytes_max();
-        if (head_bytes + net::json_array_head_room_bytes > bounds::http_head_room_bytes) {
-            throw std::invalid_argument("the HTTP request head (URL, dataset, token and event labels) takes up to " +
-                                        std::to_string(head_bytes) + " bytes, more than the " +
-                                        std::to_string(bounds::http_head_room_bytes - net::json_array_head_room_bytes) +
-                                        " it may have: shorten sink.event_labels");
-        }
-    }
-    if (sink.kind == Kind::file && checkpoint && checkpoint->resuming()) {
-        // A resumed backfill appends to what the killed run wrote, less a
-        // write the kill cut short: that batch was not settled, so it comes again.
-        if (const std::uint64_t cut = trim_torn_tail(sink.file_path); cut > 0) {
-            log::notice("%s: removed the last %llu bytes, a line the kill cut short", sink.file_path.c_str(),
-                        static_cast<unsigned long long>(cut));
-        }
-    } else if (sink.kind == Kind::file && !(checkpoint && checkpoint->found)) {
-        // Start the file afresh once; shards then append.
-        const int fd = ::open(sink.file_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) throw std::runtime_error("cannot open the file sink " + sink.file_path + ": " + std::strerror(errno));
-        ::close(fd);
-    }
-
-    const std::uint32_t cpus = online_cpus();
-    std::vector<ShardPlan> plans(workers);
-    for (std::uint32_t i = 0; i < workers; ++i) {
-        ShardPlan& plan = plans[i];
-        plan.index = i;
-        plan.count = workers;
-        plan.cpu = settings.pin_threads ? static_cast<int>(i % cpus) : -1;
-        plan.batch_events = settings.batch_events;
-        plan.batch_bytes_max = settings.batch_bytes_max;
-        plan.rate_eps = run_rate_eps(settings, *scenario).value_or(0) / workers;
-        // A backfill ends when the scenario's events are out; --events then
-        // only sizes a window that has no volume entries.
-        plan.events_budget = settings.events > 0 && !scenario->backfill ? share_of(settings.events, i, workers) : 0;
-        plan.duration_ns = static_cast<std::int64_t>(settings.duration_s * ns_per_s);
-        plan.scenario = scenario;
-        plan.identity = core::SourceIdentity{settings.seed, i, workers};
-        plan.checkpoint = checkpoint;
-        plan.zero_copy = settings.zero_copy;
-        plan.compression = settings.compression;
-        plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
-        plan.sink.kind = sink.kind;
-        plan.sink.description = sink.text;
-        plan.sink.body_format = body_format(settings.format);
-        switch (sink.kind) {
-            case Kind::http:
-            case Kind::https:
-                plan.sink.http = http;
-                plan.slots = settings.connections * bounds::slots_per_connection;
-                break;
-            case Kind::file:
-                plan.sink.file_fd = open_output(sink.file_path);
-                plan.sink.rotation = net::FileRotation{sink.file_path, settings.rotate_bytes, settings.rotate_keep};
-                plan.slots = 2;
-                break;
-            case Kind::stdout_stream:
-                plan.sink.file_fd = STDOUT_FILENO;
-                plan.slots = 2;
-                break;
-            case Kind::discard:
-                plan.slots = 2;
-                break;
-        }
-    }
-    return plans;
+    if (settings.sink.kind != Kind::file) return;
+    start_output_file(settings.sink.file_path, checkpoint.get());
+    for (ShardPlan& plan : plans) plan.sink.file_fd = open_output(settings.sink.file_path);
 }
 
 }  // namespace supervent::daemon

@@ -18,9 +18,13 @@ constexpr int exit_failure = 1;
 
 int check_config(const supervent::config::Settings& settings) {
     // Build everything that can be checked without sending: the plan (sink
-    // address, files) and the compiled scenario.
+    // address, checkpoint, files) and the compiled scenario.
     for (const std::string& warning : settings.warnings) supervent::daemon::log::warning("%s", warning.c_str());
-    auto plans = supervent::daemon::plan_shards(settings);
+    namespace daemon = supervent::daemon;
+    daemon::RunPlan run = daemon::plan_shards(settings, daemon::look_up_plan_inputs(settings));
+    daemon::log_plan_messages(run.messages);
+    daemon::open_run_files(settings, run.shards);
+    const std::vector<daemon::ShardPlan>& plans = run.shards;
     const supervent::core::CompiledScenario& scenario = *plans.front().scenario;
     std::printf("%s", supervent::config::describe(settings).c_str());
     std::printf("shards:      %zu\n", plans.size());

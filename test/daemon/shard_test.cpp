@@ -221,37 +221,6 @@ TEST_CASE("a live shape scales the rate: a step to a quarter after 0.3 s", "[sha
     CHECK(outcome.generated < 5'400);
 }
 
-TEST_CASE("plan_shards splits the budget and the rate and refuses what it cannot do", "[plan]") {
-    supervent::config::Settings settings;
-    settings.sink = SinkUrl{SinkUrl::Kind::discard, "", 0, "", "", "discard:"};
-    settings.workers = 3;
-    settings.events = 10;
-    settings.rate_eps = 300.0;
-    const auto plans = supervent::daemon::plan_shards(settings);
-    REQUIRE(plans.size() == 3);
-    CHECK(plans[0].events_budget == 4);
-    CHECK(plans[1].events_budget == 3);
-    CHECK(plans[2].events_budget == 3);
-    for (const auto& plan : plans) CHECK(plan.rate_eps == Approx(100.0));
-    CHECK(plans[1].identity.shard_index == 1);
-    CHECK(plans[1].identity.shard_count == 3);
-
-    settings.events = 2;  // fewer events than workers: no idle shards
-    CHECK(supervent::daemon::plan_shards(settings).size() == 2);
-
-    settings.sink = SinkUrl{SinkUrl::Kind::stdout_stream, "", 0, "", "", "stdout:"};
-    settings.events = 0;
-    CHECK(supervent::daemon::plan_shards(settings).size() == 1);  // lines must not interleave
-
-    settings.scenario = "no_such_scenario";
-    CHECK_THROWS_WITH(supervent::daemon::plan_shards(settings), Catch::Contains("web_access"));
-    settings.scenario = "web_access";
-
-    // An https sink is planned like http (TLS is the transport's): a bad host is named.
-    settings.sink = SinkUrl{SinkUrl::Kind::https, "example.invalid", 443, "", "", "https://example.invalid"};
-    CHECK_THROWS_WITH(supervent::daemon::plan_shards(settings), Catch::Contains("example.invalid"));
-}
-
 TEST_CASE("after a stop, a sink that never answers is given up on at the drain deadline", "[shard][http][drain]") {
     // delay=60000ms: the sink reads every request and answers a minute later.
     LocalSink sink("delay=60000ms@100%");
