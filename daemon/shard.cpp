@@ -77,7 +77,7 @@ void Shard::start() {
     const std::size_t bytes_max = json_array && plan_.batch_bytes_max > 0 ? plan_.batch_bytes_max - 1 : plan_.batch_bytes_max;
     engine_bytes_max_ = bytes_max;
     engine_ = std::make_unique<core::ScenarioEngine>(plan_.scenario, plan_.identity, plan_.batch_events, bytes_max);
-    stats_.roots_total.set(engine_->roots_total());
+    stats_[Stat::roots_total].set(engine_->roots_total());
     batch_room_bytes_ = std::size_t{plan_.batch_events} * engine_->event_bytes_max();
     batch_events_cap_ = plan_.batch_events;
     routes_.resize(plan_.scenario->sources.size());
@@ -116,14 +116,14 @@ void Shard::start() {
         slots_[i].capacity_bytes = arena_->slot_bytes();
         free_slots_.push_back(plan_.slots - 1 - i);
     }
-    stats_.slots_total.set(plan_.slots);
+    stats_[Stat::slots_total].set(plan_.slots);
     if (plan_.checkpoint_share != nullptr) {
         slot_batch_.assign(plan_.slots, UINT64_MAX);
         slot_events_before_.assign(plan_.slots, 0);
         if (plan_.checkpoint && plan_.checkpoint->resuming()) {
             const std::int64_t replay_started_ns = monotonic_ns();
             replay(plan_.checkpoint->found->shards.at(plan_.index));
-            stats_.replay_ns.set(static_cast<std::uint64_t>(monotonic_ns() - replay_started_ns));
+            stats_[Stat::replay_ns].set(static_cast<std::uint64_t>(monotonic_ns() - replay_started_ns));
         }
     }
 
@@ -200,23 +200,20 @@ void Shard::loop() {
             const net::CompletionTag tag = net::CompletionTag::decode(cqe.user_data);
             if (tag.op != net::Op::wake && tag.op != net::Op::none) transport_->on_completion(cqe, tag, now_ns);
         });
-        const net::TransportCounters& counters = transport_->counters();
-        stats_.connects.set(counters.connects);
-        stats_.connect_failures.set(counters.connect_failures);
-        stats_.zc_notifications.set(counters.zc_notifications);
-        stats_.zc_copied.set(counters.zc_copied);
-        stats_.requests_ambiguous.set(counters.requests_ambiguous);
-        if (plan_.sink.kind == config::SinkUrl::Kind::https) publish_tls_counters();
+        publish_transport_counters();
     }
 }
 
-void Shard::publish_tls_counters() {
-    const net::TlsCounters& tls = http_->tls_counters();
-    stats_.tls_handshakes.set(tls.handshakes);
-    stats_.tls_resumed.set(tls.resumed);
-    stats_.ktls_connections.set(tls.ktls_connections);
+// The transport keeps its own counters (the shard's data path does not
+// reach into it); the stats table says which of them to publish.
+void Shard::publish_transport_counters() {
+    static const net::TlsCounters no_tls;
+    const net::TlsCounters& tls = http_ != nullptr ? http_->tls_counters() : no_tls;
+    const net::TransportCounters& counters = transport_->counters();
+    for (const StatSpec& spec : stat_table) {
+        if (spec.source != nullptr) stats_[spec.id].set(spec.source(counters, tls));
+    }
     stats_.ktls_unavailable_errno.set(static_cast<std::uint64_t>(tls.ktls_unavailable_errno));
-    stats_.tls_cipher_fixed_writes.set(tls.cipher_fixed_writes);
 }
 
 void Shard::apply_control(std::int64_t now_ns) {
@@ -225,7 +222,7 @@ void Shard::apply_control(std::int64_t now_ns) {
         if (!generation_done_) finish_generation();
     }
     paused_ = control_.paused.load(std::memory_order_acquire);
-    stats_.loop_turns.add(1);
+    stats_[Stat::loop_turns].add(1);
     if (control_.change_version.load(std::memory_order_acquire) != change_version_) apply_change();
     for (std::size_t i = 0; i < plan_.sink.http.local_addresses.size(); ++i) {
         stats_.bytes_by_local_address[i].set(transport_->counters().bytes_by_local_address[i]);
@@ -303,10 +300,10 @@ void Shard::swap_scenario(const ScenarioChange& change) {
     scenario_generation_ = change.generation;
     routes_ = change.routes;
     batch_events_cap_ = cap;
-    stats_.roots_total.set(engine_->roots_total());
-    stats_.roots_resumed.set(0);
-    stats_.roots_done.set(0);
-    stats_.dependents_pending.set(0);
+    stats_[Stat::roots_total].set(engine_->roots_total());
+    stats_[Stat::roots_resumed].set(0);
+    stats_[Stat::roots_done].set(0);
+    stats_[Stat::dependents_pending].set(0);
 }
 
 // The sink refused us for good (bad token, no dataset, quota, file error):
@@ -402,14 +399,14 @@ net::Slot* Shard::free_slot() {
     net::Slot& slot = slots_[free_slots_.back()];
     free_slots_.pop_back();
     assert(slot.state == net::SlotState::free);
-    stats_.slots_busy.set(slots_.size() - free_slots_.size());
+    stats_[Stat::slots_busy].set(slots_.size() - free_slots_.size());
     return &slot;
 }
 
 // Fills the slot with the scenario's next batch; returns its events, 0 when
 // there is none (a backfill that is complete).
 std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
-    slot.state = net::SlotState::filling;
+    slot.move_to(net::SlotState::filling);
     slot.attempts = 0;
     slot.not_before_ns = 0;
     slot.body_offset = bounds::http_head_room_bytes;
@@ -439,13 +436,13 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     slot.route = routes_[batch.source];
     slot.events = batch.events;
     events_generated_ += batch.events;
-    stats_.events_generated.add(batch.events);
+    stats_[Stat::events_generated].add(batch.events);
     if (batch.source < bounds::scenario_sources_counted_max) stats_.source_events[batch.source].add(batch.events);
-    stats_.bytes_generated.add(batch.bytes);
-    stats_.roots_done.set(engine_->roots_done());
-    stats_.dependents_pending.set(engine_->pending());
+    stats_[Stat::bytes_generated].add(batch.bytes);
+    stats_[Stat::roots_done].set(engine_->roots_done());
+    stats_[Stat::dependents_pending].set(engine_->pending());
 
-    slot.state = net::SlotState::queued;
+    slot.move_to(net::SlotState::queued);
     queue_.push_back(slot.index);
     stats_.backpressured.store(false, std::memory_order_relaxed);
     return batch.events;
@@ -459,7 +456,7 @@ void Shard::dispatch(std::int64_t now_ns) {
         net::Slot& slot = slots_[queue_[i]];
         if (capacity && slot.not_before_ns <= now_ns) {
             if (transport_->try_start(slot, now_ns)) {
-                stats_.requests_sent.add(1);
+                stats_[Stat::requests_sent].add(1);
                 continue;
             }
             capacity = false;
@@ -497,16 +494,16 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
     assert(slot.kernel_done());
     switch (slot.verdict) {
         case net::Verdict::acked: {
-            stats_.requests_acked.add(1);
-            stats_.bytes_sent.add(slot.wire_bytes);
-            stats_.latency_ns_sum.add(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
+            stats_[Stat::requests_acked].add(1);
+            stats_[Stat::bytes_sent].add(slot.wire_bytes);
+            stats_[Stat::latency_ns_sum].add(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
             stats_.latency.record(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
             const std::uint32_t rejected = slot.events - slot.acked_events;
             if (rejected > 0) {
                 stats_.events_failed_by_reason[static_cast<int>(net::FailReason::partial)].add(rejected);
                 stats_.events_failed.add(rejected);
             }
-            stats_.events_acked.add(slot.acked_events);
+            stats_[Stat::events_acked].add(slot.acked_events);
             release(slot);
             return;
         }
@@ -515,7 +512,7 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
             fail_slot(slot, slot.reason);
             return;
         case net::Verdict::retry: {
-            stats_.requests_retried.add(1);
+            stats_[Stat::requests_retried].add(1);
             if (drain_expired_) {
                 fail_slot(slot, net::FailReason::drain_timeout);
                 return;
@@ -528,7 +525,7 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
                 return;
             }
             slot.not_before_ns = std::max(now_ns + retry_backoff_ns(std::max(slot.attempts, 1u)), slot.retry_at_ns);
-            slot.state = net::SlotState::queued;
+            slot.move_to(net::SlotState::queued);
             queue_.push_back(slot.index);
             return;
         }
@@ -544,7 +541,7 @@ std::int64_t Shard::on_sink_unreachable(net::FailReason reason, std::int64_t now
     if (queue_.empty()) return INT64_MAX;
     net::Slot& slot = slots_[queue_.front()];
     if (now_ns < slot.not_before_ns) return slot.not_before_ns;
-    stats_.requests_retried.add(1);
+    stats_[Stat::requests_retried].add(1);
     if (++slot.attempts > plan_.retries_max) {
         queue_.erase(queue_.begin());
         fail_slot(slot, reason);
@@ -560,7 +557,7 @@ void Shard::fail_slot(net::Slot& slot, net::FailReason reason) {
         failed_batch_ = slot_batch_[slot.index];
         failed_events_before_ = slot_events_before_[slot.index];
     }
-    stats_.requests_failed.add(1);
+    stats_[Stat::requests_failed].add(1);
     stats_.events_failed_by_reason[static_cast<int>(reason)].add(slot.events);
     stats_.events_failed.add(slot.events);
     release(slot);
@@ -572,10 +569,10 @@ void Shard::fail_queued(net::FailReason reason) {
 }
 
 void Shard::release(net::Slot& slot) {
-    slot.state = net::SlotState::free;
+    slot.move_to(net::SlotState::free);
     slot.events = 0;
     free_slots_.push_back(slot.index);
-    stats_.slots_busy.set(slots_.size() - free_slots_.size());
+    stats_[Stat::slots_busy].set(slots_.size() - free_slots_.size());
     if (plan_.checkpoint_share != nullptr) {
         slot_batch_[slot.index] = UINT64_MAX;
         publish_settled();
@@ -615,39 +612,35 @@ void Shard::replay(const ShardJournal& journal) {
     }
     ShardJournal kept = journal;
     kept.trim_to_settled();
-    {
-        std::lock_guard lock(plan_.checkpoint_share->mutex);
-        plan_.checkpoint_share->sizes = kept.sizes;
-        plan_.checkpoint_share->toggles = kept.toggles;
-    }
-    journaled_size_ = kept.sizes.empty() ? 0 : kept.sizes.back().max_events;
-    next_batch_ = journal.batches;
-    stream_events_ = journal.events;
-    publish_settled();
-    stats_.events_resumed.set(journal.events);
-    stats_.roots_resumed.set(engine_->roots_done());
-    stats_.roots_done.set(engine_->roots_done());
     // A restarted daemon runs every source: what the old run had turned off
-    // is on again, from here.
+    // is on again, from here. Seeded with the rest, so the ring starts empty.
     for (std::uint16_t i = 0; i < engine_->scenario().sources.size(); ++i) {
         if (!engine_->enabled(i)) {
-            journal_toggle(i, true);
+            kept.toggles.push_back({journal.batches, i, true});
             engine_->set_enabled(i, true);
         }
     }
+    journaled_size_ = kept.sizes.empty() ? 0 : kept.sizes.back().max_events;
+    plan_.checkpoint_share->seed(std::move(kept.sizes), std::move(kept.toggles));
+    next_batch_ = journal.batches;
+    stream_events_ = journal.events;
+    publish_settled();
+    stats_[Stat::events_resumed].set(journal.events);
+    stats_[Stat::roots_resumed].set(engine_->roots_done());
+    stats_[Stat::roots_done].set(engine_->roots_done());
 }
 
 // Appends only when the size changes: a new rate, a batch cut to the budget.
 void Shard::journal_size(std::uint32_t event_count) {
     if (event_count == journaled_size_) return;
     journaled_size_ = event_count;
-    std::lock_guard lock(plan_.checkpoint_share->mutex);
-    plan_.checkpoint_share->sizes.push_back({next_batch_, event_count});
+    plan_.checkpoint_share->journal_size({next_batch_, stream_events_}, event_count);
 }
 
+// Lock-free and allocation-free, like journal_size: a full ring holds the
+// checkpoint back rather than the shard (daemon/checkpoint_share.hpp).
 void Shard::journal_toggle(std::uint16_t source, bool enabled) {
-    std::lock_guard lock(plan_.checkpoint_share->mutex);
-    plan_.checkpoint_share->toggles.push_back({next_batch_, source, enabled});
+    plan_.checkpoint_share->journal_toggle({next_batch_, stream_events_}, source, enabled);
 }
 
 // The settled prefix: every batch before the oldest one still held by a slot.
@@ -657,9 +650,7 @@ void Shard::publish_settled() {
     for (std::size_t i = 0; i < slot_batch_.size(); ++i) {
         if (slot_batch_[i] < prefix.batches) prefix = {slot_batch_[i], slot_events_before_[i]};
     }
-    if (prefix.batches == settled_.batches) return;
-    settled_ = prefix;
-    plan_.checkpoint_share->publish(prefix);
+    plan_.checkpoint_share->publish(prefix);  // held back to what the control thread can see; no-op if unchanged
 }
 
 }  // namespace supervent::daemon

@@ -92,7 +92,7 @@ private:
     [[nodiscard]] bool can_fill_now() const;
     [[nodiscard]] net::Slot* free_slot();
     void release(net::Slot& slot);
-    void publish_tls_counters();
+    void publish_transport_counters();
     void fail_slot(net::Slot& slot, net::FailReason reason);
     [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
     // Checkpoint journal (only with plan_.checkpoint_share).
@@ -158,7 +158,6 @@ private:
     std::vector<std::uint64_t> slot_events_before_;
     std::uint64_t failed_batch_ = UINT64_MAX;  // the first batch that failed for good
     std::uint64_t failed_events_before_ = 0;
-    ShardCheckpointShare::Prefix settled_;    // as last published
 };
 
 }  // namespace supervent::daemon
