@@ -3,17 +3,72 @@
 scratch prefix puts the binaries, the unit, the config and the man pages in
 place and the installed unit passes `systemd-analyze verify`; the source
 unit's `systemd-analyze security --offline=yes` exposure is at most 2.0;
-cpack builds a .deb whose contents and control files are right, and which
-installs into and purges from a scratch dpkg root leaving nothing behind."""
+the unit carries the directives issue 15 asks for (exit codes, the socket's
+group, AF_NETLINK for --bind IFNAME); cpack builds a .deb whose contents and
+control files are right, which lintian (when installed) passes without an
+error or a warning, and which installs into and purges from a scratch dpkg
+root leaving nothing behind."""
 
 import os
 import re
+import shutil
 import subprocess
 
 import harness
 from harness import check
 
 UNIT = os.path.join(harness.REPO_DIR, "systemd", "superventd.service")
+INSTALLED = ("share/man/man8/superventd.8.gz", "share/man/man1/supervent-ctl.1.gz", "share/man/man1/supervent-sink.1.gz",
+             "share/doc/supervent/operations.md", "share/doc/supervent/copyright", "share/doc/supervent/changelog.gz",
+             "share/doc/supervent/examples/superventd.example.toml",
+             "share/doc/supervent/examples/scenario.example.toml",
+             "share/bash-completion/completions/superventd", "share/bash-completion/completions/supervent-ctl",
+             "share/bash-completion/completions/supervent-sink", "share/zsh/vendor-completions/_superventd",
+             "share/zsh/vendor-completions/_supervent-ctl", "share/zsh/vendor-completions/_supervent-sink")
+
+
+def unit_directives(text):
+    """{key: [values]} of the unit's Key=Value lines, in order."""
+    directives = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            directives.setdefault(key.strip(), []).append(value.strip())
+    return directives
+
+
+def check_unit_directives(text):
+    """What issue 15 asks of the unit: a run that ended with failed events (1)
+    is a clean end; invalid settings (2) and fatal causes (3) are not
+    restarted; the dynamic user may give the socket to its group;
+    getifaddrs (--bind IFNAME) may use AF_NETLINK."""
+    d = unit_directives(text)
+    check(d.get("SuccessExitStatus") == ["1"], f"SuccessExitStatus: {d.get('SuccessExitStatus')}")
+    check(d.get("RestartPreventExitStatus") == ["2 3"], f"RestartPreventExitStatus: {d.get('RestartPreventExitStatus')}")
+    check(d.get("Restart") == ["on-failure"], f"Restart: {d.get('Restart')}")
+    check(d.get("DynamicUser") == ["yes"] and d.get("SupplementaryGroups") == ["supervent"],
+          f"DynamicUser {d.get('DynamicUser')}, SupplementaryGroups {d.get('SupplementaryGroups')}")
+    families = d.get("RestrictAddressFamilies", [""])[-1].split()
+    check({"AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"} == set(families), f"RestrictAddressFamilies: {families}")
+
+
+def check_installed_config(h, prefix):
+    """The shipped config: a modest rate, a local sink, the socket's group, and how to reach Axiom."""
+    with open(os.path.join(prefix, "etc/supervent/superventd.toml")) as f:
+        config = f.read()
+    check(re.search(r"^rate = \d+$", config, re.M) and int(re.search(r"^rate = (\d+)$", config, re.M).group(1)) <= 10000,
+          f"the shipped config has no modest rate:\n{config}")
+    check(re.search(r'^url = "http://127\.0\.0\.1:\d+"$', config, re.M), f"the shipped sink is not local:\n{config}")
+    check('socket_group = "supervent"' in config, "the shipped config does not name the socket's group")
+    check("https://api.axiom.co" in config and "axiom-token" in config, "the shipped config does not say how to reach Axiom")
+
+
+def run_lintian(h, deb):
+    if shutil.which("lintian") is None:
+        h.log("lintian not installed (apt-get install lintian): skipping its check")
+        return
+    result = h.run("lintian", ["lintian", "--fail-on", "error,warning", deb], timeout_s=240)
+    check(result.rc == 0, f"lintian: rc {result.rc}:\n{result.stdout}{result.stderr}")
 
 
 def test(h):
@@ -32,16 +87,16 @@ def test(h):
     check(result.rc == 0, f"cmake --install failed: {result.stderr}")
     for relative in ("bin/superventd", "bin/supervent-ctl", "bin/supervent-sink"):
         check(os.access(os.path.join(prefix, relative), os.X_OK), f"{relative} not installed executable")
-    for relative in ("lib/systemd/system/superventd.service", "etc/supervent/superventd.toml",
-                     "share/man/man8/superventd.8", "share/man/man1/supervent-ctl.1",
-                     "share/doc/supervent/operations.md"):
+    for relative in ("lib/systemd/system/superventd.service", "etc/supervent/superventd.toml") + INSTALLED:
         check(os.path.isfile(os.path.join(prefix, relative)), f"{relative} not installed")
+    check_installed_config(h, prefix)
     unit = os.path.join(prefix, "lib/systemd/system/superventd.service")
     with open(unit) as f:
         text = f.read()
     check(f"ExecStart={prefix}/bin/superventd --config {prefix}/etc/supervent/superventd.toml" in text,
           f"the installed unit does not point at the installed files:\n{text}")
     check(re.search(r"[ :=]/etc/supervent", text) is None, f"the installed unit still names /etc:\n{text}")
+    check_unit_directives(text)
     verify = h.run("verify", ["systemd-analyze", "verify", unit], timeout_s=60,
                    env={"MANPATH": os.path.join(prefix, "share/man")})
     check(verify.rc == 0 and verify.stdout.strip() == "" and verify.stderr.strip() == "",
@@ -63,9 +118,11 @@ def test(h):
     contents = subprocess.run(["dpkg-deb", "--contents", deb], capture_output=True, text=True, check=True).stdout
     paths = {line.split()[-1].lstrip(".") for line in contents.splitlines()}
     for path in ("/usr/bin/superventd", "/usr/bin/supervent-ctl", "/usr/bin/supervent-sink",
-                 "/usr/lib/systemd/system/superventd.service", "/etc/supervent/superventd.toml",
-                 "/usr/share/man/man8/superventd.8", "/usr/share/man/man1/supervent-ctl.1"):
+                 "/usr/lib/systemd/system/superventd.service", "/etc/supervent/superventd.toml") + \
+            tuple("/usr/" + p for p in INSTALLED):
         check(path in paths, f"{path} missing from the .deb:\n{contents}")
+    check(any(f.endswith(".ddeb") for f in os.listdir(packages)), f"no debug symbols package: {os.listdir(packages)}")
+    run_lintian(h, deb)
     check(not any(p.startswith(("/usr/local", "/tmp", "/root", "/work")) for p in paths), f"stray paths:\n{contents}")
     conffiles = subprocess.run(["dpkg-deb", "-I", deb, "conffiles"], capture_output=True, text=True).stdout
     check(conffiles.strip() == "/etc/supervent/superventd.toml", f"conffiles: {conffiles!r}")
