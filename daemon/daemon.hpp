@@ -15,6 +15,15 @@
 
 namespace supervent::daemon {
 
+// superventd's exit codes. The unit keys on them (SuccessExitStatus=1: a run
+// that ended with failed events is over, not to be restarted;
+// RestartPreventExitStatus=2 3: a restart would fail the same way), and
+// man/superventd.8 documents them.
+inline constexpr int exit_all_acked = 0;      // every event generated was acknowledged
+inline constexpr int exit_events_failed = 1;  // the run ended; some events failed (the summary says why)
+inline constexpr int exit_usage = 2;          // the command line or the config is invalid
+inline constexpr int exit_fatal = 3;          // could not start, or the sink refused us for good
+
 class Daemon {
 public:
     // Loads the settings for a reload (SIGHUP, `reload [FILE]`) from a config
@@ -27,8 +36,9 @@ public:
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
-    // Runs to the end: 0 when every generated event was acknowledged,
-    // 1 otherwise (failures, a shard that could not start).
+    // Runs to the end: exit_all_acked, exit_events_failed, or exit_fatal
+    // (a shard that could not start, a sink that refused us for good: bad
+    // token, no dataset, quota, a certificate, a file that cannot be written).
     int run();
 
     // Answers one control-protocol request line (what the control socket

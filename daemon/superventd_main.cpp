@@ -3,37 +3,37 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string_view>
 #include <variant>
 
 #include "config/load.hpp"
 #include "core/scenario_engine.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/json_writer.hpp"
 #include "daemon/log.hpp"
 #include "net/ring.hpp"
 
 namespace {
 
-constexpr int exit_usage = 2;
-constexpr int exit_failure = 1;
+using supervent::daemon::exit_fatal;
+using supervent::daemon::exit_usage;
 
-int check_config(const supervent::config::Settings& settings) {
-    // Build everything that can be checked without sending: the plan (sink
-    // address, checkpoint, files) and the compiled scenario.
-    for (const std::string& warning : settings.warnings) supervent::daemon::log::warning("%s", warning.c_str());
-    namespace daemon = supervent::daemon;
-    daemon::RunPlan run = daemon::plan_shards(settings, daemon::look_up_plan_inputs(settings));
-    daemon::log_plan_messages(run.messages);
-    daemon::open_run_files(settings, run.shards);
-    const std::vector<daemon::ShardPlan>& plans = run.shards;
-    const supervent::core::CompiledScenario& scenario = *plans.front().scenario;
+namespace daemon = supervent::daemon;
+
+std::uint64_t root_events(const supervent::core::ScenarioSource& source) {
+    std::uint64_t roots = 0;
+    for (const supervent::core::VolumeSpec& v : source.volume) roots += v.count;
+    return roots;
+}
+
+void print_check_text(const supervent::config::Settings& settings, std::size_t shards,
+                      const supervent::core::CompiledScenario& scenario) {
     std::printf("%s", supervent::config::describe(settings).c_str());
-    std::printf("shards:      %zu\n", plans.size());
+    std::printf("shards:      %zu\n", shards);
     for (const supervent::core::ScenarioSource& source : scenario.sources) {
-        std::uint64_t roots = 0;
-        for (const supervent::core::VolumeSpec& v : source.volume) roots += v.count;
         std::printf("source:      %s -> dataset %s, event bound %zu bytes", source.name.c_str(), source.dataset.c_str(),
                     source.program->event_bytes_max);
-        if (scenario.backfill) std::printf(", %llu root events", static_cast<unsigned long long>(roots));
+        if (scenario.backfill) std::printf(", %llu root events", static_cast<unsigned long long>(root_events(source)));
         std::printf("\n");
     }
     if (!scenario.rules.empty()) std::printf("dependencies: %zu\n", scenario.rules.size());
@@ -42,7 +42,67 @@ int check_config(const supervent::config::Settings& settings) {
                     static_cast<unsigned long long>(scenario.roots_total), scenario.expected_events_total);
     }
     std::printf("config OK\n");
+}
+
+// --check-config --json: what the text says, for scripts.
+void print_check_json(const supervent::config::Settings& settings, std::size_t shards,
+                      const supervent::core::CompiledScenario& scenario) {
+    daemon::JsonWriter json;
+    json.begin_object().field("ok", true).field("config", settings.config_path).field("sink", settings.sink.text);
+    json.field("dataset", settings.dataset).key("rate");
+    if (settings.rate_eps) json.value(*settings.rate_eps); else json.value("unlimited");
+    json.field("events", settings.events).field("duration_s", settings.duration_s).field("shards", shards);
+    json.key("sources").begin_array();
+    for (const supervent::core::ScenarioSource& source : scenario.sources) {
+        json.begin_object().field("name", source.name).field("dataset", source.dataset);
+        json.field("event_bytes_max", std::uint64_t{source.program->event_bytes_max});
+        json.key("root_events");
+        if (scenario.backfill) json.value(root_events(source)); else json.null();
+        json.end_object();
+    }
+    json.end_array().field("dependencies", std::uint64_t{scenario.rules.size()}).key("backfill");
+    if (scenario.backfill) {
+        json.begin_object().field("root_events", scenario.roots_total);
+        json.field("events_expected", scenario.expected_events_total).end_object();
+    } else {
+        json.null();
+    }
+    json.key("warnings").begin_array();
+    for (const std::string& warning : settings.warnings) json.value(warning);
+    json.end_array().end_object();
+    std::printf("%s\n", json.take().c_str());
+}
+
+int check_config(const supervent::config::Settings& settings) {
+    // Build everything that can be checked without sending: the plan (sink
+    // address, checkpoint, files) and the compiled scenario.
+    for (const std::string& warning : settings.warnings) daemon::log::warning("%s", warning.c_str());
+    daemon::RunPlan run = daemon::plan_shards(settings, daemon::look_up_plan_inputs(settings));
+    daemon::log_plan_messages(run.messages);
+    daemon::open_run_files(settings, run.shards);
+    const supervent::core::CompiledScenario& scenario = *run.shards.front().scenario;
+    if (settings.check_config_json) print_check_json(settings, run.shards.size(), scenario);
+    else print_check_text(settings, run.shards.size(), scenario);
     return 0;
+}
+
+// --check-config --json answers on standard output even when the settings
+// are refused, so that a script reads one object either way.
+bool check_config_json(int argc, char** argv) {
+    bool check = false, json = false;
+    for (int i = 1; i < argc; ++i) {
+        check |= std::string_view(argv[i]) == "--check-config";
+        json |= std::string_view(argv[i]) == "--json";
+    }
+    return check && json;
+}
+
+int refuse(int argc, char** argv, const char* error, int code) {
+    if (!check_config_json(argc, argv)) return code;
+    daemon::JsonWriter json;
+    json.begin_object().field("ok", false).field("error", error).end_object();
+    std::printf("%s\n", json.take().c_str());
+    return code;
 }
 
 }  // namespace
@@ -62,7 +122,7 @@ int main(int argc, char** argv) {
         settings = std::move(std::get<supervent::config::Settings>(resolved));
     } catch (const supervent::config::ConfigError& error) {
         supervent::daemon::log::error("%s\n(see superventd --help)", error.what());
-        return exit_usage;
+        return refuse(argc, argv, error.what(), exit_usage);
     }
     try {
         if (settings.check_config_only) return check_config(settings);
@@ -74,9 +134,9 @@ int main(int argc, char** argv) {
         return daemon.run();
     } catch (const std::invalid_argument& error) {
         supervent::daemon::log::error("%s", error.what());
-        return exit_usage;
+        return refuse(argc, argv, error.what(), exit_usage);
     } catch (const std::exception& error) {
         supervent::daemon::log::error("error: %s", error.what());
-        return exit_failure;
+        return refuse(argc, argv, error.what(), exit_fatal);
     }
 }

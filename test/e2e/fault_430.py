@@ -2,7 +2,8 @@
 """e2e.fault_430: the ingest quota runs out mid-run (the sink starts
 answering 430). That is fatal by design: superventd stops sending to that
 sink, says the quota is used up, accounts every event (acked before the 430,
-failed with reason quota after) and exits 1, without retrying a 430. Its
+failed with reason quota after) and exits 3 (fatal: a restart would
+meet the same quota), without retrying a 430. Its
 memory stays flat until then, and the sink holds exactly the acknowledged
 events."""
 
@@ -38,7 +39,7 @@ def test(h):
     stderr = daemon.process.stderr()
     summary = harness.require_summary(stderr)
     h.log(f"superventd exited {rc}: {summary}")
-    check(rc == 1, f"superventd exited {rc} after a 430, expected 1 (events failed)")
+    check(rc == 3, f"superventd exited {rc} after a 430, expected 3 (fatal)")
     fc.check_final(summary)
     check("430" in stderr and "quota" in stderr, f"superventd did not say the quota is used up:\n{stderr}")
     check("failed: quota" in stderr, f"the summary does not give 'quota' as the reason events failed:\n{stderr}")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """e2e.fault_full_disk: the file sink on a full disk (file:/dev/full, where
-every write fails with ENOSPC). That is fatal by design: superventd exits 1
-promptly, names the file and the error, and accounts every event it
+every write fails with ENOSPC). That is fatal by design: superventd exits 3
+(fatal) promptly, names the file and the error, and accounts every event it
 generated as failed with reason io, none acknowledged or left in flight.
 Both a bounded run and an unbounded one at a fixed rate stop this way."""
 
@@ -19,7 +19,7 @@ def run(h, tag, args):
     took = time.monotonic() - started
     summary = harness.require_summary(result.stderr)
     h.log(f"[{tag}] exited {result.rc} after {took:.2f} s: {summary}")
-    check(result.rc == 1, f"[{tag}] superventd exited {result.rc} on a full disk, expected 1")
+    check(result.rc == 3, f"[{tag}] superventd exited {result.rc} on a full disk, expected 3 (fatal)")
     check(took < 15, f"[{tag}] superventd took {took:.1f} s to give up on a full disk")
     fc.check_final(summary)
     check(summary["acked"] == 0 and summary["failed"] == summary["generated"] and summary["generated"] > 0,
