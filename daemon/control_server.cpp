@@ -60,6 +60,18 @@ public:
     }
     ~Session() { --state_->sessions; }
 
+    // A member of an allowed group by a supplementary group (`adduser NAME
+    // supervent`) is served too: SO_PEERGROUPS lists them (Linux 4.13).
+    bool by_groups(std::uint32_t uid) {
+        gid_t groups[256];
+        socklen_t bytes = sizeof groups;
+        if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERGROUPS, groups, &bytes) != 0) return false;
+        for (std::size_t i = 0; i < bytes / sizeof(gid_t); ++i) {
+            if (peer_allowed(uid, groups[i], state_->options, geteuid(), state_->socket_gid)) return true;
+        }
+        return false;
+    }
+
     void start() {
         ucred peer{};
         socklen_t peer_bytes = sizeof peer;
@@ -67,7 +79,7 @@ public:
             reply_and_close(error_json("cannot read the peer's credentials: " + std::string(std::strerror(errno))));
             return;
         }
-        if (!peer_allowed(peer.uid, peer.gid, state_->options, geteuid(), state_->socket_gid)) {
+        if (!peer_allowed(peer.uid, peer.gid, state_->options, geteuid(), state_->socket_gid) && !by_groups(peer.uid)) {
             log::warning("control socket: refused a client with uid %u gid %u (pid %d): not root, not the daemon's "
                          "user, not in runtime.socket_group or socket_allowed_uids/gids",
                          peer.uid, peer.gid, peer.pid);
