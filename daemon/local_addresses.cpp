@@ -48,6 +48,33 @@ bool find_interface_address(const std::string& name, int family, sockaddr_storag
     return false;
 }
 
+bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
+    if (a.ss_family != b.ss_family) return false;
+    if (a.ss_family == AF_INET) {
+        return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
+               reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
+    }
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, sizeof(in6_addr)) == 0;
+}
+
+// Adds `address` (from `entry`) unless an earlier entry named it already: two
+// entries for one address would spread connections unevenly over the NICs
+// and export its series twice.
+void add_once(std::vector<sockaddr_storage>& addresses, const std::vector<std::string>& entries,
+              const std::string& entry, const sockaddr_storage& address) {
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (!same_address(addresses[i], address)) continue;
+        const std::string& earlier = entries[i];
+        throw std::invalid_argument("network.bind: '" + entry + "' is " +
+                                    (earlier == entry ? "given twice"
+                                                      : "the same address as '" + earlier + "' (" +
+                                                            address_text(address) + ")") +
+                                    ": name each local address once");
+    }
+    addresses.push_back(address);
+}
+
 }  // namespace
 
 std::vector<sockaddr_storage> resolve_local_addresses(const std::vector<std::string>& entries, int family) {
@@ -55,7 +82,7 @@ std::vector<sockaddr_storage> resolve_local_addresses(const std::vector<std::str
     for (const std::string& entry : entries) {
         sockaddr_storage address{};
         if (parse_literal(entry, family, address)) {
-            addresses.push_back(address);
+            add_once(addresses, entries, entry, address);
             continue;
         }
         if (is_literal_of_other_family(entry, family)) {
@@ -64,7 +91,7 @@ std::vector<sockaddr_storage> resolve_local_addresses(const std::vector<std::str
         }
         bool interface_seen = false;
         if (find_interface_address(entry, family, address, interface_seen)) {
-            addresses.push_back(address);
+            add_once(addresses, entries, entry, address);
             continue;
         }
         throw std::invalid_argument(interface_seen ? "network.bind: interface " + entry + " has no " +
