@@ -88,6 +88,13 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // --version wins over everything else on the line, as --help does.
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--version") {
+            std::printf("supervent-sink %s\n", SUPERVENT_VERSION);
+            return 0;
+        }
+    }
     Options options;
     try {
         const std::vector<std::string_view> args(argv + 1, argv + argc);
