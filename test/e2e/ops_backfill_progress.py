@@ -2,7 +2,7 @@
 """e2e.ops_backfill_progress: a backfill's status carries "progress" (root
 events done of all, fraction, ETA) that grows to 1.0; `supervent-ctl watch`
 shows it as a bar with an ETA until the daemon exits; the metrics have
-supervent_backfill_roots_total/_done and supervent_dependents_pending; and a
+supervent_backfill_roots/_done and supervent_dependents_pending; and a
 disabled source holds the backfill open (its events wait) until it is
 enabled again, with every event delivered exactly once."""
 
@@ -46,7 +46,7 @@ def test(h):
     ctl(h, "ctl-disable-db", sock, ["sources", "disable", "db"])
     metrics_url = status["metrics"]
     text = scrape(metrics_url)
-    check(metric(text, "supervent_backfill_roots_total") == ROOTS, "supervent_backfill_roots_total is not the roots")
+    check(metric(text, "supervent_backfill_roots") == ROOTS, "supervent_backfill_roots is not the roots")
     check("supervent_backfill_roots_done" in text and "supervent_dependents_pending" in text,
           "backfill gauges missing from the metrics")
 

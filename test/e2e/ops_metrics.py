@@ -3,10 +3,15 @@
 parse strictly with prometheus_client's parser (Debian's
 python3-prometheus-client); the expected families are there with the right
 types; every counter and histogram bucket only grows between the scrapes;
-the latency histogram is cumulative with +Inf == count; the totals agree
-with status after stop. A taken port fails start-up naming the setting."""
+the latency histogram, one per outcome class, is cumulative with +Inf ==
+count; process_* metrics are there; `promtool check metrics` (Debian's
+prometheus, when installed) finds nothing to say; the totals agree with
+status after stop. A taken port fails start-up naming the setting (exit 3,
+fatal); --bind naming one address twice is refused (exit 2)."""
 
+import shutil
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -30,15 +35,38 @@ EXPECTED = {
     "supervent_request_latency_seconds": "histogram",
     "supervent_build_info": "gauge",
     "supervent_bytes_sent_by_local_address": "counter",
+    "supervent_backfill_roots": "gauge",
+    "process_cpu_seconds": "counter",
+    "process_resident_memory_bytes": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "process_start_time_seconds": "gauge",
 }
+LATENCY_OUTCOMES = {"acked", "client_error", "server_error", "no_answer"}
 
 
-def scrape(url):
+def scrape_text(url):
     with urllib.request.urlopen(url, timeout=10) as reply:
         check(reply.status == 200, f"GET {url} answered {reply.status}")
         content_type = reply.headers.get("Content-Type", "")
         check(content_type.startswith("text/plain; version=0.0.4"), f"Content-Type {content_type!r}")
-        text = reply.read().decode("utf-8")
+        return reply.read().decode("utf-8")
+
+
+def promtool_check(h, text):
+    """`promtool check metrics` (naming, types, help) when promtool is installed."""
+    if shutil.which("promtool") is None:
+        h.log("promtool not installed (apt-get install prometheus): skipping its check")
+        return
+    result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    check(result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(),
+          f"promtool check metrics: rc {result.returncode}: {result.stdout}{result.stderr}")
+    h.log("promtool check metrics: nothing to say")
+
+
+def scrape(url):
+    text = scrape_text(url)
     families = {}
     try:
         for family in text_string_to_metric_families(text):
@@ -100,18 +128,10 @@ def test(h):
     check(total(second, "supervent_events_acked") > total(first, "supervent_events_acked"),
           "acked events did not grow between scrapes while running")
 
-    # The histogram: cumulative buckets, +Inf == count, count == acked requests.
-    buckets = [(s.labels["le"], s.value) for s in second["supervent_request_latency_seconds"].samples
-               if s.name == "supervent_request_latency_seconds_bucket"]
-    check(buckets[-1][0] == "+Inf", f"the last bucket is {buckets[-1][0]}, expected +Inf")
-    bounds = [float(le) for le, _ in buckets]
-    check(bounds == sorted(bounds), "bucket bounds are not increasing")
-    counts = [v for _, v in buckets]
-    check(counts == sorted(counts), f"bucket counts are not cumulative: {counts}")
-    count = total(second, "supervent_request_latency_seconds", "supervent_request_latency_seconds_count")
-    check(counts[-1] == count > 0, f"+Inf bucket {counts[-1]} != count {count}")
-    latency_sum = total(second, "supervent_request_latency_seconds", "supervent_request_latency_seconds_sum")
-    check(0 < latency_sum < count * 30, f"latency sum {latency_sum} s for {count} requests")
+    check_latency_histogram(second)
+    check(total(second, "process_resident_memory_bytes") > 1e6, "process_resident_memory_bytes is not the RSS")
+    check(abs(total(second, "process_start_time_seconds") - time.time()) < 600, "process_start_time_seconds is off")
+    promtool_check(h, scrape_text(url))
 
     # Paths other than /metrics.
     try:
@@ -139,9 +159,39 @@ def test(h):
         result = h.run("superventd-taken", [h.bin("superventd"), "--sink", "discard:", "--events", 10,
                                             "--socket", h.path("taken.sock"), "--metrics-listen", f"127.0.0.1:{port}"],
                        timeout_s=30)
-    check(result.rc != 0, "superventd started although the metrics port was taken")
+    check(result.rc == 3, f"superventd exited {result.rc} when the metrics port was taken, expected 3 (fatal)")
     check("monitoring.metrics_listen" in result.stderr and "--metrics-listen" in result.stderr
           and "in use" in result.stderr, f"the error does not name the setting and the cause: {result.stderr!r}")
+
+    # One address named twice (here as an address and as its interface) would export its series twice.
+    twice = h.run("superventd-bind-twice", [h.bin("superventd"), "--sink", sink.url, "--events", 10,
+                                            "--socket", h.path("twice.sock"), "--bind", "127.0.0.1,lo"], timeout_s=30)
+    check(twice.rc == 2 and "'lo' is the same address as '127.0.0.1'" in twice.stderr,
+          f"--bind 127.0.0.1,lo: exit {twice.rc}, expected 2 naming both entries: {twice.stderr!r}")
+
+
+def check_latency_histogram(families):
+    """Per outcome: cumulative buckets, +Inf == count; acked requests counted."""
+    family = families["supervent_request_latency_seconds"]
+    outcomes = {s.labels.get("outcome") for s in family.samples}
+    check(outcomes == LATENCY_OUTCOMES, f"latency outcomes: {outcomes}")
+    for outcome in sorted(LATENCY_OUTCOMES):
+        buckets = [(s.labels["le"], s.value) for s in family.samples
+                   if s.name == "supervent_request_latency_seconds_bucket" and s.labels["outcome"] == outcome]
+        check(buckets[-1][0] == "+Inf", f"[{outcome}] the last bucket is {buckets[-1][0]}, expected +Inf")
+        bounds = [float(le) for le, _ in buckets]
+        check(bounds == sorted(bounds), f"[{outcome}] bucket bounds are not increasing")
+        counts = [v for _, v in buckets]
+        check(counts == sorted(counts), f"[{outcome}] bucket counts are not cumulative: {counts}")
+        count = total(families, "supervent_request_latency_seconds", "supervent_request_latency_seconds_count",
+                      outcome=outcome)
+        check(counts[-1] == count, f"[{outcome}] +Inf bucket {counts[-1]} != count {count}")
+        latency_sum = total(families, "supervent_request_latency_seconds", "supervent_request_latency_seconds_sum",
+                            outcome=outcome)
+        check(0 <= latency_sum <= count * 90, f"[{outcome}] latency sum {latency_sum} s for {count} requests")
+    acked = total(families, "supervent_request_latency_seconds", "supervent_request_latency_seconds_count",
+                  outcome="acked")
+    check(acked > 0, "no acknowledged request in the latency histogram")
 
 
 if __name__ == "__main__":
