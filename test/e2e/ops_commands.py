@@ -45,8 +45,10 @@ def test(h):
     config_a = h.path("a.toml")
     with open(config_a, "w") as f:
         f.write("[generation]\nrate = 4000\n[monitoring]\nlog_level = \"info\"\n")
+    # --log-format journal: a pipe gets plain lines by default; the priorities are checked at the end.
     daemon = h.start("superventd", [h.bin("superventd"), "--config", config_a, "--sink", sink.url, "--socket", sock,
-                                    "--workers", 2], timeout_s=100, env={"AXIOM_TOKEN": TOKEN})
+                                    "--workers", 2, "--log-format", "journal"], timeout_s=100,
+                     env={"AXIOM_TOKEN": TOKEN})
     status = harness.wait_running(h, daemon, sock)
     check(status["rate_target"] == 4000, f"rate_target {status['rate_target']!r}, expected 4000 from the config")
     check([(s["name"], s["dataset"], s["enabled"]) for s in status["sources"]] == [("web_access", "supervent", True)],
@@ -181,7 +183,7 @@ def test(h):
     replies = "".join(open(os.path.join(h.dir, f)).read() for f in os.listdir(h.dir) if f.startswith("ctl-"))
     check(TOKEN not in daemon.stderr() and TOKEN not in replies, "the token appeared in the log or a reply")
     check("sink.token" not in replies, "a reload reported the token as changed although it did not change")
-    # Priorities for journald on every line.
+    # Priorities for journald on every line (--log-format journal).
     for line in daemon.stderr().splitlines():
         check(line[:3] in ("<3>", "<4>", "<5>", "<6>", "<7>"), f"a log line without a syslog priority: {line!r}")
 
