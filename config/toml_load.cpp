@@ -14,6 +14,7 @@
 
 #include <toml++/toml.h>
 
+#include "config/input_bounds.hpp"
 #include "config/load.hpp"
 #include "config/sink_values.hpp"
 #include "config/scenario_rules.hpp"
@@ -30,7 +31,6 @@ using detail::quoted;
 using detail::ValueError;
 
 // A config file is a few hundred bytes; anything this big is the wrong file.
-constexpr std::size_t config_file_bytes_max = 4 * 1024 * 1024;
 
 // ---- typed access to one value; each throws ValueError naming what it found
 
@@ -734,29 +734,18 @@ toml::table parse_or_throw(std::string_view text, const std::string& origin) {
     }
 }
 
-// The whole file, or a ConfigError an operator can act on.
-std::string read_config_file(const std::string& path) {
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
-    if (!file) {
-        throw ConfigError(concat(path, ": cannot open config file: ", std::strerror(errno)));
-    }
-    std::string text(config_file_bytes_max + 1, '\0');
-    const auto bytes = std::fread(text.data(), 1, text.size(), file.get());
-    if (std::ferror(file.get()) != 0) {
-        throw ConfigError(concat(path, ": cannot read config file: ", std::strerror(errno)));
-    }
-    if (bytes > config_file_bytes_max) {
-        throw ConfigError(concat(path, ": config file is larger than ", config_file_bytes_max / (1024 * 1024),
-                                 " MiB; is it the right file?"));
-    }
-    text.resize(bytes);
-    return text;
-}
-
 }  // namespace
 
 Settings load_toml_text(std::string_view text, const std::string& origin, Settings base) {
-    const auto document = parse_or_throw(text, origin);
+    // toml++ sees only what the bounds check followed; where that is short of the
+    // whole text, the text there is not TOML, and toml++ must say so.
+    const std::size_t checked = detail::check_toml_bounds(text, origin);
+    const auto document = parse_or_throw(text.substr(0, checked), origin);
+    if (checked < text.size()) {
+        const auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(checked), '\n') + 1;
+        throw ConfigError(concat(origin, ':', line, ": cannot check the shape of the file from here on (toml++ "
+                                 "accepts it, supervent's bounds check does not follow it); please report it"));
+    }
     Walk walk{origin, std::move(base), {}};
     for (const auto& [name, node] : document) {
         read_section(walk, name, node);
@@ -774,7 +763,7 @@ Settings load_toml_text(std::string_view text, const std::string& origin, Settin
 }
 
 Settings load_toml_file(const std::string& path, Settings base) {
-    auto settings = load_toml_text(read_config_file(path), path, std::move(base));
+    auto settings = load_toml_text(detail::read_config_text(path), path, std::move(base));
     settings.config_path = path;
     return settings;
 }

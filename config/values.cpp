@@ -11,9 +11,6 @@ namespace supervent::config::detail {
 
 namespace {
 
-// Rates above this are unlimited in practice, and keeping rates this small
-// lets the scheduler turn them into integer nanosecond intervals safely.
-constexpr double rate_eps_max = 1e12;
 constexpr std::size_t quoted_bytes_max = 60;
 // sun_path holds the path and its terminating NUL.
 constexpr std::size_t socket_path_bytes_max = sizeof(sockaddr_un{}.sun_path) - 1;
@@ -141,12 +138,24 @@ std::uint32_t parse_uint32_in(std::string_view text, UintRange range) {
     return static_cast<std::uint32_t>(check_range(value, range));
 }
 
+// Every rate refusal says what is accepted.
+std::string rate_range_text() {
+    return concat("the range is ", number_text(bounds::rate_eps_min), " to ", number_text(bounds::rate_eps_max),
+                  " events/s, or 'unlimited'");
+}
+
 double check_rate(double eps) {
     if (!std::isfinite(eps) || eps <= 0) {
-        throw ValueError(concat("expected a positive number or 'unlimited', got ", number_text(eps)));
+        throw ValueError(concat("expected a positive number or 'unlimited' (", rate_range_text(), "), got ",
+                                number_text(eps)));
     }
-    if (eps > rate_eps_max) {
-        throw ValueError(concat(number_text(eps), " events/s is beyond any machine; write 'unlimited' for no limit"));
+    // Both ends refused with the range, so a typo (1e-3 for 1e3) is seen, not run.
+    if (eps < bounds::rate_eps_min) {
+        throw ValueError(concat(number_text(eps), " events/s is below the least rate (", rate_range_text(),
+                                "); to stop generating, use `supervent-ctl pause`"));
+    }
+    if (eps > bounds::rate_eps_max) {
+        throw ValueError(concat(number_text(eps), " events/s is beyond any machine (", rate_range_text(), ")"));
     }
     return eps;
 }
@@ -157,7 +166,7 @@ std::optional<double> parse_rate(std::string_view text) {
     }
     const auto eps = parse_double(text, std::chars_format::general);
     if (!eps || !std::isfinite(*eps) || *eps <= 0) {
-        throw ValueError(concat("expected a positive number or 'unlimited', got ", quoted(text)));
+        throw ValueError(concat("expected a positive number or 'unlimited' (", rate_range_text(), "), got ", quoted(text)));
     }
     return check_rate(*eps);
 }

@@ -16,6 +16,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/input_bounds.hpp"
 #include "config/load.hpp"
 #include "config/scenario_rules.hpp"
 #include "config/values.hpp"
@@ -33,8 +34,6 @@ using detail::concat;
 using detail::located;
 using detail::quoted;
 using detail::ValueError;
-
-constexpr std::size_t yaml_file_bytes_max = 4 * 1024 * 1024;
 
 // ---- scalars -----------------------------------------------------------------
 
@@ -1091,25 +1090,13 @@ void read_runtime_section(Loader& loader, const std::string& section, const YAML
     }
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError(concat(path, ": cannot open config file: ", std::strerror(errno)));
-    std::string text(yaml_file_bytes_max + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    const auto bytes = static_cast<std::size_t>(in.gcount());
-    if (in.bad()) throw ConfigError(concat(path, ": cannot read config file: ", std::strerror(errno)));
-    if (bytes > yaml_file_bytes_max) {
-        throw ConfigError(concat(path, ": config file is larger than ", yaml_file_bytes_max / (1024 * 1024),
-                                 " MiB; is it the right file?"));
-    }
-    text.resize(bytes);
-    return text;
-}
-
 }  // namespace
 
 Settings load_yaml_text(std::string_view text, const std::string& origin, Settings base) {
     YAML::Node document;
+    // Before YAML::Load: it shares an anchored node among its aliases, and the walk
+    // below expands each, so the nodes are counted as the walk would see them.
+    detail::check_yaml_bounds(text, origin);
     try {
         document = YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
@@ -1210,7 +1197,7 @@ Settings load_yaml_text(std::string_view text, const std::string& origin, Settin
 }
 
 Settings load_yaml_file(const std::string& path, Settings base) {
-    auto settings = load_yaml_text(read_file(path), path, std::move(base));
+    auto settings = load_yaml_text(detail::read_config_text(path), path, std::move(base));
     settings.config_path = path;
     return settings;
 }

@@ -66,4 +66,35 @@ inline constexpr std::uint32_t checkpoint_journal_backlog_entries = 256;
 static_assert((checkpoint_journal_ring_entries & (checkpoint_journal_ring_entries - 1)) == 0,
               "the journal ring's indices wrap by a mask");
 
+// Config files (TOML, the original tool's YAML), checked by
+// config/input_bounds.cpp before toml++ or yaml-cpp sees the text: toml++
+// recurses once per part of a dotted key (a 30,800-part table header
+// overflowed its stack) and yaml-cpp shares an anchored node among its
+// aliases, so the loader's walk of a 1 KB "billion laughs" expanded it to
+// gigabytes. The largest real scenario (test/data/original-configs/sofi.yaml)
+// has ~1,100 nodes, nesting 6 deep and keys of 4 parts; these leave room for
+// a hundred times that and still load in well under a second.
+inline constexpr std::size_t config_file_bytes_max = 4 * 1024 * 1024;
+// Nested tables, arrays, mappings and sequences, a dotted key's parts counted as tables.
+inline constexpr std::uint32_t config_depth_max = 32;
+inline constexpr std::uint32_t config_key_parts_max = 16;  // a.b.c… in one key or table header
+inline constexpr std::size_t config_key_bytes_max = 1024;  // one key or header, dots and quotes included
+// Every value, table, array (TOML) or node (YAML, each alias counted as the
+// whole node it repeats).
+inline constexpr std::uint32_t config_nodes_max = 100'000;
+static_assert(config_key_parts_max <= config_depth_max, "a key's parts are part of its depth");
+
+// Events per second a rate may ask for (--rate, generation.rate, `supervent-ctl
+// rate`): below one event in 100 s a run looks stopped (1e-300 was accepted and
+// silently stopped generating); above 1e12 is unlimited in practice, and the
+// scheduler turns any rate between them into whole nanosecond intervals safely.
+inline constexpr double rate_eps_min = 0.01;
+inline constexpr double rate_eps_max = 1e12;
+static_assert(rate_eps_min > 0 && rate_eps_min < rate_eps_max);
+
+// A checkpoint file read back: a few lines a shard and a line per change of
+// batch size or source toggle settled so far. Reading stops here, so a
+// device or a stray huge file named as the checkpoint cannot exhaust memory.
+inline constexpr std::size_t checkpoint_bytes_max = 64 * 1024 * 1024;
+
 }  // namespace supervent::bounds

@@ -118,7 +118,7 @@ TEST_CASE("later options win over earlier ones", "[cli]") {
 }
 
 TEST_CASE("bad numbers are refused with the option and the value", "[cli]") {
-    CHECK_THAT(error_of({"--rate", "abc"}), Equals("--rate: expected a positive number or 'unlimited', got 'abc'"));
+    CHECK_THAT(error_of({"--rate", "abc"}), Equals("--rate: expected a positive number or 'unlimited' (the range is 0.01 to 1000000000000 events/s, or 'unlimited'), got 'abc'"));
     CHECK_THAT(error_of({"--rate", "0"}), Contains("--rate: expected a positive number"));
     CHECK_THAT(error_of({"--rate", "-5"}), Contains("--rate: expected a positive number"));
     CHECK_THAT(error_of({"--rate", "inf"}), Contains("--rate:"));

@@ -104,7 +104,7 @@ TEST_CASE("rate is an integer or float or unlimited", "[toml]") {
     limited.rate_eps = 10;
     CHECK_FALSE(load_toml_text("[generation]\nrate = \"unlimited\"\n", "t", limited).rate_eps);
     CHECK_THAT(error_of("[generation]\nrate = 0\n"),
-               Contains("test.toml:2: generation.rate: expected a positive number or 'unlimited', got 0"));
+               Contains("test.toml:2: generation.rate: expected a positive number or 'unlimited' (the range is 0.01 to 1000000000000 events/s, or 'unlimited'), got 0"));
     CHECK_THAT(error_of("[generation]\nrate = -3\n"), Contains("generation.rate: expected a positive number"));
     CHECK_THAT(error_of("[generation]\nrate = \"fast\"\n"), Contains("got 'fast'"));
     CHECK_THAT(error_of("[generation]\nrate = nan\n"), Contains("generation.rate"));
