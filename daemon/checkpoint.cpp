@@ -1,6 +1,7 @@
 #include "daemon/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include "config/toml_write.hpp"
+#include "core/bounds.hpp"
 #include "core/scenario_engine.hpp"
 #include "daemon/checkpoint_share.hpp"
 
@@ -39,6 +41,62 @@ std::string hex16(std::uint64_t value) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
+
+std::string directory_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+// What a file that is not a regular one is, for the operator.
+std::string kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    return "not a regular file";
+}
+
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// Opens PATH.tmp for the checkpoint's text, as a regular file only: never
+// through a link, never blocking on a FIFO someone put there.
+int open_temporary(const std::string& temporary, int flags) {
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | flags, 0600);
+    if (fd < 0) return fd;
+    struct stat status {};
+    if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+        ::close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    return fd;
+}
+
+// Up to bounds::checkpoint_bytes_max + 1 bytes of `fd`: one more than the
+// bound tells a file beyond it without reading the rest.
+std::string read_bounded(int fd, const std::string& path) {
+    std::string text;
+    char buffer[64 * 1024];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error("cannot read the checkpoint " + path + ": " + errno_text());
+        if (n == 0) return text;
+        text.append(buffer, static_cast<std::size_t>(n));
+        if (text.size() > bounds::checkpoint_bytes_max) {
+            throw std::runtime_error("the checkpoint " + path + " is larger than " +
+                                     std::to_string(bounds::checkpoint_bytes_max / (1024 * 1024)) +
+                                     " MiB: not one superventd wrote");
+        }
+    }
+}
 
 // One line's words, and the line number for messages.
 struct Line {
@@ -125,6 +183,7 @@ CheckpointStart open_checkpoint(const config::Settings& settings, const core::Co
                                     ": only a backfill (a fixed time window) can resume; a live run has nothing to "
                                     "checkpoint");
     }
+    check_checkpoint_path(start.path);
     start.fingerprint = run_fingerprint(settings, scenario, workers);
     start.found = load_checkpoint(start.path);
     if (start.found && (start.found->fingerprint != start.fingerprint || start.found->shards.size() != workers)) {
@@ -210,21 +269,72 @@ Checkpoint parse_checkpoint(std::string_view text, std::string_view origin) {
     return checkpoint;
 }
 
+void check_checkpoint_path(const std::string& path) {
+    const auto refuse = [&](const std::string& why) { throw std::invalid_argument("--checkpoint " + path + ": " + why); };
+    struct stat status {};
+    if (::lstat(path.c_str(), &status) == 0) {
+        if (S_ISLNK(status.st_mode)) {
+            refuse("is a symbolic link; name the file itself (each write renames a new file over the path, which "
+                   "would replace the link, not what it points to)");
+        }
+        if (!S_ISREG(status.st_mode)) refuse("is " + kind_of(status.st_mode) + ", not a regular file");
+        if (static_cast<std::uint64_t>(status.st_size) > bounds::checkpoint_bytes_max) {
+            refuse("is larger than " + std::to_string(bounds::checkpoint_bytes_max / (1024 * 1024)) +
+                   " MiB: not a checkpoint superventd wrote");
+        }
+    } else if (errno != ENOENT) {
+        refuse("cannot be looked at: " + errno_text());
+    }
+    const std::string directory = directory_of(path);
+    if (::stat(directory.c_str(), &status) != 0) {
+        refuse("its directory " + directory + (errno == ENOENT ? " does not exist" : ": " + errno_text()));
+    }
+    if (!S_ISDIR(status.st_mode)) refuse(directory + " is " + kind_of(status.st_mode) + ", not a directory");
+    // Whether a file can be made there is only known by making one (root ignores
+    // modes; a read-only mount refuses root too): the temporary the writes use.
+    const std::string temporary = path + ".tmp";
+    const bool existed = ::lstat(temporary.c_str(), &status) == 0;
+    if (existed && !S_ISREG(status.st_mode)) {
+        refuse(temporary + " is " + kind_of(status.st_mode) + " in the way of the checkpoint's writes; remove it");
+    }
+    const int fd = open_temporary(temporary, 0);
+    if (fd < 0) refuse("cannot create files in " + directory + ": " + errno_text());
+    ::close(fd);
+    if (!existed) (void)::unlink(temporary.c_str());
+}
+
+std::string resumed_checkpoint_kept(const CheckpointStart& start, const Checkpoint& next) {
+    if (!start.resuming()) return {};
+    const std::vector<ShardJournal>& resumed = start.found->shards;
+    assert(resumed.size() == next.shards.size());  // open_checkpoint refused another worker count
+    for (std::size_t i = 0; i < resumed.size() && i < next.shards.size(); ++i) {
+        if (next.shards[i].batches < resumed[i].batches) {
+            return "left as it was: shard " + std::to_string(i) + " has settled " +
+                   std::to_string(next.shards[i].batches) + " of the " + std::to_string(resumed[i].batches) +
+                   " batches it records (it did not resume from it)";
+        }
+    }
+    return {};
+}
+
 std::optional<Checkpoint> load_checkpoint(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    const FdCloser file{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+    if (file.fd < 0) {
         if (errno == ENOENT) return std::nullopt;
         throw std::runtime_error("cannot read the checkpoint " + path + ": " + errno_text());
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_checkpoint(text.str(), path);
+    struct stat status {};
+    if (::fstat(file.fd, &status) != 0) throw std::runtime_error("cannot read the checkpoint " + path + ": " + errno_text());
+    if (!S_ISREG(status.st_mode)) {
+        throw std::runtime_error("the checkpoint " + path + " is " + kind_of(status.st_mode) + ", not a regular file");
+    }
+    return parse_checkpoint(read_bounded(file.fd, path), path);
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     const std::string text = checkpoint_text(checkpoint);
     const std::string temporary = path + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int fd = open_temporary(temporary, O_TRUNC);
     if (fd < 0) throw std::runtime_error("cannot write the checkpoint " + temporary + ": " + errno_text());
     std::size_t written = 0;
     while (written < text.size()) {
@@ -245,9 +355,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
         throw std::runtime_error("cannot rename " + temporary + " to " + path + ": " + errno_text());
     }
     // The rename itself must survive a crash of the machine, not only of the process.
-    const std::size_t slash = path.rfind('/');
-    const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    if (const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+    if (const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
         (void)::fsync(dir);
         ::close(dir);
     }

@@ -71,8 +71,9 @@ struct CheckpointStart {
 };
 
 // Reads settings.checkpoint_path for a run of `workers` shards. Throws
-// std::invalid_argument for a live run (nothing to resume) and when the file
-// holds another run's checkpoint (it is never overwritten).
+// std::invalid_argument for a live run (nothing to resume), for a path the
+// checkpoint cannot live at (check_checkpoint_path) and when the file holds
+// another run's checkpoint (it is never overwritten).
 [[nodiscard]] CheckpointStart open_checkpoint(const config::Settings& settings, const core::CompiledScenario& scenario,
                                               std::uint32_t workers);
 
@@ -86,7 +87,22 @@ struct CheckpointStart {
 // Throws std::runtime_error naming `origin` and the line.
 [[nodiscard]] Checkpoint parse_checkpoint(std::string_view text, std::string_view origin);
 
-// nullopt when there is no file at `path`; throws when it cannot be read or parsed.
+// Before a run starts: the checkpoint must be (or become) a regular file,
+// not a symbolic link, in a directory this process can create files in, and
+// at most bounds::checkpoint_bytes_max. Throws std::invalid_argument
+// ("--checkpoint PATH: why") otherwise: a missing or read-only directory,
+// a directory, a FIFO, a device (/dev/zero, /dev/full), a link to any.
+// Creates and removes PATH.tmp to prove the writes will work.
+void check_checkpoint_path(const std::string& path);
+
+// Why the checkpoint a run resumed from must not be overwritten by `next`,
+// or "" when it may: a shard whose settled prefix is behind the one it
+// resumed from has not replayed it yet, or refused it (it does not fit the
+// run); writing then would throw away what the file records.
+[[nodiscard]] std::string resumed_checkpoint_kept(const CheckpointStart& start, const Checkpoint& next);
+
+// nullopt when there is no file at `path`; throws when it cannot be read or
+// parsed, is not a regular file, or is larger than bounds::checkpoint_bytes_max.
 [[nodiscard]] std::optional<Checkpoint> load_checkpoint(const std::string& path);
 // Atomic: PATH.tmp written, fsynced, renamed over PATH, directory fsynced. Throws on failure.
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
