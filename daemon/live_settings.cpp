@@ -93,6 +93,8 @@ constexpr SettingKey setting_keys[] = {
     {"sink.ca_file", false, [](const S& a, const S& b) { return a.ca_file != b.ca_file; }},
     {"sink.tls_skip_verify", false, [](const S& a, const S& b) { return a.tls_skip_verify != b.tls_skip_verify; }},
     {"monitoring.metrics_listen", false, [](const S& a, const S& b) { return a.metrics_listen != b.metrics_listen; }},
+    {"monitoring.dashboard_token_file", false,
+     [](const S& a, const S& b) { return a.dashboard_token_file != b.dashboard_token_file; }},
 };
 
 const SettingKey* find_setting(std::string_view name) {
@@ -441,6 +443,7 @@ ControlReply Daemon::Shared::reload(const std::string& path) {
     if (swap.needed) swap_scenario(swap, next);
     settings.config_path = next.config_path;
     ++reloads;
+    last_reload_unix_s = std::time(nullptr);
     JsonWriter reply;
     reply.begin_object().field("ok", true).field("config", path);
     reply.key("changed").begin_array();

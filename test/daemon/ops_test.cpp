@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "http_client.hpp"
 #include "unix_client.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
@@ -43,17 +44,7 @@ std::string temp_socket_path() {
     return std::string(pattern) + "/ctl.sock";
 }
 
-// An io_context on its own thread for the servers under test.
-struct IoThread {
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work{asio::make_work_guard(io)};
-    std::thread thread;
-    void start() { thread = std::thread([this] { io.run(); }); }
-    ~IoThread() {
-        io.stop();
-        if (thread.joinable()) thread.join();
-    }
-};
+using supervent::test::IoThread;
 
 }  // namespace
 
@@ -162,22 +153,7 @@ TEST_CASE("the metrics server answers /metrics, 404 elsewhere, and names the set
     IoThread io;
     MetricsServer server(io.io, "127.0.0.1:0", [] { return std::string("supervent_up 1\n"); });
     io.start();
-    auto get = [&](const char* request) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(server.port());
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-        timeval timeout{5, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-        ::send(fd, request, std::strlen(request), 0);
-        std::string reply;
-        char buffer[4096];
-        for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) reply.append(buffer, static_cast<std::size_t>(got));
-        ::close(fd);
-        return reply;
-    };
+    auto get = [&](const char* request) { return supervent::test::http_exchange(server.port(), request); };
     const std::string ok = get("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK_THAT(ok, Contains("HTTP/1.1 200 OK"));
     CHECK_THAT(ok, Contains("text/plain; version=0.0.4"));
