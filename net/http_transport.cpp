@@ -206,6 +206,7 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
     const auto family = config_.address.ss_family;
     conn.fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (conn.fd < 0) {
+        pending_errno_ = errno;
         conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
         sink_unreachable(conn, FailReason::connect, now_ns);
         return;
@@ -222,6 +223,7 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
         const sockaddr_storage& local = config_.local_addresses[conn.index % config_.local_addresses.size()];
         const socklen_t local_bytes = local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
         if (::bind(conn.fd, reinterpret_cast<const sockaddr*>(&local), local_bytes) != 0) {
+            pending_errno_ = errno;
             ::close(conn.fd);
             conn.fd = -1;
             conn.reconnect_at_ns = now_ns + backoff_ns(++conn.failures_in_row);
@@ -299,6 +301,7 @@ void HttpTransport::on_connect(Connection& conn, int result, std::int64_t now_ns
         return;
     }
     if (result < 0) {
+        pending_errno_ = -result;
         ::close(conn.fd);
         conn.fd = -1;
         conn.state = ConnState::closed;
@@ -332,6 +335,7 @@ void HttpTransport::on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t c
         close_when_quiet(conn, now_ns);
     } else if (still_ours) {
         if (cqe.res < 0) {
+            pending_errno_ = -cqe.res;
             fail_connection(conn, FailReason::transport, now_ns);
         } else {
             conn.sent_bytes += static_cast<std::size_t>(cqe.res);
@@ -375,6 +379,7 @@ void HttpTransport::on_recv(Connection& conn, int result, std::int64_t now_ns) {
         post_recv(conn);
         return;
     }
+    if (result < 0) pending_errno_ = -result;  // for the failure this read causes
     if (conn.tls) {
         on_tls_recv(conn, result, now_ns);
         return;
@@ -513,6 +518,7 @@ void HttpTransport::fail_handshake(Connection& conn, FailReason reason, std::int
 void HttpTransport::sink_unreachable(Connection& conn, FailReason reason, std::int64_t now_ns) {
     // Called once conn.reconnect_at_ns holds the connection's own backoff.
     ++counters_.connect_failures;
+    note_failure(reason, 0, fatal_error_, now_ns);  // a TLS verification failure is the fatal error
     const std::int64_t batch_due_ns = listener_.on_sink_unreachable(reason, now_ns);
     // A waiting batch's next attempt is due before the connection would come
     // back: reconnect then (but not in a tight loop), so that a sink that is
@@ -632,30 +638,8 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
             counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
         }
         decide(conn, Verdict::acked, acked < slot.events ? FailReason::partial : FailReason::none, acked, 0, now_ns);
-    } else if (status == 429) {
-        std::int64_t retry_at_ns = 0;
-        if (response.rate_limit_reset_s > 0) {
-            // Clamped in seconds first: a reset far ahead (up to 18 digits parse) would overflow in ns.
-            const std::int64_t wait_ns = std::clamp<std::int64_t>(response.rate_limit_reset_s - realtime_s(), 0,
-                                                                   rate_limit_wait_max_ns / ns_per_s) * ns_per_s;
-            retry_at_ns = now_ns + std::clamp<std::int64_t>(wait_ns, 0, rate_limit_wait_max_ns);
-        } else if (response.retry_after_s >= 0) {
-            retry_at_ns = now_ns + std::min(response.retry_after_s, rate_limit_wait_max_ns / ns_per_s) * ns_per_s;
-        }
-        decide(conn, Verdict::retry, FailReason::rate_limited, 0, retry_at_ns, now_ns);
-    } else if (status == 430) {
-        fatal_error_ = "the sink answered 430: the monthly ingest quota is used up; no more events are sent to it";
-        decide(conn, Verdict::failed, FailReason::quota, 0, 0, now_ns);
-    } else if (status == 401 || status == 403 || status == 404) {
-        fatal_error_ = status == 401   ? "the sink answered 401 Unauthorized: the API token is missing or invalid "
-                                         "(set AXIOM_TOKEN, --token-file or the axiom-token credential)"
-                       : status == 403 ? "the sink answered 403 Forbidden: the token may not ingest into this dataset"
-                                       : "the sink answered 404 Not Found: no such dataset, or a wrong URL prefix";
-        decide(conn, Verdict::failed, FailReason::rejected, 0, 0, now_ns);
-    } else if (status >= 500) {
-        decide(conn, Verdict::retry, FailReason::server_error, 0, 0, now_ns);
     } else {
-        decide(conn, Verdict::failed, status >= 400 ? FailReason::rejected : FailReason::bad_response, 0, 0, now_ns);
+        on_error_answer(conn, response, now_ns);
     }
 
     // The connection stays in use only if the exchange is over on both
@@ -672,6 +656,58 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
     } else {
         conn.deadline_ns = now_ns + config_.request_timeout_ns;  // now the next request's answer is awaited
     }
+}
+
+// When the sink asked to be left alone (Retry-After on a 503 or 429,
+// X-RateLimit-Reset on a 429), as a monotonic time; 0 = it did not say.
+std::int64_t HttpTransport::asked_retry_at_ns(const HttpResponse& response, std::int64_t now_ns) {
+    if (response.status == 429 && response.rate_limit_reset_s > 0) {
+        // Clamped in seconds first: a reset far ahead (up to 18 digits parse) would overflow in ns.
+        const std::int64_t wait_s =
+            std::clamp<std::int64_t>(response.rate_limit_reset_s - realtime_s(), 0, rate_limit_wait_max_ns / ns_per_s);
+        return now_ns + wait_s * ns_per_s;
+    }
+    if (response.retry_after_s >= 0) {
+        return now_ns + std::min(response.retry_after_s, rate_limit_wait_max_ns / ns_per_s) * ns_per_s;
+    }
+    return 0;
+}
+
+// A non-2xx answer. Permanent (the batch fails at once): 400 and 413 (this
+// body will never be taken), 401/403/404 and 430 (nothing will be: the run
+// stops). Everything else that says "later" is retried until the batch's
+// retry time is spent: 5xx, 429, 408. The status and the body's first bytes
+// are noted so the control thread can say what the sink said.
+void HttpTransport::on_error_answer(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
+    const int status = response.status;
+    FailReason reason = status >= 400 ? FailReason::rejected : FailReason::bad_response;
+    Verdict verdict = Verdict::failed;
+    if (status == 429) {
+        reason = FailReason::rate_limited;
+        verdict = Verdict::retry;
+    } else if (status >= 500) {
+        reason = FailReason::server_error;
+        verdict = Verdict::retry;
+    } else if (status == 408) {
+        reason = FailReason::timeout;
+        verdict = Verdict::retry;
+    } else if (status == 430) {
+        reason = FailReason::quota;
+        fatal_error_ = "the sink answered 430: the monthly ingest quota is used up; no more events are sent to it";
+    } else if (status == 401 || status == 403 || status == 404) {
+        fatal_error_ = status == 401   ? "the sink answered 401 Unauthorized: the API token is missing or invalid "
+                                         "(set AXIOM_TOKEN, --token-file or the axiom-token credential)"
+                       : status == 403 ? "the sink answered 403 Forbidden: the token may not ingest into this dataset"
+                                       : "the sink answered 404 Not Found: no such dataset, or a wrong URL prefix";
+    }
+    note_failure(reason, status, response.body, now_ns);
+    const std::int64_t retry_at_ns = verdict == Verdict::retry ? asked_retry_at_ns(response, now_ns) : 0;
+    decide(conn, verdict, reason, 0, retry_at_ns, now_ns);
+}
+
+void HttpTransport::note_failure(FailReason reason, int status, std::string_view detail, std::int64_t now_ns) {
+    counters_.note_failure(reason, status, pending_errno_, detail, now_ns);
+    pending_errno_ = 0;
 }
 
 void HttpTransport::decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
@@ -704,6 +740,9 @@ void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::in
     // own; those pipelined behind it are retried without costing an attempt
     // (else a server that never answers would use up every batch on the
     // connection at once).
+    // A request cut off is a failure to note; a connect or handshake that
+    // failed (no request on it yet) is noted by sink_unreachable.
+    if (reason != FailReason::none && conn.request_count > 0) note_failure(reason, 0, {}, now_ns);
     bool oldest = charge_oldest;
     while (conn.request_count > 0) {
         if (conn.sent_count > 0) ++counters_.requests_ambiguous;  // the sink may have it all: a retry may duplicate

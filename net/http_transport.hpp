@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/backoff.hpp"
@@ -169,6 +170,10 @@ private:
     void on_tls_send(Connection& conn, int result, std::int64_t now_ns);
     [[nodiscard]] bool on_one_response(Connection& conn, bool at_eof, std::int64_t now_ns);
     void on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
+    void on_error_answer(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
+    [[nodiscard]] static std::int64_t asked_retry_at_ns(const HttpResponse& response, std::int64_t now_ns);
+    // Records a failed attempt in counters_ (with pending_errno_, then cleared).
+    void note_failure(FailReason reason, int status, std::string_view detail, std::int64_t now_ns);
     void decide(Connection& conn, Verdict verdict, FailReason reason, std::uint32_t acked_events,
                 std::int64_t retry_at_ns, std::int64_t now_ns);
     // Retries every request on the connection and closes it. charge_oldest:
@@ -200,6 +205,7 @@ private:
     bool shutting_down_ = false;
     bool work_waiting_ = false;  // as of the last on_tick: closed connections matter only then
     std::string fatal_error_;
+    int pending_errno_ = 0;  // the errno of the socket call whose failure is about to be noted
     TransportCounters counters_;
     std::unique_ptr<TlsContext> tls_context_;  // https only
     bool ktls_wanted_ = false;                  // until the kernel says it has no TLS ULP

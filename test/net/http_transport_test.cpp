@@ -205,15 +205,30 @@ TEST_CASE("HttpTransport: 429 waits until X-RateLimit-Reset", "[http_transport]"
     CHECK(f.transport().fatal_error().empty());
 }
 
-TEST_CASE("HttpTransport: 429 with Retry-After waits that many seconds", "[http_transport]") {
+TEST_CASE("HttpTransport: 429 and 503 with Retry-After wait that many seconds", "[http_transport]") {
+    const int status = GENERATE(429, 503);
     Fixture f;
-    f.server.script(reply(429, "", "Retry-After: 7\r\n"));
+    f.server.script(reply(status, "", "Retry-After: 7\r\n"));
     const std::int64_t before_ns = monotonic_ns();
     const Settled settled = f.send_one(0, ndjson(3), 3);
     const std::int64_t after_ns = monotonic_ns();
-    check_settled(settled, Verdict::retry, FailReason::rate_limited, 0);
+    check_settled(settled, Verdict::retry, status == 429 ? FailReason::rate_limited : FailReason::server_error, 0);
     CHECK(settled.retry_at_ns >= before_ns + 7 * s_ns);
     CHECK(settled.retry_at_ns <= after_ns + 7 * s_ns);
+}
+
+TEST_CASE("HttpTransport: 400 and 413 fail the batch at once; the status and body are noted", "[http_transport]") {
+    const int status = GENERATE(400, 413);
+    Fixture f;
+    f.server.script(reply(status, R"({"message":"invalid JSON at line 1"})"));
+    check_settled(f.send_one(0, ndjson(4), 4), Verdict::failed, FailReason::rejected, 0);
+    CHECK(f.transport().fatal_error().empty());  // this batch, not the sink, was refused
+    const auto& noted = f.transport().counters().last_failure;
+    CHECK(noted.count == 1);
+    CHECK(noted.http_status == status);
+    CHECK(noted.reason == FailReason::rejected);
+    CHECK(noted.detail_text() == R"({"message":"invalid JSON at line 1"})");
+    CHECK(f.transport().counters().failures_by_reason[static_cast<int>(FailReason::rejected)] == 1);
 }
 
 TEST_CASE("HttpTransport: 401/403/404 fail the batch and stop the sink with a clear message", "[http_transport]") {
