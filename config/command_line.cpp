@@ -114,6 +114,8 @@ constexpr std::array options{
     OptionSpec{"--help", "", nullptr},
     OptionSpec{"--version", "", nullptr},
 };
+    OptionSpec{"--log-format", "FORMAT",
+               [](Settings& s, std::string_view v) { s.log_format = detail::check_log_format(v); }},
 
 // One option as given, after `--opt=value` / `--opt value` are told apart.
 struct Given {
@@ -402,8 +404,10 @@ std::string daemon_help_text() {
         "  --metrics-listen HOST:PORT\n"
         "                          serve Prometheus metrics at http://HOST:PORT/metrics;\n"
         "                          a bare PORT means 127.0.0.1:PORT (default: off)\n"
-        "  --log-level LEVEL       error, warning, notice, info or debug (default info);\n"
-        "                          lines carry syslog priorities (<3>..<7>) for journald\n"
+        "  --log-level LEVEL       error, warning, notice, info or debug (default info)\n"
+        "  --log-format FORMAT     plain, journal (each line prefixed <3>..<7> for\n"
+        "                          journald), json (an object a line) or auto (default:\n"
+        "                          journal when stderr is the journal, else plain)\n"
         "  -h, --help              print this help and exit\n"
         "  --version               print the version and exit\n"
         "\n"

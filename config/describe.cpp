@@ -112,6 +112,7 @@ std::string describe(const Settings& settings) {
     text += line("socket group", settings.socket_group.empty() ? "the daemon's own" : settings.socket_group);
     text += line("metrics", settings.metrics_listen.empty() ? "off" : "http://" + settings.metrics_listen + "/metrics");
     text += line("log level", settings.log_level);
+    text += line("log format", settings.log_format);
     text += line("progress",
                  settings.progress ? concat("every ", settings.progress_interval_ms, " ms") : std::string("off"));
     return text;

@@ -135,6 +135,8 @@ struct Settings {
 };
 
 // A bad setting. what() names the source: "FILE:LINE: key.path: reason" for
+    // auto (journal when stderr is the journal's stream, else plain), plain, journal, json
+    std::string log_format = "auto";
 // the config file, "--option: reason" for the command line.
 struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;

@@ -288,6 +288,8 @@ constexpr std::array sections{
 
 std::vector<std::string_view> section_names() {
     std::vector<std::string_view> names;
+    KeySpec{"log_format",
+            [](Settings& s, const toml::node& n) { s.log_format = detail::check_log_format(string_of(n)); }},
     for (const auto& section : sections) {
         names.push_back(section.name);
     }

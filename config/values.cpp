@@ -421,6 +421,13 @@ std::string check_scenario(std::string_view name) {
     return std::string(name);
 }
 
+std::string check_log_format(std::string_view name) {
+    for (const std::string_view format : {"auto", "plain", "journal", "json"}) {
+        if (name == format) return std::string(name);
+    }
+    throw ValueError(concat("expected auto, plain, journal or json, got ", quoted(name)));
+}
+
 std::string check_log_level(std::string_view name) {
     for (const std::string_view level : {"error", "warning", "notice", "info", "debug"}) {
         if (name == level) return std::string(name);

@@ -93,6 +93,8 @@ template <typename... Parts>
 [[nodiscard]] std::string check_ca_file(std::string_view path);
 // error, warning, notice, info or debug.
 [[nodiscard]] std::string check_log_level(std::string_view name);
+// auto, plain, journal or json.
+[[nodiscard]] std::string check_log_format(std::string_view name);
 // "" (off), "HOST:PORT", "[V6]:PORT" or a bare "PORT" (= 127.0.0.1:PORT);
 // returned as HOST:PORT. Port 0..65535; 0 = any free port (the daemon says
 // which in its log and in status).

@@ -1,20 +1,45 @@
 #include "daemon/log.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <cstdarg>
+#include <cstdlib>
+#include <ctime>
 #include <mutex>
+#include <vector>
+
+#include "daemon/json_writer.hpp"
 
 namespace supervent::daemon::log {
 namespace {
 
+// Messages remembered for their repeats; beyond this many the oldest is
+// forgotten (its count written first), so memory stays bounded whatever is logged.
+constexpr std::size_t repeats_tracked_max = 64;
+constexpr auto repeat_interval_default = std::chrono::seconds(10);
+
+using Clock = std::chrono::steady_clock;
+
+// A message written lately, and how often it came again since.
+struct Seen {
+    Level level;
+    std::string message;
+    Clock::time_point since;     // when it was last written
+    std::uint64_t repeated = 0;  // identical messages not written since then
+};
+
 struct State {
     std::mutex mutex;  // one line at a time from any thread
     std::FILE* stream = nullptr;
-    bool prefix = true;
+    Format format = Format::automatic;  // resolved on the first line
     bool configured = false;
     std::string secret;
+    Clock::duration repeat_interval = repeat_interval_default;
+    std::vector<Seen> seen;  // oldest first
+    ~State();
 };
 
 State& state() {
@@ -24,20 +49,61 @@ State& state() {
 
 std::atomic<int> current_level{static_cast<int>(Level::info)};
 
+// systemd sets JOURNAL_STREAM=DEVICE:INODE when it connects stderr to the
+// journal; a child or a redirection that replaced stderr keeps the variable
+// but not the stream, so the two must match (sd_journal_stream_fd(3)).
+bool stderr_is_journal() {
+    const char* value = std::getenv("JOURNAL_STREAM");
+    if (value == nullptr) return false;
+    unsigned long long device = 0, inode = 0;
+    if (std::sscanf(value, "%llu:%llu", &device, &inode) != 2) return false;
+    struct stat status {};
+    if (::fstat(STDERR_FILENO, &status) != 0) return false;
+    return status.st_dev == device && status.st_ino == inode;
+}
+
+void configure(State& s) {
+    if (s.configured) return;
+    s.stream = stderr;
+    s.configured = true;
+}
+
+Format resolved(State& s) {
+    if (s.format == Format::automatic) s.format = stderr_is_journal() ? Format::journal : Format::plain;
+    return s.format;
+}
+
+std::string utc_now_text() {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    tm parts{};
+    ::gmtime_r(&now.tv_sec, &parts);
+    char text[96];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+                  parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, static_cast<int>(now.tv_nsec / 1'000'000));
+    return text;
+}
+
 void write_line(State& s, Level level, std::string_view line) {
-    if (!s.configured) {
-        s.stream = stderr;
-        s.prefix = ::isatty(STDERR_FILENO) == 0;
-        s.configured = true;
-    }
+    configure(s);
     std::string text;
     text.reserve(line.size() + 16);
-    if (s.prefix) {
-        text += '<';
-        text += static_cast<char>('0' + static_cast<int>(level));
-        text += '>';
+    switch (resolved(s)) {
+        case Format::journal:
+            text += '<';
+            text += static_cast<char>('0' + static_cast<int>(level));
+            text += '>';
+            text += line;
+            break;
+        case Format::json: {
+            JsonWriter json;
+            json.begin_object().field("time", utc_now_text()).field("level", level_name(level)).field("message", line);
+            text = json.end_object().take();
+            break;
+        }
+        case Format::automatic:
+        case Format::plain: text += line; break;
     }
-    text += line;
     if (s.secret.size() >= 4) {
         for (auto at = text.find(s.secret); at != std::string::npos; at = text.find(s.secret, at)) {
             text.replace(at, s.secret.size(), "<redacted>");
@@ -46,6 +112,64 @@ void write_line(State& s, Level level, std::string_view line) {
     text += '\n';
     std::fwrite(text.data(), 1, text.size(), s.stream);
     std::fflush(s.stream);
+}
+
+// journald reads one priority per line: every line carries its own.
+void write_lines(State& s, Level level, std::string_view message) {
+    while (!message.empty()) {
+        const auto end = message.find('\n');
+        write_line(s, level, message.substr(0, end));
+        if (end == std::string_view::npos) break;
+        message.remove_prefix(end + 1);
+    }
+}
+
+void write_repeats(State& s, const Seen& seen, Clock::time_point now) {
+    if (seen.repeated == 0) return;
+    const double seconds = std::chrono::duration<double>(now - seen.since).count();
+    char count[96];
+    std::snprintf(count, sizeof count, " (repeated %llu time%s in the last %.0f s)",
+                  static_cast<unsigned long long>(seen.repeated), seen.repeated == 1 ? "" : "s", seconds);
+    write_lines(s, seen.level, seen.message + count);
+}
+
+// Writes the counts whose interval is over, and forgets messages that did
+// not come again within theirs.
+void flush_due(State& s, Clock::time_point now) {
+    std::erase_if(s.seen, [&](Seen& seen) {
+        if (now - seen.since < s.repeat_interval) return false;
+        if (seen.repeated == 0) return true;
+        write_repeats(s, seen, now);
+        seen.repeated = 0;
+        seen.since = now;
+        return false;
+    });
+}
+
+// Whether `message` is written now: not when it was written (or its count
+// was) within the interval; then it is only counted.
+bool admit(State& s, Level level, std::string_view message) {
+    const Clock::time_point now = Clock::now();
+    flush_due(s, now);
+    for (Seen& seen : s.seen) {
+        if (seen.level == level && seen.message == message) {
+            ++seen.repeated;
+            return false;
+        }
+    }
+    if (s.seen.size() >= repeats_tracked_max) {
+        write_repeats(s, s.seen.front(), now);
+        s.seen.erase(s.seen.begin());
+    }
+    s.seen.push_back({level, std::string(message), now, 0});
+    assert(s.seen.size() <= repeats_tracked_max);
+    return true;
+}
+
+State::~State() {
+    // At exit: the counts not yet written are the last word on those messages.
+    if (stream == nullptr) return;
+    for (const Seen& seen : this->seen) write_repeats(*this, seen, Clock::now());
 }
 
 void vlog(Level level, const char* format, va_list args) {
@@ -88,8 +212,29 @@ void set_output(std::FILE* stream, bool priority_prefix) {
     State& s = state();
     std::lock_guard lock(s.mutex);
     s.stream = stream;
-    s.prefix = priority_prefix;
+    s.format = priority_prefix ? Format::journal : Format::plain;
     s.configured = true;
+    s.seen.clear();
+}
+
+void set_format(Format format) {
+    State& s = state();
+    std::lock_guard lock(s.mutex);
+    s.format = format;
+}
+
+void set_repeat_interval(std::chrono::nanoseconds interval) {
+    State& s = state();
+    std::lock_guard lock(s.mutex);
+    s.repeat_interval = interval;
+}
+
+std::optional<Format> parse_format(std::string_view name) {
+    if (name == "auto") return Format::automatic;
+    if (name == "plain") return Format::plain;
+    if (name == "journal") return Format::journal;
+    if (name == "json") return Format::json;
+    return std::nullopt;
 }
 
 void set_secret(std::string secret) {
@@ -102,12 +247,17 @@ void write(Level level, std::string_view message) {
     if (!enabled(level)) return;
     State& s = state();
     std::lock_guard lock(s.mutex);
-    // journald reads one priority per line: every line carries its own.
-    while (!message.empty()) {
-        const auto end = message.find('\n');
-        write_line(s, level, message.substr(0, end));
-        if (end == std::string_view::npos) break;
-        message.remove_prefix(end + 1);
+    if (admit(s, level, message)) write_lines(s, level, message);
+}
+
+void flush_repeats() {
+    State& s = state();
+    std::lock_guard lock(s.mutex);
+    const Clock::time_point now = Clock::now();
+    for (Seen& seen : s.seen) {
+        write_repeats(s, seen, now);
+        seen.repeated = 0;
+        seen.since = now;
     }
 }
 

@@ -87,7 +87,7 @@ TEST_CASE("the shipped example documents every key with a comment", "[example]")
     for (const auto* key : {"workers", "batch_events", "pin_threads", "socket", "connections", "zero_copy",
                             "tcp_nodelay", "bind", "connect_timeout", "request_timeout", "drain_timeout", "rate", "events", "duration", "seed", "scenario", "url", "dataset",
                             "token_file", "compression", "progress", "progress_interval_ms", "socket_group",
-                            "socket_allowed_uids", "socket_allowed_gids", "metrics_listen", "log_level",
+                            "socket_allowed_uids", "socket_allowed_gids", "metrics_listen", "log_level", "log_format",
                             "batch_bytes", "format", "edge", "event_labels", "rotate_bytes", "rotate_keep"}) {
         CAPTURE(key);
         CHECK(documented.count(key) == 1);
