@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include <yaml-cpp/eventhandler.h>
@@ -23,6 +24,7 @@
 #include "config/settings.hpp"
 #include "config/values.hpp"
 #include "core/bounds.hpp"
+#include "core/escape.hpp"
 
 namespace supervent::config::detail {
 namespace {
@@ -292,6 +294,13 @@ public:
         if (!open_.empty() && open_.back().map && open_.back().next_is_key &&
             value.size() > bounds::config_key_bytes_max) {
             throw YamlRefusal{mark, concat("a key longer than ", bounds::config_key_bytes_max, " bytes")};
+        }
+        // YAML is Unicode, but yaml-cpp passes any bytes through; a name that is not
+        // UTF-8 made `convert` print TOML no parser reads (found by fuzz_convert).
+        try {
+            (void)core::escape_text(value, core::TextContext::raw);
+        } catch (const std::invalid_argument&) {
+            throw YamlRefusal{mark, "text that is not UTF-8 (a YAML file is Unicode text)"};
         }
         leaf(mark, anchor);
     }

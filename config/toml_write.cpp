@@ -237,21 +237,29 @@ void write_scenario(std::ostream& out, const core::ScenarioSpec& scenario) {
     }
 }
 
+// A TOML comment ends at the line's end and may hold no other control
+// character: a warning quoting the file (a form feed in a key, found by
+// fuzz_convert) or a path must not make the output unreadable.
+std::string comment_text(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = ' ';
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string to_toml(const Settings& settings) {
     const Settings defaults;
     std::ostringstream out;
     out << "# supervent scenario";
-    if (!settings.config_path.empty()) out << ", converted from " << settings.config_path;
+    if (!settings.config_path.empty()) out << ", converted from " << comment_text(settings.config_path);
     out << "\n# Run it with: superventd --config FILE.toml --sink URL (docs/configuration.md, \"Scenarios\")\n";
     if (!settings.warnings.empty()) {
         out << "#\n# What the conversion noted:\n";
-        for (const auto& warning : settings.warnings) {
-            std::string line = warning;
-            for (auto at = line.find('\n'); at != std::string::npos; at = line.find('\n', at)) line.replace(at, 1, " ");
-            out << "#   " << line << "\n";
-        }
+        for (const auto& warning : settings.warnings) out << "#   " << comment_text(warning) << "\n";
     }
 
     std::ostringstream runtime;

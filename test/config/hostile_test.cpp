@@ -135,6 +135,8 @@ TEST_CASE("the YAML bounds count aliases as what they repeat", "[hostile]") {
     // An implicit key stops at 1024 characters (YAML 1.2); an explicit one does not.
     CHECK_THROWS_WITH(detail::check_yaml_bounds("? " + std::string(1100, 'k') + "\n: 1\n", "y"),
                       Contains("y:1: a key longer than 1024 bytes"));
+    CHECK_THROWS_WITH(detail::check_yaml_bounds("sources:\n  okt\xff\xff_logs: {}\n", "y"),
+                      Contains("y:2: text that is not UTF-8"));
     // Not YAML: left to YAML::Load, which says where.
     CHECK_NOTHROW(detail::check_yaml_bounds("a: [1, 2\n", "y"));
 }
