@@ -76,9 +76,15 @@ for target in "${targets[@]}"; do
   mkdir -p "$work"
   log="$artifacts/$target.log"
   started=$(date +%s)
+  # A dictionary of the input's words (test/fuzz/<target>.dict, or the one its
+  # format shares: fuzz_convert reads YAML) steers mutations into its grammar.
+  dict=()
+  for candidate in "test/fuzz/$target.dict" "test/fuzz/$(sed -n 's/^# *dictionary: *//p' "test/fuzz/$target.cpp" 2>/dev/null | head -1)"; do
+    if [ -f "$candidate" ]; then dict=(-dict="$candidate"); break; fi
+  done
   set +e
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: a leak or a blow-up.
-  "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$artifacts/$target-" "$work" "$seeds" >"$log" 2>&1
   rc=$?
   set -e

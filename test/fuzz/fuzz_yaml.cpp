@@ -1,3 +1,4 @@
+// dictionary: fuzz_yaml.dict
 // libFuzzer target: the YAML loader for the original tool's files (config::load_yaml_text), which
 // also compiles their sources. The contract fuzzed: any text is
 // either loaded or refused with a ConfigError naming where ("ORIGIN:LINE: ..."
