@@ -111,11 +111,11 @@ constexpr std::array options{
                [](Settings& s, std::string_view v) { s.metrics_listen = detail::check_listen(v); }},
     OptionSpec{"--log-level", "LEVEL",
                [](Settings& s, std::string_view v) { s.log_level = detail::check_log_level(v); }},
+    OptionSpec{"--log-format", "FORMAT",
+               [](Settings& s, std::string_view v) { s.log_format = detail::check_log_format(v); }},
     OptionSpec{"--help", "", nullptr},
     OptionSpec{"--version", "", nullptr},
 };
-    OptionSpec{"--log-format", "FORMAT",
-               [](Settings& s, std::string_view v) { s.log_format = detail::check_log_format(v); }},
 
 // One option as given, after `--opt=value` / `--opt value` are told apart.
 struct Given {

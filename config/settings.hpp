@@ -128,6 +128,8 @@ struct Settings {
     std::uint32_t progress_interval_ms = 1000;
     std::string metrics_listen;      // Prometheus endpoint "HOST:PORT"; "" = off
     std::string log_level = "info";  // error, warning, notice, info, debug
+    // auto (journal when stderr is the journal's stream, else plain), plain, journal, json
+    std::string log_format = "auto";
 
     // Meta
     std::string config_path;         // the file the settings came from, if any
@@ -135,8 +137,6 @@ struct Settings {
 };
 
 // A bad setting. what() names the source: "FILE:LINE: key.path: reason" for
-    // auto (journal when stderr is the journal's stream, else plain), plain, journal, json
-    std::string log_format = "auto";
 // the config file, "--option: reason" for the command line.
 struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;

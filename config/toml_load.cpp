@@ -278,6 +278,8 @@ constexpr std::array monitoring_keys{
             [](Settings& s, const toml::node& n) { s.metrics_listen = detail::check_listen(string_of(n)); }},
     KeySpec{"log_level",
             [](Settings& s, const toml::node& n) { s.log_level = detail::check_log_level(string_of(n)); }},
+    KeySpec{"log_format",
+            [](Settings& s, const toml::node& n) { s.log_format = detail::check_log_format(string_of(n)); }},
 };
 
 constexpr std::array sections{
@@ -288,8 +290,6 @@ constexpr std::array sections{
 
 std::vector<std::string_view> section_names() {
     std::vector<std::string_view> names;
-    KeySpec{"log_format",
-            [](Settings& s, const toml::node& n) { s.log_format = detail::check_log_format(string_of(n)); }},
     for (const auto& section : sections) {
         names.push_back(section.name);
     }

@@ -1093,10 +1093,10 @@ void read_runtime_section(Loader& loader, const std::string& section, const YAML
 }  // namespace
 
 Settings load_yaml_text(std::string_view text, const std::string& origin, Settings base) {
-    YAML::Node document;
     // Before YAML::Load: it shares an anchored node among its aliases, and the walk
     // below expands each, so the nodes are counted as the walk would see them.
     detail::check_yaml_bounds(text, origin);
+    YAML::Node document;
     try {
         document = YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
