@@ -7,6 +7,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/escape.hpp"
+
 namespace supervent::config::detail {
 
 namespace {
@@ -99,11 +101,34 @@ std::string number_text(double value) {
     return out.str();
 }
 
-std::string quoted(std::string_view text) {
-    std::string out = "'";
-    for (const char c : text.substr(0, quoted_bytes_max)) {
-        out += is_control(c) ? '?' : c;
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        const std::size_t n = byte < 0x80 ? 1 : byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2;
+        bool valid = n == 1 || (i + n <= text.size() && byte >= 0xC2 && byte <= 0xF4);
+        if (valid && n > 1) {
+            try {
+                (void)core::escape_text(text.substr(i, n), core::TextContext::raw);  // overlong, surrogate …
+            } catch (const std::invalid_argument&) {
+                valid = false;
+            }
+        }
+        if (!valid || (n == 1 && is_control(text[i]))) {
+            out += '?';
+            ++i;
+            continue;
+        }
+        out.append(text, i, n);
+        i += n;
     }
+    return out;
+}
+
+std::string quoted(std::string_view text) {
+    // Cut short first: a character the cut splits becomes '?', not half a character.
+    std::string out = "'" + printable(text.substr(0, quoted_bytes_max));
     out += text.size() > quoted_bytes_max ? "…'" : "'";
     return out;
 }

@@ -48,7 +48,11 @@ template <typename... Parts>
 // A number for people: 1000000 rather than 1e+06, 0.25 rather than 0.250000.
 [[nodiscard]] std::string number_text(double value);
 
-// The value quoted for a message, cut short so a pasted blob cannot flood it.
+// `text` with each control character and each byte that is not part of valid
+// UTF-8 replaced by '?': a message quoting a file may reach a JSON reply
+// (a refused reload), which must be UTF-8 (found by fuzz_reload).
+[[nodiscard]] std::string printable(std::string_view text);
+// The value quoted for a message (printable), cut short so a pasted blob cannot flood it.
 [[nodiscard]] std::string quoted(std::string_view text);
 
 // A decimal integer with nothing around it (no sign, no spaces, no "0x").

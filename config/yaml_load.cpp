@@ -1100,9 +1100,11 @@ Settings load_yaml_text(std::string_view text, const std::string& origin, Settin
     try {
         document = YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
-        throw ConfigError(concat(origin, ':', e.mark.line + 1, ':', e.mark.column + 1, ": YAML syntax error: ", e.msg));
+        // yaml-cpp quotes the offending byte as it is ("unknown escape character: \xff").
+        throw ConfigError(concat(origin, ':', e.mark.line + 1, ':', e.mark.column + 1, ": YAML syntax error: ",
+                                 detail::printable(e.msg)));
     } catch (const YAML::Exception& e) {
-        throw ConfigError(concat(origin, ": cannot read YAML: ", e.what()));
+        throw ConfigError(concat(origin, ": cannot read YAML: ", detail::printable(e.what())));
     }
     Loader loader{origin, std::move(base), {}};
     if (!document.IsMap()) {
@@ -1164,7 +1166,7 @@ Settings load_yaml_text(std::string_view text, const std::string& origin, Settin
     } catch (const YAML::Exception& e) {
         // A shape the walk did not expect; never a crash.
         loader.errors.emplace_back(e.mark.is_null() ? 0 : e.mark.line + 1,
-                                   concat(origin, ':', e.mark.is_null() ? 0 : e.mark.line + 1, ": ", e.msg));
+                                   concat(origin, ':', e.mark.is_null() ? 0 : e.mark.line + 1, ": ", detail::printable(e.msg)));
     }
     if (loader.errors.empty()) {
         for (auto& error : detail::check_scenario(loader.settings)) loader.errors.push_back(std::move(error));

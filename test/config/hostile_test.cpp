@@ -17,6 +17,7 @@
 #include "config/input_bounds.hpp"
 #include "config/load.hpp"
 #include "config/toml_write.hpp"
+#include "config/values.hpp"
 #include "config/yaml_load.hpp"
 #include "core/bounds.hpp"
 
@@ -139,6 +140,18 @@ TEST_CASE("the YAML bounds count aliases as what they repeat", "[hostile]") {
                       Contains("y:2: text that is not UTF-8"));
     // Not YAML: left to YAML::Load, which says where.
     CHECK_NOTHROW(detail::check_yaml_bounds("a: [1, 2\n", "y"));
+}
+
+TEST_CASE("a refusal is UTF-8 text whatever the file holds, so a JSON reply can carry it", "[hostile]") {
+    std::string message;
+    try {
+        (void)config::load_yaml_text("a: \"\\\xff\"\n", "y.yaml");
+    } catch (const config::ConfigError& error) {
+        message = error.what();
+    }
+    CHECK_THAT(message, Contains("y.yaml:1:") && Contains("unknown escape character: ?"));
+    CHECK(detail::printable("ok \xc3\xa9 \xff\x01 \xe2\x82") == "ok \xc3\xa9 ?? ??");
+    CHECK(detail::quoted(std::string(59, 'x') + "\xc3\xa9") == "'" + std::string(59, 'x') + "?\xe2\x80\xa6'");
 }
 
 TEST_CASE("rates below the least or above the most are refused with the range", "[hostile]") {
