@@ -98,6 +98,8 @@ constexpr std::array options{
                [](Settings& s, std::string_view v) { s.connect_timeout_s = detail::parse_timeout(v); }},
     OptionSpec{"--request-timeout", "TIME",
                [](Settings& s, std::string_view v) { s.request_timeout_s = detail::parse_timeout(v); }},
+    OptionSpec{"--retry-for", "TIME",
+               [](Settings& s, std::string_view v) { s.retry_for_s = detail::parse_duration(v); }},
     OptionSpec{"--drain-timeout", "TIME",
                [](Settings& s, std::string_view v) { s.drain_timeout_s = detail::parse_timeout(v); }},
     OptionSpec{"--no-pin", "", [](Settings& s, std::string_view) { s.pin_threads = false; }},
@@ -388,6 +390,10 @@ std::string daemon_help_text() {
         "  --connect-timeout TIME  give up on a connect after TIME (default 5s)\n"
         "  --request-timeout TIME  retry a request with no complete response after TIME\n"
         "                          (default 30s)\n"
+        "  --retry-for TIME        retry a batch the sink did not take (unreachable,\n"
+        "                          5xx, 429, timeouts) for TIME after its first\n"
+        "                          failure, backing off up to 10s; 0 = for ever\n"
+        "                          (default 10m)\n"
         "  --no-pin                do not pin worker threads to CPUs\n"
         "\n"
         "Operation:\n"

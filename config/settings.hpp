@@ -65,6 +65,10 @@ struct Settings {
     std::vector<std::string> bind;
     double connect_timeout_s = 5;    // a connect that takes longer is a failed attempt
     double request_timeout_s = 30;   // a request without a complete response by then is retried
+    // A batch is retried for this long after its first failure (0 = for
+    // ever) unless the sink refuses it for good: 10 minutes rides out a
+    // deploy, a load balancer failover or a short regional incident.
+    double retry_for_s = 600;
 
     // [generation]
     std::optional<double> rate_eps;  // events/s over all shards; nullopt = unlimited

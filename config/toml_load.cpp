@@ -227,6 +227,11 @@ constexpr std::array network_keys{
     KeySpec{"bind", [](Settings& s, const toml::node& n) { s.bind = bind_list_of(n); }},
     KeySpec{"connect_timeout", [](Settings& s, const toml::node& n) { s.connect_timeout_s = timeout_of(n); }},
     KeySpec{"request_timeout", [](Settings& s, const toml::node& n) { s.request_timeout_s = timeout_of(n); }},
+    KeySpec{"retry_for",
+            [](Settings& s, const toml::node& n) {  // 0 = for ever, so a duration rather than a timeout
+                const auto seconds = number_of(n);
+                s.retry_for_s = seconds ? detail::check_duration(*seconds) : detail::parse_duration(string_of(n));
+            }},
 };
 
 constexpr std::array generation_keys{

@@ -1023,8 +1023,9 @@ void read_upload_config(Loader& loader, const YAML::Node& node) {
                             "the daemon sizes its connections (network.connections per worker) and buffers itself; ignored");
             } else if (key == "retry_attempts" || key == "retry_delay") {
                 loader.warn(entry.first, path,
-                            "failed requests are retried with jittered exponential backoff until network.request_timeout "
-                            "and the drain timeout; ignored");
+                            "a batch the sink did not take is retried with jittered backoff (up to 10 s apart) "
+                            "for network.retry_for (--retry-for, default 10 minutes; 0 = for ever) after its first "
+                            "failure, and is failed at once only when the sink refuses it for good; ignored");
             } else {
                 loader.warn(entry.first, path, "unknown upload setting; ignored");
             }

@@ -186,6 +186,7 @@ bool Daemon::Shared::supervise(std::int64_t now_ns, std::chrono::steady_clock::t
     }
     if (run_state == RunState::failed) request_stop();  // one shard down: drain the others
     sample_rates(now_ns);
+    sink_health.observe(stats.get(), errors.get(), shard_count, settings.sink.text, now_ns);
     if (settings.progress && now_ns - last_progress_ns >= std::int64_t{settings.progress_interval_ms} * 1'000'000) {
         last_progress_ns = now_ns;
         print_progress(now_ns);
@@ -226,7 +227,7 @@ int Daemon::Shared::finish_run() {
     for (std::uint32_t i = 0; i < shard_count; ++i) {
         std::lock_guard lock(errors[i].mutex);
         if (!errors[i].text.empty()) {
-            log::error("shard %u: %s", i, errors[i].text.c_str());
+            if (!sink_health.fatal_logged(errors[i].text)) log::error("shard %u: %s", i, errors[i].text.c_str());
             clean = false;
         }
         if (stats[i].phase.load() == ShardPhase::failed) clean = false;

@@ -28,6 +28,7 @@
 #include "daemon/metrics_server.hpp"
 #include "daemon/planning.hpp"
 #include "daemon/sd_notify.hpp"
+#include "daemon/sink_health.hpp"
 #include "daemon/telemetry.hpp"
 
 namespace supervent::daemon {
@@ -130,6 +131,7 @@ struct Daemon::Shared {
     double bytes_rate_actual = 0;
     std::int64_t last_progress_ns = 0;
     std::int64_t last_status_ns = 0;
+    SinkHealth sink_health;  // failures and outages, logged as they happen
     std::int64_t last_watchdog_ns = 0;
     std::vector<std::uint64_t> watchdog_turns;
     bool watchdog_withheld = false;

@@ -310,6 +310,7 @@ ShardPlan plan_shard(const config::Settings& settings, const PlanInputs& inputs,
     plan.zero_copy = settings.zero_copy;
     plan.compression = settings.compression;
     plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
+    plan.retry_for_ns = static_cast<std::int64_t>(settings.retry_for_s * ns_per_s);
     plan_sink(settings, common, plan);
     return plan;
 }

@@ -25,6 +25,12 @@ constexpr std::int64_t control_poll_ns = 20'000'000;
 // so low rates still deliver promptly and high rates still batch fully.
 constexpr double batch_window_s = 0.1;
 constexpr double bucket_window_s = 0.5;
+// Batches refused for good in a row, with no acknowledgement between, after
+// which a shard stops: a sink that takes nothing (a malformed body, a wrong
+// dataset type) should stop the run, not see all of it generated and
+// thrown away. High enough that a sink refusing some batches at random does
+// not get there (2^-16 at a 50 % share).
+constexpr std::uint32_t rejected_in_row_max = 16;
 
 std::int64_t clock_ns(clockid_t clock) {
     timespec now{};
@@ -117,6 +123,7 @@ void Shard::start() {
         free_slots_.push_back(plan_.slots - 1 - i);
     }
     stats_[Stat::slots_total].set(plan_.slots);
+    slot_retry_since_ns_.assign(plan_.slots, 0);
     if (plan_.checkpoint_share != nullptr) {
         slot_batch_.assign(plan_.slots, UINT64_MAX);
         slot_events_before_.assign(plan_.slots, 0);
@@ -214,6 +221,29 @@ void Shard::publish_transport_counters() {
         if (spec.source != nullptr) stats_[spec.id].set(spec.source(counters, tls));
     }
     stats_.ktls_unavailable_errno.set(static_cast<std::uint64_t>(tls.ktls_unavailable_errno));
+    publish_sink_health(counters, monotonic_ns());
+}
+
+// What the control thread logs and shows while the sink fails: the last
+// failure's facts when there is a new one, and while the sink is
+// unavailable, when the next attempt is due. No lock, no allocation.
+void Shard::publish_sink_health(const net::TransportCounters& counters, std::int64_t now_ns) {
+    if (counters.last_failure.count != failures_published_) {
+        failures_published_ = counters.last_failure.count;
+        for (int r = 0; r < static_cast<int>(net::FailReason::count_); ++r) {
+            stats_.attempt_failures_by_reason[r].set(counters.failures_by_reason[r]);
+        }
+        stats_.last_failure.publish(counters.last_failure);
+    }
+    std::int64_t next_ns = 0;
+    if (unavailable_since_ns_ != 0 && !queue_.empty()) {
+        next_ns = transport_->next_deadline_ns();
+        for (std::uint32_t index : queue_) {
+            if (slots_[index].not_before_ns > now_ns) next_ns = std::min(next_ns, slots_[index].not_before_ns);
+        }
+        if (next_ns == INT64_MAX) next_ns = now_ns;  // ready: waits for a connection
+    }
+    stats_.next_attempt_ns.set(static_cast<std::uint64_t>(next_ns));
 }
 
 void Shard::apply_control(std::int64_t now_ns) {
@@ -449,6 +479,9 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
 }
 
 void Shard::dispatch(std::int64_t now_ns) {
+    // A batch whose retry time ran out while it waited (for its backoff, or
+    // for a connection) fails now, not at its next attempt.
+    fail_spent_queued(now_ns);
     // Oldest first; a slot still backing off does not hold up the others.
     std::size_t kept = 0;
     bool capacity = true;
@@ -479,6 +512,8 @@ std::int64_t Shard::wait_ns(std::int64_t now_ns) const {
     // now would only spin.
     for (std::uint32_t index : queue_) {
         if (slots_[index].not_before_ns > now_ns) until_ns = std::min(until_ns, slots_[index].not_before_ns);
+        const std::int64_t since = slot_retry_since_ns_[index];
+        if (since != 0 && plan_.retry_for_ns > 0) until_ns = std::min(until_ns, since + plan_.retry_for_ns);
     }
     until_ns = std::min(until_ns, transport_->next_deadline_ns());
     if (!generation_done_ && plan_.duration_ns > 0) until_ns = std::min(until_ns, started_ns_ + plan_.duration_ns);
@@ -504,11 +539,15 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
                 stats_.events_failed.add(rejected);
             }
             stats_[Stat::events_acked].add(slot.acked_events);
+            rejected_in_row_ = 0;
+            sink_available();
             release(slot);
             return;
         }
         case net::Verdict::failed:
             last_failure_reason_ = slot.reason;
+            sink_available();  // it answered, if only to refuse
+            count_rejection(slot);
             fail_slot(slot, slot.reason);
             return;
         case net::Verdict::retry: {
@@ -520,7 +559,9 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
             const bool charged = slot.attempt_charged;
             slot.attempt_charged = true;
             if (charged) ++slot.attempts;
-            if (slot.attempts > plan_.retries_max || fatal_seen_) {
+            start_retry_clock(slot, now_ns);
+            sink_unavailable(now_ns);
+            if (retry_time_spent(slot, now_ns) || fatal_seen_) {
                 fail_slot(slot, slot.reason);
                 return;
             }
@@ -533,22 +574,87 @@ void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
 }
 
 std::int64_t Shard::on_sink_unreachable(net::FailReason reason, std::int64_t now_ns) {
-    // Charge the attempt to the oldest waiting batch, so that a sink that is
-    // down for good ends in failed batches rather than a run that never ends.
-    // One attempt per backoff period of that batch, however many connections
-    // failed in it: a restart of the sink that takes a second or two costs
-    // retries, not batches.
+    // Every waiting batch's retry clock runs while the sink cannot be
+    // reached, so a sink that is down for longer than retry_for ends in
+    // failed batches rather than a run that never ends. The attempt is
+    // charged to the oldest batch, once per its backoff period however many
+    // connections failed in it: that paces the reconnects.
+    last_failure_reason_ = reason;  // what a fatal error (a certificate) fails the waiting batches with
+    if (queue_.empty()) return INT64_MAX;
+    sink_unavailable(now_ns);
+    for (std::uint32_t index : queue_) {
+        start_retry_clock(slots_[index], now_ns);
+        slots_[index].reason = reason;  // what it fails with if its time runs out now
+    }
+    fail_spent_queued(now_ns);
     if (queue_.empty()) return INT64_MAX;
     net::Slot& slot = slots_[queue_.front()];
     if (now_ns < slot.not_before_ns) return slot.not_before_ns;
     stats_[Stat::requests_retried].add(1);
-    if (++slot.attempts > plan_.retries_max) {
-        queue_.erase(queue_.begin());
-        fail_slot(slot, reason);
-        return queue_.empty() ? INT64_MAX : slots_[queue_.front()].not_before_ns;
-    }
+    ++slot.attempts;
     slot.not_before_ns = now_ns + retry_backoff_ns(slot.attempts);
     return slot.not_before_ns;
+}
+
+void Shard::start_retry_clock(const net::Slot& slot, std::int64_t now_ns) {
+    std::int64_t& since = slot_retry_since_ns_[slot.index];
+    if (since != 0) return;
+    since = now_ns;
+    stats_[Stat::batches_retrying].set(++batches_retrying_);
+}
+
+bool Shard::retry_time_spent(const net::Slot& slot, std::int64_t now_ns) const {
+    const std::int64_t since = slot_retry_since_ns_[slot.index];
+    return plan_.retry_for_ns > 0 && since != 0 && now_ns - since >= plan_.retry_for_ns;
+}
+
+// Fails the queued batches whose retry time is spent, with their last
+// attempt's reason, keeping the others in order.
+void Shard::fail_spent_queued(std::int64_t now_ns) {
+    if (batches_retrying_ == 0 || plan_.retry_for_ns <= 0) return;
+    std::size_t kept = 0;
+    for (std::uint32_t index : queue_) {
+        net::Slot& slot = slots_[index];
+        if (retry_time_spent(slot, now_ns)) {
+            fail_slot(slot, slot.reason == net::FailReason::none ? net::FailReason::connect : slot.reason);
+        } else {
+            queue_[kept++] = index;
+        }
+    }
+    queue_.resize(kept);
+}
+
+// The sink's attempts started failing (connects, timeouts, 5xx, 429): the
+// control thread says so once, with the cause, and shows it until an answer.
+void Shard::sink_unavailable(std::int64_t now_ns) {
+    if (unavailable_since_ns_ != 0) return;
+    unavailable_since_ns_ = now_ns;
+    stats_.sink_unavailable_since_ns.set(static_cast<std::uint64_t>(realtime_ns()));
+}
+
+void Shard::sink_available() {
+    if (unavailable_since_ns_ == 0) return;
+    unavailable_since_ns_ = 0;
+    stats_.sink_unavailable_since_ns.set(0);
+    stats_.next_attempt_ns.set(0);
+}
+
+// A batch refused for good (400, 413): when batch after batch is, nothing
+// this run makes will be taken; stop generating and say what the sink said.
+// Allocates the message, once, as the shard gives up.
+void Shard::count_rejection(const net::Slot& slot) {
+    if (slot.reason != net::FailReason::rejected || fatal_seen_ || ++rejected_in_row_ < rejected_in_row_max) return;
+    fatal_seen_ = true;
+    const net::FailureFacts& last = transport_->counters().last_failure;
+    std::string text = "the sink refused " + std::to_string(rejected_in_row_) + " batches in a row";
+    if (last.http_status != 0) text += " (HTTP " + std::to_string(last.http_status) + ": " + std::string(last.detail_text()) + ")";
+    text += "; stopping rather than generate more it would refuse";
+    {
+        std::lock_guard lock(error_.mutex);
+        error_.text = std::move(text);
+    }
+    if (!generation_done_) finish_generation();
+    fail_queued(net::FailReason::rejected);
 }
 
 void Shard::fail_slot(net::Slot& slot, net::FailReason reason) {
@@ -570,6 +676,10 @@ void Shard::fail_queued(net::FailReason reason) {
 
 void Shard::release(net::Slot& slot) {
     slot.move_to(net::SlotState::free);
+    if (slot_retry_since_ns_[slot.index] != 0) {
+        slot_retry_since_ns_[slot.index] = 0;
+        stats_[Stat::batches_retrying].set(--batches_retrying_);
+    }
     slot.events = 0;
     free_slots_.push_back(slot.index);
     stats_[Stat::slots_busy].set(slots_.size() - free_slots_.size());

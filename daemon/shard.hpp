@@ -53,8 +53,13 @@ struct ShardPlan {
     std::uint32_t slots = 4;
     config::ZeroCopyMode zero_copy = config::ZeroCopyMode::automatic;
     config::Compression compression;
-    std::uint32_t retries_max = 5;
+    // A batch is retried until this long after its first failed attempt
+    // (0 = for ever); only a permanent answer (400, 413, 401, 403, 404, 430,
+    // a certificate) fails it sooner. Rides out deploys and failovers.
+    std::int64_t retry_for_ns = 600'000'000'000;
     std::int64_t drain_timeout_ns = 30'000'000'000;  // after a stop request
+    // Between attempts of a batch: doubling from min, with jitter, capped at
+    // max so that a sink back from an outage is tried again within seconds.
     std::int64_t retry_backoff_min_ns = 100'000'000;
     std::int64_t retry_backoff_max_ns = 10'000'000'000;
     // A checkpointed backfill (nullptr = none): the run's checkpoint, whose
@@ -95,6 +100,14 @@ private:
     void publish_transport_counters();
     void fail_slot(net::Slot& slot, net::FailReason reason);
     [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
+    // Retry by time (ShardPlan::retry_for_ns) and the sink's health as seen here.
+    void start_retry_clock(const net::Slot& slot, std::int64_t now_ns);
+    [[nodiscard]] bool retry_time_spent(const net::Slot& slot, std::int64_t now_ns) const;
+    void fail_spent_queued(std::int64_t now_ns);
+    void sink_unavailable(std::int64_t now_ns);
+    void sink_available();
+    void count_rejection(const net::Slot& slot);
+    void publish_sink_health(const net::TransportCounters& counters, std::int64_t now_ns);
     // Checkpoint journal (only with plan_.checkpoint_share).
     void replay(const ShardJournal& journal);
     void journal_size(std::uint32_t event_count);
@@ -158,6 +171,13 @@ private:
     std::vector<std::uint64_t> slot_events_before_;
     std::uint64_t failed_batch_ = UINT64_MAX;  // the first batch that failed for good
     std::uint64_t failed_events_before_ = 0;
+
+    // Retry by time. By slot: when its batch first failed (0 = it has not).
+    std::vector<std::int64_t> slot_retry_since_ns_;
+    std::uint32_t batches_retrying_ = 0;      // slots whose retry clock runs
+    std::int64_t unavailable_since_ns_ = 0;   // the sink has failed attempts since then; 0 = it answers
+    std::uint32_t rejected_in_row_ = 0;       // batches refused for good with no ack between
+    std::uint64_t failures_published_ = 0;    // transport failures already copied to stats_
 };
 
 }  // namespace supervent::daemon

@@ -8,14 +8,17 @@
 // backfill's journal is shared lock-free too: daemon/checkpoint_share.hpp.)
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/bounds.hpp"
 #include "daemon/stat_table.hpp"
 #include "net/slot.hpp"
+#include "net/transport.hpp"
 
 namespace supervent::core {
 struct CompiledScenario;
@@ -91,6 +94,45 @@ static_assert(LatencyHistogram::bucket_of(90'000) == 8 && LatencyHistogram::buck
 static_assert(LatencyHistogram::bucket_of(100'000) == 9 && LatencyHistogram::bucket_of(100'001) == 10);
 static_assert(LatencyHistogram::bucket_of(1'000'000'000'000ull) == LatencyHistogram::finite_buckets);
 
+// The facts of a shard's last failed attempt (net::FailureFacts), for the
+// control thread to log: a seqlock over relaxed atomic words. The shard
+// (single writer) never waits and never allocates; a reader that catches a
+// copy being rewritten tries again.
+class FailureNote {
+public:
+    static_assert(std::is_trivially_copyable_v<net::FailureFacts>);
+    static constexpr std::size_t word_count = (sizeof(net::FailureFacts) + 7) / 8;
+
+    void publish(const net::FailureFacts& facts) {
+        std::uint64_t words[word_count] = {};
+        std::memcpy(words, &facts, sizeof facts);
+        const std::uint64_t sequence = sequence_.load(std::memory_order_relaxed);
+        sequence_.store(sequence + 1, std::memory_order_relaxed);  // odd: being written
+        std::atomic_thread_fence(std::memory_order_release);
+        for (std::size_t i = 0; i < word_count; ++i) words_[i].store(words[i], std::memory_order_relaxed);
+        sequence_.store(sequence + 2, std::memory_order_release);
+    }
+    // False when nothing was published yet (or the writer kept rewriting it).
+    [[nodiscard]] bool read(net::FailureFacts& out) const {
+        for (int tries = 0; tries < 16; ++tries) {
+            const std::uint64_t before = sequence_.load(std::memory_order_acquire);
+            if (before == 0) return false;
+            if ((before & 1) != 0) continue;
+            std::uint64_t words[word_count];
+            for (std::size_t i = 0; i < word_count; ++i) words[i] = words_[i].load(std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (sequence_.load(std::memory_order_relaxed) != before) continue;
+            std::memcpy(&out, words, sizeof out);
+            return true;
+        }
+        return false;
+    }
+
+private:
+    std::atomic<std::uint64_t> sequence_{0};
+    std::atomic<std::uint64_t> words_[word_count] = {};
+};
+
 struct alignas(64) ShardStats {
     // Every event is generated once and then, exactly once, acked or failed;
     // in flight = generated - acked - failed. The shard bumps generated
@@ -119,6 +161,14 @@ struct alignas(64) ShardStats {
     // Wire bytes of acked requests by local address (--bind index), copied
     // from the transport's counters once per loop turn.
     Counter bytes_by_local_address[bounds::local_addresses_max];
+    // The sink as this shard sees it (issues 13 and 15): since when its
+    // attempts have been failing (CLOCK_REALTIME ns; 0 = it answers), when
+    // the next attempt is due (CLOCK_MONOTONIC ns; 0 = none waits), failed
+    // attempts by reason, and the last failure's facts.
+    Counter sink_unavailable_since_ns;
+    Counter next_attempt_ns;
+    Counter attempt_failures_by_reason[static_cast<int>(net::FailReason::count_)];
+    FailureNote last_failure;
     std::atomic<ShardPhase> phase{ShardPhase::starting};
     std::atomic<bool> backpressured{false};  // a free slot was wanted and none was there
     std::atomic<bool> scenario_done{false};  // a backfill made its last batch (not cut short by a stop)

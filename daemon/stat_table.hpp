@@ -54,6 +54,8 @@ namespace supervent::daemon {
     X(zc_copied,          counter, run,      "supervent_zerocopy_copied_total",    per_shard, nullptr,                  SOURCE_TRANSPORT(zc_copied), "Zero-copy sends the kernel had to copy after all.") \
     X(slots_busy,         gauge,   run,      "supervent_slots_busy",               per_shard, nullptr,                  SOURCE_NONE,  "Send buffer slots in use (filling, queued, sending, settling).") \
     X(slots_total,        gauge,   run,      "supervent_slots",                    per_shard, nullptr,                  SOURCE_NONE,  "Send buffer slots.") \
+    X(batches_retrying,   gauge,   run,      "supervent_batches_retrying",         total,     nullptr,                  SOURCE_NONE,  \
+      "Batches that failed an attempt and wait to be sent again (until network.retry_for is spent).") \
     X(roots_total,        gauge,   progress, "supervent_backfill_roots_total",     per_shard, nullptr,                  SOURCE_NONE,  \
       "Backfill: root events this worker's share of the scenario holds (0 when live; a reload starts afresh).") \
     X(roots_done,         gauge,   progress, "supervent_backfill_roots_done",      per_shard, nullptr,                  SOURCE_NONE,  "Backfill: root events generated so far of roots_total.") \

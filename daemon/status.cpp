@@ -70,6 +70,7 @@ std::string Daemon::Shared::status_json() const {
     json_sources(json);
     json_progress(json, total);
     json_checkpoint(json);
+    sink_health.write_json(json, stats.get(), shard_count, monotonic_ns());
     json_shards(json);
     json.end_object();
     return json.take();
@@ -120,6 +121,7 @@ std::string Daemon::Shared::metrics_text() const {
     out.sample("supervent_reloads_total", "", double(reloads));
     out.stat_families(stats.get(), shard_count, total, settings.sink.kind == config::SinkUrl::Kind::https);
     out.failed_by_reason(total);
+    sink_health.write_metrics(out, stats.get(), shard_count, monotonic_ns());
     metrics_local_addresses(out);
     out.family("supervent_buffer_utilization_ratio", "gauge", "Busy send buffer slots over all slots.");
     const std::uint64_t slots = total[Stat::slots_total];
@@ -225,6 +227,9 @@ void Daemon::Shared::print_progress(std::int64_t now_ns) const {
               double(now_ns - started_ns) / ns_per_s, static_cast<unsigned long long>(total[Stat::events_generated]),
               static_cast<unsigned long long>(total[Stat::events_acked]), static_cast<unsigned long long>(total.events_failed),
               static_cast<unsigned long long>(total.events_in_flight()), rate_actual_eps / 1e6, bytes_rate_actual / 1e6);
+    if (const std::string outage = sink_health.describe(stats.get(), shard_count, now_ns); !outage.empty()) {
+        log::info("[%6.1fs] %s", double(now_ns - started_ns) / ns_per_s, outage.c_str());
+    }
     if (scenario && scenario->backfill) {
         std::uint64_t done = 0, all = 0;
         for (std::uint32_t i = 0; i < shard_count; ++i) {
@@ -250,6 +255,9 @@ void Daemon::Shared::report_to_systemd(std::int64_t now_ns) {
                       settings.rate_eps ? std::to_string(static_cast<long long>(*settings.rate_eps)).c_str() : "unlimited",
                       static_cast<unsigned long long>(total[Stat::events_acked]),
                       static_cast<unsigned long long>(total.events_failed));
+        if (const std::string outage = sink_health.describe(stats.get(), shard_count, now_ns); !outage.empty()) {
+            std::snprintf(text, sizeof text, "STATUS=%s: %s", run_state_name(state()), outage.c_str());
+        }
         notifier.notify(text);
     }
     const std::int64_t watchdog_ns = notifier.watchdog_usec() * 1000;

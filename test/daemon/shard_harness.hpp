@@ -1,9 +1,15 @@
 #pragma once
 // Runs one Shard to completion on the calling thread, as the daemon would on
 // its own thread, and returns its counters.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "core/scenario_engine.hpp"
@@ -45,6 +51,19 @@ inline daemon::ShardPlan discard_plan(std::uint64_t events, std::uint32_t batch_
     plan.sink.description = "discard:";
     plan.slots = 2;
     return plan;
+}
+
+// A loopback port nothing listens on (yet): bound to port 0, noted, closed.
+inline std::uint16_t unused_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) throw std::runtime_error("bind");
+    socklen_t length = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) throw std::runtime_error("getsockname");
+    ::close(fd);
+    return ntohs(address.sin_port);
 }
 
 inline ShardOutcome run_shard(const daemon::ShardPlan& plan, double rate_eps = 0) {
