@@ -11,6 +11,8 @@ Faults, in turn, each for half an interval followed by a healthy half:
   mixed      the sink answers 10 % 503, 5 % 429, 1 % slow (delay=200ms), closes 2 %
   blackhole  a server that accepts, reads and never answers (request timeout 2 s)
   refused    nothing listens on the port
+and, halfway through, one outage of --outage-s (default 120 s: a minute or
+two of an ingest API gone, issue 13) during which nothing listens.
 
 Every --sample-s seconds one row: time, fault, RSS, generated and acked
 events/s over the sample, totals, retries, ambiguous requests. At the end a
@@ -23,6 +25,9 @@ verdict on
     reported,
   - accounting: every status adds up (acked + failed + in flight =
     generated) and, after the final stop, acked + failed = generated,
+  - no loss: no event failed, since every fault here is retried within
+    network.retry_for (10 minutes), and the log said when the outage began
+    and when it ended,
   - delivery: the sinks together counted at least the acknowledged events
     (less what a SIGKILLed sink may have counted unseen) and at most acked +
     ambiguous requests x batch.
@@ -175,9 +180,15 @@ class Soak:
         rss_first = rss_peak_late = 0
         fault_index, phase_end, fault = 0, started + a.fault_interval_s, None  # healthy first interval
         next_sample = started + a.sample_s
+        outage_at = started + a.minutes * 60 / 2 if a.outage_s > 0 else float("inf")
         while time.monotonic() < end:
             now = time.monotonic()
-            if now >= phase_end:
+            if now >= outage_at:
+                outage_at = float("inf")
+                fault = "outage"
+                self.apply("refused")
+                phase_end = now + a.outage_s
+            elif now >= phase_end:
                 if fault is None:
                     fault = faults[fault_index % len(faults)]
                     fault_index += 1
@@ -251,7 +262,15 @@ class Soak:
              f"{self.steady_events / max(self.steady_s, 1e-9):,.0f} events/s over {self.steady_s:.0f} s of healthy "
              f"samples = {rate_accuracy:.2%} of target (whole run, faults included: {generated / run_s:,.0f}/s)"),
             ("exit code as documented (1 when events failed)", rc == (1 if failed else 0), f"exit {rc}"),
+            ("no loss: no event failed (every fault is retried within network.retry_for)", failed == 0,
+             f"{failed:,} failed"),
         ]
+        if a.outage_s > 0:
+            with open(os.path.join(self.dir, "superventd.err"), errors="replace") as f:
+                log = f.read()
+            checks.append(("the outage was logged as it began and as it ended",
+                           "unavailable since" in log and "available again after" in log,
+                           next((line for line in log.splitlines() if "available again after" in line), "")))
         for problem in self.problems:
             checks.append((problem, False, ""))
         print(f"\nsoak verdict after {elapsed / 60:.1f} min ({len(self.rows)} samples; failed by reason: "
@@ -273,6 +292,7 @@ def main():
     parser.add_argument("--fault-interval-s", type=float, default=40)
     parser.add_argument("--sample-s", type=float, default=5)
     parser.add_argument("--rss-drift-mib", type=float, default=16)
+    parser.add_argument("--outage-s", type=float, default=120, help="the outage halfway through; 0 = none")
     args = parser.parse_args()
     soak = Soak(args)
     try:

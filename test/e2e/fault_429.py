@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """e2e.fault_429: 429 on every request for 3 s, with X-RateLimit-Reset one
 second ahead (supervent-sink's `status=429`), then a healthy sink. superventd
-waits until the reset instead of hammering the sink: with at most 5 retries
-per batch and a wait of about a second before each, a 3 s rate limit fails
-no batch at all; the sink sees few 429s per batch; memory stays flat;
+waits until the reset instead of hammering the sink: retried by time
+(network.retry_for) with a wait of about a second before each attempt, a 3 s
+rate limit fails no batch at all; the sink sees few 429s per batch; memory stays flat;
 nothing is counted twice; the rate recovers."""
 # Seen without the reset honoured (retrying after the 100 ms batch backoff):
 # the fifth retry comes within ~3 s and batches fail as rate_limited.

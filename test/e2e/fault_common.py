@@ -15,6 +15,7 @@ a misbehaving Python server), and the checks every row makes:
 """
 
 import os
+import re
 import signal
 import socket
 import threading
@@ -45,8 +46,9 @@ class Receiver:
     of supervent-sinks (each stopped with SIGTERM, which writes its exact
     count) and Python fault servers, one at a time."""
 
-    def __init__(self, h):
+    def __init__(self, h, name="sink"):
         self.h = h
+        self.name = name        # of its processes: a test with two receivers names them apart
         self.port = harness.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.sink = None
@@ -61,7 +63,7 @@ class Receiver:
         if faults:
             args += ["--faults", faults]
         # The harness sink writes a port file; with a fixed port it is the same port.
-        self.sink = self.h.start_sink(name=f"sink-{self.generation}", verify=True, report=True, extra_args=args)
+        self.sink = self.h.start_sink(name=f"{self.name}-{self.generation}", verify=True, report=True, extra_args=args)
         check(self.sink.port == self.port, f"the sink bound {self.sink.port}, not {self.port}")
         self.h.log(f"receiver: supervent-sink {faults or '(no faults)'} on {self.port}")
         return self.sink
@@ -182,6 +184,7 @@ class Daemon:
     def __init__(self, h, url, rate=RATE, workers=1, extra_args=(), name="superventd", timeout_s=110):
         self.h = h
         self.socket = h.path(f"{name}.sock")
+        self.ctl = "ctl" if name == "superventd" else f"{name}-ctl"  # a test with two daemons names them apart
         self.rate = rate
         argv = [h.bin("superventd"), "--sink", url, "--rate", rate, "--workers", workers,
                 "--batch-events", BATCH, "--socket", self.socket, "--no-pin"] + list(extra_args)
@@ -193,7 +196,7 @@ class Daemon:
 
     def status(self):
         self.polls += 1
-        return harness.ctl_json(self.h, f"ctl-{self.polls}", self.socket, "status")
+        return harness.ctl_json(self.h, f"{self.ctl}-{self.polls}", self.socket, "status")
 
     def sample(self):
         check(self.process.running(), f"superventd exited with {self.process.poll()} during the fault")
@@ -251,20 +254,20 @@ class Daemon:
         """Swaps the sink with nothing queued or in flight (pause, settle,
         swap, resume), so the moment the port is closed costs no batch a
         retry: what fails afterwards fails because of the new sink's faults."""
-        harness.ctl(self.h, f"ctl-pause-{self.polls}", self.socket, ["pause"])
+        harness.ctl(self.h, f"{self.ctl}-pause-{self.polls}", self.socket, ["pause"])
 
         def settled():
             status = self.sample()
             return status["events_in_flight"] == 0
         self.h.wait_for("the batches in flight to settle", settled, timeout_s=20, interval_s=0.1)
         receiver.start_sink(faults)
-        harness.ctl(self.h, f"ctl-resume-{self.polls}", self.socket, ["resume"])
+        harness.ctl(self.h, f"{self.ctl}-resume-{self.polls}", self.socket, ["resume"])
 
     def stop(self):
         """`supervent-ctl stop` (which waits for the drain and answers with
         the final status), then the exit code and summary, both checked.
         Returns (summary, final status)."""
-        result = self.h.run("ctl-stop", [self.h.bin("supervent-ctl"), "--socket", self.socket, "--json", "stop"],
+        result = self.h.run(f"{self.ctl}-stop", [self.h.bin("supervent-ctl"), "--socket", self.socket, "--json", "stop"],
                             timeout_s=60)
         check(result.rc in (0, 1), f"supervent-ctl stop exited {result.rc}: {result.stderr}")
         final = result.json()
@@ -324,3 +327,71 @@ def recover_and_finish(h, receiver, daemon, seconds=4.0, tag="healthy"):
 def ambiguous(status):
     """requests_ambiguous from a status (0 when this daemon has no such counter)."""
     return status.get("requests_ambiguous", 0)
+
+
+def summary_ambiguous(stderr):
+    """The ambiguous requests the summary's counters line reports (0 when absent)."""
+    found = re.findall(r"(\d+) ambiguous", stderr)
+    return int(found[-1]) if found else 0
+
+
+def sink_down(h, receiver, daemon, seconds, tag):
+    """Stops the receiver (its port refuses connects) for `seconds` while the
+    daemon is sampled: nothing may fail while its batches' retry time lasts,
+    and once the slots are full generation waits (back-pressure, not loss).
+    Then a fresh receiver on the same port. Returns the last status while down."""
+    receiver.stop()
+    down_started = time.monotonic()
+    status = daemon.run_for(seconds, tag=tag)
+    check(status["events_failed"] == 0,
+          f"[{tag}] events failed during a {seconds} s outage, within network.retry_for: "
+          f"{status['events_failed_by_reason']}")
+    if seconds >= 3:
+        # The slots filled and generation stopped: over the last second of the
+        # outage at most a slot's worth of events was made.
+        before = [s for t, s, _ in daemon.samples if t <= time.monotonic() - 1.0 and t >= down_started]
+        if before:
+            grown = status["events_generated"] - before[-1]["events_generated"]
+            check(grown <= status["slots_total"] * BATCH,
+                  f"[{tag}] generated {grown} events in the last second of an outage: no back-pressure")
+        outage = status.get("sink_unavailable")
+        check(outage is not None and outage["batches_waiting"] > 0,
+              f"[{tag}] status does not say the sink is unavailable with batches waiting: {outage}")
+        h.log(f"[{tag}] status says: {outage}")
+    receiver.start_sink()
+    return status
+
+
+def bounded_run_through_outages(h, outages_s, events, extra_args=()):
+    """A bounded backfill (zstd on the wire) at RATE while the receiver is
+    killed and restarted on the same port for each outage in turn. It must
+    end by itself with exit 0, every event acknowledged, the receivers
+    together counting each exactly once apart from the ambiguous requests
+    the daemon reports, memory flat, and the log saying when the sink went
+    away (with the cause) and when it came back."""
+    receiver = Receiver(h)
+    receiver.start_sink()
+    daemon = Daemon(h, receiver.url, timeout_s=60 + events / RATE + 3 * sum(outages_s),
+                    extra_args=["--events", events, "--compression", "zstd", "--start", "2026-01-01T00:00:00Z",
+                                "--end", "2026-01-02T00:00:00Z", "--request-timeout", "5s"] + list(extra_args))
+    daemon.warm_up()
+    for seconds in outages_s:
+        sink_down(h, receiver, daemon, seconds, tag=f"down {seconds} s")
+        daemon.run_for(2.0, tag=f"back after {seconds} s")
+    rc = daemon.process.wait(timeout_s=60 + events / RATE)
+    stderr = daemon.process.stderr()
+    summary = harness.require_summary(stderr)
+    receiver.stop()
+    ambiguous_requests = summary_ambiguous(stderr)
+    h.log(f"superventd exited {rc}: {summary}; {ambiguous_requests} ambiguous requests")
+    check(rc == 0, f"superventd exited {rc} after outages of {outages_s} s, expected 0:\n{stderr[-3000:]}")
+    check(summary["generated"] == events and summary["acked"] == events and summary["failed"] == 0,
+          f"not every event was acknowledged: {summary}")
+    check_delivery(h, receiver, summary, ambiguous_requests)
+    duplicates = receiver.counted - events
+    print(f"OUTAGE {outages_s} s: lost {max(0, events - receiver.counted)}, duplicates {duplicates} "
+          f"(ambiguous requests {ambiguous_requests}), exit {rc}", flush=True)
+    check(re.search(r"unavailable since .*\(connect", stderr) is not None,
+          f"the log does not say when the sink became unavailable and why:\n{stderr[-3000:]}")
+    check("available again after" in stderr, f"the log does not say when the sink came back:\n{stderr[-3000:]}")
+    return summary, stderr
