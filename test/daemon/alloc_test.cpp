@@ -35,26 +35,6 @@ std::uint64_t allocations_running(const supervent::daemon::ShardPlan& plan, std:
     return during;
 }
 
-// HTTP to a sink on the loopback port, with quick retries and reconnects.
-supervent::daemon::ShardPlan http_plan_to(std::uint16_t port, std::uint64_t events) {
-    auto plan = supervent::test::discard_plan(events, 1000);
-    plan.sink.kind = supervent::config::SinkUrl::Kind::http;
-    auto& address = reinterpret_cast<sockaddr_in&>(plan.sink.http.address);
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    plan.sink.http.address_bytes = sizeof(sockaddr_in);
-    plan.sink.http.target.host_header = "127.0.0.1";
-    plan.sink.http.target.path = "/v1/datasets/alloc/ingest";
-    plan.sink.http.connections = 2;
-    plan.slots = 4;
-    plan.retry_backoff_min_ns = 5'000'000;
-    plan.retry_backoff_max_ns = 50'000'000;
-    plan.sink.http.reconnect_backoff_min_ns = 5'000'000;
-    plan.sink.http.reconnect_backoff_max_ns = 50'000'000;
-    return plan;
-}
-
 }  // namespace
 
 TEST_CASE("the shard's steady state does not allocate (discard:)", "[alloc]") {
@@ -81,7 +61,7 @@ TEST_CASE("the shard's steady state does not allocate (HTTP to a sink)", "[alloc
     config.port = 0;
     supervent::sink::Server server(config);  // allocates on its own threads, not counted here
     server.start();
-    auto plan = http_plan_to(server.port(), 0);
+    auto plan = supervent::test::http_plan(server.port(), 0, 1000);
 
     plan.events_budget = 1'000;
     (void)allocations_running(plan, 1'000);  // one-time initialisation
@@ -213,7 +193,7 @@ std::uint64_t allocations_with_outage(std::uint64_t events, std::chrono::millise
         server = std::make_unique<supervent::sink::Server>(config);
         server->start();
     });
-    const std::uint64_t during = allocations_running(http_plan_to(port, events), events);
+    const std::uint64_t during = allocations_running(supervent::test::http_plan(port, events, 1000), events);
     later.join();
     server->stop();
     return during;

@@ -14,6 +14,7 @@
 
 #include "core/scenario_engine.hpp"
 #include "daemon/shard.hpp"
+#include "net/http_request.hpp"
 
 namespace supervent::test {
 
@@ -50,6 +51,28 @@ inline daemon::ShardPlan discard_plan(std::uint64_t events, std::uint32_t batch_
     plan.sink.kind = config::SinkUrl::Kind::discard;
     plan.sink.description = "discard:";
     plan.slots = 2;
+    return plan;
+}
+
+// HTTP to 127.0.0.1:port: two connections, four slots, and quick retries
+// and reconnects, which keep the failure tests short.
+inline daemon::ShardPlan http_plan(std::uint16_t port, std::uint64_t events, std::uint32_t batch_events = 2000) {
+    daemon::ShardPlan plan = discard_plan(events, batch_events);
+    plan.sink.kind = config::SinkUrl::Kind::http;
+    plan.sink.description = "http://127.0.0.1:" + std::to_string(port);
+    auto& address = reinterpret_cast<sockaddr_in&>(plan.sink.http.address);
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    plan.sink.http.address_bytes = sizeof(sockaddr_in);
+    plan.sink.http.target.host_header = "127.0.0.1:" + std::to_string(port);
+    plan.sink.http.target.path = net::ingest_path("", "shardtest");
+    plan.sink.http.connections = 2;
+    plan.slots = 4;
+    plan.retry_backoff_min_ns = 5'000'000;
+    plan.retry_backoff_max_ns = 20'000'000;
+    plan.sink.http.reconnect_backoff_min_ns = 5'000'000;
+    plan.sink.http.reconnect_backoff_max_ns = 20'000'000;
     return plan;
 }
 

@@ -26,30 +26,10 @@ using supervent::daemon::ShardPhase;
 using supervent::daemon::ShardPlan;
 using supervent::test::discard_plan;
 using supervent::test::run_shard;
+using supervent::test::http_plan;
 using supervent::test::unused_port;
 
 namespace {
-
-ShardPlan http_plan(std::uint16_t port, std::uint64_t events, std::uint32_t batch_events = 2000) {
-    ShardPlan plan = discard_plan(events, batch_events);
-    plan.sink.kind = SinkUrl::Kind::http;
-    plan.sink.description = "http://127.0.0.1:" + std::to_string(port);
-    auto& address = reinterpret_cast<sockaddr_in&>(plan.sink.http.address);
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    plan.sink.http.address_bytes = sizeof(sockaddr_in);
-    plan.sink.http.target.host_header = "127.0.0.1:" + std::to_string(port);
-    plan.sink.http.target.path = supervent::net::ingest_path("", "shardtest");
-    plan.sink.http.connections = 2;
-    plan.slots = 4;
-    // Quick retries keep the failure tests short.
-    plan.retry_backoff_min_ns = 5'000'000;
-    plan.retry_backoff_max_ns = 20'000'000;
-    plan.sink.http.reconnect_backoff_min_ns = 5'000'000;
-    plan.sink.http.reconnect_backoff_max_ns = 20'000'000;
-    return plan;
-}
 
 struct LocalSink {
     explicit LocalSink(const std::string& faults = "", bool verify = true, std::uint16_t port = 0)
