@@ -632,11 +632,18 @@ void Shard::sink_unavailable(std::int64_t now_ns) {
     stats_.sink_unavailable_since_ns.set(static_cast<std::uint64_t>(realtime_ns()));
 }
 
+// The sink answers again: the batches that waited out the outage go now,
+// not when their backoff (grown through the outage, up to its cap) would
+// have let them; a wait the sink asked for (429, Retry-After) still holds.
 void Shard::sink_available() {
     if (unavailable_since_ns_ == 0) return;
     unavailable_since_ns_ = 0;
     stats_.sink_unavailable_since_ns.set(0);
     stats_.next_attempt_ns.set(0);
+    for (std::uint32_t index : queue_) {
+        net::Slot& slot = slots_[index];
+        slot.not_before_ns = std::min(slot.not_before_ns, slot.retry_at_ns);
+    }
 }
 
 // A batch refused for good (400, 413): when batch after batch is, nothing

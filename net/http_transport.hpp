@@ -68,7 +68,9 @@ struct HttpTransportConfig {
     std::int64_t connect_timeout_ns = 5'000'000'000;
     std::int64_t request_timeout_ns = 30'000'000'000;
     std::int64_t reconnect_backoff_min_ns = 50'000'000;
-    std::int64_t reconnect_backoff_max_ns = 5'000'000'000;
+    // Capped low: while the sink is down a connect every 2 s costs it a SYN,
+    // and a sink back from an outage is found within 2 s.
+    std::int64_t reconnect_backoff_max_ns = 2'000'000'000;
     std::uint32_t shard_index = 0;  // seeds the backoff jitter
     TlsClientConfig tls;            // https://
 };
