@@ -35,6 +35,7 @@ struct OptionSpec {
 constexpr std::array options{
     OptionSpec{"--config", "FILE", nullptr},
     OptionSpec{"--check-config", "", [](Settings& s, std::string_view) { s.check_config_only = true; }},
+    OptionSpec{"--json", "", [](Settings& s, std::string_view) { s.check_config_json = true; }},
     OptionSpec{"--sink", "URL", [](Settings& s, std::string_view v) { s.sink = detail::parse_sink(v); }},
     OptionSpec{"--dataset", "NAME", [](Settings& s, std::string_view v) { s.dataset = detail::check_dataset(v); }},
     OptionSpec{"--compression", "none|zstd[:LEVEL]",
@@ -299,7 +300,9 @@ std::string daemon_help_text() {
         "                          in .yaml or .yml (supervent-ctl convert prints its\n"
         "                          TOML)\n"
         "  --check-config          check the settings, print a summary and exit: 0 when\n"
-        "                          they are valid, non-zero with the reason when not\n"
+        "                          they are valid, 2 with the reason when not\n"
+        "  --json                  with --check-config: the summary, or the error, as\n"
+        "                          one JSON object on standard output\n"
         "\n"
         "Sink:\n"
         "  --sink URL              where events go (default http://127.0.0.1:8080):\n"

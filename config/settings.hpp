@@ -131,6 +131,9 @@ struct Settings {
     bool progress = false;           // print a progress line to stderr
     std::uint32_t progress_interval_ms = 1000;
     std::string metrics_listen;      // Prometheus endpoint "HOST:PORT"; "" = off
+    // A file holding the token that lets the dashboard pause, resume and set
+    // the rate; "" = the dashboard is read-only.
+    std::string dashboard_token_file;
     std::string log_level = "info";  // error, warning, notice, info, debug
     // auto (journal when stderr is the journal's stream, else plain), plain, journal, json
     std::string log_format = "auto";
@@ -138,6 +141,7 @@ struct Settings {
     // Meta
     std::string config_path;         // the file the settings came from, if any
     bool check_config_only = false;  // --check-config
+    bool check_config_json = false;  // --json: --check-config's summary as JSON
 };
 
 // A bad setting. what() names the source: "FILE:LINE: key.path: reason" for

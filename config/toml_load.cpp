@@ -281,6 +281,11 @@ constexpr std::array monitoring_keys{
             }},
     KeySpec{"metrics_listen",
             [](Settings& s, const toml::node& n) { s.metrics_listen = detail::check_listen(string_of(n)); }},
+    KeySpec{"dashboard_token_file",
+            [](Settings& s, const toml::node& n) {
+                const std::string path = string_of(n);  // "" = read-only dashboard
+                s.dashboard_token_file = path.empty() ? path : detail::check_token_file(path);
+            }},
     KeySpec{"log_level",
             [](Settings& s, const toml::node& n) { s.log_level = detail::check_log_level(string_of(n)); }},
     KeySpec{"log_format",

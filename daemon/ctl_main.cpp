@@ -1,12 +1,14 @@
 // supervent-ctl: talk to a running superventd over its control socket.
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <simdjson.h>
 
 #include <climits>
+#include <csignal>
 #include <cstdlib>
 #include <algorithm>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "config/yaml_load.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/json_writer.hpp"
+#include "daemon/text_format.hpp"
 
 namespace {
 
@@ -55,16 +58,19 @@ constexpr const char* usage_text =
     "  stop                   stop generating, wait until every batch in flight has settled, print the\n"
     "                         final counts\n"
     "  version                the daemon's version\n"
+    "  dashboard              print the URL of the daemon's live dashboard (needs --metrics-listen)\n"
     "  convert FILE           print FILE (a scenario file of the original tool, .yaml/.yml, or a TOML\n"
     "                         config) as the equivalent TOML config, with what the conversion noted\n"
     "                         as comments; needs no daemon (exit 1 with the reason for a bad file)\n"
     "\n"
     "Options:\n"
-    "  --socket PATH      the daemon's control socket (default: /run/supervent/superventd.sock for root,\n"
-    "                     $XDG_RUNTIME_DIR/supervent/superventd.sock otherwise)\n"
+    "  --socket PATH      the daemon's control socket (default: a daemon of your own at\n"
+    "                     $XDG_RUNTIME_DIR/supervent/superventd.sock when it is there, else the\n"
+    "                     service's /run/supervent/superventd.sock)\n"
     "  --json             print the daemon's reply as JSON (watch: one status object per line)\n"
     "  --timeout SECONDS  how long stop waits for the drain to finish (default 60)\n"
     "  -h, --help         print this help\n"
+    "  --version          print supervent-ctl's version\n"
     "\n"
     "Exit codes: 0 ok, 1 the command failed, 2 usage, 3 the daemon is unreachable.\n";
 
@@ -130,11 +136,7 @@ Reply ask_daemon(const std::string& socket_path, const std::string& request, int
     return reply;
 }
 
-std::string with_commas(std::uint64_t value) {
-    std::string digits = std::to_string(value);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
-}
+using supervent::daemon::with_commas;
 
 // Field readers for display: a missing or mistyped field shows as 0 / "".
 std::uint64_t u64(simdjson::dom::element object, const char* key) {
@@ -160,8 +162,9 @@ void print_status_table(simdjson::dom::element status) {
     std::string rate_target = "unlimited";
     double target = 0;
     if (status["rate_target"].get_double().get(target) == simdjson::SUCCESS) rate_target = with_commas(std::uint64_t(target)) + " events/s";
-    std::printf("state        %s   (uptime %.1f s, %llu workers)\n", std::string(str(status, "state")).c_str(),
-                f64(status, "uptime_s"), static_cast<unsigned long long>(u64(status, "workers")));
+    const std::uint64_t workers = u64(status, "workers");
+    std::printf("state        %s   (uptime %.1f s, %llu %s)\n", std::string(str(status, "state")).c_str(),
+                f64(status, "uptime_s"), static_cast<unsigned long long>(workers), workers == 1 ? "worker" : "workers");
     std::printf("sink         %s   dataset %s\n", std::string(str(status, "sink")).c_str(),
                 std::string(str(status, "dataset")).c_str());
     // generated = acked + failed (by the sink) + dropped (by us) + in flight.
@@ -174,7 +177,9 @@ void print_status_table(simdjson::dom::element status) {
         std::printf("   of %s (%.1f %%)", with_commas(events_target).c_str(),
                     100.0 * double(u64(status, "events_acked")) / double(events_target));
     }
-    std::printf("\nrate         actual %.3f M events/s, %.1f MB/s   target %s\n", f64(status, "rate_actual") / 1e6,
+    // The same unit for both rates, so they compare at a glance.
+    std::printf("\nrate         actual %s events/s, %.1f MB/s   target %s\n",
+                with_commas(static_cast<std::uint64_t>(f64(status, "rate_actual") + 0.5)).c_str(),
                 f64(status, "bytes_per_second") / 1e6, rate_target.c_str());
     std::printf("requests     sent %s   acked %s   retried %s (ambiguous %s)   failed %s   mean latency %.2f ms\n",
                 with_commas(u64(status, "requests_sent")).c_str(), with_commas(u64(status, "requests_acked")).c_str(),
@@ -236,6 +241,18 @@ void print_status_table(simdjson::dom::element status) {
     }
 }
 
+// Without --socket: the socket of a daemon of the caller's own if there is
+// one (root's is the service's), else the service's, so that an operator who
+// is not root reaches the system daemon without naming its socket.
+std::string find_control_socket() {
+    const std::string own = supervent::daemon::default_control_socket_path();
+    static constexpr const char* service_socket = "/run/supervent/superventd.sock";
+    struct stat info {};
+    if (::stat(own.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) return own;
+    if (::stat(service_socket, &info) == 0 && S_ISSOCK(info.st_mode)) return service_socket;
+    return own;
+}
+
 int parse_options(int argc, char** argv, Options& options) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -248,6 +265,9 @@ int parse_options(int argc, char** argv, Options& options) {
         };
         if (arg == "--help" || arg == "-h") {
             std::fputs(usage_text, stdout);
+            std::exit(exit_ok);
+        } else if (arg == "--version") {
+            std::printf("supervent-ctl %s\n", SUPERVENT_VERSION);
             std::exit(exit_ok);
         } else if (arg == "--json") {
             options.json = true;
@@ -295,7 +315,8 @@ int parse_options(int argc, char** argv, Options& options) {
     };
     static constexpr Arity commands[] = {{"status", 0, 0}, {"watch", 0, 0},  {"pause", 0, 0},  {"resume", 0, 0},
                                          {"rate", 1, 1},   {"set", 2, 2},    {"reload", 0, 1}, {"sources", 0, 2},
-                                         {"stop", 0, 0},   {"version", 0, 0}, {"convert", 1, 1}};
+                                         {"stop", 0, 0},   {"version", 0, 0}, {"convert", 1, 1},
+                                         {"dashboard", 0, 0}};
     const Arity* found = nullptr;
     for (const Arity& command : commands) {
         if (options.command == command.name) found = &command;
@@ -310,7 +331,7 @@ int parse_options(int argc, char** argv, Options& options) {
         std::fprintf(stderr, "supervent-ctl: wrong arguments for '%s'\n%s", options.command.c_str(), usage_text);
         return exit_usage;
     }
-    if (options.socket_path.empty()) options.socket_path = supervent::daemon::default_control_socket_path();
+    if (options.socket_path.empty()) options.socket_path = find_control_socket();
     return exit_ok;
 }
 
@@ -380,22 +401,34 @@ void print_progress_bar(simdjson::dom::element status) {
                 eta_s < 0 ? "unknown" : duration_text(eta_s).c_str());
 }
 
-// `watch`: the status again and again until the daemon goes away.
+volatile std::sig_atomic_t watch_interrupted = 0;
+
+// `watch`: the status again and again until the daemon goes away (or ^C).
+// On a terminal each frame replaces the last, with line wrap off, so a
+// narrow window cuts lines instead of scrolling the frame apart; the last
+// frame stays on screen when it ends, and wrap is turned on again.
 int watch(const Options& options) {
     const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+    if (terminal) std::signal(SIGINT, [](int) { watch_interrupted = 1; });
     bool seen = false;
     simdjson::dom::parser parser;
+    const auto end = [&](int code) {
+        if (terminal) std::printf("\033[?7h");  // wrap on again
+        std::fflush(stdout);
+        return code;
+    };
     for (std::uint64_t round = 0; options.count == 0 || round < options.count; ++round) {
         if (round > 0) ::usleep(static_cast<useconds_t>(options.interval_s * 1e6));
+        if (watch_interrupted) return end(exit_ok);
         const Reply reply = ask_daemon(options.socket_path, R"({"cmd":"status"})");
         if (!reply.reached) {
             if (!seen) {
                 std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
                              reply.error.c_str());
-                return exit_unreachable;
+                return end(exit_unreachable);
             }
             std::printf("superventd has exited\n");
-            return exit_ok;
+            return end(exit_ok);
         }
         seen = true;
         simdjson::dom::element status;
@@ -406,13 +439,35 @@ int watch(const Options& options) {
         if (options.json) {
             std::printf("%s\n", reply.text.c_str());
         } else {
-            if (terminal) std::printf("\033[H\033[2J");
+            if (terminal) std::printf("\033[?7l\033[H\033[2J");
             else if (round > 0) std::printf("\n");
             print_status_table(status);
             print_progress_bar(status);
         }
         std::fflush(stdout);
     }
+    return end(exit_ok);
+}
+
+// `dashboard`: the page is at / of the metrics listener, which status names
+// by its /metrics URL.
+int print_dashboard_url(const Options& options) {
+    const Reply reply = ask_daemon(options.socket_path, R"({"cmd":"status"})");
+    if (!reply.reached) {
+        std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
+                     reply.error.c_str());
+        return exit_unreachable;
+    }
+    simdjson::dom::parser parser;
+    simdjson::dom::element status;
+    std::string_view metrics;
+    if (parser.parse(reply.text).get(status) != simdjson::SUCCESS || status["metrics"].get_string().get(metrics) != simdjson::SUCCESS) {
+        std::fprintf(stderr, "supervent-ctl: superventd serves no dashboard: start it with --metrics-listen HOST:PORT "
+                             "(or [monitoring] metrics_listen)\n");
+        return exit_command_failed;
+    }
+    if (metrics.ends_with("/metrics")) metrics.remove_suffix(std::string_view("metrics").size());
+    std::printf("%.*s\n", static_cast<int>(metrics.size()), metrics.data());
     return exit_ok;
 }
 
@@ -497,6 +552,7 @@ int main(int argc, char** argv) {
     if (const int result = parse_options(argc, argv, options); result != exit_ok) return result;
     if (options.command == "convert") return convert(options.args[0]);
     if (options.command == "watch") return watch(options);
+    if (options.command == "dashboard") return print_dashboard_url(options);
 
     // `stop` waits for the daemon's answer, which comes once every batch in
     // flight has settled and carries the final counts.

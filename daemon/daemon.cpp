@@ -8,6 +8,7 @@
 
 #include "config/load.hpp"
 #include "daemon/log.hpp"
+#include "daemon/nic_stats.hpp"
 
 namespace supervent::daemon {
 namespace asio = boost::asio;
@@ -53,15 +54,23 @@ void Daemon::Shared::write_checkpoint(bool final) {
         next.complete = all_made && total.events_failed == 0 && total.events_in_flight() == 0;
     }
     if (next == checkpoint_written) return;
+    // A shard still replaying the checkpoint it resumed, or one that refused
+    // it, is behind the file: writing would throw away what the file records.
+    if (std::string kept = resumed_checkpoint_kept(*checkpoint, next); !kept.empty()) {
+        if (final) checkpoint_error = std::move(kept);
+        return;
+    }
     try {
         save_checkpoint(checkpoint->path, next);
         checkpoint_written = std::move(next);
         checkpoint_written_ns = monotonic_ns();
         checkpoint_error_logged = false;
+        checkpoint_error.clear();
     } catch (const std::exception& failure) {
         // The backfill goes on; a resume then starts from an older checkpoint.
         if (!checkpoint_error_logged) log::error("%s", failure.what());
         checkpoint_error_logged = true;
+        checkpoint_error = failure.what();
     }
 }
 
@@ -87,6 +96,7 @@ void Daemon::handle_control_request(std::string_view request, std::function<void
 // false when there is nothing to run (a completed checkpointed backfill).
 bool Daemon::Shared::prepare() {
     if (const auto level = log::parse_level(settings.log_level)) log::set_level(*level);
+    if (const auto format = log::parse_format(settings.log_format)) log::set_format(*format);
     log::set_secret(settings.token);
     // The token now sits in this process's memory (settings, request heads, send buffers): no core
     // dump may carry it, and no other process of this uid may ptrace it out. Without a token the
@@ -144,8 +154,15 @@ void Daemon::Shared::on_signal(int signal_number) {
 // explicitly must open; the default one may fail with a warning.
 void Daemon::Shared::open_control_plane() {
     if (!settings.metrics_listen.empty()) {
-        metrics_server = std::make_unique<MetricsServer>(io, settings.metrics_listen, [this] { return metrics_text(); });
-        log::info("metrics at http://%s/metrics", metrics_server->address().c_str());
+        metrics_server = std::make_unique<MetricsServer>(io, settings.metrics_listen, metrics_endpoints());
+        log::info("metrics at http://%s/metrics, dashboard at http://%s/ (%s)", metrics_server->address().c_str(),
+                  metrics_server->address().c_str(),
+                  settings.dashboard_token_file.empty() ? "read-only" : "control with the dashboard token");
+        // Looked up once: --bind and the sink change only with a restart.
+        if (!plans.empty()) {
+            interfaces = interfaces_in_use(plans[0].sink.http.address, plans[0].sink.http.address_bytes,
+                                           plans[0].sink.http.local_addresses);
+        }
     }
     const std::string socket_path = settings.socket_path.empty() ? default_control_socket_path() : settings.socket_path;
     try {
@@ -181,8 +198,11 @@ bool Daemon::Shared::supervise(std::int64_t now_ns, std::chrono::steady_clock::t
     if (!reported_ready && run_state != RunState::starting) {
         // Every shard has its ring and registered buffers (or failed).
         reported_ready = true;
-        notifier.notify("READY=1\nSTATUS=" + std::to_string(shard_count) + " shards running");
-        if (control_server) log::info("%u shards running; control socket %s", shard_count, control_server->path().c_str());
+        const char* shards_word = shard_count == 1 ? "shard" : "shards";
+        notifier.notify("READY=1\nSTATUS=" + std::to_string(shard_count) + " " + shards_word + " running");
+        if (control_server) {
+            log::info("%u %s running; control socket %s", shard_count, shards_word, control_server->path().c_str());
+        }
     }
     if (run_state == RunState::failed) request_stop();  // one shard down: drain the others
     sample_rates(now_ns);
@@ -219,27 +239,34 @@ int Daemon::Shared::finish_run() {
     print_summary(total, elapsed_s, resumed_events, replay_s);
     if (checkpoint) {
         write_checkpoint(true);
-        log::notice("checkpoint %s: %s", checkpoint->path.c_str(),
-                    checkpoint_written.complete ? "the backfill is complete"
-                                                : "written; start again with it to resume the backfill");
+        if (!checkpoint_error.empty()) {
+            log::error("checkpoint %s NOT written: %s", checkpoint->path.c_str(), checkpoint_error.c_str());
+        } else {
+            log::notice("checkpoint %s: %s", checkpoint->path.c_str(),
+                        checkpoint_written.complete ? "the backfill is complete"
+                                                    : "written; start again with it to resume the backfill");
+        }
     }
-    bool clean = total.events_failed == 0 && total.events_in_flight() == 0;
+    // A shard's error is fatal (it could not start, or the sink refused us for
+    // good): a restart would fail alike, so it is told apart from failed events.
+    bool fatal = false;
     for (std::uint32_t i = 0; i < shard_count; ++i) {
         std::lock_guard lock(errors[i].mutex);
         if (!errors[i].text.empty()) {
             if (!sink_health.fatal_logged(errors[i].text)) log::error("shard %u: %s", i, errors[i].text.c_str());
-            clean = false;
+            fatal = true;
         }
-        if (stats[i].phase.load() == ShardPhase::failed) clean = false;
+        if (stats[i].phase.load() == ShardPhase::failed) fatal = true;
     }
     control_server.reset();
     metrics_server.reset();
-    return clean ? 0 : 1;
+    if (fatal) return exit_fatal;
+    return total.events_failed == 0 && total.events_in_flight() == 0 ? exit_all_acked : exit_events_failed;
 }
 
 int Daemon::run() {
     Shared& shared = *shared_;
-    if (!shared.prepare()) return 0;
+    if (!shared.prepare()) return exit_all_acked;
     // The control plane (signals, socket, metrics) exists before any shard
     // runs, so that SIGTERM during start-up still drains cleanly.
     asio::signal_set signals(shared.io, SIGINT, SIGTERM, SIGHUP);

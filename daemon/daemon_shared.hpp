@@ -111,6 +111,7 @@ struct Daemon::Shared {
     std::size_t batch_room_bytes = 0;  // batch_events x the start-up scenario's largest event: what a slot holds
     bool reported_ready = false;
     std::uint64_t reloads = 0;
+    std::int64_t last_reload_unix_s = 0;  // when the last reload took effect (status; 0 = none)
     // A checkpointed backfill: the shards' journals, what was last written
     // to the file, and when.
     std::shared_ptr<const CheckpointStart> checkpoint;
@@ -119,6 +120,7 @@ struct Daemon::Shared {
     std::int64_t checkpoint_written_ns = 0;  // when the file last changed (status)
     std::int64_t checkpoint_checked_ns = 0;  // when the shards' journals were last looked at
     bool checkpoint_error_logged = false;
+    std::string checkpoint_error;  // why the last write failed, or the resumed file was kept; "" = written
     void write_checkpoint(bool final);
     void json_checkpoint(JsonWriter& json) const;
     std::string startup_config_path;
@@ -141,6 +143,14 @@ struct Daemon::Shared {
     [[nodiscard]] std::string status_json() const;
     void json_shards(JsonWriter& json) const;
     [[nodiscard]] std::string metrics_text() const;
+    // The metrics listener's answers: /metrics, /api/status, /healthz and
+    // the dashboard's control actions (with the dashboard token, if set).
+    [[nodiscard]] MetricsEndpoints metrics_endpoints();
+    // What the dashboard shows beyond the counters: the latency histogram,
+    // bytes by local address, the interfaces in use, the settings, the last reload.
+    void json_dashboard(JsonWriter& json) const;
+    void metrics_dashboard(PrometheusText& out) const;
+    std::vector<std::string> interfaces;  // the NICs connections leave by (nic_stats.hpp)
     void metrics_local_addresses(PrometheusText& out) const;
     void handle_command(std::string_view request, Responder respond);
     // Replies owed to `stop` requests that wait for the end of the drain.

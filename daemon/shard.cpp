@@ -527,12 +527,16 @@ std::int64_t Shard::retry_backoff_ns(std::uint32_t attempts) {
 
 void Shard::on_slot_settled(net::Slot& slot, std::int64_t now_ns) {
     assert(slot.kernel_done());
+    // Every attempt's latency, by how it ended; the bytes of every answered
+    // one: a request the sink refused was sent all the same.
+    const auto latency_ns = static_cast<std::uint64_t>(now_ns - slot.send_started_ns);
+    const LatencyOutcome outcome = latency_outcome(slot.verdict, slot.reason);
+    stats_.latency_of(outcome).record(latency_ns);
+    if (outcome != LatencyOutcome::no_answer) stats_[Stat::bytes_sent].add(slot.wire_bytes);
     switch (slot.verdict) {
         case net::Verdict::acked: {
             stats_[Stat::requests_acked].add(1);
-            stats_[Stat::bytes_sent].add(slot.wire_bytes);
-            stats_[Stat::latency_ns_sum].add(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
-            stats_.latency.record(static_cast<std::uint64_t>(now_ns - slot.send_started_ns));
+            stats_[Stat::latency_ns_sum].add(latency_ns);
             const std::uint32_t rejected = slot.events - slot.acked_events;
             if (rejected > 0) {
                 stats_.events_failed_by_reason[static_cast<int>(net::FailReason::partial)].add(rejected);

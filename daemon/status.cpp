@@ -5,8 +5,13 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "config/load.hpp"
 #include "core/bounds.hpp"
+#include "daemon/local_addresses.hpp"
 #include "daemon/log.hpp"
+#include "daemon/nic_stats.hpp"
+#include "daemon/process_metrics.hpp"
+#include "daemon/text_format.hpp"
 
 namespace supervent::daemon {
 
@@ -72,8 +77,51 @@ std::string Daemon::Shared::status_json() const {
     json_checkpoint(json);
     sink_health.write_json(json, stats.get(), shard_count, monotonic_ns());
     json_shards(json);
+    json_dashboard(json);
     json.end_object();
     return json.take();
+}
+
+void Daemon::Shared::json_dashboard(JsonWriter& json) const {
+    // Counts per bucket (not cumulative), the last one +Inf: the page takes
+    // percentiles of what changed between two polls.
+    json.key("latency_histogram").begin_object().key("le_ns").begin_array();  // integers: exact
+    for (int k = 0; k < LatencyHistogram::finite_buckets; ++k) json.value(LatencyHistogram::bound_ns(k));
+    json.end_array().key("counts").begin_array();
+    for (int k = 0; k < LatencyHistogram::buckets; ++k) {
+        std::uint64_t count = 0;
+        for (std::uint32_t i = 0; i < shard_count; ++i) count += stats[i].latency.counts[k].value.load(std::memory_order_acquire);
+        json.value(count);
+    }
+    json.end_array().end_object();
+    std::map<std::string, std::uint64_t> by_address;
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        const auto& addresses = plans[i].sink.http.local_addresses;
+        for (std::size_t a = 0; a < addresses.size() && a < bounds::local_addresses_max; ++a) {
+            by_address[address_text(addresses[a])] += stats[i].bytes_by_local_address[a].get();
+        }
+    }
+    json.key("bytes_by_local_address").begin_object();
+    for (const auto& [address, bytes] : by_address) json.field(address, bytes);
+    json.end_object().key("interfaces");
+    write_interface_counters(json, interfaces);
+    json.field("settings_in_force", config::describe(settings)).key("last_reload_unix_s");
+    if (last_reload_unix_s > 0) json.value(last_reload_unix_s); else json.null();
+}
+
+MetricsEndpoints Daemon::Shared::metrics_endpoints() {
+    MetricsEndpoints endpoints;
+    endpoints.metrics = [this] { return metrics_text(); };
+    endpoints.status = [this] { return status_json(); };
+    endpoints.healthy = [this] {
+        const RunState run_state = state();
+        return run_state == RunState::running || run_state == RunState::paused;
+    };
+    endpoints.control = [this](std::string request, std::function<void(std::string)> respond) {
+        handle_command(request, std::move(respond));
+    };
+    if (!settings.dashboard_token_file.empty()) endpoints.control_token = read_dashboard_token(settings.dashboard_token_file);
+    return endpoints;
 }
 
 void Daemon::Shared::json_shards(JsonWriter& json) const {
@@ -87,6 +135,7 @@ void Daemon::Shared::json_shards(JsonWriter& json) const {
             .field("events_failed", shard.events_failed.get())
             .field("events_generated", shard[Stat::events_generated].get())
             .field("slots_busy", shard[Stat::slots_busy].get())
+            .field("slots_total", shard[Stat::slots_total].get())
             .field("backpressured", shard.backpressured.load(std::memory_order_relaxed))
             .end_object();
     }
@@ -119,6 +168,10 @@ std::string Daemon::Shared::metrics_text() const {
     out.sample("supervent_rate_events_per_second", "", rate_actual_eps);
     out.family("supervent_reloads_total", "counter", "Successful configuration reloads.");
     out.sample("supervent_reloads_total", "", double(reloads));
+    if (checkpoint) {
+        out.family("supervent_checkpoint_write_failed", "gauge", "1 while the last checkpoint write failed (status says why).");
+        out.sample("supervent_checkpoint_write_failed", "", checkpoint_error.empty() ? 0 : 1);
+    }
     out.stat_families(stats.get(), shard_count, total, settings.sink.kind == config::SinkUrl::Kind::https);
     out.failed_by_reason(total);
     sink_health.write_metrics(out, stats.get(), shard_count, monotonic_ns());
@@ -131,8 +184,38 @@ std::string Daemon::Shared::metrics_text() const {
         const std::string labels = "shard=\"" + std::to_string(i) + "\"";
         out.sample("supervent_backpressured", labels, stats[i].backpressured.load(std::memory_order_relaxed) ? 1 : 0);
     }
-    out.latency_histogram(stats.get(), shard_count, total);
+    out.latency_histogram(stats.get(), shard_count);
+    write_process_metrics(out);
+    metrics_dashboard(out);
     return out.take();
+}
+
+// What the dashboard shows that Grafana needs too (deploy/grafana): events
+// per source, the interfaces' own counters, when the last reload was.
+void Daemon::Shared::metrics_dashboard(PrometheusText& out) const {
+    out.family("supervent_source_events_generated_total", "counter", "Events generated per source of the running scenario.");
+    const auto label = [](std::string_view text) {  // a label value, escaped as the exposition format asks
+        std::string escaped;
+        for (const char c : text) {
+            if (c == '\n') escaped += "\\n";
+            else if (c == '"' || c == '\\') escaped += {'\\', c};
+            else escaped += c;
+        }
+        return escaped;
+    };
+    if (scenario) {
+        const auto counts = source_counts();
+        for (std::size_t i = 0; i < scenario->sources.size() && i < counts.size(); ++i) {
+            if (!counts[i]) continue;
+            out.sample("supervent_source_events_generated_total",
+                       "source=\"" + label(scenario->sources[i].name) + "\",dataset=\"" +
+                           label(scenario->sources[i].dataset) + "\"",
+                       double(*counts[i]));
+        }
+    }
+    write_interface_metrics(out, interfaces);
+    out.family("supervent_last_reload_timestamp_seconds", "gauge", "When the last reload took effect (Unix time); 0 = never.");
+    out.sample("supervent_last_reload_timestamp_seconds", "", double(last_reload_unix_s));
 }
 
 void Daemon::Shared::metrics_local_addresses(PrometheusText& out) const {
@@ -191,7 +274,9 @@ void Daemon::Shared::json_checkpoint(JsonWriter& json) const {
         .field("settled_events", settled)
         .field("complete", checkpoint_written.complete)
         .field("written_s_ago", checkpoint_written_ns > 0 ? double(monotonic_ns() - checkpoint_written_ns) / ns_per_s : -1.0)
-        .end_object();
+        .key("error");
+    if (checkpoint_error.empty()) json.null(); else json.value(checkpoint_error);
+    json.end_object();
 }
 
 void Daemon::Shared::sample_rates(std::int64_t now_ns) {
@@ -223,10 +308,12 @@ void Daemon::Shared::sample_rates(std::int64_t now_ns) {
 
 void Daemon::Shared::print_progress(std::int64_t now_ns) const {
     const Totals total = totals();
-    log::info("[%6.1fs] generated %llu  acked %llu  failed %llu  in flight %llu  %.2f M events/s  %.1f MB/s",
-              double(now_ns - started_ns) / ns_per_s, static_cast<unsigned long long>(total[Stat::events_generated]),
-              static_cast<unsigned long long>(total[Stat::events_acked]), static_cast<unsigned long long>(total.events_failed),
-              static_cast<unsigned long long>(total.events_in_flight()), rate_actual_eps / 1e6, bytes_rate_actual / 1e6);
+    // Counts and rates as supervent-ctl status prints them.
+    log::info("[%6.1fs] generated %s  acked %s  failed %s  in flight %s  %s events/s  %.1f MB/s",
+              double(now_ns - started_ns) / ns_per_s, with_commas(total[Stat::events_generated]).c_str(),
+              with_commas(total[Stat::events_acked]).c_str(), with_commas(total.events_failed).c_str(),
+              with_commas(total.events_in_flight()).c_str(),
+              with_commas(static_cast<std::uint64_t>(rate_actual_eps + 0.5)).c_str(), bytes_rate_actual / 1e6);
     if (const std::string outage = sink_health.describe(stats.get(), shard_count, now_ns); !outage.empty()) {
         log::info("[%6.1fs] %s", double(now_ns - started_ns) / ns_per_s, outage.c_str());
     }
@@ -236,8 +323,8 @@ void Daemon::Shared::print_progress(std::int64_t now_ns) const {
             done += stats[i][Stat::roots_done].get();
             all += stats[i][Stat::roots_total].get();
         }
-        log::info("[%6.1fs] backfill: %llu of %llu root events (%.1f %%)", double(now_ns - started_ns) / ns_per_s,
-                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(all),
+        log::info("[%6.1fs] backfill: %s of %s root events (%.1f %%)", double(now_ns - started_ns) / ns_per_s,
+                  with_commas(done).c_str(), with_commas(all).c_str(),
                   all > 0 ? 100.0 * double(done) / double(all) : 100.0);
     }
 }

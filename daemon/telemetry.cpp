@@ -115,30 +115,49 @@ void PrometheusText::failed_by_reason(const Totals& total) {
     sample("supervent_events_in_flight", "", double(total.events_in_flight()));
 }
 
-void PrometheusText::latency_histogram(const ShardStats* stats, std::uint32_t shard_count, const Totals& total) {
+// One histogram family, a series set per outcome class; the +Inf bucket is
+// the count. Acked requests' sum is Stat::latency_ns_sum (status's mean).
+void PrometheusText::latency_histogram(const ShardStats* stats, std::uint32_t shard_count) {
     family("supervent_request_latency_seconds", "histogram",
-           "Time from send to the sink's response, of acknowledged requests.");
-    std::uint64_t cumulative = 0;
-    for (int k = 0; k < LatencyHistogram::buckets; ++k) {
-        for (std::uint32_t i = 0; i < shard_count; ++i) {
-            cumulative += stats[i].latency.counts[k].value.load(std::memory_order_acquire);
-        }
-        if (k < LatencyHistogram::finite_buckets) {
-            char labels[48];
-            std::snprintf(labels, sizeof labels, "le=\"%g\"", double(LatencyHistogram::bound_ns(k)) / 1e9);
+           "Time from send to the end of a request attempt, by outcome: acked (2xx), client_error (4xx), "
+           "server_error (5xx), no_answer (connection failed, timed out, not HTTP).");
+    for (int o = 0; o < latency_outcome_count; ++o) {
+        const auto outcome = static_cast<LatencyOutcome>(o);
+        std::uint64_t cumulative = 0, sum_ns = 0;
+        char labels[80];
+        for (std::uint32_t i = 0; i < shard_count; ++i) sum_ns += stats[i].latency_of(outcome).sum_ns.value.load();
+        for (int k = 0; k < LatencyHistogram::buckets; ++k) {
+            for (std::uint32_t i = 0; i < shard_count; ++i) {
+                cumulative += stats[i].latency_of(outcome).counts[k].value.load(std::memory_order_acquire);
+            }
+            const double bound_s = double(LatencyHistogram::bound_ns(k)) / 1e9;
+            if (k < LatencyHistogram::finite_buckets) {
+                std::snprintf(labels, sizeof labels, "outcome=\"%s\",le=\"%g\"", latency_outcome_name(outcome), bound_s);
+            } else {
+                std::snprintf(labels, sizeof labels, "outcome=\"%s\",le=\"+Inf\"", latency_outcome_name(outcome));
+            }
             sample("supervent_request_latency_seconds_bucket", labels, double(cumulative));
         }
+        std::snprintf(labels, sizeof labels, "outcome=\"%s\"", latency_outcome_name(outcome));
+        sample("supervent_request_latency_seconds_sum", labels, double(sum_ns) / 1e9);
+        sample("supervent_request_latency_seconds_count", labels, double(cumulative));
     }
-    sample("supervent_request_latency_seconds_bucket", "le=\"+Inf\"", double(cumulative));
-    sample("supervent_request_latency_seconds_sum", "", double(total[Stat::latency_ns_sum]) / 1e9);
-    sample("supervent_request_latency_seconds_count", "", double(cumulative));
 }
 
 std::string summary_counters(const Totals& total) {
     std::string line;
     for (const StatSpec& spec : stat_table) {
         if (spec.summary == nullptr) continue;
-        line.append(line.empty() ? "" : ", ").append(std::to_string(total[spec.id])).append(" ").append(spec.summary);
+        // A noun and a verb are plural ("requests sent"): one of a thing drops
+        // the noun's s ("1 request sent"); a word alone stays ("1 ambiguous").
+        const std::string_view words(spec.summary);
+        const std::size_t first_end = words.find(' ');
+        line.append(line.empty() ? "" : ", ").append(std::to_string(total[spec.id])).append(" ");
+        if (total[spec.id] == 1 && first_end != std::string_view::npos && first_end > 1 && words[first_end - 1] == 's') {
+            line.append(words.substr(0, first_end - 1)).append(words.substr(first_end));
+        } else {
+            line.append(words);
+        }
     }
     return line;
 }

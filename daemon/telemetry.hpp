@@ -53,7 +53,7 @@ public:
     void sample(std::string_view name, std::string_view labels, double value);
     // Every exported row of the stat table; `https` adds the tls group.
     void stat_families(const ShardStats* stats, std::uint32_t shard_count, const Totals& total, bool https);
-    void latency_histogram(const ShardStats* stats, std::uint32_t shard_count, const Totals& total);
+    void latency_histogram(const ShardStats* stats, std::uint32_t shard_count);
     void failed_by_reason(const Totals& total);
     [[nodiscard]] std::string take() { return std::move(text_); }
 

@@ -11,6 +11,11 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14
   # test peers and tools
   nginx-light curl jq zstd python3 python3-yaml iperf3 wrk python3-prometheus-client systemd util-linux dpkg-dev
+  # e2e.ops_package runs lintian on the .deb (prometheus's promtool, which e2e.ops_metrics runs when
+  # present, is left out: ~100 MB and a server of its own)
+  lintian
+  # the dashboard's browser test (e2e.dashboard_browser): headless Chromium over the DevTools protocol
+  chromium python3-websocket
 )
 
 missing=()
