@@ -136,6 +136,13 @@ Reply ask_daemon(const std::string& socket_path, const std::string& request, int
     return reply;
 }
 
+// Says why superventd could not be reached; the exit code for it.
+int unreachable(const Options& options, const Reply& reply) {
+    std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
+                 reply.error.c_str());
+    return exit_unreachable;
+}
+
 using supervent::daemon::with_commas;
 
 // Field readers for display: a missing or mistyped field shows as 0 / "".
@@ -423,9 +430,7 @@ int watch(const Options& options) {
         const Reply reply = ask_daemon(options.socket_path, R"({"cmd":"status"})");
         if (!reply.reached) {
             if (!seen) {
-                std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
-                             reply.error.c_str());
-                return end(exit_unreachable);
+                return end(unreachable(options, reply));
             }
             std::printf("superventd has exited\n");
             return end(exit_ok);
@@ -454,9 +459,7 @@ int watch(const Options& options) {
 int print_dashboard_url(const Options& options) {
     const Reply reply = ask_daemon(options.socket_path, R"({"cmd":"status"})");
     if (!reply.reached) {
-        std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
-                     reply.error.c_str());
-        return exit_unreachable;
+        return unreachable(options, reply);
     }
     simdjson::dom::parser parser;
     simdjson::dom::element status;
@@ -560,9 +563,7 @@ int main(int argc, char** argv) {
     const Reply reply = ask_daemon(options.socket_path, build_request(options),
                                    stopping ? static_cast<int>(options.timeout_s * 1000) : 10'000);
     if (!reply.reached) {
-        std::fprintf(stderr, "supervent-ctl: cannot reach superventd at %s: %s\n", options.socket_path.c_str(),
-                     reply.error.c_str());
-        return exit_unreachable;
+        return unreachable(options, reply);
     }
     simdjson::dom::parser parser;
     simdjson::dom::element document;
