@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "config/load.hpp"
@@ -374,27 +375,24 @@ void Daemon::Shared::report_to_systemd(std::int64_t now_ns) {
 void Daemon::Shared::print_summary(const Totals& total, double elapsed_s, std::uint64_t resumed_events,
                                    double replay_s) const {
     if (resumed_events > 0) {
-        log::notice("summary: resumed after %llu events the checkpoint had settled (replayed in %.2f s, not sent again)",
-                    static_cast<unsigned long long>(resumed_events), replay_s);
+        log::notice("summary: resumed after %s events the checkpoint had settled (replayed in %.2f s, not sent again)",
+                    with_commas(resumed_events).c_str(), replay_s);
     }
-    log::notice("summary: %llu events generated, %llu acknowledged, %llu failed, %llu in flight",
-                static_cast<unsigned long long>(total[Stat::events_generated]),
-                static_cast<unsigned long long>(total[Stat::events_acked]),
-                static_cast<unsigned long long>(total.events_failed),
-                static_cast<unsigned long long>(total.events_in_flight()));
-    log::notice("summary: %.2f s, %.0f events/s, %.1f MB/s sent to %s", elapsed_s,
-                elapsed_s > 0 ? double(total[Stat::events_acked]) / elapsed_s : 0.0,
+    log::notice("summary: %s events generated, %s acknowledged, %s failed, %s in flight",
+                with_commas(total[Stat::events_generated]).c_str(), with_commas(total[Stat::events_acked]).c_str(),
+                with_commas(total.events_failed).c_str(), with_commas(total.events_in_flight()).c_str());
+    const double acked_per_s = elapsed_s > 0 ? double(total[Stat::events_acked]) / elapsed_s : 0.0;
+    log::notice("summary: %.2f s, %s events/s, %.1f MB/s sent to %s", elapsed_s,
+                with_commas(static_cast<std::uint64_t>(std::llround(acked_per_s))).c_str(),
                 elapsed_s > 0 ? double(total[Stat::bytes_sent]) / elapsed_s / 1e6 : 0.0, settings.sink.text.c_str());
     log::notice("summary: %s", summary_counters(total).c_str());
     if (settings.sink.kind == config::SinkUrl::Kind::https) {
-        log::notice("summary: TLS: %llu handshakes (%llu resumed), kernel TLS %s",
-                    static_cast<unsigned long long>(total[Stat::tls_handshakes]),
-                    static_cast<unsigned long long>(total[Stat::tls_resumed]), describe_kernel_tls(total).c_str());
+        log::notice("summary: TLS: %s handshakes (%s resumed), kernel TLS %s", with_commas(total[Stat::tls_handshakes]).c_str(),
+                    with_commas(total[Stat::tls_resumed]).c_str(), describe_kernel_tls(total).c_str());
     }
     for (int reason = 1; reason < static_cast<int>(net::FailReason::count_); ++reason) {
         if (total.events_failed_by_reason[reason] > 0) {
-            log::warning("summary: %llu events failed: %s",
-                         static_cast<unsigned long long>(total.events_failed_by_reason[reason]),
+            log::warning("summary: %s events failed: %s", with_commas(total.events_failed_by_reason[reason]).c_str(),
                          net::fail_reason_name(static_cast<net::FailReason>(reason)));
         }
     }

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "daemon/text_format.hpp"
+
 namespace supervent::daemon {
 
 Totals sum_stats(const ShardStats* stats, std::uint32_t shard_count) {
@@ -152,7 +154,7 @@ std::string summary_counters(const Totals& total) {
         // the noun's s ("1 request sent"); a word alone stays ("1 ambiguous").
         const std::string_view words(spec.summary);
         const std::size_t first_end = words.find(' ');
-        line.append(line.empty() ? "" : ", ").append(std::to_string(total[spec.id])).append(" ");
+        line.append(line.empty() ? "" : ", ").append(with_commas(total[spec.id])).append(" ");
         if (total[spec.id] == 1 && first_end != std::string_view::npos && first_end > 1 && words[first_end - 1] == 's') {
             line.append(words.substr(0, first_end - 1)).append(words.substr(first_end));
         } else {

@@ -7,9 +7,15 @@
 namespace supervent::daemon {
 
 [[nodiscard]] inline std::string with_commas(std::uint64_t value) {
-    std::string digits = std::to_string(value);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
+    // Built front to back: GCC 12's -Wrestrict misreads std::string::insert here.
+    const std::string digits = std::to_string(value);
+    std::string text;
+    text.reserve(digits.size() + digits.size() / 3);
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
+        text += digits[i];
+    }
+    return text;
 }
 
 }  // namespace supervent::daemon

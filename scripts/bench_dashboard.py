@@ -49,10 +49,10 @@ def run(args, clients):
     stop.set()
     for thread in threads:
         thread.join()
-    match = re.search(r"summary: [\d.]+ s, (\d+) events/s", stderr)
+    match = re.search(r"summary: [\d.]+ s, ([\d,]+) events/s", stderr)
     if match is None:
         raise SystemExit(f"no summary line from superventd:\n{stderr}")
-    return int(match.group(1)), len(counts)
+    return int(match.group(1).replace(",", "")), len(counts)
 
 
 def main():

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-SUMMARY = re.compile(r"summary: ([\d.]+) s, (\d+) events/s, ([\d.]+) MB/s")
+SUMMARY = re.compile(r"summary: ([\d.]+) s, ([\d,]+) events/s, ([\d.]+) MB/s")
 
 
 def free_port():
@@ -49,7 +49,7 @@ def run_daemon(bin_dir, args):
     acked = int(re.search(r"(\d+) acknowledged", proc.stderr).group(1))
     wall_s = time.monotonic() - started
     peak_rss = int(re.search(r"PEAK_RSS_KB (\d+)", proc.stderr).group(1)) * 1024
-    return float(match.group(2)), float(match.group(3)), acked, wall_s, peak_rss
+    return float(match.group(2).replace(",", "")), float(match.group(3)), acked, wall_s, peak_rss
 
 
 class Sink:

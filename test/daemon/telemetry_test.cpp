@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "daemon/telemetry.hpp"
+#include "daemon/text_format.hpp"
 
 using supervent::daemon::JsonWriter;
 using supervent::daemon::PrometheusText;
@@ -123,7 +124,17 @@ TEST_CASE("the summary's counters line names every row that has summary words, w
         if (stat_table[k].summary == nullptr) continue;
         ++named;
         INFO(line);
-        CHECK(line.find(std::to_string(expected_total(k)) + " " + stat_table[k].summary) != std::string::npos);
+        CHECK(line.find(supervent::daemon::with_commas(expected_total(k)) + " " + stat_table[k].summary) != std::string::npos);
     }
     CHECK(named >= 5);  // requests sent/acknowledged/retried/given up, bytes sent at least
+}
+
+TEST_CASE("with_commas groups digits by three as the summary and progress and supervent-ctl print them") {
+    using supervent::daemon::with_commas;
+    CHECK(with_commas(0) == "0");
+    CHECK(with_commas(999) == "999");
+    CHECK(with_commas(1000) == "1,000");
+    CHECK(with_commas(123456) == "123,456");
+    CHECK(with_commas(1234567) == "1,234,567");
+    CHECK(with_commas(UINT64_MAX) == "18,446,744,073,709,551,615");
 }

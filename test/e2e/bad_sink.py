@@ -44,10 +44,10 @@ def run_daemon(h, tag, url, expect_rc=1):
 
 
 def retried(stderr):
-    match = re.search(r"summary: .*\b(\d+) requests? sent, (\d+) acknowledged, (\d+) retried", stderr)
+    match = re.search(r"summary: .*?([\d,]+) requests? sent, ([\d,]+) acknowledged, ([\d,]+) retried", stderr)
     check(match is not None, f"the summary does not say how many requests were retried:\n{stderr}")
-    check(int(match.group(1)) > 0, f"the summary says no request was sent, though every one failed:\n{stderr}")
-    return int(match.group(3))
+    check(int(match.group(1).replace(",", "")) > 0, f"the summary says no request was sent, though every one failed:\n{stderr}")
+    return int(match.group(3).replace(",", ""))
 
 
 def test(h):

@@ -287,12 +287,12 @@ def parse_summary(stderr):
     """superventd's final summary line as a dict of counts, or None."""
     match = None
     for match in re.finditer(
-            r"summary: (\d+) events generated, (\d+) acknowledged, (\d+) failed, (\d+) in flight", stderr):
+            r"summary: ([\d,]+) events generated, ([\d,]+) acknowledged, ([\d,]+) failed, ([\d,]+) in flight", stderr):
         pass
     if match is None:
         return None
     keys = ("generated", "acked", "failed", "in_flight")
-    return dict(zip(keys, (int(g) for g in match.groups())))
+    return dict(zip(keys, (int(g.replace(",", "")) for g in match.groups())))
 
 
 def require_summary(stderr):

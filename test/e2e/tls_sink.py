@@ -43,9 +43,10 @@ def exact_delivery(h, pki):
     check(report["invalid_events"] == 0, f"{report['invalid_events']} invalid events")
     check(report["requests"] == EVENTS // BATCH, f"{report['requests']} requests, expected {EVENTS // BATCH}")
     # The summary says how TLS went: handshakes, and kernel TLS on or why not.
-    match = re.search(r"summary: TLS: (\d+) handshakes \((\d+) resumed\), kernel TLS (.+)", daemon.stderr)
+    match = re.search(r"summary: TLS: ([\d,]+) handshakes \(([\d,]+) resumed\), kernel TLS (.+)", daemon.stderr)
     check(match is not None, f"no 'summary: TLS:' line:\n{daemon.stderr[-3000:]}")
-    handshakes, resumed, kernel_tls = int(match.group(1)), int(match.group(2)), match.group(3)
+    handshakes, resumed = (int(match.group(k).replace(",", "")) for k in (1, 2))
+    kernel_tls = match.group(3)
     check(1 <= handshakes <= 4 and resumed < handshakes,
           f"{handshakes} handshakes ({resumed} resumed) for 2 workers x 2 connections and no reconnect")
     check(kernel_tls == "on" or kernel_tls.startswith("unavailable: "), f"kernel TLS {kernel_tls!r}")
