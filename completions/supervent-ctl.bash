@@ -2,7 +2,7 @@
 _supervent_ctl() {
     local cur prev words cword
     _init_completion || return
-    local commands='status watch pause resume rate set reload sources stop version convert'
+    local commands='status watch pause resume rate set reload sources stop version convert dashboard'
     case $prev in
         --socket|reload|convert)
             _filedir
