@@ -56,7 +56,7 @@ struct FailureFacts {
         http_status = status;
         error_number = error;
         detail_bytes = static_cast<std::uint32_t>(std::min(text.size(), detail_bytes_max));
-        std::memcpy(detail, text.data(), detail_bytes);
+        if (detail_bytes > 0) std::memcpy(detail, text.data(), detail_bytes);  // an empty view's data() may be null
     }
     [[nodiscard]] std::string_view detail_text() const { return {detail, detail_bytes}; }
 };
