@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -78,6 +79,10 @@ void Shard::run() noexcept {
 // (the ring must be created by its only submitter).
 void Shard::start() {
     if (plan_.cpu >= 0) pin_to_cpu(plan_.cpu);
+    // `top -H`, `perf --per-thread` and /proc/PID/task/*/comm name each shard.
+    char thread_name[16];
+    std::snprintf(thread_name, sizeof thread_name, "sv-shard-%u", plan_.index);
+    (void)pthread_setname_np(pthread_self(), thread_name);
     // A JSON array body is one byte longer than the NDJSON it is made from.
     const bool json_array = plan_.sink.body_format == net::BodyFormat::json_array;
     const std::size_t bytes_max = json_array && plan_.batch_bytes_max > 0 ? plan_.batch_bytes_max - 1 : plan_.batch_bytes_max;
@@ -208,7 +213,18 @@ void Shard::loop() {
             if (tag.op != net::Op::wake && tag.op != net::Op::none) transport_->on_completion(cqe, tag, now_ns);
         });
         publish_transport_counters();
+        publish_cpu_time(now_ns);
     }
+}
+
+// The thread's CPU time, every 100 ms (a syscall, so not every loop turn)
+// and when generation ends: events per CPU-second is the engine's cost
+// whatever else the machine runs, and a shard near one CPU-second per
+// second is CPU-bound.
+void Shard::publish_cpu_time(std::int64_t now_ns) {
+    if (now_ns < next_cpu_sample_ns_ && !(generation_done_ && free_slots_.size() == slots_.size())) return;
+    next_cpu_sample_ns_ = now_ns + cpu_sample_period_ns;
+    stats_[Stat::cpu_ns].set(static_cast<std::uint64_t>(clock_ns(CLOCK_THREAD_CPUTIME_ID)));
 }
 
 // The transport keeps its own counters (the shard's data path does not

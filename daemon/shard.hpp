@@ -98,6 +98,7 @@ private:
     [[nodiscard]] net::Slot* free_slot();
     void release(net::Slot& slot);
     void publish_transport_counters();
+    void publish_cpu_time(std::int64_t now_ns);
     void fail_slot(net::Slot& slot, net::FailReason reason);
     [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
     // Retry by time (ShardPlan::retry_for_ns) and the sink's health as seen here.
@@ -154,6 +155,8 @@ private:
     net::FailReason last_failure_reason_ = net::FailReason::rejected;
     std::uint64_t events_generated_ = 0;
     std::int64_t started_ns_ = 0;
+    static constexpr std::int64_t cpu_sample_period_ns = 100'000'000;
+    std::int64_t next_cpu_sample_ns_ = 0;     // when publish_cpu_time next reads the thread's clock
     std::int64_t started_realtime_ns_ = 0;    // for live rate shapes
     double rate_eps_ = 0;                     // the target; the token bucket runs at rate_eps_ * live_rate_factor()
     double tokens_ = 0;

@@ -62,6 +62,8 @@ namespace supervent::daemon {
     X(dependents_pending, gauge,   progress, "supervent_dependents_pending",       per_shard, nullptr,                  SOURCE_NONE,  "Dependent events waiting for their time.") \
     X(latency_ns_sum,     counter, internal, nullptr,                              none,      nullptr,                  SOURCE_NONE,  "Request latency, summed over acknowledged requests.") \
     X(loop_turns,         counter, internal, nullptr,                              none,      nullptr,                  SOURCE_NONE,  "Loop turns: the watchdog's sign of life.") \
+    X(cpu_ns,             counter, internal, nullptr,                              none,      nullptr,                  SOURCE_NONE,  \
+      "CPU time the shard's thread has used (CLOCK_THREAD_CPUTIME_ID), sampled every 100 ms and at its end.") \
     X(events_resumed,     gauge,   internal, nullptr,                              none,      nullptr,                  SOURCE_NONE,  "Events a resumed backfill replayed without sending.") \
     X(roots_resumed,      gauge,   internal, nullptr,                              none,      nullptr,                  SOURCE_NONE,  "Root events among events_resumed.") \
     X(replay_ns,          gauge,   internal, nullptr,                              none,      nullptr,                  SOURCE_NONE,  "How long the replay of a resumed backfill took.")

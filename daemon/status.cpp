@@ -186,6 +186,7 @@ std::string Daemon::Shared::metrics_text() const {
         out.sample("supervent_backpressured", labels, stats[i].backpressured.load(std::memory_order_relaxed) ? 1 : 0);
     }
     out.latency_histogram(stats.get(), shard_count);
+    out.shard_cpu(stats.get(), shard_count);
     write_process_metrics(out);
     metrics_dashboard(out);
     return out.take();
@@ -386,6 +387,12 @@ void Daemon::Shared::print_summary(const Totals& total, double elapsed_s, std::u
                 with_commas(static_cast<std::uint64_t>(std::llround(acked_per_s))).c_str(),
                 elapsed_s > 0 ? double(total[Stat::bytes_sent]) / elapsed_s / 1e6 : 0.0, settings.sink.text.c_str());
     log::notice("summary: %s", summary_counters(total).c_str());
+    // The engine's cost per core, which the machine's other load does not change much.
+    const double cpu_s = double(total[Stat::cpu_ns]) / 1e9;
+    if (cpu_s > 0) {
+        log::notice("summary: workers used %.2f CPU-s, %s events generated per CPU-second", cpu_s,
+                    with_commas(static_cast<std::uint64_t>(std::llround(double(total[Stat::events_generated]) / cpu_s))).c_str());
+    }
     if (settings.sink.kind == config::SinkUrl::Kind::https) {
         log::notice("summary: TLS: %s handshakes (%s resumed), kernel TLS %s", with_commas(total[Stat::tls_handshakes]).c_str(),
                     with_commas(total[Stat::tls_resumed]).c_str(), describe_kernel_tls(total).c_str());

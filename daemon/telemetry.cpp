@@ -117,6 +117,16 @@ void PrometheusText::failed_by_reason(const Totals& total) {
     sample("supervent_events_in_flight", "", double(total.events_in_flight()));
 }
 
+void PrometheusText::shard_cpu(const ShardStats* stats, std::uint32_t shard_count) {
+    family("supervent_shard_cpu_seconds_total", "counter",
+           "CPU time each worker thread has used (sampled every 100 ms); a rate near 1 means the worker is CPU-bound.");
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        char labels[32];
+        std::snprintf(labels, sizeof labels, "shard=\"%u\"", i);
+        sample("supervent_shard_cpu_seconds_total", labels, double(stats[i][Stat::cpu_ns].get()) / 1e9);
+    }
+}
+
 // One histogram family, a series set per outcome class; the +Inf bucket is
 // the count. Acked requests' sum is Stat::latency_ns_sum (status's mean).
 void PrometheusText::latency_histogram(const ShardStats* stats, std::uint32_t shard_count) {

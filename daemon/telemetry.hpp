@@ -55,6 +55,8 @@ public:
     void stat_families(const ShardStats* stats, std::uint32_t shard_count, const Totals& total, bool https);
     void latency_histogram(const ShardStats* stats, std::uint32_t shard_count);
     void failed_by_reason(const Totals& total);
+    // supervent_shard_cpu_seconds_total{shard}: each shard thread's CPU time.
+    void shard_cpu(const ShardStats* stats, std::uint32_t shard_count);
     [[nodiscard]] std::string take() { return std::move(text_); }
 
 private:

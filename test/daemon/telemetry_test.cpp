@@ -138,3 +138,15 @@ TEST_CASE("with_commas groups digits by three as the summary and progress and su
     CHECK(with_commas(1234567) == "1,234,567");
     CHECK(with_commas(UINT64_MAX) == "18,446,744,073,709,551,615");
 }
+
+TEST_CASE("each shard's CPU time is exported in seconds per shard") {
+    auto stats = std::make_unique<ShardStats[]>(2);
+    stats[0][Stat::cpu_ns].set(1'500'000'000);
+    stats[1][Stat::cpu_ns].set(250'000'000);
+    PrometheusText out;
+    out.shard_cpu(stats.get(), 2);
+    const std::string text = out.take();
+    CHECK(text.find("# TYPE supervent_shard_cpu_seconds_total counter\n") != std::string::npos);
+    CHECK(text.find("supervent_shard_cpu_seconds_total{shard=\"0\"} 1.5\n") != std::string::npos);
+    CHECK(text.find("supervent_shard_cpu_seconds_total{shard=\"1\"} 0.25\n") != std::string::npos);
+}

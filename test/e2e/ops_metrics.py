@@ -36,6 +36,7 @@ EXPECTED = {
     "supervent_build_info": "gauge",
     "supervent_bytes_sent_by_local_address": "counter",
     "supervent_backfill_roots": "gauge",
+    "supervent_shard_cpu_seconds": "counter",
     "process_cpu_seconds": "counter",
     "process_resident_memory_bytes": "gauge",
     "process_virtual_memory_bytes": "gauge",
@@ -112,6 +113,9 @@ def test(h):
         by_address[s.labels["address"]] = by_address.get(s.labels["address"], 0) + s.value
     check(set(by_address) == {"127.0.0.1", "127.0.0.2"} and all(v > 0 for v in by_address.values()),
           f"bytes by local address with --bind 127.0.0.1,127.0.0.2: {by_address}")
+    cpu = {s.labels["shard"]: s.value for s in first["supervent_shard_cpu_seconds"].samples}
+    check(set(cpu) == {"0", "1"} and all(0 < v < 5 for v in cpu.values()),
+          f"worker CPU seconds after ~1 s at 20000/s: {cpu}")
     outcomes = {s.labels["outcome"] for s in first["supervent_requests"].samples}
     check(outcomes == {"acked", "retried", "failed"}, f"request outcomes: {outcomes}")
 
