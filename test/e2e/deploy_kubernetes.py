@@ -17,6 +17,7 @@ object is read with PyYAML:
 - the ConfigMap's superventd.toml passes `superventd --check-config`.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -132,6 +133,9 @@ def check_pod(h, objects, pod_template, settings_out):
     check(settings["runtime"]["socket"].startswith(state["mountPath"] + "/"),
           f"runtime.socket {settings['runtime']['socket']} is not in the writable {state['mountPath']}")
     check(pod.get("automountServiceAccountToken") is False, "the pod needs no Kubernetes API token")
+    with open(os.path.join(harness.REPO_DIR, "scripts", "build-image.sh")) as f:
+        default_tag = re.search(r'^tag="([^"]+)"$', f.read(), re.M).group(1)
+    check(container["image"] == default_tag, f"image {container['image']} is not what build-image.sh makes ({default_tag})")
     return container
 
 
