@@ -7,7 +7,6 @@
 
 #include <simdjson.h>
 
-#include <cctype>
 #include <climits>
 #include <csignal>
 #include <cstdlib>
@@ -272,42 +271,15 @@ std::string find_control_socket() {
     return own;
 }
 
-// --instance NAME: the socket of the unit superventd@NAME
-// (systemd/superventd@.service), /run/supervent/NAME.sock.
+// --instance NAME: superventd@NAME's socket (daemon/fleet_status.hpp).
 int resolve_instance(Options& options) {
     if (options.instance.empty()) return exit_ok;
-    if (!options.socket_path.empty()) {
-        std::fprintf(stderr, "supervent-ctl: --instance and --socket name the same thing: give one\n");
-        return exit_usage;
-    }
-    const bool plain = std::all_of(options.instance.begin(), options.instance.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '@' || c == ':';
-    });
-    if (!plain || options.instance.front() == '.' || options.instance.size() > 64) {
-        std::fprintf(stderr, "supervent-ctl: --instance '%s': expected a unit instance name (letters, digits, '-', "
-                             "'_', '.', '@', ':'; at most 64)\n", options.instance.c_str());
-        return exit_usage;
-    }
-    options.socket_path = "/run/supervent/" + options.instance + ".sock";
-    return exit_ok;
-}
-
-// fleet status URL... | --file F
-int fleet(const Options& options) {
-    std::vector<std::string> urls(options.args.begin() + 1, options.args.end());
-    try {
-        if (!options.fleet_file.empty()) {
-            for (std::string& url : supervent::daemon::read_url_list(options.fleet_file)) urls.push_back(std::move(url));
-        }
-    } catch (const std::exception& failure) {
-        std::fprintf(stderr, "supervent-ctl: %s\n", failure.what());
-        return exit_usage;
-    }
-    if (urls.size() > supervent::daemon::fleet_instances_max) {
-        std::fprintf(stderr, "supervent-ctl: fleet status: at most %zu instances\n", supervent::daemon::fleet_instances_max);
-        return exit_usage;
-    }
-    return supervent::daemon::fleet_status(urls, options.json, options.timeout_given ? options.timeout_s : 5.0);
+    std::string error;
+    if (!options.socket_path.empty()) error = "--instance and --socket name the same thing: give one";
+    else options.socket_path = supervent::daemon::instance_socket_path(options.instance, error);
+    if (error.empty()) return exit_ok;
+    std::fprintf(stderr, "supervent-ctl: %s\n", error.c_str());
+    return exit_usage;
 }
 
 int parse_options(int argc, char** argv, Options& options) {
@@ -616,7 +588,10 @@ int main(int argc, char** argv) {
     if (options.command == "convert") return convert(options.args[0]);
     if (options.command == "watch") return watch(options);
     if (options.command == "dashboard") return print_dashboard_url(options);
-    if (options.command == "fleet") return fleet(options);
+    if (options.command == "fleet") {
+        return supervent::daemon::fleet_command({options.args.begin() + 1, options.args.end()}, options.fleet_file,
+                                                options.json, options.timeout_given ? options.timeout_s : 5.0);
+    }
 
     // `stop` waits for the daemon's answer, which comes once every batch in
     // flight has settled and carries the final counts.

@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -427,6 +428,33 @@ int fleet_status(const std::vector<std::string>& urls, bool json, double timeout
     std::fflush(stdout);
     const bool all = std::all_of(rows.begin(), rows.end(), [](const FleetRow& row) { return row.reachable; });
     return all ? 0 : 3;
+}
+
+int fleet_command(std::vector<std::string> urls, const std::string& file, bool json, double timeout_s) {
+    try {
+        if (!file.empty()) {
+            for (std::string& url : read_url_list(file)) urls.push_back(std::move(url));
+        }
+    } catch (const std::exception& failure) {
+        std::fprintf(stderr, "supervent-ctl: %s\n", failure.what());
+        return 2;
+    }
+    if (urls.size() > fleet_instances_max) {
+        std::fprintf(stderr, "supervent-ctl: fleet status: at most %zu instances\n", fleet_instances_max);
+        return 2;
+    }
+    return fleet_status(urls, json, timeout_s);
+}
+
+std::string instance_socket_path(const std::string& name, std::string& error) {
+    const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '@' || c == ':';
+    });
+    if (name.empty() || !plain || name.front() == '.' || name.size() > 64) {
+        error = "--instance '" + name + "': expected a unit instance name (letters, digits, '-', '_', '.', '@', ':'; at most 64)";
+        return {};
+    }
+    return "/run/supervent/" + name + ".sock";
 }
 
 }  // namespace supervent::daemon

@@ -68,4 +68,13 @@ bool read_fleet_row(std::string_view json, FleetRow& row);
 // row says why).
 int fleet_status(const std::vector<std::string>& urls, bool json, double timeout_s);
 
+// `fleet status URL... [--file F]`: the URLs given, then F's; 2 (usage)
+// with the reason on stderr when F cannot be read or there are too many.
+int fleet_command(std::vector<std::string> urls, const std::string& file, bool json, double timeout_s);
+
+// --instance NAME: the control socket of the unit superventd@NAME,
+// /run/supervent/NAME.sock; "" with `error` set for a NAME that is not a
+// plain unit instance name (a '/', a leading '.', over 64 characters).
+[[nodiscard]] std::string instance_socket_path(const std::string& name, std::string& error);
+
 }  // namespace supervent::daemon

@@ -73,3 +73,16 @@ TEST_CASE("fleet status rows: part and seed when the daemon reports them", "[fle
     CHECK(json.find(R"("events_acked":1500)") != std::string::npos);
     CHECK(json.find(R"("roots_done":300,"roots_total":1000,"fraction":0.300,"eta_s":70.000)") != std::string::npos);
 }
+
+TEST_CASE("supervent-ctl --instance NAME is superventd@NAME's socket", "[fleet]") {
+    std::string error;
+    CHECK(instance_socket_path("node0", error) == "/run/supervent/node0.sock");
+    CHECK(error.empty());
+    CHECK(instance_socket_path("nic-eth1.part_2", error) == "/run/supervent/nic-eth1.part_2.sock");
+    for (const char* bad : {"", "../etc/x", "a/b", ".hidden", "sp ace"}) {
+        error.clear();
+        CHECK(instance_socket_path(bad, error).empty());
+        CHECK(error.find("--instance") != std::string::npos);
+    }
+    CHECK(instance_socket_path(std::string(65, 'a'), error).empty());
+}
