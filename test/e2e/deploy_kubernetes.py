@@ -43,6 +43,11 @@ def render(h, overlay):
     check(result.rc == 0, f"kubectl kustomize overlays/{overlay} exited {result.rc}: {result.stderr}")
     objects = [o for o in yaml.safe_load_all(result.stdout) if o]
     h.log(f"overlays/{overlay}: {', '.join(o['kind'] + '/' + o['metadata']['name'] for o in objects)}")
+    for o in objects:
+        check(o["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "supervent",
+              f"{o['kind']}/{o['metadata']['name']} lacks the label app.kubernetes.io/name=supervent")
+    account = only(objects, "ServiceAccount")
+    check(account.get("automountServiceAccountToken") is False, "the ServiceAccount must not mount an API token")
     return objects
 
 
@@ -133,6 +138,8 @@ def check_pod(h, objects, pod_template, settings_out):
     check(settings["runtime"]["socket"].startswith(state["mountPath"] + "/"),
           f"runtime.socket {settings['runtime']['socket']} is not in the writable {state['mountPath']}")
     check(pod.get("automountServiceAccountToken") is False, "the pod needs no Kubernetes API token")
+    check(pod.get("serviceAccountName") == only(objects, "ServiceAccount")["metadata"]["name"],
+          f"the pod's service account {pod.get('serviceAccountName')} is not the rendered one")
     with open(os.path.join(harness.REPO_DIR, "scripts", "build-image.sh")) as f:
         default_tag = re.search(r'^tag="([^"]+)"$', f.read(), re.M).group(1)
     check(container["image"] == default_tag, f"image {container['image']} is not what build-image.sh makes ({default_tag})")
