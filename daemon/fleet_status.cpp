@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -212,6 +213,11 @@ bool read_fleet_row(std::string_view json, FleetRow& row) {
     row.failed = u64_field(status, "events_failed");
     row.in_flight = u64_field(status, "events_in_flight");
     row.seed = optional_u64(status, "seed");
+    std::string_view seed_text;  // a 64-bit seed may come as a string (JavaScript reads numbers as doubles)
+    if (!row.seed && status["seed"].get_string().get(seed_text) == simdjson::SUCCESS && !seed_text.empty() &&
+        std::all_of(seed_text.begin(), seed_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        row.seed = std::strtoull(std::string(seed_text).c_str(), nullptr, 10);
+    }
     simdjson::dom::element shard;
     if (status["shard"].get(shard) == simdjson::SUCCESS && shard.is_object()) {
         row.shard_index = optional_u64(shard, "index");

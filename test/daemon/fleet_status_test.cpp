@@ -56,6 +56,9 @@ TEST_CASE("fleet status rows: part and seed when the daemon reports them", "[fle
     FleetRow gone;
     gone.url = "http://c:1";
     gone.error = "connect: Connection refused";
+    FleetRow quoted;
+    REQUIRE(read_fleet_row(R"({"state":"running","seed":"18446744073709551615"})", quoted));
+    CHECK(quoted.seed == 18446744073709551615u);
     FleetRow garbage;
     CHECK_FALSE(read_fleet_row("<html>", garbage));
 

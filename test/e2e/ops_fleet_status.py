@@ -53,8 +53,11 @@ def check_rows(h, report, own, urls):
         for key in ("events_acked", "events_failed", "events_in_flight", "events_generated"):
             check(row[key] == status[key], f"{row['url']}: fleet {key} {row[key]} != its own status {status[key]}")
         check(row["state"] == "paused", f"{row['url']}: state {row['state']}")
-        check(row["shard"] == status.get("shard") and row["seed"] == status.get("seed"),
-              f"{row['url']}: part/seed {row['shard']} {row['seed']} != status {status.get('shard')} {status.get('seed')}")
+        shard = status.get("shard")
+        part = {"index": shard["index"], "count": shard["count"]} if shard else None
+        seed = int(status["seed"]) if status.get("seed") is not None else None
+        check(row["shard"] == part and row["seed"] == seed,
+              f"{row['url']}: part/seed {row['shard']} {row['seed']} != status {shard} {status.get('seed')}")
         if status["progress"] is None:
             check(row["progress"] is None, f"{row['url']}: a live run shows progress {row['progress']}")
         else:
