@@ -65,6 +65,12 @@ install(CODE "
   file(MAKE_DIRECTORY \"\${unit_dir}\")
   file(WRITE \"\${unit_dir}/superventd.service\" \"\${unit}\")
   message(STATUS \"Installing: \${unit_dir}/superventd.service\")
+  # superventd@NAME: one instance per /etc/supervent/NAME.toml.
+  file(READ \"${PROJECT_SOURCE_DIR}/systemd/superventd@.service\" unit)
+  string(REPLACE \"/usr/bin/superventd\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/superventd\" unit \"\${unit}\")
+  string(REPLACE \"/etc/supervent/\" \"\${conf_dir}/\" unit \"\${unit}\")
+  file(WRITE \"\${unit_dir}/superventd@.service\" \"\${unit}\")
+  message(STATUS \"Installing: \${unit_dir}/superventd@.service\")
 ")
 
 set(CPACK_PACKAGE_NAME "supervent")

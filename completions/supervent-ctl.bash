@@ -2,10 +2,18 @@
 _supervent_ctl() {
     local cur prev words cword
     _init_completion || return
-    local commands='status watch pause resume rate set reload sources stop version convert dashboard'
+    local commands='status watch pause resume rate set reload sources stop version convert dashboard fleet'
     case $prev in
-        --socket|reload|convert)
+        --socket|reload|convert|--file)
             _filedir
+            return ;;
+        --instance)
+            # superventd@NAME units: their configs in /etc/supervent/NAME.toml.
+            local configs=(/etc/supervent/*.toml)
+            [[ -e ${configs[0]} ]] && COMPREPLY=($(compgen -W "$(basename -s .toml -a "${configs[@]}")" -- "$cur"))
+            return ;;
+        fleet)
+            COMPREPLY=($(compgen -W 'status' -- "$cur"))
             return ;;
         rate)
             COMPREPLY=($(compgen -W 'unlimited' -- "$cur"))
@@ -21,7 +29,7 @@ _supervent_ctl() {
             return ;;
     esac
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--socket --json --timeout --interval --count --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--socket --instance --file --json --timeout --interval --count --help --version' -- "$cur"))
         return
     fi
     local word

@@ -109,6 +109,7 @@ constexpr std::array options{
     OptionSpec{"--socket-group", "GROUP",
                [](Settings& s, std::string_view v) { s.socket_group = detail::check_group(v); }},
     OptionSpec{"--progress", "", [](Settings& s, std::string_view) { s.progress = true; }},
+    OptionSpec{"--watch-config", "", [](Settings& s, std::string_view) { s.watch_config = true; }},
     OptionSpec{"--live", "", [](Settings& s, std::string_view) { s.live = true; }},
     OptionSpec{"--metrics-listen", "HOST:PORT",
                [](Settings& s, std::string_view v) { s.metrics_listen = detail::check_listen(v); }},
@@ -408,6 +409,10 @@ std::string daemon_help_text() {
         "                          else $XDG_RUNTIME_DIR/supervent/superventd.sock)\n"
         "  --socket-group GROUP    group of the control socket (mode 0660); its members\n"
         "                          may use supervent-ctl (default: the daemon's group)\n"
+        "  --watch-config          reload the --config file whenever it changes (an\n"
+        "                          edit, or a Kubernetes ConfigMap update), validated\n"
+        "                          as by supervent-ctl reload: a bad file is refused\n"
+        "                          and logged, the run goes on unchanged\n"
         "  --progress              print a progress line to standard error (every\n"
         "                          monitoring.progress_interval_ms, default 1000 ms)\n"
         "  --metrics-listen HOST:PORT\n"

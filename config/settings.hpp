@@ -55,6 +55,9 @@ struct Settings {
     std::string socket_group;   // group owning the control socket (name or number); "" = the daemon's own
     std::vector<std::uint32_t> socket_allowed_uids;  // besides root and the daemon's own uid
     std::vector<std::uint32_t> socket_allowed_gids;  // besides socket_group
+    // Reload when the --config file changes (a Kubernetes ConfigMap update
+    // swaps its directory's ..data symlink), as `supervent-ctl reload` does.
+    bool watch_config = false;
 
     // [network]
     std::uint32_t connections = bounds::connections_per_shard_default;  // per shard

@@ -216,6 +216,7 @@ constexpr std::array runtime_keys{
             [](Settings& s, const toml::node& n) { s.socket_group = detail::check_group(string_of(n)); }},
     KeySpec{"socket_allowed_uids", [](Settings& s, const toml::node& n) { s.socket_allowed_uids = ids_of(n); }},
     KeySpec{"socket_allowed_gids", [](Settings& s, const toml::node& n) { s.socket_allowed_gids = ids_of(n); }},
+    KeySpec{"watch_config", [](Settings& s, const toml::node& n) { s.watch_config = bool_of(n); }},
 };
 
 constexpr std::array network_keys{

@@ -22,6 +22,7 @@
 #include "config/toml_write.hpp"
 #include "config/yaml_load.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/fleet_status.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/text_format.hpp"
 
@@ -33,7 +34,7 @@ constexpr int exit_usage = 2;
 constexpr int exit_unreachable = 3;
 
 constexpr const char* usage_text =
-    "usage: supervent-ctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
+    "usage: supervent-ctl [--socket PATH | --instance NAME] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
     "  status                 what the daemon is doing: rates, totals, per-shard lines (a table)\n"
@@ -59,6 +60,11 @@ constexpr const char* usage_text =
     "                         final counts\n"
     "  version                the daemon's version\n"
     "  dashboard              print the URL of the daemon's live dashboard (needs --metrics-listen)\n"
+    "  fleet status URL...    one table for many daemons: each one's http://HOST:PORT (its\n"
+    "                         --metrics-listen; /api/status is read) with state, part, seed, rate,\n"
+    "                         acked, failed, in flight, backfill progress and ETA, then the totals;\n"
+    "                         --file F reads the URLs from F, one a line; an unreachable daemon is\n"
+    "                         a row saying why and exit code 3 (--timeout: per daemon, default 5)\n"
     "  convert FILE           print FILE (a scenario file of the original tool, .yaml/.yml, or a TOML\n"
     "                         config) as the equivalent TOML config, with what the conversion noted\n"
     "                         as comments; needs no daemon (exit 1 with the reason for a bad file)\n"
@@ -67,6 +73,8 @@ constexpr const char* usage_text =
     "  --socket PATH      the daemon's control socket (default: a daemon of your own at\n"
     "                     $XDG_RUNTIME_DIR/supervent/superventd.sock when it is there, else the\n"
     "                     service's /run/supervent/superventd.sock)\n"
+    "  --instance NAME    the daemon of the unit superventd@NAME: --socket /run/supervent/NAME.sock\n"
+    "  --file F           fleet status: read the daemons' URLs from F (one a line, # comments)\n"
     "  --json             print the daemon's reply as JSON (watch: one status object per line)\n"
     "  --timeout SECONDS  how long stop waits for the drain to finish (default 60)\n"
     "  -h, --help         print this help\n"
@@ -82,6 +90,9 @@ struct Options {
     std::vector<std::string> args;
     double interval_s = 1;
     std::uint64_t count = 0;  // watch: refreshes; 0 = until the daemon exits
+    std::string instance;     // --instance NAME: superventd@NAME's socket
+    std::string fleet_file;   // fleet status --file F
+    bool timeout_given = false;
 };
 
 struct Reply {
@@ -260,6 +271,17 @@ std::string find_control_socket() {
     return own;
 }
 
+// --instance NAME: superventd@NAME's socket (daemon/fleet_status.hpp).
+int resolve_instance(Options& options) {
+    if (options.instance.empty()) return exit_ok;
+    std::string error;
+    if (!options.socket_path.empty()) error = "--instance and --socket name the same thing: give one";
+    else options.socket_path = supervent::daemon::instance_socket_path(options.instance, error);
+    if (error.empty()) return exit_ok;
+    std::fprintf(stderr, "supervent-ctl: %s\n", error.c_str());
+    return exit_usage;
+}
+
 int parse_options(int argc, char** argv, Options& options) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -289,10 +311,15 @@ int parse_options(int argc, char** argv, Options& options) {
             if (value == nullptr) return exit_usage;
             char* end = nullptr;
             options.timeout_s = std::strtod(value, &end);
+            options.timeout_given = true;
             if (end == value || *end != '\0' || options.timeout_s <= 0) {
                 std::fprintf(stderr, "supervent-ctl: --timeout: expected a positive number of seconds, got '%s'\n", value);
                 return exit_usage;
             }
+        } else if (arg == "--instance" || arg == "--file") {
+            const char* value = take_value(argv[i]);
+            if (value == nullptr) return exit_usage;
+            (arg == "--instance" ? options.instance : options.fleet_file) = value;
         } else if (arg == "--interval" || arg == "--count") {
             const char* value = take_value(argv[i]);
             if (value == nullptr) return exit_usage;
@@ -323,7 +350,7 @@ int parse_options(int argc, char** argv, Options& options) {
     static constexpr Arity commands[] = {{"status", 0, 0}, {"watch", 0, 0},  {"pause", 0, 0},  {"resume", 0, 0},
                                          {"rate", 1, 1},   {"set", 2, 2},    {"reload", 0, 1}, {"sources", 0, 2},
                                          {"stop", 0, 0},   {"version", 0, 0}, {"convert", 1, 1},
-                                         {"dashboard", 0, 0}};
+                                         {"dashboard", 0, 0}, {"fleet", 1, supervent::daemon::fleet_instances_max + 1}};
     const Arity* found = nullptr;
     for (const Arity& command : commands) {
         if (options.command == command.name) found = &command;
@@ -336,6 +363,11 @@ int parse_options(int argc, char** argv, Options& options) {
         (options.command == "sources" && !options.args.empty() &&
          (options.args.size() != 2 || (options.args[0] != "enable" && options.args[0] != "disable")))) {
         std::fprintf(stderr, "supervent-ctl: wrong arguments for '%s'\n%s", options.command.c_str(), usage_text);
+        return exit_usage;
+    }
+    if (const int instance = resolve_instance(options); instance != exit_ok) return instance;
+    if (options.command == "fleet" && (options.args[0] != "status" || (options.args.size() < 2 && options.fleet_file.empty()))) {
+        std::fprintf(stderr, "supervent-ctl: fleet status needs URLs (http://HOST:PORT ...) or --file F\n%s", usage_text);
         return exit_usage;
     }
     if (options.socket_path.empty()) options.socket_path = find_control_socket();
@@ -556,6 +588,10 @@ int main(int argc, char** argv) {
     if (options.command == "convert") return convert(options.args[0]);
     if (options.command == "watch") return watch(options);
     if (options.command == "dashboard") return print_dashboard_url(options);
+    if (options.command == "fleet") {
+        return supervent::daemon::fleet_command({options.args.begin() + 1, options.args.end()}, options.fleet_file,
+                                                options.json, options.timeout_given ? options.timeout_s : 5.0);
+    }
 
     // `stop` waits for the daemon's answer, which comes once every batch in
     // flight has settled and carries the final counts.

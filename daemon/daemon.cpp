@@ -164,6 +164,7 @@ void Daemon::Shared::open_control_plane() {
                                            plans[0].sink.http.local_addresses);
         }
     }
+    if (settings.watch_config) start_config_watch();
     const std::string socket_path = settings.socket_path.empty() ? default_control_socket_path() : settings.socket_path;
     try {
         ControlServerOptions options;
@@ -258,6 +259,7 @@ int Daemon::Shared::finish_run() {
         }
         if (stats[i].phase.load() == ShardPhase::failed) fatal = true;
     }
+    config_watch.reset();
     control_server.reset();
     metrics_server.reset();
     if (fatal) return exit_fatal;

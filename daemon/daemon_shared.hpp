@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "daemon/checkpoint_share.hpp"
+#include "daemon/config_watch.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/json_writer.hpp"
@@ -91,6 +92,9 @@ struct Daemon::Shared {
     boost::asio::io_context io;
     std::unique_ptr<ControlServer> control_server;
     std::unique_ptr<MetricsServer> metrics_server;
+    // --watch-config: reloads startup_config_path when its content changes (config_watch.cpp).
+    std::unique_ptr<ConfigWatch> config_watch;
+    void start_config_watch();
     Notifier notifier;
     std::int64_t started_ns = 0;
     bool stop_requested = false;

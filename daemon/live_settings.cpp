@@ -39,6 +39,7 @@ constexpr SettingKey setting_keys[] = {
     {"runtime.workers", false, [](const S& a, const S& b) { return a.workers != b.workers; }},
     {"runtime.batch_events", false, [](const S& a, const S& b) { return a.batch_events != b.batch_events; }},
     {"runtime.pin_threads", false, [](const S& a, const S& b) { return a.pin_threads != b.pin_threads; }},
+    {"runtime.watch_config", false, [](const S& a, const S& b) { return a.watch_config != b.watch_config; }},
     {"runtime.drain_timeout", false, [](const S& a, const S& b) { return a.drain_timeout_s != b.drain_timeout_s; }},
     {"runtime.socket", false, [](const S& a, const S& b) { return a.socket_path != b.socket_path; }},
     {"runtime.socket_group", false, [](const S& a, const S& b) { return a.socket_group != b.socket_group; }},

@@ -176,7 +176,7 @@ private:
             const bool healthy = endpoints.healthy && endpoints.healthy();
             status = healthy ? "200 OK" : "503 Service Unavailable";
             type = "text/plain";
-            body = healthy ? "ok\n" : "shards not running\n";
+            body = healthy ? "ok\n" : "shards not running, or the sink refused us for good (see /api/status)\n";
         } else if (const web::Asset* asset = web::find_asset(target)) {
             type = asset->content_type;
             body = asset->body;

@@ -3,7 +3,7 @@
 // (Boost.Asio). GET /metrics answers the Prometheus text exposition format
 // (version 0.0.4); / and its files are the dashboard (web/, embedded);
 // GET /api/status is the status JSON, GET /healthz 200 while the shards run
-// and 503 otherwise; POST /api/control/{pause,resume,rate} exist only with a
+// and 503 otherwise (also once the sink refused us for good); POST /api/control/{pause,resume,rate} exist only with a
 // dashboard token. One request per connection, bounded in size and time, so
 // a client that stalls holds nothing but its socket; every answer is made on
 // the control thread from what it already holds, never waiting on a shard.

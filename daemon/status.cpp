@@ -114,9 +114,16 @@ MetricsEndpoints Daemon::Shared::metrics_endpoints() {
     MetricsEndpoints endpoints;
     endpoints.metrics = [this] { return metrics_text(); };
     endpoints.status = [this] { return status_json(); };
+    // A shard's error is fatal (the sink refused us for good): unhealthy at
+    // once, not only when the shards have wound down.
     endpoints.healthy = [this] {
         const RunState run_state = state();
-        return run_state == RunState::running || run_state == RunState::paused;
+        if (run_state != RunState::running && run_state != RunState::paused) return false;
+        for (std::uint32_t i = 0; i < shard_count; ++i) {
+            std::lock_guard lock(errors[i].mutex);
+            if (!errors[i].text.empty()) return false;
+        }
+        return true;
     };
     endpoints.control = [this](std::string request, std::function<void(std::string)> respond) {
         handle_command(request, std::move(respond));

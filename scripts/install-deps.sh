@@ -16,6 +16,9 @@ packages=(
   lintian
   # the dashboard's browser test (e2e.dashboard_browser): headless Chromium over the DevTools protocol
   chromium python3-websocket
+  # the OCI image (scripts/build-image.sh, e2e.deploy_image): buildah assembles it, podman runs it with
+  # runc (crun refuses this sandbox's hybrid cgroups)
+  buildah podman runc
 )
 
 missing=()

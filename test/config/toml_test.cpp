@@ -129,7 +129,7 @@ TEST_CASE("unknown keys name the key path and its line", "[toml]") {
     const auto message = error_of("[runtime]\nworkers = 2\n\nwokers = 3\n");
     CHECK_THAT(message, StartsWith("test.toml:4: runtime.wokers: unknown key (did you mean 'workers'?)"));
     CHECK_THAT(message, Contains("[runtime] accepts workers, batch_events, batch_bytes, pin_threads, drain_timeout, socket, socket_group, "
-                                "socket_allowed_uids and socket_allowed_gids"));
+                                "socket_allowed_uids, socket_allowed_gids and watch_config"));
 }
 
 TEST_CASE("unknown sections name the section and its line", "[toml]") {

@@ -24,7 +24,8 @@ INSTALLED = ("share/man/man8/superventd.8.gz", "share/man/man1/supervent-ctl.1.g
              "share/doc/supervent/examples/scenario.example.toml",
              "share/bash-completion/completions/superventd", "share/bash-completion/completions/supervent-ctl",
              "share/bash-completion/completions/supervent-sink", "share/zsh/vendor-completions/_superventd",
-             "share/zsh/vendor-completions/_supervent-ctl", "share/zsh/vendor-completions/_supervent-sink")
+             "share/zsh/vendor-completions/_supervent-ctl", "share/zsh/vendor-completions/_supervent-sink",
+             "lib/systemd/system/superventd@.service")
 
 
 def unit_directives(text):
