@@ -1,0 +1,43 @@
+#pragma once
+// The rendered NDJSON batch as rows of PostgreSQL's COPY text format
+// (https://www.postgresql.org/docs/15/sql-copy.html, "Text Format"), for the
+// postgresql:// sink. One event line becomes one row of five columns:
+//
+//   _time  source  event_type  message  attributes
+//
+// The first four take the event's top-level values of those names: a JSON
+// string is unescaped (\" -> ", \uXXXX -> UTF-8) and written with COPY's
+// escapes (\\ \t \n \r \b \f), a number or true/false as it is, a missing key
+// or null as \N. attributes is JSON text for a jsonb column: the event's
+// "attributes" object with every other top-level key merged in (the "flat"
+// attribute layout), backslashes doubled for COPY. PostgreSQL text holds no
+// NUL: \u0000 becomes U+FFFD in every column.
+//
+// No allocation, no bounds check per byte: a line of L bytes never becomes
+// more than copy_row_bytes_max(L) (backslashes at most double; everything
+// else shrinks or stays), checked once per line against the room left.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace supervent::net {
+
+// The most bytes one NDJSON line of `line_bytes` (its newline not counted) becomes.
+[[nodiscard]] constexpr std::size_t copy_row_bytes_max(std::size_t line_bytes) { return 2 * line_bytes + 32; }
+// Room that holds any batch of `events` lines totalling `ndjson_bytes`.
+[[nodiscard]] constexpr std::size_t copy_rows_bytes_max(std::size_t ndjson_bytes, std::size_t events) {
+    return 2 * ndjson_bytes + 32 * events;
+}
+
+struct CopyRows {
+    std::size_t bytes = 0;       // written to `out`
+    std::uint32_t rows = 0;
+    const char* error = nullptr; // why a line could not be turned into a row; null = none
+    std::size_t error_line = 0;  // 1-based, with error
+};
+
+// Writes one row per non-empty line of `ndjson` into `out`.
+[[nodiscard]] CopyRows encode_copy_rows(std::string_view ndjson, std::span<char> out);
+
+}  // namespace supervent::net
