@@ -85,8 +85,9 @@ PostgresTransport::PostgresTransport(Ring& ring, SlotListener& listener, Postgre
         setup_sql_ += " COMMIT";
     }
     // Query + CopyData head + the rows + CopyDone; or the setup query.
-    out_bytes_max_ = std::max(5 + sql_bytes_max + 1 + 5 + copy_rows_bytes_max(config_.body_bytes_max, config_.batch_events) +
-                                  sizeof copy_done,
+    const std::size_t copy_data_heads = 5 * (config_.body_bytes_max / (64 * 1024) + 2);
+    out_bytes_max_ = std::max(5 + sql_bytes_max + 1 + copy_data_heads +
+                                  copy_rows_bytes_max(config_.body_bytes_max, config_.batch_events) + sizeof copy_done,
                               5 + setup_sql_.size() + 1);
     connections_.resize(config_.connections);
     for (std::uint32_t i = 0; i < config_.connections; ++i) {
@@ -111,6 +112,40 @@ std::size_t PostgresTransport::put_query(char* out, std::string_view sql) const 
     return 5 + sql.size() + 1;
 }
 
+// The rows as CopyData messages of about copy_data_bytes each (cut at line
+// ends of the NDJSON): the server reads a CopyData message whole into
+// memory before parsing it, so one message per batch of megabytes would
+// cost it a buffer that size, grown by copying, per batch. rows.bytes
+// counts the message heads too.
+CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes) {
+    static constexpr std::size_t copy_data_bytes = 64 * 1024;
+    CopyRows total;
+    while (!ndjson.empty()) {
+        std::size_t cut = ndjson.size();
+        if (cut > copy_data_bytes) {
+            const std::size_t newline = ndjson.find('\n', copy_data_bytes);
+            cut = newline == std::string_view::npos ? ndjson.size() : newline + 1;
+        }
+        if (room_bytes - total.bytes < 5) {
+            total.error = "the rows do not fit their buffer";
+            return total;
+        }
+        char* const head = out + total.bytes;
+        const CopyRows rows = encode_copy_rows(ndjson.substr(0, cut), {head + 5, room_bytes - total.bytes - 5});
+        if (rows.error != nullptr) {
+            total.error = rows.error;
+            total.error_line = rows.error_line;
+            return total;
+        }
+        head[0] = 'd';
+        put_u32(head + 1, static_cast<std::uint32_t>(4 + rows.bytes));
+        total.bytes += 5 + rows.bytes;
+        total.rows += rows.rows;
+        ndjson.remove_prefix(cut);
+    }
+    return total;
+}
+
 bool PostgresTransport::try_start(Slot& slot, std::int64_t now_ns) {
     if (!fatal_error_.empty() || shutting_down_) return false;
     const auto idle = std::ranges::find_if(connections_, [](const Connection& c) { return c.state == State::idle; });
@@ -120,9 +155,8 @@ bool PostgresTransport::try_start(Slot& slot, std::int64_t now_ns) {
     // Query, then CopyData with every row, then CopyDone: one send.
     char* out = conn.out.get();
     std::size_t bytes = put_query(out, copy_sql_[std::min<std::size_t>(slot.route, copy_sql_.size() - 1)]);
-    char* const data_head = out + bytes;
-    const std::span<char> room(data_head + 5, out_bytes_max_ - bytes - 5 - sizeof copy_done);
-    const CopyRows rows = encode_copy_rows({slot.data + slot.body_offset, slot.body_bytes}, room);
+    const CopyRows rows = put_copy_data({slot.data + slot.body_offset, slot.body_bytes}, out + bytes,
+                                        out_bytes_max_ - bytes - sizeof copy_done);
     slot.wire_offset = slot.body_offset;
     slot.send_started_ns = now_ns;
     slot.move_to(SlotState::sending);
@@ -138,9 +172,7 @@ bool PostgresTransport::try_start(Slot& slot, std::int64_t now_ns) {
         listener_.on_slot_settled(slot, now_ns);
         return true;
     }
-    data_head[0] = 'd';
-    put_u32(data_head + 1, static_cast<std::uint32_t>(4 + rows.bytes));
-    bytes += 5 + rows.bytes;
+    bytes += rows.bytes;
     std::memcpy(out + bytes, copy_done, sizeof copy_done);
     bytes += sizeof copy_done;
     conn.out_bytes = bytes;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "net/backoff.hpp"
+#include "net/copy_rows.hpp"
 #include "net/ring.hpp"
 #include "net/transport.hpp"
 
@@ -136,6 +137,7 @@ private:
     void finish_close_if_quiet(Connection& conn);
     void note_failure(FailReason reason, int error_number, std::string_view detail, std::int64_t now_ns);
     [[nodiscard]] std::size_t put_query(char* out, std::string_view sql) const;
+    [[nodiscard]] static CopyRows put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes);
 
     Ring& ring_;
     SlotListener& listener_;
