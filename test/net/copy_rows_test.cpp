@@ -89,3 +89,20 @@ TEST_CASE("the worst case stays within the bound and a small buffer is refused",
     std::vector<char> small(ndjson.size());
     CHECK(encode_copy_rows(ndjson, small).error != nullptr);
 }
+
+TEST_CASE("escapes are found at every position of long values", "[copy_rows]") {
+    // The scans go 16 bytes at a time: a special byte must be found in any lane and in the tail.
+    for (std::size_t before = 0; before < 40; ++before) {
+        for (const auto& [json, copy] : {std::pair<std::string, std::string>{"\\t", "\\t"}, {"\\\\", "\\\\"},
+                                         {"\\\"", "\""}, {"\\u00e9", "\xc3\xa9"}}) {
+            const std::string a(before, 'a');
+            const std::string b(37 - before % 37, 'b');
+            const std::string row = encode("{\"message\":\"" + a + json + b + "\",\"attributes\":{\"k\":\"" + a + json +
+                                           b + "\"}}");
+            // In the jsonb column the JSON escape stays, its backslashes doubled for COPY.
+            std::string json_in_copy;
+            for (char c : json) json_in_copy += c == '\\' ? std::string("\\\\") : std::string(1, c);
+            CHECK(row == "\\N\t\\N\t\\N\t" + a + copy + b + "\t{\"k\":\"" + a + json_in_copy + b + "\"}\n");
+        }
+    }
+}
