@@ -129,6 +129,11 @@ std::string parse_query(std::string_view query, PostgresUrl& url) {
             url.table = value;
             continue;
         }
+        if (name == "copy") {
+            if (value != "binary" && value != "text") throw problem("copy='" + value + "' must be binary or text");
+            url.binary_copy = value == "binary";
+            continue;
+        }
         if (name == "password") {
             throw problem("must not carry a password: put it in a password file (PGPASSFILE, ~/.pgpass or "
                           "passfile=PATH in the URL)");
@@ -137,7 +142,7 @@ std::string parse_query(std::string_view query, PostgresUrl& url) {
             throw problem("gives " + std::string(name) + " as a parameter; write " + std::string(accepted_form));
         }
         if (std::ranges::find(libpq_parameters, name) == libpq_parameters.end()) {
-            throw problem("has an unknown parameter '" + std::string(name) + "'; supervent's own is table=NAME, "
+            throw problem("has an unknown parameter '" + std::string(name) + "'; supervent's own are table=NAME and copy=binary|text, "
                           "the others are libpq's (host, port, passfile, sslmode, connect_timeout, ...)");
         }
         if ((name == "sslmode" || name == "gssencmode") && value != "disable") {

@@ -21,6 +21,7 @@ struct PostgresUrl {
     std::uint16_t port = 5432;
     std::string database;
     std::string table;     // table=NAME; "" = the dataset's name
+    bool binary_copy = true;  // copy=binary (default) or copy=text: the COPY format on the wire
 };
 
 // Throws std::invalid_argument with the reason ("postgresql sink URL ...").

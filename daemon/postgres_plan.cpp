@@ -33,6 +33,7 @@ net::PostgresTransportConfig plan_postgres(const config::Settings& settings, con
     const config::PostgresUrl url = config::parse_postgres_url(settings.sink.text);
     net::PostgresTransportConfig postgres;
     postgres.conninfo = url.conninfo;
+    postgres.format = url.binary_copy ? net::CopyFormat::binary : net::CopyFormat::text;
     postgres.tables.reserve(scenario.sources.size());
     for (const auto& source : scenario.sources) postgres.tables.push_back(table_of(settings, url, source.dataset));
     postgres.connections = settings.connections;

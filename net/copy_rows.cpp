@@ -204,7 +204,7 @@ char* put_copy_char(char* out, std::uint32_t code) {
 
 // \uXXXX at p (on the 'u'), with a following low surrogate when it is a
 // high one; writes the character and returns past what it read.
-const char* decode_unicode_escape(const char* p, const char* end, char*& out) {
+const char* decode_unicode_escape(const char* p, const char* end, char*& out, bool binary) {
     const int unit = hex4(p + 1, end);
     if (unit < 0) {
         out = put_utf8(out, replacement_character);
@@ -223,7 +223,7 @@ const char* decode_unicode_escape(const char* p, const char* end, char*& out) {
     } else if (code >= 0xdc00 && code < 0xe000) {
         code = replacement_character;
     }
-    out = put_copy_char(out, code);
+    out = binary ? put_utf8(out, code == 0 ? replacement_character : code) : put_copy_char(out, code);
     return p;
 }
 
@@ -254,7 +254,7 @@ char* put_string(const char* p, const char* end, char* out) {
             case 'b': *out++ = '\\'; *out++ = 'b'; break;
             case 'f': *out++ = '\\'; *out++ = 'f'; break;
             case '\\': *out++ = '\\'; *out++ = '\\'; break;
-            case 'u': p = decode_unicode_escape(p + 1, end, out); continue;
+            case 'u': p = decode_unicode_escape(p + 1, end, out, false); continue;
             default: *out++ = p[1]; break;  // \" and \/
         }
         p += 2;
@@ -291,6 +291,57 @@ char* put_json(const char* p, const char* end, char* out) {
         } else {
             *out++ = c;
         }
+    }
+    return out;
+}
+
+// A JSON string's content as the bytes it stands for (binary COPY: no
+// escapes at all, the field's length says where it ends).
+char* put_string_binary(const char* p, const char* end, char* out) {
+    while (p < end) {
+        const char* plain_end = find_backslash_or_control(p, end);
+        std::memcpy(out, p, static_cast<std::size_t>(plain_end - p));
+        out += plain_end - p;
+        p = plain_end;
+        if (p == end) break;
+        if (*p != '\\') {
+            *out++ = *p++;  // a raw control byte (not valid JSON): kept
+            continue;
+        }
+        if (p + 1 >= end) break;
+        switch (p[1]) {
+            case 'n': *out++ = '\n'; break;
+            case 't': *out++ = '\t'; break;
+            case 'r': *out++ = '\r'; break;
+            case 'b': *out++ = '\b'; break;
+            case 'f': *out++ = '\f'; break;
+            case 'u': p = decode_unicode_escape(p + 1, end, out, true); continue;
+            default: *out++ = p[1]; break;  // \\ \" and \/
+        }
+        p += 2;
+    }
+    return out;
+}
+
+// JSON text as it is (binary COPY), but \u0000, which jsonb refuses, as \ufffd.
+char* put_json_binary(const char* p, const char* end, char* out) {
+    while (p < end) {
+        const char* backslash = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
+        const char* plain_end = backslash != nullptr ? backslash : end;
+        std::memcpy(out, p, static_cast<std::size_t>(plain_end - p));
+        out += plain_end - p;
+        p = plain_end;
+        if (p == end) break;
+        if (end - p >= 6 && std::memcmp(p, "\\u0000", 6) == 0) {
+            std::memcpy(out, "\\ufffd", 6);
+            out += 6;
+            p += 6;
+            continue;
+        }
+        const auto escape = static_cast<std::size_t>(std::min<std::ptrdiff_t>(2, end - p));  // a backslash and what it escapes
+        std::memcpy(out, p, escape);
+        out += escape;
+        p += escape;
     }
     return out;
 }
@@ -342,9 +393,153 @@ char* put_row(const Members& members, char* out) {
     return out;
 }
 
+// ---- binary COPY (https://www.postgresql.org/docs/15/sql-copy.html, "Binary Format")
+
+void put_be32(char* out, std::uint32_t value) {
+    for (int i = 3; i >= 0; --i, value >>= 8) out[i] = static_cast<char>(value & 0xff);
+}
+
+void put_be64(char* out, std::uint64_t value) {
+    for (int i = 7; i >= 0; --i, value >>= 8) out[i] = static_cast<char>(value & 0xff);
+}
+
+// Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool digits(const char* p, int count, int& value) {
+    value = 0;
+    for (int i = 0; i < count; ++i) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        value = value * 10 + (p[i] - '0');
+    }
+    return true;
+}
+
+// RFC 3339 ("2026-01-02T03:04:05.123456789Z", "…+02:00") -> microseconds
+// since 2000-01-01 UTC, PostgreSQL's timestamptz; the fraction rounded to
+// the microsecond, half up. False when the text is not that.
+bool rfc3339_to_pg_micros(const char* p, const char* end, std::int64_t& micros) {
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    if (end - p < 20 || !digits(p, 4, year) || p[4] != '-' || !digits(p + 5, 2, month) || p[7] != '-' ||
+        !digits(p + 8, 2, day) || (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || !digits(p + 11, 2, hour) ||
+        p[13] != ':' || !digits(p + 14, 2, minute) || p[16] != ':' || !digits(p + 17, 2, second)) {
+        return false;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
+    p += 19;
+    std::int64_t fraction_ns = 0;
+    if (p < end && *p == '.') {
+        int places = 0;
+        for (++p; p < end && *p >= '0' && *p <= '9'; ++p, ++places) {
+            if (places < 9) fraction_ns = fraction_ns * 10 + (*p - '0');
+        }
+        if (places == 0) return false;
+        for (; places < 9; ++places) fraction_ns *= 10;
+    }
+    std::int64_t offset_s = 0;
+    if (p < end && (*p == 'Z' || *p == 'z')) {
+        ++p;
+    } else if (end - p == 6 && (*p == '+' || *p == '-') && p[3] == ':') {
+        int offset_hours = 0, offset_minutes = 0;
+        if (!digits(p + 1, 2, offset_hours) || !digits(p + 4, 2, offset_minutes)) return false;
+        offset_s = (offset_hours * 3600 + offset_minutes * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (p != end) return false;
+    constexpr std::int64_t days_1970_to_2000 = 10957;
+    const std::int64_t seconds = (days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) -
+                                  days_1970_to_2000) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+    micros = seconds * 1'000'000 + (fraction_ns + 500) / 1000;
+    return true;
+}
+
+// A field: its length (-1 = NULL) in front of its bytes, written after them.
+template <typename Put>
+char* put_field(char* out, Put&& put) {
+    char* const content = out + 4;
+    char* const content_end = put(content);
+    put_be32(out, static_cast<std::uint32_t>(content_end - content));
+    return content_end;
+}
+
+char* put_null_field(char* out) {
+    put_be32(out, 0xffffffffu);
+    return out + 4;
+}
+
+const char* put_time_field(Span value, char*& out) {
+    if (!value.present() || (value.end - value.begin == 4 && std::memcmp(value.begin, "null", 4) == 0)) {
+        out = put_null_field(out);
+        return nullptr;
+    }
+    std::int64_t micros = 0;
+    if (*value.begin != '"' || !rfc3339_to_pg_micros(value.begin + 1, value.end - 1, micros)) {
+        return "_time is not an RFC 3339 time (binary COPY needs one)";
+    }
+    put_be32(out, 8);
+    put_be64(out + 4, static_cast<std::uint64_t>(micros));
+    out += 12;
+    return nullptr;
+}
+
+char* put_text_field(Span value, char* out) {
+    if (!value.present() || (value.end - value.begin == 4 && std::memcmp(value.begin, "null", 4) == 0)) {
+        return put_null_field(out);
+    }
+    if (*value.begin == '"') {
+        return put_field(out, [&](char* at) { return put_string_binary(value.begin + 1, value.end - 1, at); });
+    }
+    return put_field(out, [&](char* at) { return put_json_binary(value.begin, value.end, at); });
+}
+
+// jsonb's binary form: a version byte (1), then the JSON text.
+char* put_attributes_field(const Members& members, char* out) {
+    const Span attributes = members.columns[attributes_column];
+    if (!attributes.present() && members.extra_count == 0) return put_null_field(out);
+    return put_field(out, [&](char* at) {
+        *at++ = 1;
+        *at++ = '{';
+        bool first = true;
+        if (attributes.present()) {
+            const char* inner = skip_space(attributes.begin + 1, attributes.end - 1);
+            if (inner < attributes.end - 1) {
+                at = put_json_binary(inner, attributes.end - 1, at);
+                first = false;
+            }
+        }
+        for (std::size_t i = 0; i < members.extra_count; ++i) {
+            if (!first) *at++ = ',';
+            at = put_json_binary(members.extra[i].begin, members.extra[i].end, at);
+            first = false;
+        }
+        *at++ = '}';
+        return at;
+    });
+}
+
+const char* put_binary_row(const Members& members, char*& out) {
+    *out++ = 0;
+    *out++ = column_count;
+    if (const char* error = put_time_field(members.columns[time_column], out); error != nullptr) return error;
+    for (int column = source_column; column < attributes_column; ++column) {
+        out = put_text_field(members.columns[column], out);
+    }
+    out = put_attributes_field(members, out);
+    return nullptr;
+}
+
 }  // namespace
 
-CopyRows encode_copy_rows(std::string_view ndjson, std::span<char> out) {
+CopyRows encode_copy_rows(std::string_view ndjson, std::span<char> out, CopyFormat format) {
     CopyRows result;
     const char* p = ndjson.data();
     const char* const end = p + ndjson.size();
@@ -370,7 +565,16 @@ CopyRows encode_copy_rows(std::string_view ndjson, std::span<char> out) {
                 result.error_line = line;
                 return result;
             }
-            char* const row_end = put_row(members, written);
+            char* row_end = written;
+            if (format == CopyFormat::binary) {
+                if (const char* error = put_binary_row(members, row_end); error != nullptr) {
+                    result.error = error;
+                    result.error_line = line;
+                    return result;
+                }
+            } else {
+                row_end = put_row(members, written);
+            }
             assert(static_cast<std::size_t>(row_end - written) <= copy_row_bytes_max(line_bytes));
             written = row_end;
             ++result.rows;

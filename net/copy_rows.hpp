@@ -37,7 +37,20 @@ struct CopyRows {
     std::size_t error_line = 0;  // 1-based, with error
 };
 
-// Writes one row per non-empty line of `ndjson` into `out`.
-[[nodiscard]] CopyRows encode_copy_rows(std::string_view ndjson, std::span<char> out);
+enum class CopyFormat : std::uint8_t {
+    text,    // tab-separated, COPY's escapes, \N for NULL
+    binary,  // PGCOPY tuples: _time as int64 microseconds since 2000, text as its bytes, jsonb as 1 + JSON text
+};
+
+// Binary COPY's stream begins with this header and ends with the trailer
+// (https://www.postgresql.org/docs/15/sql-copy.html, "Binary Format").
+inline constexpr char copy_binary_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\xff', '\r', '\n', '\0',
+                                                0, 0, 0, 0, 0, 0, 0, 0};
+inline constexpr char copy_binary_trailer[2] = {'\xff', '\xff'};
+
+// Writes one row per non-empty line of `ndjson` into `out`. Binary rows need
+// `_time` as an RFC 3339 string (or null): anything else is an error.
+[[nodiscard]] CopyRows encode_copy_rows(std::string_view ndjson, std::span<char> out,
+                                        CopyFormat format = CopyFormat::text);
 
 }  // namespace supervent::net

@@ -76,7 +76,8 @@ PostgresTransport::PostgresTransport(Ring& ring, SlotListener& listener, Postgre
     assert(!config_.tables.empty() && config_.connections > 0);
     std::size_t sql_bytes_max = 0;
     for (const std::string& table : config_.tables) {
-        copy_sql_.push_back("COPY " + table + " " + columns_sql + " FROM STDIN");
+        copy_sql_.push_back("COPY " + table + " " + columns_sql + " FROM STDIN" +
+                            (config_.format == CopyFormat::binary ? " (FORMAT binary)" : ""));
         sql_bytes_max = std::max(sql_bytes_max, copy_sql_.back().size());
     }
     if (config_.create_tables) {
@@ -85,7 +86,9 @@ PostgresTransport::PostgresTransport(Ring& ring, SlotListener& listener, Postgre
         setup_sql_ += " COMMIT";
     }
     // Query + CopyData head + the rows + CopyDone; or the setup query.
-    const std::size_t copy_data_heads = 5 * (config_.body_bytes_max / (64 * 1024) + 2);
+    // CopyData heads, and binary COPY's header and trailer.
+    const std::size_t copy_data_heads = 5 * (config_.body_bytes_max / (64 * 1024) + 4) + sizeof copy_binary_header +
+                                        sizeof copy_binary_trailer;
     out_bytes_max_ = std::max(5 + sql_bytes_max + 1 + copy_data_heads +
                                   copy_rows_bytes_max(config_.body_bytes_max, config_.batch_events) + sizeof copy_done,
                               5 + setup_sql_.size() + 1);
@@ -117,9 +120,16 @@ std::size_t PostgresTransport::put_query(char* out, std::string_view sql) const 
 // memory before parsing it, so one message per batch of megabytes would
 // cost it a buffer that size, grown by copying, per batch. rows.bytes
 // counts the message heads too.
-CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes) {
+CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes) const {
     static constexpr std::size_t copy_data_bytes = 64 * 1024;
+    const bool binary = config_.format == CopyFormat::binary;
     CopyRows total;
+    if (binary) {  // the header, as a CopyData of its own
+        out[0] = 'd';
+        put_u32(out + 1, 4 + sizeof copy_binary_header);
+        std::memcpy(out + 5, copy_binary_header, sizeof copy_binary_header);
+        total.bytes = 5 + sizeof copy_binary_header;
+    }
     while (!ndjson.empty()) {
         std::size_t cut = ndjson.size();
         if (cut > copy_data_bytes) {
@@ -131,7 +141,7 @@ CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, char* out, st
             return total;
         }
         char* const head = out + total.bytes;
-        const CopyRows rows = encode_copy_rows(ndjson.substr(0, cut), {head + 5, room_bytes - total.bytes - 5});
+        const CopyRows rows = encode_copy_rows(ndjson.substr(0, cut), {head + 5, room_bytes - total.bytes - 5}, config_.format);
         if (rows.error != nullptr) {
             total.error = rows.error;
             total.error_line = rows.error_line;
@@ -142,6 +152,17 @@ CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, char* out, st
         total.bytes += 5 + rows.bytes;
         total.rows += rows.rows;
         ndjson.remove_prefix(cut);
+    }
+    if (binary) {
+        if (room_bytes - total.bytes < 5 + sizeof copy_binary_trailer) {
+            total.error = "the rows do not fit their buffer";
+            return total;
+        }
+        char* const head = out + total.bytes;
+        head[0] = 'd';
+        put_u32(head + 1, 4 + sizeof copy_binary_trailer);
+        std::memcpy(head + 5, copy_binary_trailer, sizeof copy_binary_trailer);
+        total.bytes += 5 + sizeof copy_binary_trailer;
     }
     return total;
 }

@@ -48,6 +48,7 @@ struct PostgresTransportConfig {
     // one per source, each source's dataset.
     std::vector<std::string> tables;
     bool create_tables = true;  // CREATE TABLE IF NOT EXISTS on every connect
+    CopyFormat format = CopyFormat::binary;  // of the rows on the wire
     std::uint32_t connections = 2;
     std::int64_t connect_timeout_ns = 5'000'000'000;
     std::int64_t request_timeout_ns = 30'000'000'000;
@@ -137,7 +138,7 @@ private:
     void finish_close_if_quiet(Connection& conn);
     void note_failure(FailReason reason, int error_number, std::string_view detail, std::int64_t now_ns);
     [[nodiscard]] std::size_t put_query(char* out, std::string_view sql) const;
-    [[nodiscard]] static CopyRows put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes);
+    [[nodiscard]] CopyRows put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes) const;
 
     Ring& ring_;
     SlotListener& listener_;

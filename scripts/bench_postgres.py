@@ -8,7 +8,8 @@ user when run as root) on a free loopback port, fsync off for every row of
 the table alike, then measures, wall clock from process start to exit:
 
 - superventd --sink postgresql://... (generation, COPY rows, commit per
-  batch) with --workers x --connections parallel COPY streams, and with one;
+  batch) with --workers x --connections parallel COPY streams, and with one,
+  in binary COPY (the default) and text (copy=text);
 - psql \\copy FROM a file holding exactly the rows superventd wrote (taken
   back out of its table), in text and in binary format: one stream, and the
   file split into as many parallel psql streams as superventd had.
@@ -91,9 +92,9 @@ def count(server, table):
     return int(server.psql(f"SELECT count(*) FROM {table}"))
 
 
-def superventd_row(args, server, streams_workers, streams_connections, table):
+def superventd_row(args, server, streams_workers, streams_connections, table, url_extra=""):
     server.psql(f"DROP TABLE IF EXISTS {table}")
-    argv = [os.path.join(args.bin_dir, "superventd"), "--sink", server.url(table), "--events", str(args.events),
+    argv = [os.path.join(args.bin_dir, "superventd"), "--sink", server.url(table, url_extra), "--events", str(args.events),
             "--workers", str(streams_workers), "--connections", str(streams_connections), "--batch-events",
             str(args.batch_events), "--start", "2026-03-01T00:00:00Z", "--end", "2026-03-02T00:00:00Z", "--seed", "7"]
     with Meter(server) as meter:
@@ -149,6 +150,8 @@ def main():
         rows.append((f"superventd, {args.workers} workers x {args.connections} connections", streams, t))
         t = superventd_row(args, server, 1, 1, "bench_supervent")
         rows.append(("superventd, 1 worker x 1 connection", 1, t))
+        t = superventd_row(args, server, 1, 1, "bench_supervent_text", "&copy=text")
+        rows.append(("superventd, 1 worker x 1 connection, copy=text", 1, t))
         # What generation alone costs the client: the same events, dropped.
         with Meter(server) as meter:
             timed([os.path.join(args.bin_dir, "superventd"), "--sink", "discard:", "--events", str(args.events),

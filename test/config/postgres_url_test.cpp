@@ -18,6 +18,8 @@ TEST_CASE("postgresql URL with user host port database and table", "[postgres_ur
     CHECK(url.port == 6543);
     CHECK(url.database == "logs");
     CHECK(url.table == "events");
+    CHECK(url.binary_copy);
+    CHECK_FALSE(parse_postgres_url("postgresql://h/db?copy=text").binary_copy);
     // table= is ours, not libpq's; encryption is off (the transport needs the plain socket).
     CHECK(url.conninfo == "postgresql://loader@db.example.com:6543/logs?sslmode=disable&gssencmode=disable");
 }
@@ -60,6 +62,7 @@ TEST_CASE("postgresql URL refusals name the problem", "[postgres_url]") {
     refused("postgresql://u@h1,h2/db", "several hosts");
     refused("postgresql://u@h/db#frag", "fragment");
     refused("postgresql://u@h/db?dbname=x", "dbname");
+    refused("postgresql://u@h/db?copy=csv", "must be binary or text");
 }
 
 TEST_CASE("a password never appears in the refusal", "[postgres_url]") {

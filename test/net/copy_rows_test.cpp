@@ -106,3 +106,43 @@ TEST_CASE("escapes are found at every position of long values", "[copy_rows]") {
         }
     }
 }
+
+namespace {
+
+std::string be32(std::uint32_t v) {
+    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+std::string be64(std::uint64_t v) { return be32(static_cast<std::uint32_t>(v >> 32)) + be32(static_cast<std::uint32_t>(v)); }
+
+std::string binary_rows(const std::string& ndjson, const char** error = nullptr) {
+    std::vector<char> out(copy_rows_bytes_max(ndjson.size(), 8));
+    const CopyRows rows = encode_copy_rows(ndjson, out, CopyFormat::binary);
+    if (error != nullptr) *error = rows.error;
+    return {out.data(), rows.bytes};
+}
+
+}  // namespace
+
+TEST_CASE("binary rows: int64 microseconds since 2000, text as its bytes, jsonb as version 1 and JSON", "[copy_rows]") {
+    const std::string row = binary_rows(
+        R"({"_time":"2026-01-02T03:04:05.123456789Z","source":"w\tb","event_type":null,"message":"a\"\n\u00e9\u0000","attributes":{"k":"\"x\\","z":"\u0000"}})");
+    const std::string time = be32(8) + be64(820638245123457);  // rounded half up from ...456789 ns
+    const std::string source = be32(3) + "w\tb";
+    const std::string message = "a\"\n\xc3\xa9\xef\xbf\xbd";
+    const std::string attributes = std::string(1, '\1') + R"({"k":"\"x\\","z":"\ufffd"})";
+    CHECK(row == std::string("\0\5", 2) + time + source + be32(0xffffffffu) + be32(static_cast<std::uint32_t>(message.size())) +
+                     message + be32(static_cast<std::uint32_t>(attributes.size())) + attributes);
+}
+
+TEST_CASE("binary rows: time zones, missing columns and refusals", "[copy_rows]") {
+    const std::string offset = binary_rows(R"({"_time":"2000-01-01T00:00:00+02:00"})");
+    CHECK(offset.substr(2, 12) == be32(8) + be64(static_cast<std::uint64_t>(-7200000000LL)));
+    CHECK(binary_rows("{}") == std::string("\0\5", 2) + be32(0xffffffffu) + be32(0xffffffffu) + be32(0xffffffffu) +
+                                    be32(0xffffffffu) + be32(0xffffffffu));
+    const char* error = nullptr;
+    (void)binary_rows(R"({"_time":1767323045})", &error);
+    CHECK(error != nullptr);
+    (void)binary_rows(R"({"_time":"yesterday"})", &error);
+    CHECK(error != nullptr);
+}
