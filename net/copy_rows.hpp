@@ -1,16 +1,18 @@
 #pragma once
-// The rendered NDJSON batch as rows of PostgreSQL's COPY text format
-// (https://www.postgresql.org/docs/15/sql-copy.html, "Text Format"), for the
+// The rendered NDJSON batch as rows of PostgreSQL's COPY text or binary
+// format (https://www.postgresql.org/docs/15/sql-copy.html), for the
 // postgresql:// sink. One event line becomes one row of five columns:
 //
 //   _time  source  event_type  message  attributes
 //
 // The first four take the event's top-level values of those names: a JSON
 // string is unescaped (\" -> ", \uXXXX -> UTF-8) and written with COPY's
-// escapes (\\ \t \n \r \b \f), a number or true/false as it is, a missing key
-// or null as \N. attributes is JSON text for a jsonb column: the event's
-// "attributes" object with every other top-level key merged in (the "flat"
-// attribute layout), backslashes doubled for COPY. PostgreSQL text holds no
+// escapes (\\ \t \n \r \b \f) in text, as its bytes in binary; a number or
+// true/false as it is; a missing key or null as NULL. In binary, _time is
+// parsed from RFC 3339 into PostgreSQL's microseconds since 2000.
+// attributes is JSON text for a jsonb column: the event's "attributes"
+// object with every other top-level key merged in (the "flat" attribute
+// layout), backslashes doubled in text COPY. PostgreSQL text holds no
 // NUL: \u0000 becomes U+FFFD in every column.
 //
 // No allocation, no bounds check per byte: a line of L bytes never becomes

@@ -9,7 +9,7 @@
 // transport speaks the protocol itself on the same socket, which libpq no
 // longer touches until PQfinish: a batch is one ring send of
 //
-//   Query("COPY table (...) FROM STDIN") CopyData(rows) CopyDone
+//   Query("COPY table (...) FROM STDIN (FORMAT binary)") CopyData(rows)... CopyDone
 //
 // written into the connection's own buffer, and the answer (CopyInResponse,
 // CommandComplete "COPY n" or ErrorResponse, ReadyForQuery) is read by ring
