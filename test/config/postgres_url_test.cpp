@@ -11,7 +11,7 @@ using supervent::config::postgres_table_name_problem;
 using supervent::config::SinkUrl;
 using Catch::Matchers::Contains;
 
-TEST_CASE("postgresql URL with user host port database and table", "[postgres_url]") {
+TEST_CASE("postgres url: postgresql URL with user host port database and table", "[postgres_url]") {
     const auto url = parse_postgres_url("postgresql://loader@db.example.com:6543/logs?table=events");
     CHECK(url.user == "loader");
     CHECK(url.host == "db.example.com");
@@ -24,7 +24,7 @@ TEST_CASE("postgresql URL with user host port database and table", "[postgres_ur
     CHECK(url.conninfo == "postgresql://loader@db.example.com:6543/logs?sslmode=disable&gssencmode=disable");
 }
 
-TEST_CASE("postgresql URL keeps libpq parameters and defaults the port", "[postgres_url]") {
+TEST_CASE("postgres url: postgresql URL keeps libpq parameters and defaults the port", "[postgres_url]") {
     const auto url = parse_postgres_url("postgres://me@/db?host=/tmp/pg&passfile=/etc/pass&table=s.t&sslmode=disable");
     CHECK(url.port == 5432);
     CHECK(url.host == "/tmp/pg");
@@ -34,7 +34,7 @@ TEST_CASE("postgresql URL keeps libpq parameters and defaults the port", "[postg
     CHECK(parse_postgres_url("postgresql://h/d%62").database == "db");
 }
 
-TEST_CASE("postgresql sink URL through parse_sink_url", "[postgres_url]") {
+TEST_CASE("postgres url: postgresql sink URL through parse_sink_url", "[postgres_url]") {
     const auto url = parse_sink_url("PostgreSQL://u@127.0.0.1:5433/d?table=t");
     CHECK(url.kind == SinkUrl::Kind::postgresql);
     CHECK(url.host == "127.0.0.1");
@@ -42,7 +42,7 @@ TEST_CASE("postgresql sink URL through parse_sink_url", "[postgres_url]") {
     CHECK(url.text == "PostgreSQL://u@127.0.0.1:5433/d?table=t");
 }
 
-TEST_CASE("postgresql URL refusals name the problem", "[postgres_url]") {
+TEST_CASE("postgres url: postgresql URL refusals name the problem", "[postgres_url]") {
     auto refused = [](const char* text, const char* why) {
         INFO(text);
         CHECK_THROWS_WITH(parse_sink_url(text), Contains(why));
@@ -65,7 +65,7 @@ TEST_CASE("postgresql URL refusals name the problem", "[postgres_url]") {
     refused("postgresql://u@h/db?copy=csv", "must be binary or text");
 }
 
-TEST_CASE("a password never appears in the refusal", "[postgres_url]") {
+TEST_CASE("postgres url: a password never appears in the refusal", "[postgres_url]") {
     try {
         (void)parse_sink_url("postgresql://u:hunter2@h/db");
         FAIL("accepted a password");
@@ -74,7 +74,7 @@ TEST_CASE("a password never appears in the refusal", "[postgres_url]") {
     }
 }
 
-TEST_CASE("table names", "[postgres_url]") {
+TEST_CASE("postgres url: table names", "[postgres_url]") {
     CHECK(postgres_table_name_problem("events").empty());
     CHECK(postgres_table_name_problem("_x-1").empty());
     CHECK(postgres_table_name_problem("public.events").empty());

@@ -10,7 +10,9 @@
    attributes), every one of them.
 3. Per-source tables: a two-source scenario puts each source's events in
    the table named by its dataset.
-4. A batch the server refuses (a column of the wrong type in an existing
+4. --check-config refuses a password, no database, a bad table name or port
+   with the reason (and never echoes the password).
+5. A batch the server refuses (a column of the wrong type in an existing
    table) fails with the server's message in the log and in status."""
 
 import json
@@ -141,7 +143,22 @@ def refused_batch(h, server):
     check(re.search(r"rejected: 22P0\d ", result.stderr), f"the server's message is not in the log: {result.stderr[-2000:]}")
 
 
+def check_config(h, server):
+    """--check-config validates the URL without connecting, and says what is wrong."""
+    good = h.run("check-good", [h.bin("superventd"), "--check-config", "--sink", server.url("events")], timeout_s=30)
+    check(good.rc == 0 and "PostgreSQL" in good.stdout + good.stderr, f"a good URL: rc {good.rc}: {good.stdout}{good.stderr}")
+    for url, why in (("postgresql://u:hunter2@127.0.0.1/db", "must not carry a password"),
+                     ("postgresql://u@127.0.0.1", "names no database"),
+                     ("postgresql://u@127.0.0.1/db?table=no;drop", "table"),
+                     ("postgresql://u@127.0.0.1:0/db", "port")):
+        bad = h.run(f"check-bad-{len(why)}", [h.bin("superventd"), "--check-config", "--sink", url], timeout_s=30)
+        text = bad.stdout + bad.stderr
+        check(bad.rc == 2 and why in text, f"--check-config --sink {url}: rc {bad.rc}, expected 2 and '{why}': {text}")
+        check("hunter2" not in text, f"the password is echoed: {text}")
+
+
 def test(h, server):
+    check_config(h, server)
     exact_and_parse_back(h, server)
     per_source_tables(h, server)
     refused_batch(h, server)
