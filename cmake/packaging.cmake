@@ -86,6 +86,8 @@ set(CPACK_INSTALL_PREFIX "/usr")
 set(CPACK_GENERATOR "DEB")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "utils")
+# dpkg-shlibdeps derives Depends from what the binaries link: liburing2,
+# libssl3, libzstd1, libpq5 (postgresql:// sinks), ...; e2e.ops_package checks it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Stripped binaries in the package; their debug symbols in
 # supervent-dbgsym_<version>_<arch>.ddeb, under /usr/lib/debug/.build-id

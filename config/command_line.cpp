@@ -314,6 +314,11 @@ std::string daemon_help_text() {
         "      file:PATH                      events written to PATH\n"
         "      stdout:                        events on standard output\n"
         "      discard:                       generated, then dropped\n"
+        "      postgresql://USER@HOST[:PORT]/DB?table=NAME\n"
+        "                                     rows COPYed into a PostgreSQL table, one\n"
+        "                                     transaction per batch; the password from\n"
+        "                                     PGPASSFILE, ~/.pgpass or passfile=PATH,\n"
+        "                                     never the URL (docs/sinks/postgresql.md)\n"
         "  --dataset NAME          dataset to ingest into (default supervent); letters,\n"
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,

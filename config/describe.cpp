@@ -25,6 +25,7 @@ std::string sink_text(const SinkUrl& sink) {
         case SinkUrl::Kind::file: return concat("file ", detail::quoted(sink.file_path), " (NDJSON)");
         case SinkUrl::Kind::stdout_stream: return "standard output (NDJSON)";
         case SinkUrl::Kind::discard: return "discard (events are generated, then dropped)";
+        case SinkUrl::Kind::postgresql: return concat("PostgreSQL ", sink.text, " (COPY, one transaction per batch)");
     }
     return sink.text;
 }

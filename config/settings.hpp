@@ -17,10 +17,11 @@ namespace supervent::config {
 
 // Where batches go. Parsed from `--sink` / [sink] url.
 struct SinkUrl {
-    enum class Kind { http, https, file, stdout_stream, discard };
+    enum class Kind { http, https, file, stdout_stream, discard, postgresql };
     Kind kind = Kind::http;
     std::string host;          // http(s): host name or address literal (no brackets)
     std::uint16_t port = 0;    // http(s): 80/443 when not given
+    // postgresql: host and port as above ("" = libpq's default); the rest is in `text` (config/postgres_url.hpp)
     std::string path_prefix;   // http(s): e.g. "" or "/proxy" (no trailing '/')
     std::string file_path;     // file: the path
     std::string text;          // as the user wrote it, for messages

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "config/load.hpp"
+#include "config/postgres_url.hpp"
 #include "config/values.hpp"
 
 namespace supervent::config {
@@ -17,7 +18,8 @@ using detail::quoted;
 using detail::ValueError;
 
 constexpr std::string_view accepted_forms =
-    "http://HOST[:PORT][/PREFIX], https://HOST[:PORT][/PREFIX], file:PATH, stdout: or discard:";
+    "http://HOST[:PORT][/PREFIX], https://HOST[:PORT][/PREFIX], file:PATH, stdout:, discard: or "
+    "postgresql://USER@HOST[:PORT]/DB?table=NAME";
 constexpr std::size_t host_bytes_max = 253;  // the longest DNS name
 
 bool is_host_char(char c) {
@@ -154,6 +156,21 @@ SinkUrl parse_bare(std::string_view scheme, std::string_view rest, SinkUrl::Kind
     return url;
 }
 
+// The URL is libpq's to read at connect time; parse_postgres_url checks it now.
+SinkUrl parse_postgres(std::string_view text) {
+    PostgresUrl postgres;
+    try {
+        postgres = parse_postgres_url(text);
+    } catch (const std::invalid_argument& error) {
+        throw ValueError(error.what());
+    }
+    SinkUrl url;
+    url.kind = SinkUrl::Kind::postgresql;
+    url.host = postgres.host;
+    url.port = postgres.port;
+    return url;
+}
+
 SinkUrl parse_by_scheme(std::string_view text) {
     const auto colon = text.find(':');
     const auto scheme = lowercase(text.substr(0, colon));
@@ -164,6 +181,7 @@ SinkUrl parse_by_scheme(std::string_view text) {
         if (scheme == "file") return parse_file(rest);
         if (scheme == "stdout") return parse_bare(scheme, rest, SinkUrl::Kind::stdout_stream);
         if (scheme == "discard") return parse_bare(scheme, rest, SinkUrl::Kind::discard);
+        if (scheme == "postgresql" || scheme == "postgres") return parse_postgres(text);
     }
     throw ValueError(concat("unsupported sink URL ", quoted(text), "; expected ", accepted_forms));
 }

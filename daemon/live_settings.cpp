@@ -264,6 +264,11 @@ ScenarioSwap Daemon::Shared::prepare_scenario(config::Settings& next) const {
             swap.routes.push_back(static_cast<std::uint16_t>(known - swap.route_datasets.begin()));
             continue;
         }
+        if (settings.sink.kind == Kind::postgresql) {
+            // Its connections make their tables when they open, at start-up.
+            throw std::runtime_error("dataset '" + source.dataset + "' is new to this run: a postgresql sink has its "
+                                     "tables from start-up; restart superventd to write to a new table");
+        }
         if (swap.route_datasets.size() >= bounds::http_routes_max) {
             throw std::runtime_error("dataset '" + source.dataset + "' would be the " +
                                      std::to_string(bounds::http_routes_max + 1) + "th of this run: at most " +

@@ -17,6 +17,7 @@
 #include "core/scenarios.hpp"
 #include "core/schema.hpp"
 #include "daemon/local_addresses.hpp"
+#include "daemon/postgres_plan.hpp"
 #include "net/body_format.hpp"
 #include "net/http_request.hpp"
 
@@ -263,6 +264,7 @@ struct CommonPlan {
     std::uint32_t workers = 1;
     double rate_eps = 0;  // the run's; 0 = unlimited
     net::HttpTransportConfig http;
+    net::PostgresTransportConfig postgres;
 };
 
 void plan_sink(const config::Settings& settings, const CommonPlan& common, ShardPlan& plan) {
@@ -287,6 +289,10 @@ void plan_sink(const config::Settings& settings, const CommonPlan& common, Shard
             break;
         case Kind::discard:
             plan.slots = 2;
+            break;
+        case Kind::postgresql:
+            plan.sink.postgres = common.postgres;
+            plan.slots = settings.connections * bounds::slots_per_connection;
             break;
     }
 }
@@ -391,6 +397,7 @@ RunPlan plan_shards(const config::Settings& settings, const PlanInputs& inputs) 
     common.workers = plan_workers(settings, inputs, run.messages);
     common.rate_eps = run_rate_eps(settings, *common.scenario).value_or(0);
     if (http_sink(settings.sink.kind)) common.http = plan_http(settings, inputs, *common.scenario, run.messages);
+    if (settings.sink.kind == Kind::postgresql) common.postgres = plan_postgres(settings, *common.scenario);
     run.shards.reserve(common.workers);
     for (std::uint32_t i = 0; i < common.workers; ++i) run.shards.push_back(plan_shard(settings, inputs, common, i));
     return run;

@@ -15,6 +15,7 @@
 #include "core/schema.hpp"
 #include "net/discard_transport.hpp"
 #include "net/file_transport.hpp"
+#include "net/postgres_transport.hpp"
 
 namespace supervent::daemon {
 namespace {
@@ -164,6 +165,14 @@ void Shard::start() {
         case config::SinkUrl::Kind::discard:
             transport_ = std::make_unique<net::DiscardTransport>(listener);
             break;
+        case config::SinkUrl::Kind::postgresql: {
+            net::PostgresTransportConfig postgres = plan_.sink.postgres;
+            postgres.body_bytes_max = arena_->slot_bytes() - bounds::http_head_room_bytes;
+            postgres.batch_events = plan_.batch_events;
+            postgres.shard_index = plan_.index;
+            transport_ = std::make_unique<net::PostgresTransport>(*ring_, listener, std::move(postgres));
+            break;
+        }
         case config::SinkUrl::Kind::https: {
             // The transport encrypts each slot into its connections' own
             // buffers and sends those, so SEND_ZC has nothing registered to

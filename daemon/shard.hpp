@@ -19,6 +19,7 @@
 #include "net/buffer_arena.hpp"
 #include "net/file_transport.hpp"
 #include "net/http_transport.hpp"
+#include "net/postgres_transport.hpp"
 #include "net/ring.hpp"
 #include "net/transport.hpp"
 #include "net/zstd_compressor.hpp"
@@ -30,6 +31,7 @@ struct SinkPlan {
     net::HttpTransportConfig http;  // kind == http
     int file_fd = -1;               // kind == file / stdout_stream: this shard's descriptor
     net::FileRotation rotation;     // kind == file: pass to FileTransport (rotate_bytes 0 = never)
+    net::PostgresTransportConfig postgres;  // kind == postgresql
     // ndjson/csv/text: send what the engine renders; json_array: turn each
     // rendered NDJSON batch into an array first (net::ndjson_to_json_array).
     net::BodyFormat body_format = net::BodyFormat::ndjson;

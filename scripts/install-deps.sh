@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   liburing-dev libboost-dev libsimdjson-dev libzstd-dev libtomlplusplus-dev openssl ca-certificates
   libyaml-cpp-dev libssl-dev libsystemd-dev zlib1g-dev catch2
+  # postgresql:// sinks link libpq; their tests and scripts/bench_postgres.py start a real server (initdb, pg_ctl)
+  libpq-dev postgresql
   # the libFuzzer targets (scripts/fuzz.sh): clang with its fuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev llvm-14
   # test peers and tools

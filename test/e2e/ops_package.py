@@ -129,6 +129,7 @@ def test(h):
     check(conffiles.strip() == "/etc/supervent/superventd.toml", f"conffiles: {conffiles!r}")
     control = subprocess.run(["dpkg-deb", "-f", deb, "Package", "Depends"], capture_output=True, text=True).stdout
     check("Package: supervent" in control and "liburing2" in control, f"control: {control}")
+    check("libpq5" in control, f"superventd links libpq (postgresql:// sinks); the package must depend on libpq5: {control}")
     unpacked = h.path("unpacked")
     subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True)
     with open(os.path.join(unpacked, "usr/lib/systemd/system/superventd.service")) as f:
