@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,10 @@ private:
     void publish_sink_health(const net::TransportCounters& counters, std::int64_t now_ns);
     // Checkpoint journal (only with plan_.checkpoint_share).
     void replay(const ShardJournal& journal);
+    [[nodiscard]] std::uint32_t replay_next_size();
+    void replay_skip(std::span<char> scratch);
+    void replay_apply_journal();
+    [[nodiscard]] bool replay_sends(std::uint64_t batch);
     void journal_size(std::uint32_t event_count);
     void journal_toggle(std::uint16_t source, bool enabled);
     void publish_settled();
@@ -169,8 +174,13 @@ private:
     std::uint32_t journaled_size_ = 0;        // the batch size last journaled
     std::vector<std::uint64_t> slot_batch_;
     std::vector<std::uint64_t> slot_events_before_;
-    std::uint64_t failed_batch_ = UINT64_MAX;  // the first batch that failed for good
-    std::uint64_t failed_events_before_ = 0;
+    // A resumed backfill below its checkpoint's watermark (nullptr = past
+    // it): the journal replayed (plan_.checkpoint's), and where in it.
+    const ShardJournal* replay_ = nullptr;
+    std::size_t replay_size_next_ = 0;
+    std::size_t replay_toggle_next_ = 0;
+    std::size_t replay_failed_next_ = 0;
+    std::uint32_t replay_batch_size_ = 0;     // of batch next_batch_
 
     // Retry by time. By slot: when its batch first failed (0 = it has not).
     std::vector<std::int64_t> slot_retry_since_ns_;
