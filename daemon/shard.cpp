@@ -207,21 +207,20 @@ void Shard::loop() {
             const net::CompletionTag tag = net::CompletionTag::decode(cqe.user_data);
             if (tag.op != net::Op::wake && tag.op != net::Op::none) transport_->on_completion(cqe, tag, now_ns);
         });
-        publish_transport_counters();
+        publish_transport_counters(now_ns);
     }
 }
 
 // The transport keeps its own counters (the shard's data path does not
 // reach into it); the stats table says which of them to publish.
-void Shard::publish_transport_counters() {
-    static const net::TlsCounters no_tls;
-    const net::TlsCounters& tls = http_ != nullptr ? http_->tls_counters() : no_tls;
+void Shard::publish_transport_counters(std::int64_t now_ns) {
+    const net::TlsCounters& tls = http_ != nullptr ? http_->tls_counters() : no_tls_;
     const net::TransportCounters& counters = transport_->counters();
     for (const StatSpec& spec : stat_table) {
         if (spec.source != nullptr) stats_[spec.id].set(spec.source(counters, tls));
     }
     stats_.ktls_unavailable_errno.set(static_cast<std::uint64_t>(tls.ktls_unavailable_errno));
-    publish_sink_health(counters, monotonic_ns());
+    publish_sink_health(counters, now_ns);
 }
 
 // What the control thread logs and shows while the sink fails: the last

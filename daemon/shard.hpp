@@ -98,7 +98,7 @@ private:
     [[nodiscard]] bool can_fill_now() const;
     [[nodiscard]] net::Slot* free_slot();
     void release(net::Slot& slot);
-    void publish_transport_counters();
+    void publish_transport_counters(std::int64_t now_ns);
     void fail_slot(net::Slot& slot, net::FailReason reason);
     [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
     // Retry by time (ShardPlan::retry_for_ns) and the sink's health as seen here.
@@ -134,6 +134,7 @@ private:
     std::unique_ptr<core::ScenarioEngine> engine_;
     std::unique_ptr<net::Transport> transport_;
     net::HttpTransport* http_ = nullptr;      // transport_, when it is HTTP: routes are added to it
+    const net::TlsCounters no_tls_{};         // what a transport without TLS publishes
     std::size_t engine_bytes_max_ = 0;        // the engine's batch byte limit
     std::size_t batch_room_bytes_ = 0;        // a rendered batch's room: batch_events x the start-up largest event
     std::uint32_t batch_events_cap_ = 0;      // events per batch the room holds for the running scenario
