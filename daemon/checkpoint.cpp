@@ -618,8 +618,13 @@ ShardJournal ShardCheckpointShare::snapshot() {
     journal.toggles = toggles_;
     journal.failed = failed_;
     // The open range is not kept: the shard puts it into the ring before it
-    // stores another, and a snapshot that sees the other sees the ring.
-    if (state.open.count > 0) add_failed_range(journal.failed, state.open);
+    // stores another, and a snapshot that sees the other sees the ring. Read
+    // while the shard closes it, it is both open here and (whole, as closed)
+    // in the ring: then the ring's has it all.
+    const auto covering = std::find_if(journal.failed.begin(), journal.failed.end(), [&](const auto& range) {
+        return range.from <= state.open.from && state.open.from < range.end();
+    });
+    if (state.open.count > 0 && covering == journal.failed.end()) add_failed_range(journal.failed, state.open);
     journal.batches = prefix.batches;
     journal.events = prefix.events;
     journal.bound_failed();

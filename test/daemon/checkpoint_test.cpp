@@ -377,6 +377,19 @@ TEST_CASE("failed batches reach the snapshot as ranges below the prefix", "[chec
     CHECK(failed_batches_of(share->snapshot()) == std::vector<std::uint64_t>{2, 3, 4, 6, 7, 8, 12});
 }
 
+TEST_CASE("a range read open and then found closed in the ring counts once", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    share->fail(at(3), events_per_batch);
+    share->publish(at(5));
+    CHECK(share->snapshot().failed == std::vector<ShardJournal::FailedRange>{{3, 1, 30, 10}});
+    // The shard closes it (into the ring) and opens the next, not yet published:
+    // the sequence lock still says 3 is open, the ring has it closed.
+    share->fail(at(5), events_per_batch);
+    CHECK(share->snapshot().failed == std::vector<ShardJournal::FailedRange>{{3, 1, 30, 10}});
+    share->publish(at(6));
+    CHECK(share->snapshot().failed == std::vector<ShardJournal::FailedRange>{{3, 1, 30, 10}, {5, 1, 50, 10}});
+}
+
 TEST_CASE("a failure the full ring cannot take holds the prefix below it for good", "[checkpoint]") {
     auto share = std::make_unique<ShardCheckpointShare>();
     // Every other batch fails: each failure closes the open range into the ring.
