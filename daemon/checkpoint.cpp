@@ -192,7 +192,7 @@ void check_failed_ranges(std::string_view origin, std::size_t shard, const Shard
             range.events_before > journal.events || range.events > journal.events - range.events_before) {
             refuse(name + " goes past the watermark (batch " + std::to_string(journal.batches) + ")");
         }
-        batch = range.end() + 1;  // apart: touching ranges are written as one
+        batch = range.end() == UINT64_MAX ? UINT64_MAX : range.end() + 1;  // apart: touching ranges are written as one
         events = range.events_before + range.events;
     }
 }
