@@ -432,6 +432,31 @@ std::string resumed_checkpoint_kept(const CheckpointStart& start, const Checkpoi
     return {};
 }
 
+ShardJournal resumed_journal(const ShardJournal& resumed, ShardJournal current) {
+    if (current.batches >= resumed.batches) return current;
+    // Below current.batches this run settled every batch again (each acknowledged
+    // or in current.failed); from there to the watermark the resumed file still holds.
+    for (const ShardJournal::FailedRange& range : resumed.failed) {
+        if (range.end() <= current.batches) continue;
+        ShardJournal::FailedRange rest = range;
+        if (rest.from < current.batches) {
+            assert(current.events > rest.events_before && current.events < rest.events_before + rest.events);
+            rest = {current.batches, range.end() - current.batches, current.events,
+                    range.events_before + range.events - current.events};
+        }
+        add_failed_range(current.failed, rest);
+    }
+    current.batches = resumed.batches;
+    current.events = resumed.events;
+    // Below the watermark this run journals nothing of its own (sizes and
+    // toggles are the replayed ones), and a shard that never started has
+    // nothing at all: the resumed file's are the ones.
+    current.sizes = resumed.sizes;
+    current.toggles = resumed.toggles;
+    current.bound_failed();
+    return current;
+}
+
 std::optional<Checkpoint> load_checkpoint(const std::string& path) {
     const FdCloser file{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
     if (file.fd < 0) {

@@ -131,10 +131,19 @@ void add_failed_range(std::vector<ShardJournal::FailedRange>& ranges, const Shar
 void check_checkpoint_path(const std::string& path);
 
 // Why the checkpoint a run resumed from must not be overwritten by `next`,
-// or "" when it may: a shard whose settled prefix is behind the one it
-// resumed from has not replayed it yet, or refused it (it does not fit the
-// run); writing then would throw away what the file records.
+// or "" when it may: a shard whose watermark is behind the one it resumed
+// from (after resumed_journal, only one whose failed ranges went past the
+// bound); writing then would throw away what the file records.
 [[nodiscard]] std::string resumed_checkpoint_kept(const CheckpointStart& start, const Checkpoint& next);
+
+// A resumed shard's journal for the file while this run is still below the
+// watermark it resumed from (`current.batches` < `resumed.batches`): the
+// resumed watermark, the failures this run recorded below where it has got
+// to, and the resumed failed ranges from there on, which it has still to send
+// (a range it is inside of cut there). At or past the watermark: `current`.
+// So a run stopped while it sends failed batches again records those it
+// delivered.
+[[nodiscard]] ShardJournal resumed_journal(const ShardJournal& resumed, ShardJournal current);
 
 // nullopt when there is no file at `path`; throws when it cannot be read or
 // parsed, is not a regular file, or is larger than bounds::checkpoint_bytes_max.

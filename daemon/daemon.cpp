@@ -46,7 +46,11 @@ Daemon::~Daemon() {
 void Daemon::Shared::write_checkpoint(bool final) {
     Checkpoint next;
     next.fingerprint = checkpoint->fingerprint;
-    for (std::uint32_t i = 0; i < shard_count; ++i) next.shards.push_back(checkpoint_shares[i].snapshot());
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        next.shards.push_back(checkpoint_shares[i].snapshot());
+        // Still sending the failed batches it resumed with: the file keeps the rest.
+        if (checkpoint->resuming()) next.shards[i] = resumed_journal(checkpoint->found->shards.at(i), std::move(next.shards[i]));
+    }
     if (final) {
         const Totals total = totals();
         bool all_made = true;

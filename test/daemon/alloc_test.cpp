@@ -181,7 +181,7 @@ TEST_CASE("the checkpoint journal's shard side does not allocate, even with its 
     CHECK(share->journal_lost());
 }
 
-TEST_CASE("recording failed batches does not allocate on the shard's side, even with the ring full", "[alloc][checkpoint]") {
+TEST_CASE("recording failed batches does not allocate on the shard's side even with the ring full", "[alloc][checkpoint]") {
     auto share = std::make_unique<ShardCheckpointShare>();
     const std::uint64_t batches = 4 * ShardCheckpointShare::ring_entries;
     const std::uint64_t before = heap_allocations_on_this_thread();
@@ -244,7 +244,7 @@ ResendRun run_resend(std::uint64_t events, std::uint64_t every) {
 
 }  // namespace
 
-TEST_CASE("a resumed backfill sends its failed batches alone, allocating nothing for them", "[alloc][checkpoint]") {
+TEST_CASE("a resumed backfill sends its failed batches alone and allocates nothing for them", "[alloc][checkpoint]") {
     (void)run_resend(10'000, 4);  // one-time initialisation
     const ResendRun few = run_resend(100'000, 40);   // 3 ranges of 2 batches
     const ResendRun many = run_resend(100'000, 4);   // 25 ranges

@@ -96,7 +96,7 @@ TEST_CASE("a damaged checkpoint is refused with the file and line", "[checkpoint
     CHECK_THAT(parse_error("supervent checkpoint 1\nworkers 1\n"), Contains("incomplete checkpoint"));
 }
 
-TEST_CASE("a format 1 checkpoint still loads; a newer format is refused by name", "[checkpoint]") {
+TEST_CASE("a format 1 checkpoint still loads and a newer format is refused by name", "[checkpoint]") {
     // As superventd before failed batches were recorded wrote it.
     const std::string v1 = "supervent checkpoint 1\nfingerprint ab\nworkers 1\ncomplete no\n"
                            "shard 0 batches 4 events 4000\nsize 0 0 1000\n";
@@ -166,6 +166,33 @@ TEST_CASE("add_failed_range keeps ranges sorted and merges those that touch", "[
     CHECK(ranges == std::vector<ShardJournal::FailedRange>{{3, 1, 300, 100}, {5, 1, 500, 100}, {9, 4, 900, 400}});
     supervent::daemon::add_failed_range(ranges, {4, 1, 400, 100});  // fills the gap: one range
     CHECK(ranges == std::vector<ShardJournal::FailedRange>{{3, 3, 300, 300}, {9, 4, 900, 400}});
+}
+
+TEST_CASE("a resumed shard still sending failed batches again keeps the rest of the resumed file", "[checkpoint]") {
+    ShardJournal resumed;
+    resumed.batches = 20;
+    resumed.events = 2000;
+    resumed.sizes = {{0, 100}};
+    resumed.toggles = {{3, 0, false}, {4, 0, true}};
+    resumed.failed = {{2, 3, 200, 300}, {8, 4, 800, 400}, {15, 1, 1500, 100}};
+    // This run has settled batches 0..9: 2..4 delivered, 8 failed again; 9 is in flight.
+    ShardJournal current;
+    current.batches = 9;
+    current.events = 900;
+    current.sizes = {{0, 100}};
+    current.failed = {{8, 1, 800, 100}};
+    const ShardJournal merged = supervent::daemon::resumed_journal(resumed, current);
+    CHECK(merged.batches == 20);
+    CHECK(merged.events == 2000);
+    CHECK(merged.failed == std::vector<ShardJournal::FailedRange>{{8, 4, 800, 400}, {15, 1, 1500, 100}});
+    CHECK(merged.sizes == resumed.sizes);
+    CHECK(merged.toggles == resumed.toggles);
+    // A shard that has not got anywhere (or never started) writes the resumed journal back.
+    CHECK(supervent::daemon::resumed_journal(resumed, ShardJournal{}) == resumed);
+    // Past the watermark this run's journal is the whole story.
+    current.batches = 25;
+    current.events = 2500;
+    CHECK(supervent::daemon::resumed_journal(resumed, current) == current);
 }
 
 TEST_CASE("trim_to_settled keeps what the settled batches need", "[checkpoint]") {
