@@ -65,6 +65,12 @@ inline constexpr std::uint32_t checkpoint_journal_ring_entries = 256;
 inline constexpr std::uint32_t checkpoint_journal_backlog_entries = 256;
 static_assert((checkpoint_journal_ring_entries & (checkpoint_journal_ring_entries - 1)) == 0,
               "the journal ring's indices wrap by a mask");
+// Failed batches a checkpoint records per shard, as ranges of consecutive
+// batches (an outage that outlasts retry_for fails a run of them: one range).
+// 1024 ranges are about 40 KiB of checkpoint a shard; beyond them the
+// watermark stops at the first range that does not fit, and a resume sends
+// everything from there again (daemon/checkpoint.hpp).
+inline constexpr std::uint32_t checkpoint_failed_ranges_max = 1024;
 
 // Config files (TOML, the original tool's YAML), checked by
 // config/input_bounds.cpp before toml++ or yaml-cpp sees the text: toml++
@@ -92,8 +98,8 @@ inline constexpr double rate_eps_min = 0.01;
 inline constexpr double rate_eps_max = 1e12;
 static_assert(rate_eps_min > 0 && rate_eps_min < rate_eps_max);
 
-// A checkpoint file read back: a few lines a shard and a line per change of
-// batch size or source toggle settled so far. Reading stops here, so a
+// A checkpoint file read back: a few lines a shard, a line per change of
+// batch size or source toggle settled so far and one per failed range. Reading stops here, so a
 // device or a stray huge file named as the checkpoint cannot exhaust memory.
 inline constexpr std::size_t checkpoint_bytes_max = 64 * 1024 * 1024;
 

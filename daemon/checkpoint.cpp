@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -23,7 +24,12 @@
 namespace supervent::daemon {
 namespace {
 
-constexpr std::string_view magic = "supervent checkpoint 1";
+// The first line, with the format's number: 2 adds `failed` records; 1 (no
+// failed batches recorded, its watermark stopped at the first) still loads.
+constexpr std::string_view magic_prefix = "supervent checkpoint ";
+constexpr std::string_view magic = "supervent checkpoint 2";
+constexpr int format_oldest = 1;
+constexpr int format_current = 2;
 
 std::uint64_t fnv1a64(std::string_view text) {
     std::uint64_t hash = 0xcbf29ce484222325ull;
@@ -147,11 +153,108 @@ private:
     std::string_view origin_;
 };
 
+// The format number on the first line: 1 or 2; a newer one is refused by name.
+int parse_format(const Parser& parser, const Line& line, std::string_view raw) {
+    if (raw.substr(0, magic_prefix.size()) != magic_prefix) {
+        parser.fail(line, "not a supervent checkpoint (the first line is not \"" + std::string(magic) + "\")");
+    }
+    const std::string_view version = raw.substr(magic_prefix.size());
+    int format = 0;
+    const auto [end, error] = std::from_chars(version.data(), version.data() + version.size(), format);
+    if (error != std::errc{} || end != version.data() + version.size()) {
+        parser.fail(line, "not a supervent checkpoint (the first line is not \"" + std::string(magic) + "\")");
+    }
+    if (format < format_oldest || format > format_current) {
+        parser.fail(line, "checkpoint format " + std::string(version) + ", which this superventd does not read (it reads " +
+                              std::to_string(format_oldest) + " to " + std::to_string(format_current) +
+                              "): resume with the superventd that wrote it, or remove the file to start afresh");
+    }
+    return format;
+}
+
+// A shard's failed ranges as checkpoint_text writes them: in order, apart,
+// each of at least one batch of at least one event, below the watermark, and
+// no more than the bound.
+void check_failed_ranges(std::string_view origin, std::size_t shard, const ShardJournal& journal) {
+    const auto refuse = [&](const std::string& why) {
+        throw std::runtime_error(std::string(origin) + ": shard " + std::to_string(shard) + ": " + why);
+    };
+    if (journal.failed.size() > bounds::checkpoint_failed_ranges_max) {
+        refuse(std::to_string(journal.failed.size()) + " failed ranges, more than the " +
+               std::to_string(bounds::checkpoint_failed_ranges_max) + " a checkpoint holds");
+    }
+    std::uint64_t batch = 0, events = 0;
+    for (const ShardJournal::FailedRange& range : journal.failed) {
+        const std::string name = "the failed range from batch " + std::to_string(range.from);
+        if (range.count == 0 || range.events < range.count) refuse(name + " is empty or has a batch without events");
+        if (range.from < batch || range.events_before < events) refuse(name + " overlaps or comes before the one above it");
+        if (range.from > journal.batches || range.count > journal.batches - range.from ||
+            range.events_before > journal.events || range.events > journal.events - range.events_before) {
+            refuse(name + " goes past the watermark (batch " + std::to_string(journal.batches) + ")");
+        }
+        batch = range.end() == UINT64_MAX ? UINT64_MAX : range.end() + 1;  // apart: touching ranges are written as one
+        events = range.events_before + range.events;
+    }
+}
+
 }  // namespace
 
 void ShardJournal::trim_to_settled() {
+    bound_failed();
     std::erase_if(sizes, [this](const SizeRun& run) { return run.from_batch >= batches; });
     std::erase_if(toggles, [this](const Toggle& toggle) { return toggle.at_batch >= batches; });
+}
+
+void ShardJournal::bound_failed() {
+    std::erase_if(failed, [this](const FailedRange& range) { return range.from >= batches; });
+    // A range the watermark cuts (the watermark held back inside it): its
+    // events past the cut are not known apart, so all of it goes past.
+    if (!failed.empty() && failed.back().end() > batches) {
+        batches = failed.back().from;
+        events = failed.back().events_before;
+        failed.pop_back();
+    }
+    if (failed.size() > bounds::checkpoint_failed_ranges_max) {
+        const FailedRange& first_beyond = failed[bounds::checkpoint_failed_ranges_max];
+        batches = first_beyond.from;
+        events = first_beyond.events_before;
+        failed.resize(bounds::checkpoint_failed_ranges_max);
+    }
+}
+
+std::uint64_t ShardJournal::failed_events() const {
+    std::uint64_t total = 0;
+    for (const FailedRange& range : failed) total += range.events;
+    return total;
+}
+
+std::uint64_t ShardJournal::failed_batches() const {
+    std::uint64_t total = 0;
+    for (const FailedRange& range : failed) total += range.count;
+    return total;
+}
+
+void add_failed_range(std::vector<ShardJournal::FailedRange>& ranges, const ShardJournal::FailedRange& range) {
+    assert(range.count > 0);
+    auto at = std::lower_bound(ranges.begin(), ranges.end(), range.from,
+                               [](const ShardJournal::FailedRange& r, std::uint64_t from) { return r.from < from; });
+    assert(at == ranges.end() || at->from >= range.end());  // a batch fails once: ranges never overlap
+    at = ranges.insert(at, range);
+    // Merge with the next ranges it reaches, then with the one before.
+    while (std::next(at) != ranges.end() && std::next(at)->from <= at->end()) {
+        const auto next = std::next(at);
+        assert(next->from == at->end());  // a batch fails once: ranges touch, never overlap
+        at->count += next->count;
+        at->events += next->events;
+        ranges.erase(next);
+    }
+    if (at != ranges.begin() && std::prev(at)->end() >= at->from) {
+        const auto previous = std::prev(at);
+        assert(previous->end() == at->from);
+        previous->count += at->count;
+        previous->events += at->events;
+        ranges.erase(at);
+    }
 }
 
 std::string run_fingerprint(const config::Settings& settings, const core::CompiledScenario& scenario,
@@ -209,6 +312,10 @@ std::string checkpoint_text(const Checkpoint& checkpoint) {
             out << "toggle " << i << " " << toggle.at_batch << " " << toggle.source << " "
                 << (toggle.enabled ? "on" : "off") << "\n";
         }
+        for (const auto& range : shard.failed) {
+            out << "failed " << i << " " << range.from << " " << range.count << " " << range.events_before << " "
+                << range.events << "\n";
+        }
     }
     return out.str();
 }
@@ -216,6 +323,7 @@ std::string checkpoint_text(const Checkpoint& checkpoint) {
 Checkpoint parse_checkpoint(std::string_view text, std::string_view origin) {
     const Parser parser(origin);
     Checkpoint checkpoint;
+    int format = 0;
     bool saw_workers = false;
     bool saw_fingerprint = false;
     std::size_t number = 0;
@@ -225,7 +333,7 @@ Checkpoint parse_checkpoint(std::string_view text, std::string_view origin) {
         text.remove_prefix(std::min(end + 1, text.size()));
         const Line line{split_words(raw), ++number};
         if (number == 1) {
-            if (raw != magic) parser.fail(line, "not a supervent checkpoint (the first line is not \"" + std::string(magic) + "\")");
+            format = parse_format(parser, line, raw);
             continue;
         }
         if (line.words.empty()) continue;
@@ -258,6 +366,11 @@ Checkpoint parse_checkpoint(std::string_view text, std::string_view origin) {
             parser.shard(checkpoint, line).toggles.push_back({parser.number(line, 2),
                                                               static_cast<std::uint16_t>(parser.number(line, 3, UINT16_MAX)),
                                                               line.words[4] == "on"});
+        } else if (key == "failed") {
+            if (format < 2) parser.fail(line, "a format 1 checkpoint has no failed records");
+            parser.expect_words(line, 6);
+            parser.shard(checkpoint, line).failed.push_back(
+                {parser.number(line, 2), parser.number(line, 3), parser.number(line, 4), parser.number(line, 5)});
         } else {
             parser.fail(line, "unknown record \"" + std::string(key) + "\"");
         }
@@ -266,6 +379,7 @@ Checkpoint parse_checkpoint(std::string_view text, std::string_view origin) {
     if (!saw_fingerprint || !saw_workers) {
         throw std::runtime_error(std::string(origin) + ": incomplete checkpoint (no fingerprint or workers line)");
     }
+    for (std::size_t i = 0; i < checkpoint.shards.size(); ++i) check_failed_ranges(origin, i, checkpoint.shards[i]);
     return checkpoint;
 }
 
@@ -311,10 +425,36 @@ std::string resumed_checkpoint_kept(const CheckpointStart& start, const Checkpoi
         if (next.shards[i].batches < resumed[i].batches) {
             return "left as it was: shard " + std::to_string(i) + " has settled " +
                    std::to_string(next.shards[i].batches) + " of the " + std::to_string(resumed[i].batches) +
-                   " batches it records (it did not resume from it)";
+                   " batches it records (it stopped before it had made them all again and sent the failed ones, "
+                   "or it did not resume from it)";
         }
     }
     return {};
+}
+
+ShardJournal resumed_journal(const ShardJournal& resumed, ShardJournal current) {
+    if (current.batches >= resumed.batches) return current;
+    // Below current.batches this run settled every batch again (each acknowledged
+    // or in current.failed); from there to the watermark the resumed file still holds.
+    for (const ShardJournal::FailedRange& range : resumed.failed) {
+        if (range.end() <= current.batches) continue;
+        ShardJournal::FailedRange rest = range;
+        if (rest.from < current.batches) {
+            assert(current.events > rest.events_before && current.events < rest.events_before + rest.events);
+            rest = {current.batches, range.end() - current.batches, current.events,
+                    range.events_before + range.events - current.events};
+        }
+        add_failed_range(current.failed, rest);
+    }
+    current.batches = resumed.batches;
+    current.events = resumed.events;
+    // Below the watermark this run journals nothing of its own (sizes and
+    // toggles are the replayed ones), and a shard that never started has
+    // nothing at all: the resumed file's are the ones.
+    current.sizes = resumed.sizes;
+    current.toggles = resumed.toggles;
+    current.bound_failed();
+    return current;
 }
 
 std::optional<Checkpoint> load_checkpoint(const std::string& path) {
@@ -372,6 +512,7 @@ void ShardCheckpointShare::seed(std::vector<ShardJournal::SizeRun> sizes, std::v
 }
 
 void ShardCheckpointShare::journal(const Change& change) {
+    assert(change.kind != Change::Kind::failed);  // those go through fail()
     // Nothing from the first dropped change on can ever be replayed.
     if (lost_) return;
     assert(backlog_count_ == 0 || backlog_[(backlog_first_ + backlog_count_ - 1) % backlog_entries].batch <= change.batch);
@@ -388,8 +529,42 @@ void ShardCheckpointShare::journal(const Change& change) {
         ++backlog_count_;
         return;
     }
+    lose({change.batch, change.events_before});
+}
+
+// The prefix stays below `at` for the rest of the run.
+void ShardCheckpointShare::lose(Prefix at) {
+    if (!lost_ || at.batches < lost_at_.batches) lost_at_ = at;
     lost_ = true;
-    lost_at_ = {change.batch, change.events_before};
+}
+
+void ShardCheckpointShare::fail(Prefix at, std::uint32_t events) {
+    assert(events > 0);
+    if (open_.count > 0 && at.batches == open_.end()) {
+        ++open_.count;
+        open_.events += events;
+        open_stored_ = false;
+        return;
+    }
+    if (open_.count > 0) {
+        // The open range goes into the ring, never into the backlog: the
+        // control thread may have seen it open, below a prefix already published.
+        const std::uint64_t head = head_.load();
+        if (head - tail_.load() == ring_entries) {
+            lose(at);  // the failure cannot be recorded: hold the prefix below it
+            return;
+        }
+        Change closed;
+        closed.kind = Change::Kind::failed;
+        closed.batch = open_.from;
+        closed.events_before = open_.events_before;
+        closed.count = open_.count;
+        closed.events = open_.events;
+        ring_[head & (ring_entries - 1)] = closed;
+        head_.store(head + 1);  // before the new open range is stored
+    }
+    open_ = {at.batches, 1, at.events, events};
+    open_stored_ = false;
 }
 
 // Moves waiting changes into the ring, oldest first, while it has room; true
@@ -414,25 +589,34 @@ void ShardCheckpointShare::publish(Prefix settled) {
         prefix = {backlog_[backlog_first_].batch, backlog_[backlog_first_].events_before};
     }
     if (lost_ && lost_at_.batches < prefix.batches) prefix = lost_at_;
-    if (prefix.batches == published_.batches) return;
-    // Changes are made at the next batch, never below a settled one: the prefix only grows.
-    assert(prefix.batches > published_.batches && prefix.events >= published_.events);
+    // Changes are made at the next batch, a failure is of a batch the prefix
+    // has not passed (it was held): the prefix only grows.
+    if (prefix.batches < published_.batches) prefix = published_;
+    if (prefix.batches == published_.batches && open_stored_) return;
+    assert(prefix.events >= published_.events);
     published_ = prefix;
-    store_prefix(prefix);
+    store_state(prefix);
 }
 
-void ShardCheckpointShare::store_prefix(Prefix prefix) {
+void ShardCheckpointShare::store_state(Prefix prefix) {
     const std::uint64_t s = sequence_.load();
     sequence_.store(s + 1);  // odd: being written
     batches_.store(prefix.batches);
     events_.store(prefix.events);
+    open_from_.store(open_.from);
+    open_count_.store(open_.count);
+    open_events_before_.store(open_.events_before);
+    open_events_.store(open_.events);
     sequence_.store(s + 2);
+    open_stored_ = true;
 }
 
 ShardJournal ShardCheckpointShare::snapshot() {
     // The prefix first: the shard put every change it needs into the ring
-    // (or the seed) before it published it.
-    const Prefix prefix = read();
+    // (or the seed) before it published it, and the failures below it into
+    // the ring or the open range stored with it.
+    const State state = read_state();
+    const Prefix prefix = state.prefix;
     const std::uint64_t head = head_.load();
     if (!seed_taken_ && seeded_.load()) {
         assert(sizes_.empty() && toggles_.empty());  // the shard seeds before it journals anything
@@ -442,18 +626,33 @@ ShardJournal ShardCheckpointShare::snapshot() {
     }
     for (std::uint64_t i = tail_.load(); i < head; ++i) {
         const Change& change = ring_[i & (ring_entries - 1)];
-        if (change.toggle) {
-            toggles_.push_back({change.batch, change.source, change.enabled});
-        } else {
-            sizes_.push_back({change.batch, change.max_events});
+        switch (change.kind) {
+            case Change::Kind::toggle: toggles_.push_back({change.batch, change.source, change.enabled}); break;
+            case Change::Kind::size: sizes_.push_back({change.batch, change.max_events}); break;
+            case Change::Kind::failed:
+                add_failed_range(failed_, {change.batch, change.count, change.events_before, change.events});
+                break;
         }
     }
     tail_.store(head);  // after reading the entries: the shard may overwrite them now
+    // Past the bound the watermark stays at the first range beyond it for
+    // good (ranges are only added): what follows it need not be kept.
+    if (failed_.size() > bounds::checkpoint_failed_ranges_max + 1) failed_.resize(bounds::checkpoint_failed_ranges_max + 1);
     ShardJournal journal;
     journal.sizes = sizes_;
     journal.toggles = toggles_;
+    journal.failed = failed_;
+    // The open range is not kept: the shard puts it into the ring before it
+    // stores another, and a snapshot that sees the other sees the ring. Read
+    // while the shard closes it, it is both open here and (whole, as closed)
+    // in the ring: then the ring's has it all.
+    const auto covering = std::find_if(journal.failed.begin(), journal.failed.end(), [&](const auto& range) {
+        return range.from <= state.open.from && state.open.from < range.end();
+    });
+    if (state.open.count > 0 && covering == journal.failed.end()) add_failed_range(journal.failed, state.open);
     journal.batches = prefix.batches;
     journal.events = prefix.events;
+    journal.bound_failed();
     return journal;
 }
 

@@ -7,16 +7,27 @@
 // the same sizes in the same order and its sources are turned on and off
 // between the same batches. So the checkpoint does not store the engine's
 // state; it stores the shard's journal (the batch sizes asked for and the
-// source toggles, both rare changes) and the settled prefix: batches
-// [0, batches) are each acknowledged or failed. A resumed shard replays the
-// journal up to there without sending, then goes on from the next batch.
+// source toggles, both rare changes), the watermark and the batches below it
+// that failed: batches [0, batches) are each acknowledged, except those in
+// `failed`. A resumed shard replays the journal up to the watermark, making
+// every batch again in order (the engine's state depends on each) but
+// sending only the failed ones; then it goes on from the watermark.
 //
-// At-least-once: batches settled after the newest checkpoint write (at most
-// a checkpoint interval ago), and batches settled out of order beyond the
-// prefix, are made and sent again after a resume. None is skipped.
+// Exactly once for what a run settled and recorded: no acknowledged batch
+// below the watermark is sent again, no failed one is skipped. At least once
+// for the rest: batches settled after the newest checkpoint write (at most a
+// checkpoint interval ago), and batches settled out of order beyond the
+// watermark, are made and sent again after a resume. None is skipped.
+//
+// The failed batches are kept as ranges of consecutive batches, at most
+// bounds::checkpoint_failed_ranges_max a shard. Beyond that the watermark
+// stops at the first range that does not fit: a resume sends that range and
+// everything after it again, as format 1 did from the first failed batch.
 //
 // The file is text, one record a line, written whole to PATH.tmp, synced and
 // renamed over PATH, so a kill at any moment leaves the old file or the new.
+// Format 2 (this one) adds `failed` records; a format 1 file (no failed
+// batches: its watermark stopped at the first) still loads as it is.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,13 +54,31 @@ struct ShardJournal {
         bool enabled = true;
         bool operator==(const Toggle&) const = default;
     };
+    // Batches [from, from + count) failed; `events_before` events were made
+    // before `from`, `events` in the range.
+    struct FailedRange {
+        std::uint64_t from = 0;
+        std::uint64_t count = 0;
+        std::uint64_t events_before = 0;
+        std::uint64_t events = 0;
+        [[nodiscard]] std::uint64_t end() const { return from + count; }
+        bool operator==(const FailedRange&) const = default;
+    };
     std::vector<SizeRun> sizes;
     std::vector<Toggle> toggles;
-    std::uint64_t batches = 0;  // batches [0, batches) are settled
-    std::uint64_t events = 0;   // the events in them
+    std::vector<FailedRange> failed;  // sorted, apart (never adjacent), all below `batches`
+    std::uint64_t batches = 0;  // the watermark: batches [0, batches) are settled
+    std::uint64_t events = 0;   // the events in them, the failed ones too
 
-    // Drops the entries that only matter for batches from `batches` on.
+    // Drops the entries that only matter for batches from `batches` on; a
+    // failed range that crosses it lowers the watermark to its start.
     void trim_to_settled();
+    // Caps `failed` at bounds::checkpoint_failed_ranges_max ranges: the
+    // watermark drops to the first range beyond, which a resume then sends
+    // with everything after it.
+    void bound_failed();
+    [[nodiscard]] std::uint64_t failed_events() const;
+    [[nodiscard]] std::uint64_t failed_batches() const;
     bool operator==(const ShardJournal&) const = default;
 };
 
@@ -83,8 +112,14 @@ struct CheckpointStart {
 [[nodiscard]] std::string run_fingerprint(const config::Settings& settings, const core::CompiledScenario& scenario,
                                           std::uint32_t workers);
 
+// Adds a failed range to a sorted list of apart ranges, merging it with its
+// neighbours when they touch; for the control thread and the tests.
+void add_failed_range(std::vector<ShardJournal::FailedRange>& ranges, const ShardJournal::FailedRange& range);
+
 [[nodiscard]] std::string checkpoint_text(const Checkpoint& checkpoint);
-// Throws std::runtime_error naming `origin` and the line.
+// Throws std::runtime_error naming `origin` and the line: a damaged file, one
+// of another format (a newer superventd's), failed ranges out of order,
+// overlapping, beyond the watermark or more than the bound.
 [[nodiscard]] Checkpoint parse_checkpoint(std::string_view text, std::string_view origin);
 
 // Before a run starts: the checkpoint must be (or become) a regular file,
@@ -96,10 +131,19 @@ struct CheckpointStart {
 void check_checkpoint_path(const std::string& path);
 
 // Why the checkpoint a run resumed from must not be overwritten by `next`,
-// or "" when it may: a shard whose settled prefix is behind the one it
-// resumed from has not replayed it yet, or refused it (it does not fit the
-// run); writing then would throw away what the file records.
+// or "" when it may: a shard whose watermark is behind the one it resumed
+// from (after resumed_journal, only one whose failed ranges went past the
+// bound); writing then would throw away what the file records.
 [[nodiscard]] std::string resumed_checkpoint_kept(const CheckpointStart& start, const Checkpoint& next);
+
+// A resumed shard's journal for the file while this run is still below the
+// watermark it resumed from (`current.batches` < `resumed.batches`): the
+// resumed watermark, the failures this run recorded below where it has got
+// to, and the resumed failed ranges from there on, which it has still to send
+// (a range it is inside of cut there). At or past the watermark: `current`.
+// So a run stopped while it sends failed batches again records those it
+// delivered.
+[[nodiscard]] ShardJournal resumed_journal(const ShardJournal& resumed, ShardJournal current);
 
 // nullopt when there is no file at `path`; throws when it cannot be read or
 // parsed, is not a regular file, or is larger than bounds::checkpoint_bytes_max.

@@ -46,7 +46,11 @@ Daemon::~Daemon() {
 void Daemon::Shared::write_checkpoint(bool final) {
     Checkpoint next;
     next.fingerprint = checkpoint->fingerprint;
-    for (std::uint32_t i = 0; i < shard_count; ++i) next.shards.push_back(checkpoint_shares[i].snapshot());
+    for (std::uint32_t i = 0; i < shard_count; ++i) {
+        next.shards.push_back(checkpoint_shares[i].snapshot());
+        // Still sending the failed batches it resumed with: the file keeps the rest.
+        if (checkpoint->resuming()) next.shards[i] = resumed_journal(checkpoint->found->shards.at(i), std::move(next.shards[i]));
+    }
     if (final) {
         const Totals total = totals();
         bool all_made = true;
@@ -130,12 +134,23 @@ void Daemon::Shared::prepare_checkpoint(std::shared_ptr<const CheckpointStart> s
     checkpoint_shares = std::make_unique<ShardCheckpointShare[]>(shard_count);
     for (std::uint32_t i = 0; i < shard_count; ++i) plans[i].checkpoint_share = &checkpoint_shares[i];
     if (!checkpoint->resuming()) return;
-    std::uint64_t settled = 0;
-    for (const ShardJournal& shard : checkpoint->found->shards) settled += shard.events;
+    std::uint64_t settled = 0, failed_events = 0, failed_batches = 0;
+    for (const ShardJournal& shard : checkpoint->found->shards) {
+        settled += shard.events;
+        failed_events += shard.failed_events();
+        failed_batches += shard.failed_batches();
+    }
     checkpoint_written = *checkpoint->found;
-    log::notice("resuming the backfill of checkpoint %s: %llu events were settled before; making them again "
-                "without sending, then going on",
-                checkpoint->path.c_str(), static_cast<unsigned long long>(settled));
+    if (failed_batches == 0) {
+        log::notice("resuming the backfill of checkpoint %s: %llu events were acknowledged before; making them "
+                    "again without sending, then going on",
+                    checkpoint->path.c_str(), static_cast<unsigned long long>(settled));
+        return;
+    }
+    log::notice("resuming the backfill of checkpoint %s: %llu events were acknowledged before; making them again "
+                "without sending, sending again the %llu events of the %llu batches that failed, then going on",
+                checkpoint->path.c_str(), static_cast<unsigned long long>(settled - failed_events),
+                static_cast<unsigned long long>(failed_events), static_cast<unsigned long long>(failed_batches));
 }
 
 // SIGHUP reloads; SIGINT and SIGTERM stop (every batch in flight settles).

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -413,16 +414,40 @@ void log_plan_messages(const std::vector<PlanMessage>& messages) {
     }
 }
 
+// The checkpoint's fingerprint covers the planned worker count and the
+// compiled scenario: it can only be checked once the run is planned.
+std::shared_ptr<const CheckpointStart> plan_checkpoint(const config::Settings& settings, std::vector<ShardPlan>& plans) {
+    if (settings.checkpoint_path.empty()) return nullptr;
+    const auto workers = static_cast<std::uint32_t>(plans.size());
+    auto checkpoint = std::make_shared<const CheckpointStart>(open_checkpoint(settings, *plans.front().scenario, workers));
+    for (ShardPlan& plan : plans) plan.checkpoint = checkpoint;
+    return checkpoint;
+}
+
+void check_run_files(const config::Settings& settings, std::vector<ShardPlan>& plans) {
+    if (plans.empty()) return;
+    (void)plan_checkpoint(settings, plans);
+    if (settings.sink.kind != Kind::file) return;
+    const std::string& path = settings.sink.file_path;
+    // Opened for appending only, never created or truncated; O_NONBLOCK so a
+    // FIFO without a reader answers ENXIO instead of waiting for one.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::close(fd);
+        return;
+    }
+    if (errno == ENXIO) return;  // a FIFO: the run waits for its reader
+    if (errno != ENOENT) throw std::runtime_error("cannot open the file sink " + path + ": " + std::strerror(errno));
+    const std::size_t slash = path.rfind('/');
+    const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    if (::faccessat(AT_FDCWD, directory.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+        throw std::runtime_error("cannot create the file sink " + path + ": " + directory + ": " + std::strerror(errno));
+    }
+}
+
 void open_run_files(const config::Settings& settings, std::vector<ShardPlan>& plans) {
     if (plans.empty()) return;
-    std::shared_ptr<const CheckpointStart> checkpoint;
-    if (!settings.checkpoint_path.empty()) {
-        // The checkpoint's fingerprint covers the planned worker count and the
-        // compiled scenario: it can only be checked once the run is planned.
-        const auto workers = static_cast<std::uint32_t>(plans.size());
-        checkpoint = std::make_shared<const CheckpointStart>(open_checkpoint(settings, *plans.front().scenario, workers));
-        for (ShardPlan& plan : plans) plan.checkpoint = checkpoint;
-    }
+    const std::shared_ptr<const CheckpointStart> checkpoint = plan_checkpoint(settings, plans);
     if (settings.sink.kind != Kind::file) return;
     start_output_file(settings.sink.file_path, checkpoint.get());
     for (ShardPlan& plan : plans) plan.sink.file_fd = open_output(settings.sink.file_path);

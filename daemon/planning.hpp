@@ -79,6 +79,10 @@ void log_plan_messages(const std::vector<PlanMessage>& messages);
 // file afresh (or, resuming, trims a line the kill cut short) and opens one
 // descriptor per shard. Throws with a message for the operator.
 void open_run_files(const config::Settings& settings, std::vector<ShardPlan>& plans);
+// --check-config: what open_run_files checks, changing nothing: the
+// checkpoint read and checked, the file sink opened for appending (never
+// created, truncated or trimmed) or, when missing, its directory writable.
+void check_run_files(const config::Settings& settings, std::vector<ShardPlan>& plans);
 
 // Share `index` of `count` of `total`: the shares sum to total exactly.
 [[nodiscard]] std::uint64_t share_of(std::uint64_t total, std::uint32_t index, std::uint32_t count);

@@ -221,7 +221,7 @@ void Shard::loop() {
             const net::CompletionTag tag = net::CompletionTag::decode(cqe.user_data);
             if (tag.op != net::Op::wake && tag.op != net::Op::none) transport_->on_completion(cqe, tag, now_ns);
         });
-        publish_transport_counters();
+        publish_transport_counters(now_ns);
         publish_cpu_time(now_ns);
     }
 }
@@ -238,15 +238,14 @@ void Shard::publish_cpu_time(std::int64_t now_ns) {
 
 // The transport keeps its own counters (the shard's data path does not
 // reach into it); the stats table says which of them to publish.
-void Shard::publish_transport_counters() {
-    static const net::TlsCounters no_tls;
-    const net::TlsCounters& tls = http_ != nullptr ? http_->tls_counters() : no_tls;
+void Shard::publish_transport_counters(std::int64_t now_ns) {
+    const net::TlsCounters& tls = http_ != nullptr ? http_->tls_counters() : no_tls_;
     const net::TransportCounters& counters = transport_->counters();
     for (const StatSpec& spec : stat_table) {
         if (spec.source != nullptr) stats_[spec.id].set(spec.source(counters, tls));
     }
     stats_.ktls_unavailable_errno.set(static_cast<std::uint64_t>(tls.ktls_unavailable_errno));
-    publish_sink_health(counters, monotonic_ns());
+    publish_sink_health(counters, now_ns);
 }
 
 // What the control thread logs and shows while the sink fails: the last
@@ -278,7 +277,8 @@ void Shard::apply_control(std::int64_t now_ns) {
     }
     paused_ = control_.paused.load(std::memory_order_acquire);
     stats_[Stat::loop_turns].add(1);
-    if (control_.change_version.load(std::memory_order_acquire) != change_version_) apply_change();
+    // Sources toggled while a resumed backfill replays wait for its end: the replay follows its journal's.
+    if (replay_ == nullptr && control_.change_version.load(std::memory_order_acquire) != change_version_) apply_change();
     for (std::size_t i = 0; i < plan_.sink.http.local_addresses.size(); ++i) {
         stats_.bytes_by_local_address[i].set(transport_->counters().bytes_by_local_address[i]);
     }
@@ -417,6 +417,9 @@ void Shard::fill(std::int64_t now_ns) {
     refill_tokens(now_ns);
     while (!free_slots_.empty()) {
         std::uint64_t event_count = batch_events_cap_;
+        // A resumed backfill sends its checkpoint's failed batches first, in their sizes.
+        const std::uint32_t replay_size = replay_ != nullptr ? replay_next_size() : 0;
+        if (replay_size > 0) event_count = replay_size;
         if (plan_.events_budget > 0) {
             const std::uint64_t remaining = plan_.events_budget - events_generated_;
             if (remaining == 0) {
@@ -429,8 +432,8 @@ void Shard::fill(std::int64_t now_ns) {
             // Batches of batch_target events, not of whatever the bucket
             // holds: sizes then change only with the rate, and a
             // checkpointed backfill can journal and replay them.
-            event_count = std::min<std::uint64_t>(event_count, static_cast<std::uint64_t>(batch_target_));
-            if (tokens_ < double(event_count)) return;
+            if (replay_size == 0) event_count = std::min<std::uint64_t>(event_count, static_cast<std::uint64_t>(batch_target_));
+            if (tokens_ < std::min(double(event_count), batch_target_)) return;  // a replayed size may exceed the bucket
             tokens_ -= double(event_count);
         }
         net::Slot* slot = free_slot();
@@ -694,10 +697,9 @@ void Shard::count_rejection(const net::Slot& slot) {
 }
 
 void Shard::fail_slot(net::Slot& slot, net::FailReason reason) {
-    // A failed batch holds a checkpoint where it is: a resume sends it again.
-    if (plan_.checkpoint_share != nullptr && slot_batch_[slot.index] < failed_batch_) {
-        failed_batch_ = slot_batch_[slot.index];
-        failed_events_before_ = slot_events_before_[slot.index];
+    // The checkpoint records a failed batch (release publishes it): a resume sends it again.
+    if (plan_.checkpoint_share != nullptr && slot.events > 0) {
+        plan_.checkpoint_share->fail({slot_batch_[slot.index], slot_events_before_[slot.index]}, slot.events);
     }
     stats_[Stat::requests_failed].add(1);
     stats_.events_failed_by_reason[static_cast<int>(reason)].add(slot.events);
@@ -727,57 +729,111 @@ void Shard::release(net::Slot& slot) {
 
 // ---- checkpoint journal
 
-// Makes the batches the checkpointed run settled again, in the same sizes
-// and with the same sources on and off, without sending them: the engine is
-// then where that run's batch `journal.batches` began.
+// A resumed shard makes the batches below the checkpoint's watermark again,
+// in order, in the same sizes and with the same sources on and off: the
+// engine's state after each depends on all before it. The acknowledged ones
+// are made into scratch and not sent; the failed ones are made into slots by
+// fill() and sent like any batch. Here, at start-up: everything up to the
+// first failed batch (all of it when none failed), and the journal this run
+// goes on from.
 void Shard::replay(const ShardJournal& journal) {
-    const std::span<char> scratch(slots_.front().data + bounds::http_head_room_bytes,
-                                  slots_.front().capacity_bytes - bounds::http_head_room_bytes);
-    std::size_t next_size = 0;
-    std::size_t next_toggle = 0;
-    std::uint32_t size = 0;
-    std::uint64_t events = 0;
-    for (std::uint64_t b = 0; b < journal.batches; ++b) {
-        for (; next_toggle < journal.toggles.size() && journal.toggles[next_toggle].at_batch <= b; ++next_toggle) {
-            engine_->set_enabled(journal.toggles[next_toggle].source, journal.toggles[next_toggle].enabled);
-        }
-        for (; next_size < journal.sizes.size() && journal.sizes[next_size].from_batch <= b; ++next_size) {
-            size = journal.sizes[next_size].max_events;
-        }
-        const core::ScenarioEngine::Batch batch = size == 0 ? core::ScenarioEngine::Batch{} : engine_->next(size, 0, scratch);
-        if (batch.events == 0) {
-            throw std::runtime_error("the checkpoint does not fit this run: shard " + std::to_string(plan_.index) +
-                                     " has no batch " + std::to_string(b) + " to replay; remove the checkpoint");
-        }
-        events += batch.events;
-    }
-    if (events != journal.events) {
-        throw std::runtime_error("the checkpoint does not fit this run: shard " + std::to_string(plan_.index) +
-                                 " replayed " + std::to_string(events) + " events where the checkpoint says " +
-                                 std::to_string(journal.events) + "; remove the checkpoint");
-    }
+    replay_ = &journal;
     ShardJournal kept = journal;
     kept.trim_to_settled();
+    assert(kept.batches == journal.batches);  // parse_checkpoint refused ranges past the watermark
+    kept.failed.clear();  // sent again by this run, which records its own failures
     // A restarted daemon runs every source: what the old run had turned off
-    // is on again, from here. Seeded with the rest, so the ring starts empty.
-    for (std::uint16_t i = 0; i < engine_->scenario().sources.size(); ++i) {
-        if (!engine_->enabled(i)) {
-            kept.toggles.push_back({journal.batches, i, true});
-            engine_->set_enabled(i, true);
-        }
+    // at the watermark is on again from there. Seeded with the rest, so the
+    // ring starts empty.
+    std::vector<bool> enabled(engine_->scenario().sources.size());
+    for (std::uint16_t i = 0; i < enabled.size(); ++i) enabled[i] = engine_->enabled(i);
+    for (const ShardJournal::Toggle& toggle : kept.toggles) {
+        if (toggle.source < enabled.size()) enabled[toggle.source] = toggle.enabled;
+    }
+    for (std::uint16_t i = 0; i < enabled.size(); ++i) {
+        if (!enabled[i]) kept.toggles.push_back({journal.batches, i, true});
     }
     journaled_size_ = kept.sizes.empty() ? 0 : kept.sizes.back().max_events;
     plan_.checkpoint_share->seed(std::move(kept.sizes), std::move(kept.toggles));
-    next_batch_ = journal.batches;
-    stream_events_ = journal.events;
-    publish_settled();
-    stats_[Stat::events_resumed].set(journal.events);
+    stats_[Stat::events_resumed].set(journal.events - journal.failed_events());
+    replay_skip(std::span<char>(slots_.front().data + bounds::http_head_room_bytes,
+                                slots_.front().capacity_bytes - bounds::http_head_room_bytes));
     stats_[Stat::roots_resumed].set(engine_->roots_done());
     stats_[Stat::roots_done].set(engine_->roots_done());
 }
 
+// The size of the next batch to send again, the acknowledged ones before it
+// made (into the free slot's buffer) and passed over; 0 once the replay is
+// over. Allocation-free: the journal was read at start-up.
+std::uint32_t Shard::replay_next_size() {
+    assert(replay_ != nullptr && !free_slots_.empty());
+    net::Slot& scratch = slots_[free_slots_.back()];
+    replay_skip(std::span<char>(scratch.data + bounds::http_head_room_bytes,
+                                scratch.capacity_bytes - bounds::http_head_room_bytes));
+    return replay_ != nullptr ? replay_batch_size_ : 0;
+}
+
+// Makes the acknowledged batches from next_batch_ on again without sending
+// them, up to the next failed one (whose size and toggles it applies) or the
+// watermark, where the replay ends.
+void Shard::replay_skip(std::span<char> scratch) {
+    const ShardJournal& journal = *replay_;
+    while (next_batch_ < journal.batches) {
+        replay_apply_journal();
+        if (replay_sends(next_batch_)) return;
+        const core::ScenarioEngine::Batch batch =
+            replay_batch_size_ == 0 ? core::ScenarioEngine::Batch{} : engine_->next(replay_batch_size_, 0, scratch);
+        if (batch.events == 0) {
+            throw std::runtime_error("the checkpoint does not fit this run: shard " + std::to_string(plan_.index) +
+                                     " has no batch " + std::to_string(next_batch_) + " to replay; remove the checkpoint");
+        }
+        ++next_batch_;
+        stream_events_ += batch.events;
+    }
+    if (stream_events_ != journal.events) {
+        throw std::runtime_error("the checkpoint does not fit this run: shard " + std::to_string(plan_.index) +
+                                 " replayed " + std::to_string(stream_events_) + " events where the checkpoint says " +
+                                 std::to_string(journal.events) + "; remove the checkpoint");
+    }
+    for (std::uint16_t i = 0; i < engine_->scenario().sources.size(); ++i) engine_->set_enabled(i, true);  // as seeded
+    replay_ = nullptr;
+    publish_settled();
+}
+
+// The journal's toggles and size for batch next_batch_.
+void Shard::replay_apply_journal() {
+    const ShardJournal& journal = *replay_;
+    for (; replay_toggle_next_ < journal.toggles.size() && journal.toggles[replay_toggle_next_].at_batch <= next_batch_;
+         ++replay_toggle_next_) {
+        engine_->set_enabled(journal.toggles[replay_toggle_next_].source, journal.toggles[replay_toggle_next_].enabled);
+    }
+    for (; replay_size_next_ < journal.sizes.size() && journal.sizes[replay_size_next_].from_batch <= next_batch_;
+         ++replay_size_next_) {
+        replay_batch_size_ = journal.sizes[replay_size_next_].max_events;
+    }
+}
+
+// Whether `batch` (next_batch_, which only grows) failed in the checkpointed
+// run: then it is sent again. Checks that the run made as many events
+// before it as that one did.
+bool Shard::replay_sends(std::uint64_t batch) {
+    const std::vector<ShardJournal::FailedRange>& failed = replay_->failed;
+    for (; replay_failed_next_ < failed.size() && failed[replay_failed_next_].end() <= batch; ++replay_failed_next_) {
+    }
+    if (replay_failed_next_ == failed.size() || failed[replay_failed_next_].from > batch) return false;
+    const ShardJournal::FailedRange& range = failed[replay_failed_next_];
+    if (batch == range.from && stream_events_ != range.events_before) {
+        throw std::runtime_error("the checkpoint does not fit this run: shard " + std::to_string(plan_.index) +
+                                 " made " + std::to_string(stream_events_) + " events before batch " +
+                                 std::to_string(batch) + " where the checkpoint says " +
+                                 std::to_string(range.events_before) + "; remove the checkpoint");
+    }
+    return true;
+}
+
 // Appends only when the size changes: a new rate, a batch cut to the budget.
 void Shard::journal_size(std::uint32_t event_count) {
+    if (replay_ != nullptr) return;  // below the watermark: the seed has the sizes
     if (event_count == journaled_size_) return;
     journaled_size_ = event_count;
     plan_.checkpoint_share->journal_size({next_batch_, stream_events_}, event_count);
@@ -789,10 +845,10 @@ void Shard::journal_toggle(std::uint16_t source, bool enabled) {
     plan_.checkpoint_share->journal_toggle({next_batch_, stream_events_}, source, enabled);
 }
 
-// The settled prefix: every batch before the oldest one still held by a slot.
+// The settled prefix: every batch before the oldest one still held by a
+// slot. The failed ones among them the share has been told of (fail_slot).
 void Shard::publish_settled() {
     ShardCheckpointShare::Prefix prefix{next_batch_, stream_events_};
-    if (failed_batch_ < prefix.batches) prefix = {failed_batch_, failed_events_before_};
     for (std::size_t i = 0; i < slot_batch_.size(); ++i) {
         if (slot_batch_[i] < prefix.batches) prefix = {slot_batch_[i], slot_events_before_[i]};
     }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -99,7 +100,7 @@ private:
     [[nodiscard]] bool can_fill_now() const;
     [[nodiscard]] net::Slot* free_slot();
     void release(net::Slot& slot);
-    void publish_transport_counters();
+    void publish_transport_counters(std::int64_t now_ns);
     void publish_cpu_time(std::int64_t now_ns);
     void fail_slot(net::Slot& slot, net::FailReason reason);
     [[nodiscard]] std::int64_t retry_backoff_ns(std::uint32_t attempts);
@@ -113,6 +114,10 @@ private:
     void publish_sink_health(const net::TransportCounters& counters, std::int64_t now_ns);
     // Checkpoint journal (only with plan_.checkpoint_share).
     void replay(const ShardJournal& journal);
+    [[nodiscard]] std::uint32_t replay_next_size();
+    void replay_skip(std::span<char> scratch);
+    void replay_apply_journal();
+    [[nodiscard]] bool replay_sends(std::uint64_t batch);
     void journal_size(std::uint32_t event_count);
     void journal_toggle(std::uint16_t source, bool enabled);
     void publish_settled();
@@ -132,6 +137,7 @@ private:
     std::unique_ptr<core::ScenarioEngine> engine_;
     std::unique_ptr<net::Transport> transport_;
     net::HttpTransport* http_ = nullptr;      // transport_, when it is HTTP: routes are added to it
+    const net::TlsCounters no_tls_{};         // what a transport without TLS publishes
     std::size_t engine_bytes_max_ = 0;        // the engine's batch byte limit
     std::size_t batch_room_bytes_ = 0;        // a rendered batch's room: batch_events x the start-up largest event
     std::uint32_t batch_events_cap_ = 0;      // events per batch the room holds for the running scenario
@@ -174,8 +180,13 @@ private:
     std::uint32_t journaled_size_ = 0;        // the batch size last journaled
     std::vector<std::uint64_t> slot_batch_;
     std::vector<std::uint64_t> slot_events_before_;
-    std::uint64_t failed_batch_ = UINT64_MAX;  // the first batch that failed for good
-    std::uint64_t failed_events_before_ = 0;
+    // A resumed backfill below its checkpoint's watermark (nullptr = past
+    // it): the journal replayed (plan_.checkpoint's), and where in it.
+    const ShardJournal* replay_ = nullptr;
+    std::size_t replay_size_next_ = 0;
+    std::size_t replay_toggle_next_ = 0;
+    std::size_t replay_failed_next_ = 0;
+    std::uint32_t replay_batch_size_ = 0;     // of batch next_batch_
 
     // Retry by time. By slot: when its batch first failed (0 = it has not).
     std::vector<std::int64_t> slot_retry_since_ns_;

@@ -274,13 +274,17 @@ void Daemon::Shared::json_checkpoint(JsonWriter& json) const {
         json.null();
         return;
     }
-    std::uint64_t settled = 0, resumed = 0;
-    for (const ShardJournal& shard : checkpoint_written.shards) settled += shard.events;
+    std::uint64_t settled = 0, failed = 0, resumed = 0;
+    for (const ShardJournal& shard : checkpoint_written.shards) {
+        settled += shard.events;
+        failed += shard.failed_events();
+    }
     for (std::uint32_t i = 0; i < shard_count; ++i) resumed += stats[i][Stat::events_resumed].get();
     json.begin_object()
         .field("path", checkpoint->path)
         .field("resumed_events", resumed)
         .field("settled_events", settled)
+        .field("failed_events", failed)
         .field("complete", checkpoint_written.complete)
         .field("written_s_ago", checkpoint_written_ns > 0 ? double(monotonic_ns() - checkpoint_written_ns) / ns_per_s : -1.0)
         .key("error");
@@ -383,7 +387,7 @@ void Daemon::Shared::report_to_systemd(std::int64_t now_ns) {
 void Daemon::Shared::print_summary(const Totals& total, double elapsed_s, std::uint64_t resumed_events,
                                    double replay_s) const {
     if (resumed_events > 0) {
-        log::notice("summary: resumed after %s events the checkpoint had settled (replayed in %.2f s, not sent again)",
+        log::notice("summary: resumed after %s events the checkpoint had acknowledged (replayed in %.2f s, not sent again)",
                     with_commas(resumed_events).c_str(), replay_s);
     }
     log::notice("summary: %s events generated, %s acknowledged, %s failed, %s in flight",

@@ -79,7 +79,7 @@ int check_config(const supervent::config::Settings& settings) {
     for (const std::string& warning : settings.warnings) daemon::log::warning("%s", warning.c_str());
     daemon::RunPlan run = daemon::plan_shards(settings, daemon::look_up_plan_inputs(settings));
     daemon::log_plan_messages(run.messages);
-    daemon::open_run_files(settings, run.shards);
+    daemon::check_run_files(settings, run.shards);  // never creates or truncates the file sink's output
     const supervent::core::CompiledScenario& scenario = *run.shards.front().scenario;
     if (settings.check_config_json) print_check_json(settings, run.shards.size(), scenario);
     else print_check_text(settings, run.shards.size(), scenario);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <thread>
 
+#include "daemon/checkpoint.hpp"
 #include "daemon/checkpoint_share.hpp"
 #include "shard_harness.hpp"
 #include "sink/server.hpp"
@@ -178,6 +179,86 @@ TEST_CASE("the checkpoint journal's shard side does not allocate, even with its 
     }
     CHECK(heap_allocations_on_this_thread() == before);
     CHECK(share->journal_lost());
+}
+
+TEST_CASE("recording failed batches does not allocate on the shard's side even with the ring full", "[alloc][checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    const std::uint64_t batches = 4 * ShardCheckpointShare::ring_entries;
+    const std::uint64_t before = heap_allocations_on_this_thread();
+    for (std::uint64_t batch = 0; batch < batches; ++batch) {
+        if (batch % 3 != 1) share->fail({batch, batch * 100}, 100);  // runs of two: a range closed every third batch
+        share->publish({batch + 1, (batch + 1) * 100});
+    }
+    CHECK(heap_allocations_on_this_thread() == before);
+    CHECK(share->journal_lost());  // nobody drained the ring
+}
+
+namespace {
+
+struct ResendRun {
+    std::uint64_t allocations = 0;
+    std::uint64_t generated = 0;
+    std::uint64_t acked = 0;
+    std::uint64_t resumed = 0;
+    supervent::daemon::ShardJournal journal;
+};
+
+// A backfill of `events` in batches of 1,000 resumed from a checkpoint whose
+// watermark is its end and whose failed batches are every `every`-th batch
+// from batch 1 on, two at a time.
+ResendRun run_resend(std::uint64_t events, std::uint64_t every) {
+    constexpr std::uint64_t batch = 1'000;
+    supervent::daemon::ShardPlan plan = supervent::test::discard_plan(0, batch);
+    const std::int64_t start_ns = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
+    plan.scenario = supervent::test::builtin_scenario(start_ns, start_ns + 86'400'000'000'000, events);
+    supervent::daemon::Checkpoint checkpoint;
+    checkpoint.fingerprint = "test";
+    supervent::daemon::ShardJournal& journal = checkpoint.shards.emplace_back();
+    journal.batches = events / batch;
+    journal.events = events;
+    journal.sizes = {{0, static_cast<std::uint32_t>(batch)}};
+    for (std::uint64_t b = 1; b + 1 < journal.batches; b += every) journal.failed.push_back({b, 2, b * batch, 2 * batch});
+    auto start = std::make_shared<supervent::daemon::CheckpointStart>();
+    start->found = checkpoint;
+    plan.checkpoint = start;
+    ShardCheckpointShare share;
+    plan.checkpoint_share = &share;
+    supervent::daemon::ShardStats stats;
+    supervent::daemon::ShardControl control;
+    supervent::daemon::ShardError error;
+    ResendRun run;
+    std::thread shard_thread([&] {
+        const std::uint64_t before = heap_allocations_on_this_thread();
+        supervent::daemon::Shard shard(plan, stats, control, error);
+        shard.run();
+        run.allocations = heap_allocations_on_this_thread() - before;
+    });
+    shard_thread.join();
+    REQUIRE(error.text.empty());
+    run.journal = share.snapshot();
+    run.generated = stats[supervent::daemon::Stat::events_generated].get();
+    run.acked = stats[supervent::daemon::Stat::events_acked].get();
+    run.resumed = stats[supervent::daemon::Stat::events_resumed].get();
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("a resumed backfill sends its failed batches alone and allocates nothing for them", "[alloc][checkpoint]") {
+    (void)run_resend(10'000, 4);  // one-time initialisation
+    const ResendRun few = run_resend(100'000, 40);   // 3 ranges of 2 batches
+    const ResendRun many = run_resend(100'000, 4);   // 25 ranges
+    // Only the failed batches were made into slots and sent; the rest made again, not sent.
+    CHECK(few.generated == 6'000);
+    CHECK(few.acked == 6'000);
+    CHECK(few.resumed == 94'000);
+    CHECK(many.generated == 50'000);
+    CHECK(many.acked == 50'000);
+    // Everything settled, nothing failed: the next checkpoint has its watermark at the end, no failures.
+    CHECK(many.journal.batches == 100);
+    CHECK(many.journal.events == 100'000);
+    CHECK(many.journal.failed.empty());
+    CHECK(many.allocations == few.allocations);
 }
 
 namespace {

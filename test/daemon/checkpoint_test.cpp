@@ -36,6 +36,7 @@ Checkpoint sample() {
     c.shards[0].events = 13000;
     c.shards[0].sizes = {{0, 2000}, {5, 500}};
     c.shards[0].toggles = {{3, 1, false}, {6, 1, true}};
+    c.shards[0].failed = {{1, 2, 2000, 4000}, {5, 1, 10000, 500}};
     c.shards[1].batches = 6;
     c.shards[1].events = 12000;
     c.shards[1].sizes = {{0, 2000}};
@@ -73,7 +74,8 @@ supervent::config::Settings backfill_settings() {
 TEST_CASE("a checkpoint reads back as it was written", "[checkpoint]") {
     const Checkpoint c = sample();
     const std::string text = supervent::daemon::checkpoint_text(c);
-    CHECK_THAT(text, Contains("shard 0 batches 7 events 13000") && Contains("toggle 0 3 1 off"));
+    CHECK_THAT(text, Contains("supervent checkpoint 2\n") && Contains("shard 0 batches 7 events 13000") &&
+                         Contains("toggle 0 3 1 off") && Contains("failed 0 1 2 2000 4000\nfailed 0 5 1 10000 500"));
     CHECK(supervent::daemon::parse_checkpoint(text, "ck") == c);
     Checkpoint done = c;
     done.complete = true;
@@ -83,6 +85,8 @@ TEST_CASE("a checkpoint reads back as it was written", "[checkpoint]") {
 TEST_CASE("a damaged checkpoint is refused with the file and line", "[checkpoint]") {
     CHECK_THAT(parse_error(""), Contains("ck: empty file"));
     CHECK_THAT(parse_error("hello\n"), Contains("ck:1: not a supervent checkpoint"));
+    const std::string whole = "supervent checkpoint 2\nfingerprint ab\nworkers 1\nshard 0 batches 1 events 1\n";
+    CHECK_THAT(parse_error(whole.substr(0, whole.find("events"))), Contains("ck:4: \"shard\" takes 5 values"));  // cut short
     const std::string head = "supervent checkpoint 1\nfingerprint ab\nworkers 1\n";
     CHECK_THAT(parse_error(head + "shard 1 batches 1 events 1\n"), Contains("ck:4: shard 1 is past the workers line"));
     CHECK_THAT(parse_error(head + "shard 0 batches x events 1\n"), Contains("ck:4: expected a number, got \"x\""));
@@ -92,12 +96,112 @@ TEST_CASE("a damaged checkpoint is refused with the file and line", "[checkpoint
     CHECK_THAT(parse_error("supervent checkpoint 1\nworkers 1\n"), Contains("incomplete checkpoint"));
 }
 
+TEST_CASE("a format 1 checkpoint still loads and a newer format is refused by name", "[checkpoint]") {
+    // As superventd before failed batches were recorded wrote it.
+    const std::string v1 = "supervent checkpoint 1\nfingerprint ab\nworkers 1\ncomplete no\n"
+                           "shard 0 batches 4 events 4000\nsize 0 0 1000\n";
+    const Checkpoint old = supervent::daemon::parse_checkpoint(v1, "ck");
+    CHECK(old.shards.at(0).batches == 4);
+    CHECK(old.shards.at(0).failed.empty());
+    CHECK_THAT(supervent::daemon::checkpoint_text(old), Contains("supervent checkpoint 2\n"));
+    CHECK_THAT(parse_error(v1 + "failed 0 1 1 1000 1000\n"), Contains("ck:7: a format 1 checkpoint has no failed records"));
+    CHECK_THAT(parse_error("supervent checkpoint 3\nfingerprint ab\nworkers 1\n"),
+               Contains("ck:1: checkpoint format 3, which this superventd does not read (it reads 1 to 2)"));
+    CHECK_THAT(parse_error("supervent checkpoint two\n"), Contains("ck:1: not a supervent checkpoint"));
+}
+
+TEST_CASE("failed ranges out of order or past the watermark are refused", "[checkpoint]") {
+    const std::string head = "supervent checkpoint 2\nfingerprint ab\nworkers 1\nshard 0 batches 10 events 10000\n";
+    CHECK_NOTHROW(supervent::daemon::parse_checkpoint(head + "failed 0 2 2 2000 2000\nfailed 0 9 1 9000 1000\n", "ck"));
+    CHECK_THAT(parse_error(head + "failed 0 2 2\n"), Contains("ck:5: \"failed\" takes 5 values"));
+    CHECK_THAT(parse_error(head + "failed 0 9 2 9000 2000\n"), Contains("shard 0: the failed range from batch 9 goes past the watermark"));
+    CHECK_THAT(parse_error(head + "failed 0 5 1 5000 1000\nfailed 0 2 1 2000 1000\n"),
+               Contains("the failed range from batch 2 overlaps or comes before the one above it"));
+    CHECK_THAT(parse_error(head + "failed 0 2 2 2000 2000\nfailed 0 4 1 4000 1000\n"),
+               Contains("the failed range from batch 4 overlaps or comes before"));  // touching: written as one
+    CHECK_THAT(parse_error(head + "failed 0 2 0 2000 0\n"), Contains("the failed range from batch 2 is empty"));
+    CHECK_THAT(parse_error(head + "failed 0 2 x 2000 0\n"), Contains("ck:5: expected a number, got \"x\""));
+}
+
+TEST_CASE("failed ranges beyond the bound move the watermark back to the first that does not fit", "[checkpoint]") {
+    constexpr std::uint64_t bound = supervent::bounds::checkpoint_failed_ranges_max;
+    ShardJournal j;
+    j.batches = 3 * bound + 10;
+    j.events = j.batches * 100;
+    for (std::uint64_t r = 0; r < bound + 3; ++r) j.failed.push_back({3 * r, 1, 300 * r, 100});
+    j.bound_failed();
+    CHECK(j.failed.size() == bound);
+    CHECK(j.batches == 3 * bound);  // the first range beyond the bound: sent again with all after it
+    CHECK(j.events == 300 * bound);
+    // A file with more is refused; one with exactly the bound loads.
+    Checkpoint c;
+    c.fingerprint = "ab";
+    c.shards = {j};
+    CHECK(supervent::daemon::parse_checkpoint(supervent::daemon::checkpoint_text(c), "ck") == c);
+    c.shards[0].failed.push_back({3 * bound, 1, 300 * bound, 100});
+    c.shards[0].batches = 3 * bound + 10;
+    c.shards[0].events = c.shards[0].batches * 100;
+    CHECK_THAT(parse_error(supervent::daemon::checkpoint_text(c)),
+               Contains("shard 0: " + std::to_string(bound + 1) + " failed ranges, more than the " + std::to_string(bound)));
+}
+
+TEST_CASE("a failed range the watermark cuts lowers the watermark to its start", "[checkpoint]") {
+    ShardJournal j;
+    j.batches = 6;
+    j.events = 600;
+    j.failed = {{1, 1, 100, 100}, {4, 3, 400, 300}, {9, 1, 900, 100}};
+    j.bound_failed();
+    CHECK(j.failed == std::vector<ShardJournal::FailedRange>{{1, 1, 100, 100}});
+    CHECK(j.batches == 4);
+    CHECK(j.events == 400);
+}
+
+TEST_CASE("add_failed_range keeps ranges sorted and merges those that touch", "[checkpoint]") {
+    std::vector<ShardJournal::FailedRange> ranges;
+    supervent::daemon::add_failed_range(ranges, {10, 2, 1000, 200});
+    supervent::daemon::add_failed_range(ranges, {3, 1, 300, 100});
+    supervent::daemon::add_failed_range(ranges, {12, 1, 1200, 100});  // after 10..11
+    supervent::daemon::add_failed_range(ranges, {9, 1, 900, 100});    // before 10..12
+    supervent::daemon::add_failed_range(ranges, {5, 1, 500, 100});
+    CHECK(ranges == std::vector<ShardJournal::FailedRange>{{3, 1, 300, 100}, {5, 1, 500, 100}, {9, 4, 900, 400}});
+    supervent::daemon::add_failed_range(ranges, {4, 1, 400, 100});  // fills the gap: one range
+    CHECK(ranges == std::vector<ShardJournal::FailedRange>{{3, 3, 300, 300}, {9, 4, 900, 400}});
+}
+
+TEST_CASE("a resumed shard still sending failed batches again keeps the rest of the resumed file", "[checkpoint]") {
+    ShardJournal resumed;
+    resumed.batches = 20;
+    resumed.events = 2000;
+    resumed.sizes = {{0, 100}};
+    resumed.toggles = {{3, 0, false}, {4, 0, true}};
+    resumed.failed = {{2, 3, 200, 300}, {8, 4, 800, 400}, {15, 1, 1500, 100}};
+    // This run has settled batches 0..9: 2..4 delivered, 8 failed again; 9 is in flight.
+    ShardJournal current;
+    current.batches = 9;
+    current.events = 900;
+    current.sizes = {{0, 100}};
+    current.failed = {{8, 1, 800, 100}};
+    const ShardJournal merged = supervent::daemon::resumed_journal(resumed, current);
+    CHECK(merged.batches == 20);
+    CHECK(merged.events == 2000);
+    CHECK(merged.failed == std::vector<ShardJournal::FailedRange>{{8, 4, 800, 400}, {15, 1, 1500, 100}});
+    CHECK(merged.sizes == resumed.sizes);
+    CHECK(merged.toggles == resumed.toggles);
+    // A shard that has not got anywhere (or never started) writes the resumed journal back.
+    CHECK(supervent::daemon::resumed_journal(resumed, ShardJournal{}) == resumed);
+    // Past the watermark this run's journal is the whole story.
+    current.batches = 25;
+    current.events = 2500;
+    CHECK(supervent::daemon::resumed_journal(resumed, current) == current);
+}
+
 TEST_CASE("trim_to_settled keeps what the settled batches need", "[checkpoint]") {
     ShardJournal j = sample().shards[0];
     j.batches = 4;
     j.trim_to_settled();
     CHECK(j.sizes == std::vector<ShardJournal::SizeRun>{{0, 2000}});
     CHECK(j.toggles == std::vector<ShardJournal::Toggle>{{3, 1, false}});
+    CHECK(j.failed == std::vector<ShardJournal::FailedRange>{{1, 2, 2000, 4000}});
 }
 
 TEST_CASE("save_checkpoint replaces the file whole; load_checkpoint reads it or says there is none", "[checkpoint]") {
@@ -260,4 +364,101 @@ TEST_CASE("the journal's shard and control thread sides run side by side", "[che
     const ShardJournal journal = share->snapshot();
     if (!share->journal_lost()) CHECK(journal.batches == batches);
     CHECK(journal.sizes.size() >= (journal.batches + size_every - 1) / size_every);
+}
+
+namespace {
+
+// The failed batches a snapshot records, one by one.
+std::vector<std::uint64_t> failed_batches_of(const ShardJournal& journal) {
+    std::vector<std::uint64_t> batches;
+    for (const auto& range : journal.failed) {
+        for (std::uint64_t b = range.from; b < range.end(); ++b) batches.push_back(b);
+    }
+    return batches;
+}
+
+}  // namespace
+
+TEST_CASE("failed batches reach the snapshot as ranges below the prefix", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    share->journal_size(at(0), 10);
+    // Batches 0..9 made; 2, 3, 4 fail in order, 7 and 6 out of order; the rest are acknowledged.
+    for (const std::uint64_t b : {2, 3, 4, 7, 6}) share->fail(at(b), events_per_batch);
+    share->publish(at(10));
+    ShardJournal journal = share->snapshot();
+    CHECK(journal.batches == 10);
+    CHECK(journal.failed == std::vector<ShardJournal::FailedRange>{{2, 3, 20, 30}, {6, 2, 60, 20}});
+    CHECK(journal.failed_events() == 50);
+    // The open range grows in later snapshots without being counted twice.
+    share->fail(at(8), events_per_batch);
+    share->publish(at(10));
+    journal = share->snapshot();
+    CHECK(failed_batches_of(journal) == std::vector<std::uint64_t>{2, 3, 4, 6, 7, 8});
+    // A failure at or past the prefix is not written (a resume sends it with everything after the watermark).
+    share->fail(at(12), events_per_batch);
+    share->publish(at(11));
+    journal = share->snapshot();
+    CHECK(journal.batches == 11);
+    CHECK(failed_batches_of(journal) == std::vector<std::uint64_t>{2, 3, 4, 6, 7, 8});
+    share->publish(at(13));
+    CHECK(failed_batches_of(share->snapshot()) == std::vector<std::uint64_t>{2, 3, 4, 6, 7, 8, 12});
+}
+
+TEST_CASE("a range read open and then found closed in the ring counts once", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    share->fail(at(3), events_per_batch);
+    share->publish(at(5));
+    CHECK(share->snapshot().failed == std::vector<ShardJournal::FailedRange>{{3, 1, 30, 10}});
+    // The shard closes it (into the ring) and opens the next, not yet published:
+    // the sequence lock still says 3 is open, the ring has it closed.
+    share->fail(at(5), events_per_batch);
+    CHECK(share->snapshot().failed == std::vector<ShardJournal::FailedRange>{{3, 1, 30, 10}});
+    share->publish(at(6));
+    CHECK(share->snapshot().failed == std::vector<ShardJournal::FailedRange>{{3, 1, 30, 10}, {5, 1, 50, 10}});
+}
+
+TEST_CASE("a failure the full ring cannot take holds the prefix below it for good", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    // Every other batch fails: each failure closes the open range into the ring.
+    std::uint64_t batch = 0;
+    for (; batch < 2 * (ring + 2); batch += 2) share->fail(at(batch), events_per_batch);
+    CHECK(share->journal_lost());
+    share->publish(at(batch));
+    ShardJournal journal = share->snapshot();
+    // The ring held `ring` closed ranges and one stayed open; the next failure was dropped.
+    CHECK(journal.batches == 2 * (ring + 1));
+    CHECK(journal.failed.size() == ring + 1);
+    share->publish(at(batch + 100));
+    CHECK(share->snapshot().batches == 2 * (ring + 1));
+}
+
+TEST_CASE("the failed ranges' shard and control thread sides run side by side", "[checkpoint]") {
+    auto share = std::make_unique<ShardCheckpointShare>();
+    constexpr std::uint64_t batches = 100'000;
+    std::atomic<bool> done{false};
+    // Runs of three batches fail, the rest are acknowledged.
+    const auto fails = [](std::uint64_t b) { return b % 128 < 3; };  // 782 ranges: within the bound
+    std::thread shard([&] {
+        for (std::uint64_t b = 0; b < batches; ++b) {
+            if (fails(b)) share->fail(at(b), events_per_batch);
+            share->publish(at(b + 1));
+        }
+        done.store(true);
+    });
+    bool finished = false;
+    ShardJournal journal;
+    while (!finished) {
+        finished = done.load();
+        journal = share->snapshot();
+        // Every failure below the watermark recorded, nothing else.
+        std::uint64_t next = 0;
+        for (const auto& range : journal.failed) {
+            for (; next < range.from; ++next) REQUIRE_FALSE(fails(next));
+            for (; next < range.end(); ++next) REQUIRE(fails(next));
+        }
+        for (; next < journal.batches; ++next) REQUIRE_FALSE(fails(next));
+        REQUIRE(journal.events == journal.batches * events_per_batch);
+    }
+    shard.join();
+    if (!share->journal_lost()) CHECK(journal.batches == batches);
 }

@@ -2,7 +2,8 @@
 """e2e.check_config: --check-config accepts the shipped example config and
 refuses bad ones naming the file, line and key; the example config also
 drives a real run; an https:// sink is refused before any connection is made
-(TLS is not supported yet) with a message that says so."""
+(TLS is not supported yet) with a message that says so; a file sink is
+checked without its output file being created or truncated."""
 
 import os
 import re
@@ -69,6 +70,25 @@ def test(h):
         check("example.invalid" in output, f"{name}: the refusal does not name the host:\n{output}")
         check("config OK" not in output, f"{name}: printed 'config OK' for a sink it cannot reach")
         check(result.elapsed_s < 10, f"{name}: the refusal took {result.elapsed_s:.1f} s (a network timeout?)")
+
+    # A file sink is checked, never touched: an existing file keeps its
+    # contents, a missing one is not created, one in a missing directory is refused.
+    existing = h.path("kept.ndjson")
+    with open(existing, "w") as f:
+        f.write('{"kept":true}\n')
+    missing = h.path("not-made.ndjson")
+    for name, path in (("file-existing", existing), ("file-missing", missing)):
+        result = h.run(name, [h.bin("superventd"), "--check-config", "--sink", f"file:{path}", "--events", 10],
+                       timeout_s=30)
+        check(result.rc == 0, f"{name}: --check-config refused a writable file sink:\n{result.stdout}{result.stderr}")
+    with open(existing) as f:
+        kept = f.read()
+    check(kept == '{"kept":true}\n', f"--check-config changed the file sink's output file: {kept!r}")
+    check(not os.path.exists(missing), f"--check-config created the file sink's output file {missing}")
+    nowhere = h.path("no-such-dir/out.ndjson")
+    result = h.run("file-nowhere", [h.bin("superventd"), "--check-config", "--sink", f"file:{nowhere}"], timeout_s=30)
+    check(result.rc != 0 and "no-such-dir" in result.stderr,
+          f"--check-config accepted a file sink in a missing directory:\n{result.stdout}{result.stderr}")
 
 if __name__ == "__main__":
     harness.main(test)

@@ -90,7 +90,7 @@ def file_sink_resume(h, config):
     summary = harness.require_summary(second.stderr)
     check(summary["generated"] == total - settled,
           f"the resumed run generated {summary['generated']}, expected the {total - settled} not yet settled")
-    check(f"summary: resumed after {settled:,} events the checkpoint had settled" in second.stderr,
+    check(f"summary: resumed after {settled:,} events the checkpoint had acknowledged" in second.stderr,
           f"the summary does not say the run resumed after {settled} events:\n{second.stderr}")
     settled_after, text = checkpoint_events(checkpoint)
     check("complete yes" in text and settled_after == total, f"final checkpoint:\n{text}")
