@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Syslog over one TCP connection: superventd (syslog+tcp://, RFC 5424,
+newline framing) against syslog-ng's loggen (--stream --size 200), each
+into the same discard receiver in this script, in the same run.
+
+The receiver counts bytes and LF-terminated messages, from the first byte
+to the connection's close; the table shows messages/s, bytes per message
+and MB/s for each sender, and the ratio. Both frame with LF so one receiver
+counts both the same way (loggen's default is RFC 3164 with an LF; with
+--syslog-proto it would count octets, which this receiver does not parse).
+
+    scripts/bench_syslog.py [--bin-dir build/bin] [--events 3000000] [--seconds 5] [--rounds 3]
+
+The machine may be loaded by others: compare the ratio of the two rows of
+one round, not wall-clock numbers across runs.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+
+class DiscardReceiver:
+    """Accepts connections and counts what each sends until it closes."""
+
+    def __init__(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.reset()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self):
+        with self.lock:
+            self.bytes = 0
+            self.messages = 0
+            self.first = None
+            self.last = None
+            self.open = 0
+
+    def _accept(self):
+        while True:
+            conn, _ = self.listener.accept()
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        buffer = bytearray(4 << 20)
+        view = memoryview(buffer)
+        total = lines = 0
+        first = None
+        with self.lock:
+            self.open += 1
+        while True:
+            n = conn.recv_into(view)
+            if n <= 0:
+                break
+            if first is None:
+                first = time.monotonic()
+            total += n
+            lines += buffer.count(b"\n", 0, n)
+        last = time.monotonic()
+        conn.close()
+        with self.lock:
+            self.bytes += total
+            self.messages += lines
+            if first is not None:
+                self.first = first if self.first is None else min(self.first, first)
+                self.last = last if self.last is None else max(self.last, last)
+            self.open -= 1
+
+    def wait_closed(self, timeout_s=30):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.open == 0 and self.first is not None:
+                    return
+            time.sleep(0.05)
+
+    def result(self):
+        with self.lock:
+            seconds = (self.last - self.first) if self.first is not None else 0
+            return self.messages, self.bytes, seconds
+
+
+def run_superventd(bin_dir, receiver, events):
+    url = f"syslog+tcp://127.0.0.1:{receiver.port}?framing=newline"
+    argv = [os.path.join(bin_dir, "superventd"), "--sink", url, "--events", str(events), "--workers", "1",
+            "--connections", "1", "--no-pin"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        sys.exit(f"superventd failed ({done.returncode}):\n{done.stderr[-2000:]}")
+
+
+def run_loggen(receiver, seconds):
+    argv = ["loggen", "--inet", "--stream", "--size", "200", "--rate", "100000000", "--interval", str(seconds),
+            "--active-connections", "1", "127.0.0.1", str(receiver.port)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode != 0:
+        sys.exit(f"loggen failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    match = re.search(r"average rate = ([\d.]+) msg/sec", done.stderr)
+    return float(match.group(1)) if match else 0.0
+
+
+def measure(receiver, send):
+    receiver.reset()
+    extra = send()
+    receiver.wait_closed()
+    messages, total_bytes, seconds = receiver.result()
+    return messages, total_bytes, seconds, extra
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", default="build/bin")
+    parser.add_argument("--events", type=int, default=3_000_000)
+    parser.add_argument("--seconds", type=int, default=5, help="loggen's run time")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("loggen") is None:
+        sys.exit("loggen is missing: apt-get install syslog-ng-core (scripts/install-deps.sh)")
+    receiver = DiscardReceiver()
+    print(f"{'round':>5} {'sender':<34} {'messages':>11} {'bytes/msg':>9} {'seconds':>8} {'msg/s':>11} {'MB/s':>7}")
+    ratios = []
+    for round_index in range(1, args.rounds + 1):
+        rows = {}
+        for name, send in (("superventd syslog+tcp (RFC 5424)", lambda: run_superventd(args.bin_dir, receiver, args.events)),
+                           ("loggen --stream --size 200", lambda: run_loggen(receiver, args.seconds))):
+            messages, total_bytes, seconds, _ = measure(receiver, send)
+            rate = messages / seconds if seconds > 0 else 0
+            rows[name] = rate
+            print(f"{round_index:>5} {name:<34} {messages:>11,} {total_bytes / max(messages, 1):>9.0f} {seconds:>8.2f} "
+                  f"{rate:>11,.0f} {total_bytes / max(seconds, 1e-9) / 1e6:>7.1f}", flush=True)
+        values = list(rows.values())
+        ratios.append(values[0] / values[1] if values[1] else 0)
+    print(f"superventd / loggen messages per second, by round: {', '.join(f'{r:.2f}' for r in ratios)}")
+
+
+if __name__ == "__main__":
+    main()
