@@ -47,7 +47,7 @@ class SyslogNg:
         p, f = self.ports, self.files
         text = f"""@version: 3.38
 options {{ keep-hostname(yes); use-dns(no); use-fqdn(no); chain-hostnames(no); log-msg-size(262144);
-          stats(freq(0)); flush-lines(100); time-reopen(1); }};
+          stats-freq(0); flush-lines(100); time-reopen(1); }};
 source s_tcp {{ syslog(ip("127.0.0.1") port({p['tcp']}) transport("tcp") flags(store-raw-message)
                 log-iw-size(200000) max-connections(50)); }};
 source s_tls {{ syslog(ip("127.0.0.1") port({p['tls']}) transport("tls") flags(store-raw-message)
@@ -143,7 +143,7 @@ def parse_5424(raw):
     return fields
 
 
-def check_received(lines, where, expect_app="web_access"):
+def check_received(lines, where, expect_app="web_access_log"):
     """Every receiver line parses as RFC 5424, syslog-ng's parse agrees with
     ours, and request ids are present; returns the request ids seen."""
     ids = []

@@ -60,11 +60,11 @@ def check_rfc3164(h, receiver):
     summary = run_daemon(h, "bsd", url, 5_000)
     lines = receiver.wait_lines("bsd", summary["acked"])
     check(len(lines) == summary["acked"], f"rfc3164: syslog-ng wrote {len(lines)} lines, acknowledged {summary['acked']}")
-    form = re.compile(r"^<(\d+)>[A-Z][a-z]{2} [ 1-3]\d \d{2}:\d{2}:\d{2} \S+ web_access: .+$")
+    form = re.compile(r"^<(\d+)>[A-Z][a-z]{2} [ 1-3]\d \d{2}:\d{2}:\d{2} \S+ web_access_log: .+$")
     for number, line in enumerate(lines, 1):
         program, _host, _msgid, _id, raw = line.split("\t", 4)
         match = form.match(raw)
-        check(match is not None and program == "web_access", f"rfc3164 line {number} malformed: {line[:300]!r}")
+        check(match is not None and program == "web_access_log", f"rfc3164 line {number} malformed: {line[:300]!r}")
         check(int(match.group(1)) // 8 == 19, f"rfc3164 line {number}: facility is not local3 (19): {raw[:60]!r}")
     h.log(f"rfc3164: {len(lines)} messages received and parsed == acknowledged")
 
