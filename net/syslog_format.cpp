@@ -41,6 +41,24 @@ struct Event {
 
 // ---- scanning one JSON line
 
+// The first '"' or '\\' in [p, end), or end: eight bytes at a time (SWAR),
+// as strings are mostly short runs where a memchr call costs more than it scans.
+const char* quote_or_backslash(const char* p, const char* end) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        const std::uint64_t q = word ^ (ones * '"');
+        const std::uint64_t b = word ^ (ones * '\\');
+        const std::uint64_t found = ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
+        if (found != 0) return p + (__builtin_ctzll(found) >> 3);
+        p += 8;
+    }
+    while (p < end && *p != '"' && *p != '\\') ++p;
+    return p;
+}
+
 class Scanner {
 public:
     Scanner(const char* begin, const char* end) : p_(begin), end_(end) {}
@@ -78,8 +96,12 @@ private:
     bool string(Span& out) {
         if (!eat('"')) return false;
         const char* start = p_;
-        while (p_ < end_ && *p_ != '"') p_ += (*p_ == '\\') ? 2 : 1;
-        if (p_ >= end_) return false;
+        for (;;) {
+            p_ = quote_or_backslash(p_, end_);
+            if (p_ >= end_) return false;
+            if (*p_ == '"') break;
+            p_ += 2;  // past the escape (\" included)
+        }
         out = {start, static_cast<std::uint32_t>(p_ - start)};
         ++p_;
         return true;
@@ -268,6 +290,31 @@ char* put_decoded(char* w, Span s, Put&& put) {
     return w;
 }
 
+// put_decoded for the common case: runs without a backslash or `special`
+// (a byte `put` changes; '\\' for none) are copied whole.
+template <typename Put>
+char* put_decoded_runs(char* w, Span s, char special, Put&& put) {
+    std::uint32_t i = 0;
+    while (i < s.bytes) {
+        std::uint32_t run = i;
+        while (run < s.bytes && s.data[run] != '\\' && s.data[run] != special) ++run;
+        std::memcpy(w, s.data + i, run - i);
+        w += run - i;
+        i = run;
+        if (i == s.bytes) break;
+        if (s.data[i] != '\\') {
+            w = put(w, s.data[i]);
+            ++i;
+            continue;
+        }
+        char decoded[4];
+        char* end = decoded;
+        i += decode_escape(s, i, end);
+        for (const char* d = decoded; d < end; ++d) w = put(w, *d);
+    }
+    return w;
+}
+
 bool printusascii(unsigned char c) { return c >= 33 && c <= 126; }
 
 // A header field or SD-NAME: printable US-ASCII only (others become '_'),
@@ -281,11 +328,16 @@ char* put_token(char* w, const Span* parts, std::uint32_t count, std::size_t byt
         char decoded[4 * 64];
         const Span part = parts[k];
         const Span head{part.data, std::min<std::uint32_t>(part.bytes, 64)};  // names past 64 bytes are cut anyway
-        char* end = put_decoded(decoded, head, [](char* out, char c) {
-            *out++ = c;
-            return out;
-        });
-        for (const char* d = decoded; d < end && w < limit; ++d) {
+        const char* begin = head.data;  // no escape (the common case): sanitized straight from the line
+        const char* end = head.data + head.bytes;
+        if (std::memchr(head.data, '\\', head.bytes) != nullptr) {
+            begin = decoded;
+            end = put_decoded(decoded, head, [](char* out, char c) {
+                *out++ = c;
+                return out;
+            });
+        }
+        for (const char* d = begin; d < end && w < limit; ++d) {
             const auto c = static_cast<unsigned char>(*d);
             const bool bad = !printusascii(c) || (sd_name && (c == '=' || c == ']' || c == '"'));
             *w++ = bad ? '_' : static_cast<char>(c);
@@ -301,7 +353,7 @@ char* put_param_value(char* w, const Param& param) {
         *out++ = c;
         return out;
     };
-    if (param.kind == ValueKind::string) return put_decoded(w, param.value, escape_sd);
+    if (param.kind == ValueKind::string) return put_decoded_runs(w, param.value, ']', escape_sd);  // '"' and '\\' come escaped
     for (std::uint32_t i = 0; i < param.value.bytes; ++i) w = escape_sd(w, param.value.data[i]);  // JSON text as is
     return w;
 }
@@ -387,25 +439,35 @@ char* put_timestamp_3164(char* w, Span t) {
 }
 
 bool has_non_ascii(Span s) {
-    for (std::uint32_t i = 0; i < s.bytes; ++i) {
-        const char c = s.data[i];
-        if ((static_cast<unsigned char>(c) & 0x80) != 0) return true;
-        if (c == '\\' && i + 1 < s.bytes) {
-            if (s.data[i + 1] == 'u' && read_u4(s, i + 1) >= 0x80) return true;
-            ++i;
-        }
+    std::uint32_t i = 0;
+    for (; i + 8 <= s.bytes; i += 8) {  // a word at a time: any high bit?
+        std::uint64_t word;
+        std::memcpy(&word, s.data + i, 8);
+        if ((word & 0x8080808080808080ULL) != 0) return true;
+    }
+    for (; i < s.bytes; ++i) {
+        if ((static_cast<unsigned char>(s.data[i]) & 0x80) != 0) return true;
+    }
+    // Or a \u escape of a non-ASCII code point.
+    const char* p = s.data;
+    const char* const end = s.data + s.bytes;
+    while ((p = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)))) != nullptr) {
+        const auto at = static_cast<std::uint32_t>(p - s.data);
+        if (at + 1 < s.bytes && s.data[at + 1] == 'u' && read_u4(s, at + 1) >= 0x80) return true;
+        p += 2;
+        if (p >= end) break;
     }
     return false;
 }
 
 char* put_message(char* w, Span message, bool newline_framing) {
     if (!newline_framing) {
-        return put_decoded(w, message, [](char* out, char c) {
+        return put_decoded_runs(w, message, '\\', [](char* out, char c) {
             *out++ = c;
             return out;
         });
     }
-    return put_decoded(w, message, [](char* out, char c) {
+    return put_decoded_runs(w, message, '\\', [](char* out, char c) {  // an LF comes escaped
         *out++ = c == '\n' ? ' ' : c;  // an LF would end the frame
         return out;
     });

@@ -18,6 +18,7 @@ one round, not wall-clock numbers across runs.
 import argparse
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -91,6 +92,11 @@ class DiscardReceiver:
             return self.messages, self.bytes, seconds
 
 
+def child_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_superventd(bin_dir, receiver, events):
     url = f"syslog+tcp://127.0.0.1:{receiver.port}?framing=newline"
     argv = [os.path.join(bin_dir, "superventd"), "--sink", url, "--events", str(events), "--workers", "1",
@@ -111,11 +117,16 @@ def run_loggen(receiver, seconds):
 
 
 def measure(receiver, send):
+    """Messages, bytes and seconds as the receiver saw them, and the
+    sender's CPU seconds (user + system: steadier than wall time on a
+    loaded machine)."""
     receiver.reset()
-    extra = send()
+    cpu_before = child_cpu_s()
+    send()
+    cpu_s = child_cpu_s() - cpu_before
     receiver.wait_closed()
     messages, total_bytes, seconds = receiver.result()
-    return messages, total_bytes, seconds, extra
+    return messages, total_bytes, seconds, cpu_s
 
 
 def main():
@@ -128,20 +139,25 @@ def main():
     if shutil.which("loggen") is None:
         sys.exit("loggen is missing: apt-get install syslog-ng-core (scripts/install-deps.sh)")
     receiver = DiscardReceiver()
-    print(f"{'round':>5} {'sender':<34} {'messages':>11} {'bytes/msg':>9} {'seconds':>8} {'msg/s':>11} {'MB/s':>7}")
-    ratios = []
+    print(f"{'round':>5} {'sender':<34} {'messages':>11} {'bytes/msg':>9} {'seconds':>8} {'msg/s':>11} {'MB/s':>7} "
+          f"{'sender CPU s':>12} {'msg/CPU-s':>11}")
+    ratios, cpu_ratios = [], []
     for round_index in range(1, args.rounds + 1):
-        rows = {}
+        rows, cpu_rows = {}, {}
         for name, send in (("superventd syslog+tcp (RFC 5424)", lambda: run_superventd(args.bin_dir, receiver, args.events)),
                            ("loggen --stream --size 200", lambda: run_loggen(receiver, args.seconds))):
-            messages, total_bytes, seconds, _ = measure(receiver, send)
+            messages, total_bytes, seconds, cpu_s = measure(receiver, send)
             rate = messages / seconds if seconds > 0 else 0
             rows[name] = rate
+            cpu_rows[name] = messages / cpu_s if cpu_s > 0 else 0
             print(f"{round_index:>5} {name:<34} {messages:>11,} {total_bytes / max(messages, 1):>9.0f} {seconds:>8.2f} "
-                  f"{rate:>11,.0f} {total_bytes / max(seconds, 1e-9) / 1e6:>7.1f}", flush=True)
-        values = list(rows.values())
+                  f"{rate:>11,.0f} {total_bytes / max(seconds, 1e-9) / 1e6:>7.1f} {cpu_s:>12.2f} {cpu_rows[name]:>11,.0f}",
+                  flush=True)
+        values, cpu_values = list(rows.values()), list(cpu_rows.values())
         ratios.append(values[0] / values[1] if values[1] else 0)
-    print(f"superventd / loggen messages per second, by round: {', '.join(f'{r:.2f}' for r in ratios)}")
+        cpu_ratios.append(cpu_values[0] / cpu_values[1] if cpu_values[1] else 0)
+    print(f"superventd / loggen, messages per second:     {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"superventd / loggen, messages per CPU second: {', '.join(f'{r:.2f}' for r in cpu_ratios)}")
 
 
 if __name__ == "__main__":
