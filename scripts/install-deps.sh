@@ -16,6 +16,8 @@ packages=(
   lintian
   # the dashboard's browser test (e2e.dashboard_browser): headless Chromium over the DevTools protocol
   chromium python3-websocket
+  # the syslog sinks' tests (e2e.syslog_*) receive with syslog-ng; its loggen is scripts/bench_syslog.py's peer
+  syslog-ng-core
 )
 
 missing=()
