@@ -533,7 +533,7 @@ bool SyslogDatagramTransport::try_start(Slot& slot, std::int64_t now_ns) {
     slot_ = &slot;
     in_offset_ = 0;
     frame_count_ = frame_next_ = 0;
-    slot_failed_ = any_sent_ = false;
+    slot_failed_ = slot_rejected_ = any_sent_ = false;
     pump(now_ns);
     return true;
 }
@@ -567,7 +567,12 @@ void SyslogDatagramTransport::on_completion(const io_uring_cqe& cqe, CompletionT
     if (tag.op != Op::frames_send) return;
     assert(in_flight_ > 0);
     --in_flight_;
-    if (cqe.res < 0) {
+    if (cqe.res == -EMSGSIZE) {
+        // A message longer than a datagram takes (64 KiB): sending it again
+        // cannot help, so the batch fails for good.
+        if (!slot_failed_) counters_.note_failure(FailReason::rejected, 0, EMSGSIZE, "a syslog message is larger than a UDP datagram", now_ns);
+        slot_failed_ = slot_rejected_ = true;
+    } else if (cqe.res < 0) {
         // ECONNREFUSED: an ICMP port unreachable came back for an earlier
         // datagram. Nobody listens: the batch is tried again later.
         if (!slot_failed_) counters_.note_failure(FailReason::connect, 0, -cqe.res, {}, now_ns);
@@ -581,8 +586,8 @@ void SyslogDatagramTransport::on_completion(const io_uring_cqe& cqe, CompletionT
 void SyslogDatagramTransport::finish_slot(std::int64_t now_ns) {
     Slot& slot = *slot_;
     slot_ = nullptr;
-    slot.verdict = slot_failed_ ? Verdict::retry : Verdict::acked;
-    slot.reason = slot_failed_ ? FailReason::connect : FailReason::none;
+    slot.verdict = slot_rejected_ ? Verdict::failed : slot_failed_ ? Verdict::retry : Verdict::acked;
+    slot.reason = slot_rejected_ ? FailReason::rejected : slot_failed_ ? FailReason::connect : FailReason::none;
     slot.acked_events = slot_failed_ ? 0 : slot.events;
     slot.retry_at_ns = 0;
     if (slot_failed_) {

@@ -187,6 +187,7 @@ private:
     std::uint32_t frame_next_ = 0;         // the next to post
     std::uint32_t in_flight_ = 0;
     bool slot_failed_ = false;             // a datagram of it was refused
+    bool slot_rejected_ = false;           // a message did not fit a datagram: the batch fails for good
     bool any_sent_ = false;
     bool shutting_down_ = false;
     std::string fatal_error_;

@@ -9,6 +9,9 @@ and MB/s for each sender, and the ratio. Both frame with LF so one receiver
 counts both the same way (loggen's default is RFC 3164 with an LF; with
 --syslog-proto it would count octets, which this receiver does not parse).
 
+A third row sends RFC 3164 (no structured data: shorter messages, nearer
+loggen's 200 bytes).
+
     scripts/bench_syslog.py [--bin-dir build/bin] [--events 3000000] [--seconds 5] [--rounds 3]
 
 The machine may be loaded by others: compare the ratio of the two rows of
@@ -97,8 +100,8 @@ def child_cpu_s():
     return usage.ru_utime + usage.ru_stime
 
 
-def run_superventd(bin_dir, receiver, events):
-    url = f"syslog+tcp://127.0.0.1:{receiver.port}?framing=newline"
+def run_superventd(bin_dir, receiver, events, options="framing=newline"):
+    url = f"syslog+tcp://127.0.0.1:{receiver.port}?{options}"
     argv = [os.path.join(bin_dir, "superventd"), "--sink", url, "--events", str(events), "--workers", "1",
             "--connections", "1", "--no-pin"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
@@ -144,8 +147,13 @@ def main():
     ratios, cpu_ratios = [], []
     for round_index in range(1, args.rounds + 1):
         rows, cpu_rows = {}, {}
-        for name, send in (("superventd syslog+tcp (RFC 5424)", lambda: run_superventd(args.bin_dir, receiver, args.events)),
-                           ("loggen --stream --size 200", lambda: run_loggen(receiver, args.seconds))):
+        senders = (
+            ("superventd syslog+tcp (RFC 5424)", lambda: run_superventd(args.bin_dir, receiver, args.events)),
+            ("loggen --stream --size 200", lambda: run_loggen(receiver, args.seconds)),
+            ("superventd syslog+tcp (RFC 3164)",
+             lambda: run_superventd(args.bin_dir, receiver, args.events, "format=rfc3164")),
+        )
+        for name, send in senders:
             messages, total_bytes, seconds, cpu_s = measure(receiver, send)
             rate = messages / seconds if seconds > 0 else 0
             rows[name] = rate
@@ -154,10 +162,12 @@ def main():
                   f"{rate:>11,.0f} {total_bytes / max(seconds, 1e-9) / 1e6:>7.1f} {cpu_s:>12.2f} {cpu_rows[name]:>11,.0f}",
                   flush=True)
         values, cpu_values = list(rows.values()), list(cpu_rows.values())
-        ratios.append(values[0] / values[1] if values[1] else 0)
-        cpu_ratios.append(cpu_values[0] / cpu_values[1] if cpu_values[1] else 0)
-    print(f"superventd / loggen, messages per second:     {', '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"superventd / loggen, messages per CPU second: {', '.join(f'{r:.2f}' for r in cpu_ratios)}")
+        ratios.append((values[0] / values[1], values[2] / values[1]) if values[1] else (0, 0))
+        cpu_ratios.append((cpu_values[0] / cpu_values[1], cpu_values[2] / cpu_values[1]) if cpu_values[1] else (0, 0))
+    print("superventd / loggen, messages per second (RFC 5424, RFC 3164) by round: "
+          + ", ".join(f"{a:.2f} {b:.2f}" for a, b in ratios))
+    print("superventd / loggen, messages per CPU second (RFC 5424, RFC 3164) by round: "
+          + ", ".join(f"{a:.2f} {b:.2f}" for a, b in cpu_ratios))
 
 
 if __name__ == "__main__":
