@@ -170,8 +170,9 @@ void SyslogStreamTransport::drive_handshake(Connection& conn, std::int64_t now_n
     const TlsStep step = conn.tls->handshake();
     flush_tls(conn);
     if (step == TlsStep::failed) {
+        // A certificate that does not verify will not verify next time either: the sink stops.
         if (fatal_error_.empty() && conn.tls->verify_failed()) fatal_error_ = conn.tls->failure();
-        note_failure(FailReason::connect, conn.tls->failure(), now_ns);
+        pending_errno_ = 0;
         fail_connection(conn, FailReason::connect, now_ns);
         sink_unreachable(conn, FailReason::connect, now_ns);
         return;
