@@ -7,7 +7,8 @@ and syslog-ng's own reading of APP-NAME, HOSTNAME, MSGID and an SD-PARAM).
 
 TCP and TLS: received == acknowledged == generated, exactly. UDP may lose
 datagrams under load, so the test counts what syslog-ng saw, prints it and
-checks only 0 < received <= acknowledged."""
+checks only 0 < received <= acknowledged. Without the test's CA, the TLS
+run must stop at the certificate and fail every event."""
 
 import os
 import re
@@ -41,6 +42,20 @@ def check_stream(h, receiver, kind, url, extra=()):
           f"{kind}: syslog-ng wrote {len(lines)} messages, superventd acknowledged {summary['acked']}")
     h.log(f"{kind}: {len(lines)} messages received and parsed == {summary['acked']} acknowledged; "
           f"{len(set(ids))} distinct request ids")
+
+
+def check_untrusted(h, receiver):
+    """Without the test's CA the certificate does not verify: superventd stops
+    sending, fails the events and says why."""
+    url = f"syslog+tls://localhost:{receiver.ports['tls']}"
+    result = h.run("superventd-untrusted", [h.bin("superventd"), "--sink", url, "--events", 1000, "--workers", 1,
+                                            "--socket", h.path("untrusted.sock")], timeout_s=60)
+    check(result.rc != 0, f"superventd exited 0 though the syslog server's certificate is not trusted")
+    check("certificate" in result.stderr, f"no word of the certificate in superventd's output:\n{result.stderr[-2000:]}")
+    summary = harness.require_summary(result.stderr)
+    check(summary["acked"] == 0 and summary["failed"] == summary["generated"],
+          f"untrusted TLS: expected every generated event failed: {summary}")
+    h.log(f"untrusted TLS: exit {result.rc} in {result.elapsed_s:.1f} s, {summary['failed']} events failed")
 
 
 def check_udp(h, receiver):
@@ -77,6 +92,7 @@ def test(h):
     check_stream(h, receiver, "tcp", f"syslog+tcp://127.0.0.1:{receiver.ports['tcp']}")
     check_stream(h, receiver, "tls", f"syslog+tls://localhost:{receiver.ports['tls']}",
                  ("--ca-file", os.path.join(pki, "ca.pem")))
+    check_untrusted(h, receiver)
     check_udp(h, receiver)
     check_rfc3164(h, receiver)
     receiver.stop()
