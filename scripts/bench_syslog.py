@@ -12,7 +12,10 @@ counts both the same way (loggen's default is RFC 3164 with an LF; with
 A third row sends RFC 3164 (no structured data: shorter messages, nearer
 loggen's 200 bytes).
 
-    scripts/bench_syslog.py [--bin-dir build/bin] [--events 3000000] [--seconds 5] [--rounds 3]
+    scripts/bench_syslog.py [--bin-dir build/bin] [--events 3000000] [--seconds 5] [--rounds 3] [--syslog-ng]
+
+--syslog-ng adds a run of each sender into syslog-ng itself (no-parse, to
+/dev/null), counted by its own statistics.
 
 The machine may be loaded by others: compare the ratio of the two rows of
 one round, not wall-clock numbers across runs.
@@ -26,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -95,6 +99,66 @@ class DiscardReceiver:
             return self.messages, self.bytes, seconds
 
 
+class SyslogNgReceiver:
+    """syslog-ng itself as the receiver: one TCP source with newline framing
+    (flags(no-parse): both senders' lines are taken alike) into /dev/null,
+    counted by its own statistics (dst.file … written)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="supervent-bench-syslog-")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = os.path.join(self.dir, "syslog-ng.conf")
+        with open(config, "w") as out:
+            out.write(f"""@version: 3.38
+options {{ stats-freq(0); use-dns(no); stats-level(1); }};
+source s {{ network(ip("127.0.0.1") port({self.port}) transport("tcp") flags(no-parse) log-iw-size(100000)); }};
+destination d {{ file("/dev/null"); }};
+log {{ source(s); destination(d); }};
+""")
+        self.ctl = os.path.join(self.dir, "ctl")
+        self.process = subprocess.Popen(["syslog-ng", "-F", "--no-caps", "-f", config, "-R", os.path.join(self.dir, "p"),
+                                         "-p", os.path.join(self.dir, "pid"), "-c", self.ctl],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.base = 0
+
+    def written(self):
+        out = subprocess.run(["syslog-ng-ctl", "stats", "-c", self.ctl], capture_output=True, text=True).stdout
+        match = re.search(r"^dst\.file;d#0;/dev/null;a;written;(\d+)$", out, re.M)
+        return int(match.group(1)) if match else 0
+
+    def measure(self, send):
+        """Messages and seconds from the sender's start until syslog-ng wrote
+        its last message (no growth for 1 s after the sender ended)."""
+        self.base = self.written()
+        started = time.monotonic()
+        cpu_before = child_cpu_s()
+        sender = threading.Thread(target=send)
+        sender.start()
+        last, last_at = self.base, started
+        while True:
+            time.sleep(0.05)
+            now_written = self.written()
+            if now_written != last:
+                last, last_at = now_written, time.monotonic()
+            elif not sender.is_alive() and time.monotonic() - last_at > 1.0:
+                break
+        sender.join()
+        return last - self.base, last_at - started, child_cpu_s() - cpu_before
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def child_cpu_s():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -138,6 +202,8 @@ def main():
     parser.add_argument("--events", type=int, default=3_000_000)
     parser.add_argument("--seconds", type=int, default=5, help="loggen's run time")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--syslog-ng", action="store_true",
+                        help="also send both into syslog-ng writing to /dev/null (its own statistics count)")
     args = parser.parse_args()
     if shutil.which("loggen") is None:
         sys.exit("loggen is missing: apt-get install syslog-ng-core (scripts/install-deps.sh)")
@@ -164,6 +230,16 @@ def main():
         values, cpu_values = list(rows.values()), list(cpu_rows.values())
         ratios.append((values[0] / values[1], values[2] / values[1]) if values[1] else (0, 0))
         cpu_ratios.append((cpu_values[0] / cpu_values[1], cpu_values[2] / cpu_values[1]) if cpu_values[1] else (0, 0))
+    if args.syslog_ng:
+        daemon = SyslogNgReceiver()
+        print("into syslog-ng (network() source, no-parse, file(\"/dev/null\")), counted by syslog-ng-ctl stats:")
+        print(f"{'sender':<34} {'messages':>11} {'seconds':>8} {'msg/s':>11} {'sender CPU s':>12}")
+        for name, send in (("superventd syslog+tcp (RFC 5424)", lambda: run_superventd(args.bin_dir, daemon, args.events // 4)),
+                           ("loggen --stream --size 200", lambda: run_loggen(daemon, args.seconds))):
+            messages, seconds, cpu_s = daemon.measure(send)
+            print(f"{name:<34} {messages:>11,} {seconds:>8.2f} {messages / max(seconds, 1e-9):>11,.0f} {cpu_s:>12.2f}",
+                  flush=True)
+        daemon.stop()
     print("superventd / loggen, messages per second (RFC 5424, RFC 3164) by round: "
           + ", ".join(f"{a:.2f} {b:.2f}" for a, b in ratios))
     print("superventd / loggen, messages per CPU second (RFC 5424, RFC 3164) by round: "
