@@ -337,7 +337,7 @@ void SyslogStreamTransport::confirm(Connection& conn, std::int64_t now_ns) {
     const std::uint64_t peer_has = conn.stream_sent - std::min<std::uint64_t>(conn.stream_sent, static_cast<std::uint64_t>(unacked));
     while (conn.framed_count > 0 && conn.end_offset[0] <= peer_has) {
         conn.failures_in_row = 0;
-        conn.acked_at_ns[conn.acked_next++ % depth_max] = now_ns;
+        conn.acked_at_ns[conn.acked_next++ % acked_history] = now_ns;
         decide_front(conn, Verdict::acked, FailReason::none, now_ns);
         conn.deadline_ns = now_ns + config_.request_timeout_ns;  // the next batch's turn
     }

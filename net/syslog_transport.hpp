@@ -63,6 +63,7 @@ struct SyslogTransportConfig {
 class SyslogStreamTransport final : public Transport {
 public:
     static constexpr std::uint32_t depth_max = 8;  // batches in flight per connection
+    static constexpr std::uint32_t acked_history = 64;  // acknowledgements remembered for the ambiguity count
 
     SyslogStreamTransport(Ring& ring, SlotListener& listener, SyslogTransportConfig config);
     ~SyslogStreamTransport() override;
@@ -105,7 +106,9 @@ private:
         std::int64_t poll_at_ns = INT64_MAX;  // the next SIOCOUTQ look while sent batches wait
         std::int64_t reconnect_at_ns = 0;
         std::uint32_t failures_in_row = 0;
-        std::array<std::int64_t, depth_max> acked_at_ns{};  // recent acknowledgements, a ring
+        // When the last acked_history batches were acknowledged (a ring): a
+        // receiver's socket buffer holds a few MiB, many small batches.
+        std::array<std::int64_t, acked_history> acked_at_ns{};
         std::uint32_t acked_next = 0;
         std::unique_ptr<char[]> recv_buffer;
         std::unique_ptr<TlsSession> tls;
