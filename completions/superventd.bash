@@ -20,7 +20,7 @@ _superventd() {
             COMPREPLY=($(compgen -W 'auto on off' -- "$cur"))
             return ;;
         --sink)
-            COMPREPLY=($(compgen -W 'http:// https:// file: stdout: discard: postgresql://' -- "$cur"))
+            COMPREPLY=($(compgen -W 'http:// https:// file: stdout: discard: postgresql:// syslog+tcp:// syslog+tls:// syslog+udp://' -- "$cur"))
             compopt -o nospace
             return ;;
     esac

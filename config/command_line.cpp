@@ -319,6 +319,11 @@ std::string daemon_help_text() {
         "                                     transaction per batch; the password from\n"
         "                                     PGPASSFILE, ~/.pgpass or passfile=PATH,\n"
         "                                     never the URL (docs/sinks/postgresql.md)\n"
+        "      syslog+tcp://HOST[:PORT][?OPTS] syslog over TCP (port 514), RFC 5424\n"
+        "      syslog+tls://HOST[:PORT][?OPTS] the same over TLS, RFC 5425 (port 6514)\n"
+        "      syslog+udp://HOST[:PORT][?OPTS] one message per datagram (port 514)\n"
+        "          OPTS: format=rfc5424|rfc3164, framing=octet-counting|newline,\n"
+        "          facility=N|NAME, hostname=NAME, sd_id=NAME@NUMBER (&-separated)\n"
         "  --dataset NAME          dataset to ingest into (default supervent); letters,\n"
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,

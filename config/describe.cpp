@@ -18,6 +18,18 @@ std::string http_sink(const SinkUrl& sink, std::string_view scheme) {
     return concat(scheme, "://", host, ':', sink.port, sink.path_prefix);
 }
 
+std::string syslog_sink_text(const SinkUrl& sink) {
+    const std::string_view scheme = sink.kind == SinkUrl::Kind::syslog_tcp   ? "syslog+tcp"
+                                    : sink.kind == SinkUrl::Kind::syslog_tls ? "syslog+tls"
+                                                                             : "syslog+udp";
+    const SyslogUrlOptions& o = sink.syslog;
+    const std::string_view framing = sink.kind == SinkUrl::Kind::syslog_udp ? "one message per datagram"
+                                     : o.newline_framing                    ? "newline framing"
+                                                                            : "octet counting";
+    return concat(http_sink(sink, scheme), " (", o.rfc3164 ? "RFC 3164" : "RFC 5424", ", ", framing, ", facility ",
+                  int{o.facility}, o.rfc3164 ? std::string() : concat(", SD-ID ", o.sd_id), ")");
+}
+
 std::string sink_text(const SinkUrl& sink) {
     switch (sink.kind) {
         case SinkUrl::Kind::http: return http_sink(sink, "http");
@@ -26,6 +38,9 @@ std::string sink_text(const SinkUrl& sink) {
         case SinkUrl::Kind::stdout_stream: return "standard output (NDJSON)";
         case SinkUrl::Kind::discard: return "discard (events are generated, then dropped)";
         case SinkUrl::Kind::postgresql: return concat("PostgreSQL ", sink.text, " (COPY, one transaction per batch)");
+        case SinkUrl::Kind::syslog_tcp:
+        case SinkUrl::Kind::syslog_tls:
+        case SinkUrl::Kind::syslog_udp: return syslog_sink_text(sink);
     }
     return sink.text;
 }

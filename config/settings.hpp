@@ -15,9 +15,18 @@
 
 namespace supervent::config {
 
+// syslog+tcp|tls|udp:// sinks: the URL's query options (docs/sinks/syslog.md).
+struct SyslogUrlOptions {
+    bool rfc3164 = false;          // ?format=rfc3164 (default rfc5424)
+    bool newline_framing = false;  // ?framing=newline (tcp/tls; default octet-counting, rfc3164: newline)
+    std::uint8_t facility = 1;     // ?facility=0..23 or a name (user)
+    std::string hostname;          // ?hostname=: HOSTNAME of events without a host attribute; "" = this machine's
+    std::string sd_id = "supervent@32473";  // ?sd_id=: the SD-ID attributes go under
+};
+
 // Where batches go. Parsed from `--sink` / [sink] url.
 struct SinkUrl {
-    enum class Kind { http, https, file, stdout_stream, discard, postgresql };
+    enum class Kind { http, https, file, stdout_stream, discard, postgresql, syslog_tcp, syslog_tls, syslog_udp };
     Kind kind = Kind::http;
     std::string host;          // http(s): host name or address literal (no brackets)
     std::uint16_t port = 0;    // http(s): 80/443 when not given
@@ -25,6 +34,7 @@ struct SinkUrl {
     std::string path_prefix;   // http(s): e.g. "" or "/proxy" (no trailing '/')
     std::string file_path;     // file: the path
     std::string text;          // as the user wrote it, for messages
+    SyslogUrlOptions syslog;   // syslog+…: the query's options
 };
 
 enum class ZeroCopyMode { automatic, on, off };

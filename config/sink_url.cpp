@@ -18,8 +18,8 @@ using detail::quoted;
 using detail::ValueError;
 
 constexpr std::string_view accepted_forms =
-    "http://HOST[:PORT][/PREFIX], https://HOST[:PORT][/PREFIX], file:PATH, stdout:, discard: or "
-    "postgresql://USER@HOST[:PORT]/DB?table=NAME";
+    "http://HOST[:PORT][/PREFIX], https://HOST[:PORT][/PREFIX], file:PATH, stdout:, discard:, "
+    "postgresql://USER@HOST[:PORT]/DB?table=NAME, syslog+tcp://HOST[:PORT][?OPTIONS], syslog+tls://… or syslog+udp://…";
 constexpr std::size_t host_bytes_max = 253;  // the longest DNS name
 
 bool is_host_char(char c) {
@@ -147,6 +147,115 @@ SinkUrl parse_file(std::string_view path) {
     return url;
 }
 
+// ---- syslog+tcp|tls|udp://HOST[:PORT][?key=value&…] (docs/sinks/syslog.md)
+
+// Checks an SD-ID (RFC 5424 §6.3.2: SD-NAME "@" enterprise number); returns
+// what is wrong, or an empty string. The syslog transport trusts it.
+std::string sd_id_problem(std::string_view sd_id) {
+    if (sd_id.empty() || sd_id.size() > 32) return "must be 1 to 32 characters";
+    for (const char c : sd_id) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 33 || byte > 126 || c == '=' || c == ']' || c == '"') {
+            return "may hold only printable ASCII without '=', ']', '\"' or spaces";
+        }
+    }
+    const auto at = sd_id.find('@');
+    if (at == std::string_view::npos) return "needs '@' and an enterprise number (NAME@32473): names without '@' are "
+                                              "reserved for IANA (RFC 5424 §6.3.2)";
+    if (at == 0 || at + 1 == sd_id.size() || sd_id.find('@', at + 1) != std::string_view::npos) {
+        return "must be NAME@NUMBER";
+    }
+    for (const char c : sd_id.substr(at + 1)) {
+        if ((c < '0' || c > '9') && c != '.') return "must end in an enterprise number (digits and dots) after '@'";
+    }
+    return {};
+}
+
+std::uint8_t parse_facility(std::string_view text) {
+    static constexpr std::string_view names[] = {"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+                                                 "uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
+                                                 "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+                                                 "local7"};
+    for (std::size_t i = 0; i < std::size(names); ++i) {
+        if (names[i] == text) return static_cast<std::uint8_t>(i);
+    }
+    std::uint64_t number = 24;
+    try {
+        number = detail::parse_uint(text);
+    } catch (const ValueError&) {
+    }
+    if (number > 23) {
+        throw ValueError(concat("syslog sink option facility=", quoted(text),
+                                " must be 0 to 23 or a name (kern, user, daemon, local0 … local7)"));
+    }
+    return static_cast<std::uint8_t>(number);
+}
+
+void parse_syslog_option(std::string_view key, std::string_view value, SinkUrl& url) {
+    SyslogUrlOptions& options = url.syslog;
+    if (key == "format") {
+        if (value != "rfc5424" && value != "rfc3164") {
+            throw ValueError(concat("syslog sink option format=", quoted(value), " must be rfc5424 or rfc3164"));
+        }
+        options.rfc3164 = value == "rfc3164";
+        if (options.rfc3164) options.newline_framing = true;  // what RFC 3164 receivers read; framing= may say otherwise
+    } else if (key == "framing") {
+        if (value != "octet-counting" && value != "newline") {
+            throw ValueError(concat("syslog sink option framing=", quoted(value), " must be octet-counting or newline"));
+        }
+        if (url.kind == SinkUrl::Kind::syslog_udp) {
+            throw ValueError("syslog sink option framing= is for syslog+tcp and syslog+tls: UDP sends one message per datagram");
+        }
+        options.newline_framing = value == "newline";
+    } else if (key == "facility") {
+        options.facility = parse_facility(value);
+    } else if (key == "hostname") {
+        if (value.empty() || value.size() > 255 || !std::ranges::all_of(value, [](char c) { return c > 0x20 && c < 0x7f; })) {
+            throw ValueError(concat("syslog sink option hostname=", quoted(value),
+                                    " must be 1 to 255 printable ASCII characters without spaces"));
+        }
+        options.hostname = std::string(value);
+    } else if (key == "sd_id") {
+        if (const std::string problem = sd_id_problem(value); !problem.empty()) {
+            throw ValueError(concat("syslog sink option sd_id=", quoted(value), " ", problem));
+        }
+        options.sd_id = std::string(value);
+    } else {
+        throw ValueError(concat("unknown syslog sink option ", quoted(key),
+                                "; known: format, framing, facility, hostname, sd_id"));
+    }
+}
+
+SinkUrl parse_syslog(std::string_view rest, SinkUrl::Kind kind, std::uint16_t default_port) {
+    const auto question = rest.find('?');
+    const std::string_view authority = rest.substr(0, question);
+    if (authority.find_first_of("/#") != std::string_view::npos) {
+        throw ValueError(concat("syslog sink URL ", quoted(authority), " must be HOST[:PORT] with no path"));
+    }
+    SinkUrl url;
+    url.kind = kind;
+    url.port = default_port;
+    parse_authority(authority, url);
+    std::string_view query = question == std::string_view::npos ? std::string_view{} : rest.substr(question + 1);
+    bool framing_given = false;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const auto equals = pair.find('=');
+        if (equals == std::string_view::npos) {
+            throw ValueError(concat("syslog sink option ", quoted(pair), " needs a value (key=value)"));
+        }
+        const std::string_view key = pair.substr(0, equals);
+        const bool keep_framing = key == "format" && framing_given;  // ?framing=…&format=… keeps the framing asked for
+        const bool framing = url.syslog.newline_framing;
+        parse_syslog_option(key, pair.substr(equals + 1), url);
+        if (keep_framing) url.syslog.newline_framing = framing;
+        framing_given = framing_given || key == "framing";
+    }
+    return url;
+}
+
 SinkUrl parse_bare(std::string_view scheme, std::string_view rest, SinkUrl::Kind kind) {
     if (!rest.empty()) {
         throw ValueError(concat("sink URL ", scheme, ": takes nothing after the colon, got ", quoted(rest)));
@@ -182,6 +291,9 @@ SinkUrl parse_by_scheme(std::string_view text) {
         if (scheme == "stdout") return parse_bare(scheme, rest, SinkUrl::Kind::stdout_stream);
         if (scheme == "discard") return parse_bare(scheme, rest, SinkUrl::Kind::discard);
         if (scheme == "postgresql" || scheme == "postgres") return parse_postgres(text);
+        if (scheme == "syslog+tcp" && rest.starts_with("//")) return parse_syslog(rest.substr(2), SinkUrl::Kind::syslog_tcp, 514);
+        if (scheme == "syslog+tls" && rest.starts_with("//")) return parse_syslog(rest.substr(2), SinkUrl::Kind::syslog_tls, 6514);
+        if (scheme == "syslog+udp" && rest.starts_with("//")) return parse_syslog(rest.substr(2), SinkUrl::Kind::syslog_udp, 514);
     }
     throw ValueError(concat("unsupported sink URL ", quoted(text), "; expected ", accepted_forms));
 }

@@ -30,6 +30,7 @@ using Kind = config::SinkUrl::Kind;
 constexpr std::int64_t ns_per_s = 1'000'000'000;
 
 bool http_sink(Kind kind) { return kind == Kind::http || kind == Kind::https; }
+bool syslog_sink(Kind kind) { return kind == Kind::syslog_tcp || kind == Kind::syslog_tls || kind == Kind::syslog_udp; }
 
 // ---- step 1: looking up
 
@@ -160,6 +161,10 @@ void check_sink_settings(const config::Settings& settings, std::vector<PlanMessa
                                     "per batch is not one JSON document. Use ndjson (one event per line) for " +
                                     settings.sink.text);
     }
+    if (syslog_sink(kind) && (settings.format != config::SinkFormat::ndjson || settings.compression.zstd)) {
+        throw std::invalid_argument("syslog sinks write their own frames from each event: sink.format must be ndjson "
+                                    "(the default) and compression none for " + settings.sink.text);
+    }
     if (settings.rotate_bytes > 0 && kind != Kind::file) {
         throw std::invalid_argument("sink.rotate_bytes (--rotate-bytes) rotates file: sinks; " + settings.sink.text +
                                     " is not a file");
@@ -259,6 +264,29 @@ net::HttpTransportConfig plan_http(const config::Settings& settings, const PlanI
     return http;
 }
 
+// Where and how every shard sends syslog messages (net/syslog_transport.hpp).
+net::SyslogTransportConfig plan_syslog(const config::Settings& settings, const PlanInputs& inputs,
+                                       std::vector<PlanMessage>& messages) {
+    const config::SinkUrl& sink = settings.sink;
+    net::SyslogTransportConfig syslog;
+    syslog.address = inputs.sink_address;
+    syslog.address_bytes = inputs.sink_address_bytes;
+    syslog.local_addresses = inputs.local_addresses;
+    syslog.datagram = sink.kind == Kind::syslog_udp;
+    syslog.connections = std::min(settings.connections, bounds::slots_per_shard_max / net::SyslogStreamTransport::depth_max);
+    syslog.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
+    syslog.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
+    syslog.format.format = sink.syslog.rfc3164 ? net::SyslogFormat::rfc3164 : net::SyslogFormat::rfc5424;
+    syslog.format.framing = syslog.datagram              ? net::SyslogFraming::datagram
+                            : sink.syslog.newline_framing ? net::SyslogFraming::newline
+                                                          : net::SyslogFraming::octet_counting;
+    syslog.format.facility = sink.syslog.facility;
+    syslog.format.hostname = sink.syslog.hostname;  // "" = the machine's name, looked up by the transport
+    syslog.format.sd_id = sink.syslog.sd_id;
+    if (sink.kind == Kind::syslog_tls) plan_tls(settings, syslog.tls, messages);
+    return syslog;
+}
+
 // What every shard of the run shares, worked out once.
 struct CommonPlan {
     std::shared_ptr<const core::CompiledScenario> scenario;
@@ -266,6 +294,7 @@ struct CommonPlan {
     double rate_eps = 0;  // the run's; 0 = unlimited
     net::HttpTransportConfig http;
     net::PostgresTransportConfig postgres;
+    net::SyslogTransportConfig syslog;
 };
 
 void plan_sink(const config::Settings& settings, const CommonPlan& common, ShardPlan& plan) {
@@ -294,6 +323,13 @@ void plan_sink(const config::Settings& settings, const CommonPlan& common, Shard
         case Kind::postgresql:
             plan.sink.postgres = common.postgres;
             plan.slots = settings.connections * bounds::slots_per_connection;
+            break;
+        case Kind::syslog_tcp:
+        case Kind::syslog_tls:
+        case Kind::syslog_udp:
+            plan.sink.syslog = common.syslog;
+            // Stream batches wait in flight for TCP's acknowledgement; UDP sends one at a time.
+            plan.slots = common.syslog.datagram ? 3 : common.syslog.connections * net::SyslogStreamTransport::depth_max;
             break;
     }
 }
@@ -383,7 +419,7 @@ PlanInputs look_up_plan_inputs(const config::Settings& settings) {
     PlanInputs inputs;
     inputs.online_cpus = online_cpus();
     if (sink.kind == Kind::file) inputs.output_file = output_file(sink.file_path);
-    if (http_sink(sink.kind)) {
+    if (http_sink(sink.kind) || syslog_sink(sink.kind)) {
         resolve_address(sink, inputs);
         inputs.local_addresses = resolve_local_addresses(settings.bind, inputs.sink_address.ss_family);
     }
@@ -399,6 +435,7 @@ RunPlan plan_shards(const config::Settings& settings, const PlanInputs& inputs) 
     common.rate_eps = run_rate_eps(settings, *common.scenario).value_or(0);
     if (http_sink(settings.sink.kind)) common.http = plan_http(settings, inputs, *common.scenario, run.messages);
     if (settings.sink.kind == Kind::postgresql) common.postgres = plan_postgres(settings, *common.scenario);
+    if (syslog_sink(settings.sink.kind)) common.syslog = plan_syslog(settings, inputs, run.messages);
     run.shards.reserve(common.workers);
     for (std::uint32_t i = 0; i < common.workers; ++i) run.shards.push_back(plan_shard(settings, inputs, common, i));
     return run;

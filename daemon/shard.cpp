@@ -173,6 +173,19 @@ void Shard::start() {
             transport_ = std::make_unique<net::PostgresTransport>(*ring_, listener, std::move(postgres));
             break;
         }
+        case config::SinkUrl::Kind::syslog_tcp:
+        case config::SinkUrl::Kind::syslog_tls:
+        case config::SinkUrl::Kind::syslog_udp: {
+            net::SyslogTransportConfig syslog = plan_.sink.syslog;
+            syslog.shard_index = plan_.index;
+            syslog.event_bytes_max = engine_->event_bytes_max();  // a frame buffer holds at least one event
+            if (syslog.datagram) {
+                transport_ = std::make_unique<net::SyslogDatagramTransport>(*ring_, listener, std::move(syslog));
+            } else {
+                transport_ = std::make_unique<net::SyslogStreamTransport>(*ring_, listener, std::move(syslog));
+            }
+            break;
+        }
         case config::SinkUrl::Kind::https: {
             // The transport encrypts each slot into its connections' own
             // buffers and sends those, so SEND_ZC has nothing registered to

@@ -22,6 +22,7 @@
 #include "net/http_transport.hpp"
 #include "net/postgres_transport.hpp"
 #include "net/ring.hpp"
+#include "net/syslog_transport.hpp"
 #include "net/transport.hpp"
 #include "net/zstd_compressor.hpp"
 
@@ -30,6 +31,7 @@ namespace supervent::daemon {
 struct SinkPlan {
     config::SinkUrl::Kind kind = config::SinkUrl::Kind::discard;
     net::HttpTransportConfig http;  // kind == http
+    net::SyslogTransportConfig syslog;  // kind == syslog_tcp / syslog_tls / syslog_udp
     int file_fd = -1;               // kind == file / stdout_stream: this shard's descriptor
     net::FileRotation rotation;     // kind == file: pass to FileTransport (rotate_bytes 0 = never)
     net::PostgresTransportConfig postgres;  // kind == postgresql

@@ -21,6 +21,8 @@ packages=(
   # the OCI image (scripts/build-image.sh, e2e.deploy_image): buildah assembles it, podman runs it with
   # runc (crun refuses this sandbox's hybrid cgroups)
   buildah podman runc
+  # the syslog sinks' tests (e2e.syslog_*) receive with syslog-ng; its loggen is scripts/bench_syslog.py's peer
+  syslog-ng-core
 )
 
 missing=()
