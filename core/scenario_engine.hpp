@@ -161,6 +161,7 @@ private:
     [[nodiscard]] std::int64_t delay_ns(const DelaySpec& delay);
     [[nodiscard]] std::uint64_t random();
     [[nodiscard]] double uniform01();
+    [[nodiscard]] double uniform01_open();  // (0, 1)
     void new_request_id(std::uint64_t& hi, std::uint64_t& lo);
     [[nodiscard]] std::uint16_t pick_live_source(std::int64_t now_ns);
     [[nodiscard]] double source_live_factor(std::uint16_t source, std::int64_t since_start_ns, std::int64_t now_ns) const;

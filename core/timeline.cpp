@@ -473,16 +473,42 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
 }
 constexpr double unit_double(std::uint64_t w) { return static_cast<double>(w >> 11) * 0x1p-53; }  // [0, 1)
 
+// Bits set, without the POPCNT instruction the baseline x86-64 build lacks
+// (the builtin would call libgcc).
+constexpr std::uint64_t ones(std::uint64_t x) {
+    x = x - ((x >> 1) & 0x5555'5555'5555'5555ull);
+    x = (x & 0x3333'3333'3333'3333ull) + ((x >> 2) & 0x3333'3333'3333'3333ull);
+    x = (x + (x >> 4)) & 0x0F0F'0F0F'0F0F'0F0Full;
+    return (x * 0x0101'0101'0101'0101ull) >> 56;
+}
+
+// Sorts 8 values with a 19-comparator network: branch-free min/max, where an
+// insertion sort of random values mispredicts at every step.
+inline void sort8(double* v) {
+    auto cx = [v](int a, int b) {
+        const double lo = std::min(v[a], v[b]);
+        const double hi = std::max(v[a], v[b]);
+        v[a] = lo;
+        v[b] = hi;
+    };
+    cx(0, 2); cx(1, 3); cx(4, 6); cx(5, 7);
+    cx(0, 4); cx(1, 5); cx(2, 6); cx(3, 7);
+    cx(0, 1); cx(2, 3); cx(4, 5); cx(6, 7);
+    cx(2, 4); cx(3, 5);
+    cx(1, 4); cx(3, 6);
+    cx(1, 2); cx(3, 4); cx(5, 6);
+}
+
 // Binomial(m, 1/2) from a node's word: exact (m fair coin flips counted) up
 // to 4096; beyond that the normal approximation with continuity correction,
 // whose error for p = 1/2 is O(1/m) (under 2.5e-4 there, less further up).
 std::uint64_t binomial_half(std::uint64_t m, std::uint64_t word) {
     if (m <= 4096) {
-        std::uint64_t ones = 0;
+        std::uint64_t set = 0;
         std::uint64_t j = 0;
-        for (; m >= 64; m -= 64) ones += static_cast<std::uint64_t>(std::popcount(mix64(word + ++j * golden)));
-        if (m > 0) ones += static_cast<std::uint64_t>(std::popcount(mix64(word + ++j * golden) & ((1ull << m) - 1)));
-        return ones;
+        for (; m >= 64; m -= 64) set += ones(mix64(word + ++j * golden));
+        if (m > 0) set += ones(mix64(word + ++j * golden) & ((1ull << m) - 1));
+        return set;
     }
     const double u1 = (static_cast<double>(mix64(word + golden) >> 11) + 0.5) * 0x1p-53;  // (0, 1)
     const double u2 = unit_double(mix64(word + 2 * golden));
@@ -579,6 +605,10 @@ RootTimeline::RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns,
     seed_word_ = splitmix64_next(mix);
     build_pieces(spec, zone, where);
     x_max_ = std::nextafter(weight_, 0.0);
+    // The depth from which a node's range spans under 2^32 ns on average.
+    while (fine_depth_ < 62 && (static_cast<double>(span) / std::ldexp(1.0, static_cast<int>(fine_depth_))) > 0x1p32) {
+        ++fine_depth_;
+    }
     push_node({1, 0, count_, 0.0, weight_, 0});
     if (total_ > 0) refill();
 }
@@ -709,10 +739,13 @@ void RootTimeline::build_pieces(const VolumeSpec& spec, const TimeZone& zone, co
     }
 }
 
-void RootTimeline::push_node(const Node& node) {
-    if (node.m == 0) return;
-    const std::uint64_t first = (shard_ + stride_ - node.k0 % stride_) % stride_;  // offset of the first own event
-    if (first >= node.m) return;                                                  // none of this shard's
+// The offset in a node of its first event this shard owns (k % n == shard).
+inline std::uint64_t RootTimeline::first_own(std::uint64_t k0) const {
+    return stride_ == 1 ? 0 : (shard_ + stride_ - k0 % stride_) % stride_;
+}
+
+inline void RootTimeline::push_node(const Node& node) {
+    if (node.m == 0 || first_own(node.k0) >= node.m) return;  // none of this shard's
     assert(top_ < std::size(stack_));
     stack_[top_++] = node;
 }
@@ -721,16 +754,25 @@ void RootTimeline::push_node(const Node& node) {
 // the depth limit, where a range no longer splits in double precision).
 void RootTimeline::open_leaf(const Node& node) {
     leaf_ = node;
-    leaf_j_ = (shard_ + stride_ - node.k0 % stride_) % stride_;
+    leaf_j_ = first_own(node.k0);
     if (node.m > leaf_max) return;
-    const std::uint64_t word = mix64(seed_word_ + mix64(node.id));
+    const std::uint64_t word = mix64(seed_word_ + node.id * golden);
     const double w = node.x1 - node.x0;
-    for (std::uint64_t j = 0; j < node.m; ++j) {
-        const double x = node.x0 + w * unit_double(mix64(word + (j + 1) * golden));
-        std::uint64_t p = j;
-        for (; p > 0 && leaf_x_[p - 1] > x; --p) leaf_x_[p] = leaf_x_[p - 1];
-        leaf_x_[p] = x;
+    double v[leaf_max];  // local, so the network runs in registers
+    for (std::uint64_t j = 0; j < leaf_max; ++j) v[j] = HUGE_VAL;
+    if (node.depth >= fine_depth_) {
+        // Deep enough that 32 bits resolve the leaf to about a nanosecond: two draws per word.
+        const double scale = w * 0x1p-32;
+        for (std::uint64_t j = 0; j < node.m; j += 2) {
+            const std::uint64_t r = mix64(word + (j / 2 + 1) * golden);
+            v[j] = node.x0 + scale * (static_cast<double>(r >> 32) + 0.5);
+            if (j + 1 < node.m) v[j + 1] = node.x0 + scale * (static_cast<double>(r & 0xFFFF'FFFFull) + 0.5);
+        }
+    } else {
+        for (std::uint64_t j = 0; j < node.m; ++j) v[j] = node.x0 + w * unit_double(mix64(word + (j + 1) * golden));
     }
+    sort8(v);
+    std::copy(v, v + leaf_max, leaf_x_);
 }
 
 // Depth first over the splitting tree, lower halves first: weights come out
@@ -751,7 +793,7 @@ std::size_t RootTimeline::next_weights(double* out, std::size_t want) {
             open_leaf(node);
             continue;
         }
-        const std::uint64_t lower = binomial_half(node.m, mix64(seed_word_ + mix64(node.id)));
+        const std::uint64_t lower = binomial_half(node.m, mix64(seed_word_ + node.id * golden));
         const double mid = node.x0 + (node.x1 - node.x0) * 0.5;
         push_node({2 * node.id + 1, node.k0 + lower, node.m - lower, mid, node.x1, node.depth + 1});
         push_node({2 * node.id, node.k0, lower, node.x0, mid, node.depth + 1});

@@ -145,7 +145,7 @@ private:
         std::uint32_t depth;
     };
     static constexpr std::size_t block = 256;
-    static constexpr std::uint64_t leaf_max = 8;
+    static constexpr std::uint64_t leaf_max = 8;  // sort8 sorts a leaf
     static constexpr std::uint32_t depth_max = 48;  // below: even spacing (weights no longer resolve)
     void build_pieces(const VolumeSpec& spec, const TimeZone& zone, const std::string& where);
     // Computes the next min(block, total - produced) times into buf_.
@@ -153,6 +153,7 @@ private:
     // The weights of this shard's next events, in order; returns how many (< want only at the end).
     std::size_t next_weights(double* out, std::size_t want);
     void push_node(const Node& node);
+    std::uint64_t first_own(std::uint64_t k0) const;
     void open_leaf(const Node& node);
     double cumulative(std::int64_t t) const;
 
@@ -179,6 +180,7 @@ private:
     Node leaf_{};
     double leaf_x_[leaf_max];
     std::uint64_t leaf_j_ = 0;
+    std::uint32_t fine_depth_ = 0;  // leaves this deep draw 32-bit uniforms, two per hash
     std::vector<Piece> pieces_;  // intervals + 1 sentinel (cum = weight_, edge = end_)
 };
 
