@@ -255,3 +255,21 @@ TEST_CASE("arrivals: the time of event k is a pure function of (seed, entry, k):
         }
     }
 }
+
+TEST_CASE("arrivals: a live sine with a peak time peaks then, in local time", "[timeline][arrivals]") {
+    const TimeZone berlin = TimeZone::parse("Europe/Berlin");
+    LiveShape shape;
+    shape.kind = LiveShape::Kind::sine;
+    shape.amplitude = 0.5;
+    shape.period_ns = day_ns;
+    shape.peak_ns = 14 * hour_ns;
+    const std::int64_t july1 = 1'719'792'000 * s_ns;  // 2024-07-01T00:00:00Z, CEST (+02:00)
+    CHECK(live_factor(shape, july1, july1 + 12 * hour_ns, berlin) == Approx(1.5));  // 14:00 local
+    CHECK(live_factor(shape, july1, july1 + 24 * hour_ns, berlin) == Approx(0.5));  // 02:00 local
+    VolumeSpec spec = volume(1);
+    spec.pattern = VolumePattern::weekend;
+    spec.hour_weights = std::vector<double>(24, 1.0);
+    spec.hour_weights[12] = 25;  // 25 of 48: 12.5 times the mean
+    CHECK(volume_live_factor(spec, july1, july1 + 12 * hour_ns, berlin) == 0);  // a Monday
+    CHECK(volume_live_factor(spec, july1, july1 - day_ns + 10 * hour_ns, berlin) == Approx(12.5));  // Sunday 12:00
+}
