@@ -499,6 +499,17 @@ inline void sort8(double* v) {
     cx(1, 2); cx(3, 4); cx(5, 6);
 }
 
+// The same for 4 values: 5 comparators.
+inline void sort4(double* v) {
+    auto cx = [v](int a, int b) {
+        const double lo = std::min(v[a], v[b]);
+        const double hi = std::max(v[a], v[b]);
+        v[a] = lo;
+        v[b] = hi;
+    };
+    cx(0, 1); cx(2, 3); cx(0, 2); cx(1, 3); cx(1, 2);
+}
+
 // Binomial(m, 1/2) from a node's word: exact (m fair coin flips counted) up
 // to 4096; beyond that the normal approximation with continuity correction,
 // whose error for p = 1/2 is O(1/m) (under 2.5e-4 there, less further up).
@@ -771,8 +782,13 @@ void RootTimeline::open_leaf(const Node& node) {
     } else {
         for (std::uint64_t j = 0; j < node.m; ++j) v[j] = node.x0 + w * unit_double(mix64(word + (j + 1) * golden));
     }
-    sort8(v);
-    std::copy(v, v + leaf_max, leaf_x_);
+    if (node.m <= 4) {  // most leaves: half the network
+        sort4(v);
+        std::copy(v, v + 4, leaf_x_);
+    } else {
+        sort8(v);
+        std::copy(v, v + leaf_max, leaf_x_);
+    }
 }
 
 // Depth first over the splitting tree, lower halves first: weights come out
@@ -788,15 +804,19 @@ std::size_t RootTimeline::next_weights(double* out, std::size_t want) {
             continue;
         }
         if (top_ == 0) break;
-        const Node node = stack_[--top_];
-        if (node.m <= leaf_max || node.depth >= depth_max) {
-            open_leaf(node);
-            continue;
+        Node node = stack_[--top_];
+        // Down the lower halves to a leaf; upper halves wait on the stack.
+        while (node.m > leaf_max && node.depth < depth_max) {
+            const std::uint64_t lower = binomial_half(node.m, mix64(seed_word_ + node.id * golden));
+            const double mid = node.x0 + (node.x1 - node.x0) * 0.5;
+            push_node({2 * node.id + 1, node.k0 + lower, node.m - lower, mid, node.x1, node.depth + 1});
+            if (lower == 0 || first_own(node.k0) >= lower) {  // none of this shard's below
+                node.m = 0;
+                break;
+            }
+            node = {2 * node.id, node.k0, lower, node.x0, mid, node.depth + 1};
         }
-        const std::uint64_t lower = binomial_half(node.m, mix64(seed_word_ + node.id * golden));
-        const double mid = node.x0 + (node.x1 - node.x0) * 0.5;
-        push_node({2 * node.id + 1, node.k0 + lower, node.m - lower, mid, node.x1, node.depth + 1});
-        push_node({2 * node.id, node.k0, lower, node.x0, mid, node.depth + 1});
+        if (node.m > 0) open_leaf(node);
     }
     return n;
 }
