@@ -338,7 +338,8 @@ std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& i
         for (std::size_t i = 0; i < in.sources.size(); ++i) {
             for (const VolumeSpec& v : in.sources[i].volume) {
                 if (v.pattern == VolumePattern::weekday || v.pattern == VolumePattern::weekend ||
-                    v.pattern == VolumePattern::sine_wave || !v.hour_weights.empty() || !v.day_weights.empty()) {
+                    v.pattern == VolumePattern::sine_wave || !v.hour_weights.empty() || !v.day_weights.empty() ||
+                    v.burst_factor != 1) {
                     out->sources[i].live_volume.push_back(v);
                 }
             }
@@ -396,6 +397,9 @@ struct ScenarioEngine::SourceState {
     std::vector<Pending> heap;  // min-heap on time: dependent events (and events put back)
     std::int64_t live_last_ns = 0;
     double live_credit = 0;
+    // Live bursts, one per live_volume entry: in a burst now, and when that changes (0: not started).
+    std::vector<std::uint8_t> burst_on;
+    std::vector<std::int64_t> burst_switch_ns;
     bool enabled = true;
 };
 
@@ -442,7 +446,11 @@ ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario,
             state.cursors.push_back(std::make_unique<TimelineCursor>(std::move(timeline), batch_events_max));
         }
     }
-    for (const ScenarioSource& src : s.sources) live_shaped_ |= !src.live_volume.empty();
+    for (std::size_t i = 0; i < s.sources.size(); ++i) {
+        live_shaped_ |= !s.sources[i].live_volume.empty();
+        sources_[i].burst_on.assign(s.sources[i].live_volume.size(), 0);
+        sources_[i].burst_switch_ns.assign(s.sources[i].live_volume.size(), 0);
+    }
     if (s.backfill) {
         std::int64_t horizon = s.window_end_ns;
         for (const ScenarioSource& src : s.sources) {
@@ -578,6 +586,7 @@ ScenarioEngine::Batch ScenarioEngine::next_live(std::uint32_t max_events, std::i
         done_ = true;  // what is left waits for a disabled source: pending() counts it
         return {};
     }
+    if (live_shaped_) advance_bursts(now_ns);
     const std::uint16_t source = pick_live_source(now_ns);
     if (source == UINT16_MAX) {
         blocked_ = true;  // every source that makes root events is disabled
@@ -615,12 +624,46 @@ double ScenarioEngine::source_live_factor(std::uint16_t source, std::int64_t sin
     if (src.live_volume.empty()) return 1;
     double weight = 0;
     double f = 0;
-    for (const VolumeSpec& v : src.live_volume) {
+    const SourceState& state = sources_[source];
+    for (std::size_t e = 0; e < src.live_volume.size(); ++e) {
+        const VolumeSpec& v = src.live_volume[e];
         const double w = static_cast<double>(std::max<std::uint64_t>(v.count, 1));
+        const double burst = state.burst_on[e] != 0 ? v.burst_factor : 1;
         weight += w;
-        f += w * volume_live_factor(v, since_start_ns, now_ns, *scenario_->zone);
+        f += w * burst * volume_live_factor(v, since_start_ns, now_ns, *scenario_->zone);
     }
     return f / weight;
+}
+
+// Live bursts: quiet spells and bursts of exponential lengths (means
+// burst_off, burst_on) alternate on the wall clock; the first state is drawn
+// with the long-run share of burst time. Wall time is not reproducible, so
+// the engine's own random stream draws them.
+void ScenarioEngine::advance_bursts(std::int64_t now_ns) {
+    for (std::size_t i = 0; i < sources_.size(); ++i) {
+        SourceState& state = sources_[i];
+        const auto& entries = scenario_->sources[i].live_volume;
+        for (std::size_t e = 0; e < entries.size(); ++e) {
+            const VolumeSpec& v = entries[e];
+            if (v.burst_factor == 1 || v.burst_on_ns <= 0 || v.burst_off_ns <= 0) continue;
+            const auto on_ns = static_cast<double>(v.burst_on_ns);
+            const auto off_ns = static_cast<double>(v.burst_off_ns);
+            auto spell = [&] {
+                const double mean = state.burst_on[e] != 0 ? on_ns : off_ns;
+                return 1 + static_cast<std::int64_t>(-std::log1p(-uniform01()) * mean);
+            };
+            if (state.burst_switch_ns[e] == 0) {
+                state.burst_on[e] = uniform01() * (on_ns + off_ns) < on_ns;
+                state.burst_switch_ns[e] = now_ns + spell();
+            }
+            // A long pause (a stopped clock, a test jumping ahead) skips ahead, bounded.
+            for (int guard = 0; guard < 1000 && state.burst_switch_ns[e] <= now_ns; ++guard) {
+                state.burst_on[e] ^= 1;
+                state.burst_switch_ns[e] += spell();
+            }
+            if (state.burst_switch_ns[e] <= now_ns) state.burst_switch_ns[e] = now_ns + spell();
+        }
+    }
 }
 
 // Weighted round robin over the sources' live shares, one batch at a time.

@@ -41,7 +41,7 @@ struct ScenarioSource {
     // Live mode: this source's share of root events (relative weight).
     double live_share = 0;
     // Live mode: the volume entries whose calendar shape (weekday/weekend,
-    // sine_wave, hour and day tables) the source's rate follows.
+    // sine_wave, hour and day tables, bursts) the source's rate follows.
     std::vector<VolumeSpec> live_volume;
 };
 
@@ -164,6 +164,7 @@ private:
     [[nodiscard]] double uniform01_open();  // (0, 1)
     void new_request_id(std::uint64_t& hi, std::uint64_t& lo);
     [[nodiscard]] std::uint16_t pick_live_source(std::int64_t now_ns);
+    void advance_bursts(std::int64_t now_ns);
     [[nodiscard]] double source_live_factor(std::uint16_t source, std::int64_t since_start_ns, std::int64_t now_ns) const;
 
     std::shared_ptr<const CompiledScenario> scenario_;

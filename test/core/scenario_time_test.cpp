@@ -240,3 +240,29 @@ TEST_CASE("live: volume shapes and the live shape's tables drive the live rate",
     CHECK(shaped.live_rate_factor(jan1_2024_ns, jan1_2024_ns + 14 * hour_ns) == Approx(12.5));
     CHECK(shaped.live_rate_factor(jan1_2024_ns, jan1_2024_ns + 2 * hour_ns) == Approx(0.5));
 }
+
+TEST_CASE("live: a burst entry raises its source's rate by burst_factor during bursts", "[scenario][time]") {
+    ScenarioInputs in;
+    SourceSpec web = source("web", {type("access")}, 100);
+    web.volume[0].burst_factor = 10;
+    web.volume[0].burst_on_ns = 60 * s_ns;
+    web.volume[0].burst_off_ns = 540 * s_ns;
+    in.sources = {web};
+    ScenarioEngine engine(compile_scenario(in), SourceIdentity{2, 0, 1}, 10, 0);
+    std::vector<char> buffer(10 * engine.event_bytes_max());
+    // Ten hours in 10-s steps: the factor is 1 or 10, 10 about a tenth of the time.
+    int bursting = 0;
+    int quiet = 0;
+    constexpr int steps = 3600;
+    for (int i = 0; i < steps; ++i) {
+        const std::int64_t now = jan1_2024_ns + i * 10 * s_ns;
+        (void)engine.next(10, now, buffer);
+        const double f = engine.live_rate_factor(jan1_2024_ns, now);
+        bursting += f == Approx(10);
+        quiet += f == Approx(1);
+    }
+    CHECK(bursting + quiet == steps);
+    // Share of burst time 60 / 600 = 0.1; about 60 bursts in 10 h, so the share spreads by ~0.03.
+    CHECK(bursting > steps * 0.03);
+    CHECK(bursting < steps * 0.2);
+}
