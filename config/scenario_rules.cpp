@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "config/values.hpp"
+#include "core/timeline.hpp"
 
 namespace supervent::config::detail {
 
@@ -167,6 +169,34 @@ std::string shortest_double_text(double value) {
     return {buffer.data(), end};
 }
 
+std::int64_t parse_time_of_day_ns(std::string_view text) {
+    const std::string what = concat("expected a time of day such as \"14:30\" or \"14:30:15\" (or a duration "
+                                    "from midnight such as \"14h30m\"), got ", quoted(text));
+    std::int64_t ns = 0;
+    if (text.find(':') != std::string_view::npos) {
+        int parts[3] = {0, 0, 0};
+        std::size_t n = 0;
+        std::string_view rest = text;
+        while (n < 3) {
+            const std::size_t colon = rest.find(':');
+            const std::string_view part = rest.substr(0, colon);
+            if (part.size() != 2 || !std::isdigit(static_cast<unsigned char>(part[0])) ||
+                !std::isdigit(static_cast<unsigned char>(part[1]))) {
+                throw ValueError(what);
+            }
+            parts[n++] = (part[0] - '0') * 10 + (part[1] - '0');
+            if (colon == std::string_view::npos) break;
+            rest.remove_prefix(colon + 1);
+        }
+        if (n < 2 || parts[1] > 59 || parts[2] > 59 || (n == 3 && rest.size() != 2)) throw ValueError(what);
+        ns = ((std::int64_t{parts[0]} * 60 + parts[1]) * 60 + parts[2]) * 1'000'000'000;
+    } else {
+        ns = parse_duration_ns(text);
+    }
+    if (ns < 0 || ns >= std::int64_t{86'400} * 1'000'000'000) throw ValueError(what + " (below 24:00)");
+    return ns;
+}
+
 core::VolumePattern parse_volume_pattern(std::string_view name) {
     using P = core::VolumePattern;
     if (name == "24/7" || name == "always") return P::always;
@@ -274,6 +304,18 @@ void check_volume(const core::VolumeSpec& volume) {
     if (volume.period_ns <= 0) throw ValueError("period must be greater than 0");
     if (!(volume.amplitude >= 0 && volume.amplitude <= 1)) throw ValueError("amplitude must be between 0 and 1");
     if (!(volume.ramp_from >= 0 && volume.ramp_from <= 1)) throw ValueError("ramp_from must be between 0 and 1");
+    if (const std::string e = core::check_rate_table(volume.hour_weights, 24); !e.empty()) {
+        throw ValueError("hour_weights: " + e + " (one per local hour 0..23)");
+    }
+    if (const std::string e = core::check_rate_table(volume.day_weights, 7); !e.empty()) {
+        throw ValueError("day_weights: " + e + " (one per local weekday, Monday first)");
+    }
+    if (volume.burst_factor != 1) {
+        if (!(volume.burst_factor > 0) || !std::isfinite(volume.burst_factor)) throw ValueError("burst_factor must be > 0");
+        if (volume.burst_on_ns <= 0 || volume.burst_off_ns <= 0) {
+            throw ValueError("a burst_factor needs burst_on and burst_off (mean lengths of bursts and quiet spells)");
+        }
+    }
 }
 
 std::string located(const core::SchemaOrigin& origin, std::string_view reason) {

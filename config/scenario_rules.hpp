@@ -33,6 +33,9 @@ namespace supervent::config::detail {
 
 // "24/7", "weekday", "weekend", "sine_wave", "linear_increase".
 [[nodiscard]] core::VolumePattern parse_volume_pattern(std::string_view name);
+// A local time of day for a sine peak: "14:30", "14:30:15" or a duration
+// from midnight ("14h30m"); below 24 h.
+[[nodiscard]] std::int64_t parse_time_of_day_ns(std::string_view text);
 [[nodiscard]] std::string_view volume_pattern_name(core::VolumePattern pattern);
 // "random" / "uniform"; "gaussian" / "normal".
 [[nodiscard]] core::SpreadDistribution parse_spread(std::string_view name);

@@ -1,3 +1,4 @@
+#include "core/timeline.hpp"
 #include "config/toml_scenario.hpp"
 
 #include <algorithm>
@@ -68,14 +69,26 @@ const toml::table& table_of(const toml::node& node, std::string_view what) {
     return *table;
 }
 
-constexpr std::array<std::string_view, 8> volume_keys{"pattern", "count",  "distribution", "start",
-                                                      "end",     "period", "amplitude",    "ramp_from"};
+constexpr std::array<std::string_view, 14> volume_keys{"pattern",      "count",       "distribution", "start",
+                                                       "end",          "period",      "amplitude",    "ramp_from",
+                                                       "peak",         "hour_weights", "day_weights", "burst_factor",
+                                                       "burst_on",     "burst_off"};
 constexpr std::array<std::string_view, 5> delay_keys{"distribution", "min", "max", "mean", "stddev"};
 constexpr std::array<std::string_view, 7> dependency_keys{"trigger_source", "trigger_type", "message_contains", "action_source",
                                                           "action_type",    "percentage",   "delay"};
 constexpr std::array<std::string_view, 3> rate_keys{"source", "event_type", "per_second"};
-constexpr std::array<std::string_view, 9> live_keys{"kind",  "amplitude", "period",     "ramp_from",       "ramp",
-                                                    "steps", "open_hour", "close_hour", "off_hours_factor"};
+constexpr std::array<std::string_view, 12> live_keys{"kind",  "amplitude", "period",     "ramp_from",       "ramp",
+                                                     "steps", "open_hour", "close_hour", "off_hours_factor",
+                                                     "peak",  "hour_weights", "day_weights"};
+
+// A list of numbers (hour and day weight tables).
+std::vector<double> numbers_of(const toml::node& node) {
+    const auto* array = node.as_array();
+    if (array == nullptr) throw ValueError("expected a list of numbers, e.g. [1, 2, 0.5]");
+    std::vector<double> out;
+    for (const auto& element : *array) out.push_back(number_of(element));
+    return out;
+}
 constexpr std::array<std::string_view, 4> scenario_keys{"timezone", "dependencies", "rates", "live"};
 
 core::DelaySpec delay_of(const toml::node& node) {
@@ -138,6 +151,12 @@ void read_toml_volume(const toml::node& node, const std::string& file, const std
                 else if (name == "period") volume.period_ns = duration_of(value);
                 else if (name == "amplitude") volume.amplitude = number_of(value);
                 else if (name == "ramp_from") volume.ramp_from = number_of(value);
+                else if (name == "peak") volume.peak_ns = parse_time_of_day_ns(text_of(value));
+                else if (name == "hour_weights") volume.hour_weights = numbers_of(value);
+                else if (name == "day_weights") volume.day_weights = numbers_of(value);
+                else if (name == "burst_factor") volume.burst_factor = number_of(value);
+                else if (name == "burst_on") volume.burst_on_ns = duration_of(value);
+                else if (name == "burst_off") volume.burst_off_ns = duration_of(value);
                 else {
                     reader.unknown(value, key_path, name, volume_keys, "a volume entry");
                     ok = false;
@@ -251,6 +270,9 @@ void read_toml_scenario(const toml::node& node, const std::string& file, core::S
                         else if (k == "open_hour") out.live.open_hour = hour_of(live_value);
                         else if (k == "close_hour") out.live.close_hour = hour_of(live_value);
                         else if (k == "off_hours_factor") out.live.off_hours_factor = number_of(live_value);
+                        else if (k == "peak") out.live.peak_ns = parse_time_of_day_ns(text_of(live_value));
+                        else if (k == "hour_weights") out.live.hour_weights = numbers_of(live_value);
+                        else if (k == "day_weights") out.live.day_weights = numbers_of(live_value);
                         else if (k == "steps") {
                             const auto* steps = live_value.as_array();
                             if (steps == nullptr) throw ValueError("expected a list of { at = \"10m\", factor = 2.0 }");
@@ -281,6 +303,12 @@ void read_toml_scenario(const toml::node& node, const std::string& file, core::S
                 if (!(out.live.ramp_from >= 0)) reader.add(value, path, "ramp_from must be >= 0");
                 if (out.live.open_hour >= out.live.close_hour) reader.add(value, path, "open_hour must be before close_hour");
                 if (!(out.live.off_hours_factor >= 0)) reader.add(value, path, "off_hours_factor must be >= 0");
+                if (const auto e = core::check_rate_table(out.live.hour_weights, 24); !e.empty()) {
+                    reader.add(value, path, "hour_weights: " + e + " (one per local hour 0..23)");
+                }
+                if (const auto e = core::check_rate_table(out.live.day_weights, 7); !e.empty()) {
+                    reader.add(value, path, "day_weights: " + e + " (one per local weekday, Monday first)");
+                }
             } else {
                 reader.unknown(value, path, name, scenario_keys, "[scenario]");
             }

@@ -181,6 +181,14 @@ void write_source(std::ostream& out, const core::SourceSpec& spec) {
         if (volume.period_ns != defaults.period_ns) out << "period = " << str(detail::duration_ns_text(volume.period_ns)) << "\n";
         if (volume.amplitude != defaults.amplitude) out << "amplitude = " << number(volume.amplitude) << "\n";
         if (volume.ramp_from != defaults.ramp_from) out << "ramp_from = " << number(volume.ramp_from) << "\n";
+        if (volume.peak_ns) out << "peak = " << str(detail::duration_ns_text(*volume.peak_ns)) << "\n";
+        if (!volume.hour_weights.empty()) out << "hour_weights = " << list(volume.hour_weights, number) << "\n";
+        if (!volume.day_weights.empty()) out << "day_weights = " << list(volume.day_weights, number) << "\n";
+        if (volume.burst_factor != defaults.burst_factor) {
+            out << "burst_factor = " << number(volume.burst_factor) << "\n";
+            out << "burst_on = " << str(detail::duration_ns_text(volume.burst_on_ns)) << "\n";
+            out << "burst_off = " << str(detail::duration_ns_text(volume.burst_off_ns)) << "\n";
+        }
     }
 }
 
@@ -218,6 +226,9 @@ void write_scenario(std::ostream& out, const core::ScenarioSpec& scenario) {
         if (live.open_hour != d.open_hour) out << "open_hour = " << live.open_hour << "\n";
         if (live.close_hour != d.close_hour) out << "close_hour = " << live.close_hour << "\n";
         if (live.off_hours_factor != d.off_hours_factor) out << "off_hours_factor = " << number(live.off_hours_factor) << "\n";
+        if (live.peak_ns) out << "peak = " << str(detail::duration_ns_text(*live.peak_ns)) << "\n";
+        if (!live.hour_weights.empty()) out << "hour_weights = " << list(live.hour_weights, number) << "\n";
+        if (!live.day_weights.empty()) out << "day_weights = " << list(live.day_weights, number) << "\n";
     }
     for (const auto& dependency : scenario.dependencies) {
         out << "\n[[scenario.dependencies]]\n";

@@ -90,6 +90,14 @@ double number_of(const YAML::Node& node) {
     throw ValueError(concat("expected a number, got ", shape_of(node)));
 }
 
+// A list of numbers (hour and day weight tables).
+std::vector<double> numbers_of(const YAML::Node& node) {
+    if (!node.IsSequence()) throw ValueError(concat("expected a list of numbers, got ", shape_of(node)));
+    std::vector<double> out;
+    for (const auto& element : node) out.push_back(number_of(element));
+    return out;
+}
+
 std::uint64_t count_of(const YAML::Node& node) {
     if (node.IsScalar()) {
         if (const auto value = as_int(node.Scalar()); value && *value >= 0) return static_cast<std::uint64_t>(*value);
@@ -717,6 +725,12 @@ void read_volume(Loader& loader, core::SourceSpec& spec, const YAML::Node& node,
                 else if (key == "period") volume.period_ns = detail::parse_duration_ns(text_of(value));
                 else if (key == "amplitude") volume.amplitude = number_of(value);
                 else if (key == "ramp_from") volume.ramp_from = number_of(value);
+                else if (key == "peak") volume.peak_ns = detail::parse_time_of_day_ns(text_of(value));
+                else if (key == "hour_weights") volume.hour_weights = numbers_of(value);
+                else if (key == "day_weights") volume.day_weights = numbers_of(value);
+                else if (key == "burst_factor") volume.burst_factor = number_of(value);
+                else if (key == "burst_on") volume.burst_on_ns = detail::parse_duration_ns(text_of(value));
+                else if (key == "burst_off") volume.burst_off_ns = detail::parse_duration_ns(text_of(value));
                 else loader.warn(key_node, key_path, "unknown key of a volume entry; ignored");
             });
         };
@@ -737,11 +751,15 @@ void read_volume(Loader& loader, core::SourceSpec& spec, const YAML::Node& node,
                     const auto part_path = concat(key_path, '.', part_key);
                     const bool allowed = key == "time_period" ? (part_key == "start" || part_key == "end")
                                                               : (part_key == "period" || part_key == "amplitude" ||
-                                                                 part_key == "ramp_from" || part_key == "start" || part_key == "end");
+                                                                 part_key == "ramp_from" || part_key == "start" || part_key == "end" ||
+                                                                 part_key == "peak" || part_key == "hour_weights" ||
+                                                                 part_key == "day_weights" || part_key == "burst_factor" ||
+                                                                 part_key == "burst_on" || part_key == "burst_off");
                     if (!allowed) {
                         loader.warn(part.first, part_path,
                                     key == "time_period" ? "time_period takes start and end; ignored"
-                                                         : "details takes period, amplitude, ramp_from, start and end; ignored");
+                                                         : "details takes period, amplitude, ramp_from, start, end, peak, hour_weights, "
+                                                           "day_weights, burst_factor, burst_on and burst_off; ignored");
                         continue;
                     }
                     read_key(part.first, part_key, part.second, part_path);

@@ -8,6 +8,7 @@
 // engine (core/scenario_engine.hpp) runs it. Everything here is plain data
 // with origins, so every error can name the file, line and key.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,13 @@ struct LiveShape {
     std::uint32_t open_hour = 9;
     std::uint32_t close_hour = 17;
     double off_hours_factor = 0.1;
+    // sine: the local time of day of a peak (as VolumeSpec::peak_ns); unset:
+    // the run's start plus a quarter period.
+    std::optional<std::int64_t> peak_ns;
+    // Any kind: relative rates per local hour (24) and weekday (7, Monday
+    // first), each scaled to average 1, so the base rate is the daily mean.
+    std::vector<double> hour_weights;
+    std::vector<double> day_weights;
     bool operator==(const LiveShape&) const = default;
 };
 

@@ -19,6 +19,23 @@ namespace {
 
 [[noreturn]] void fail(const SchemaOrigin& origin, const std::string& reason) { throw SchemaError(origin, reason); }
 
+// ln x for x in (0, 1], to about 1e-7 relative: x = m 2^e with m in [1, 2),
+// ln m = 2 atanh s, s = (m - 1) / (m + 1) <= 1/3, by its series to s^9.
+// Branch-free, so the loop over a batch vectorises; libm's log1p would cost
+// about as much as the rest of a live root's bookkeeping.
+inline double fast_log(double x) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    const auto exponent = static_cast<std::int64_t>(bits >> 52) - 1023;
+    bits = (bits & 0x000F'FFFF'FFFF'FFFFull) | 0x3FF0'0000'0000'0000ull;
+    double m;
+    std::memcpy(&m, &bits, sizeof m);
+    const double s = (m - 1) / (m + 1);
+    const double s2 = s * s;
+    const double series = s * (2 + s2 * (2.0 / 3 + s2 * (2.0 / 5 + s2 * (2.0 / 7 + s2 * (2.0 / 9)))));
+    return series + static_cast<double>(exponent) * std::numbers::ln2;
+}
+
 std::int32_t shape_index(const ScenarioSource& source, std::string_view type) {
     for (std::size_t i = 0; i < source.type_names.size(); ++i) {
         if (source.type_names[i] == type) return static_cast<std::int32_t>(i);
@@ -316,6 +333,17 @@ std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& i
         }
         out->expected_events_total = expected_events(*out);
     } else {
+        // Live: the volume entries' calendar shapes (weekday, sine, hour and
+        // day tables) shape each source's rate; flat entries change nothing.
+        for (std::size_t i = 0; i < in.sources.size(); ++i) {
+            for (const VolumeSpec& v : in.sources[i].volume) {
+                if (v.pattern == VolumePattern::weekday || v.pattern == VolumePattern::weekend ||
+                    v.pattern == VolumePattern::sine_wave || !v.hour_weights.empty() || !v.day_weights.empty() ||
+                    v.burst_factor != 1) {
+                    out->sources[i].live_volume.push_back(v);
+                }
+            }
+        }
         assign_live_shares(*out, in, in.sources);
         bool any_share = false;
         for (const ScenarioSource& s : out->sources) any_share |= s.live_share > 0;
@@ -369,18 +397,22 @@ struct ScenarioEngine::SourceState {
     std::vector<Pending> heap;  // min-heap on time: dependent events (and events put back)
     std::int64_t live_last_ns = 0;
     double live_credit = 0;
+    // Live bursts, one per live_volume entry: in a burst now, and when that changes (0: not started).
+    std::vector<std::uint8_t> burst_on;
+    std::vector<std::int64_t> burst_switch_ns;
     bool enabled = true;
 };
 
 // The batch being assembled: what the engine decides per event.
 struct ScenarioEngine::Staging {
-    explicit Staging(std::uint32_t n) : times(n), hi(n), lo(n), shapes(n), root(n), ends(n) {}
+    explicit Staging(std::uint32_t n) : times(n), hi(n), lo(n), shapes(n), root(n), ends(n), spacings(n) {}
     std::vector<std::int64_t> times;
     std::vector<std::uint64_t> hi;
     std::vector<std::uint64_t> lo;
     std::vector<std::uint16_t> shapes;
     std::vector<std::uint8_t> root;
     std::vector<std::uint32_t> ends;
+    std::vector<double> spacings;  // live: running sums of exponential gaps
 };
 
 ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario, const SourceIdentity& identity,
@@ -413,6 +445,11 @@ ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario,
             roots_total_ += timeline.total();
             state.cursors.push_back(std::make_unique<TimelineCursor>(std::move(timeline), batch_events_max));
         }
+    }
+    for (std::size_t i = 0; i < s.sources.size(); ++i) {
+        live_shaped_ |= !s.sources[i].live_volume.empty();
+        sources_[i].burst_on.assign(s.sources[i].live_volume.size(), 0);
+        sources_[i].burst_switch_ns.assign(s.sources[i].live_volume.size(), 0);
     }
     if (s.backfill) {
         std::int64_t horizon = s.window_end_ns;
@@ -535,14 +572,22 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
 }
 
 ScenarioEngine::Batch ScenarioEngine::next_live(std::uint32_t max_events, std::int64_t now_ns, std::span<char> out) {
-    // Dependent events whose time has come go first.
+    if (live_since_ns_ == INT64_MIN) live_since_ns_ = now_ns;
+    // Dependent events whose time has come go first; after a stop, all of
+    // them, at their own times, without waiting.
+    const std::int64_t before_ns = roots_stopped_ ? INT64_MAX : now_ns + 1;
     for (const std::uint16_t source : scenario_->order) {
         const SourceState& state = sources_[source];
-        if (state.heap.empty() || state.heap.front().time_ns > now_ns) continue;
-        const std::uint32_t n = collect(source, max_events, now_ns + 1);
+        if (state.heap.empty() || state.heap.front().time_ns >= before_ns) continue;
+        const std::uint32_t n = collect(source, max_events, before_ns);
         if (n > 0) return render(source, n, out);
     }
-    const std::uint16_t source = pick_live_source();
+    if (roots_stopped_) {
+        done_ = true;  // what is left waits for a disabled source: pending() counts it
+        return {};
+    }
+    if (live_shaped_) advance_bursts(now_ns);
+    const std::uint16_t source = pick_live_source(now_ns);
     if (source == UINT16_MAX) {
         blocked_ = true;  // every source that makes root events is disabled
         return {};
@@ -551,19 +596,94 @@ ScenarioEngine::Batch ScenarioEngine::next_live(std::uint32_t max_events, std::i
     return render(source, n, out);
 }
 
-// Weighted round robin over the sources' live shares, one batch at a time.
-std::uint16_t ScenarioEngine::pick_live_source() {
+void ScenarioEngine::stop_roots() {
+    if (scenario_->backfill) return;  // a backfill stops where it is (and resumes from its checkpoint)
+    roots_stopped_ = true;
+}
+
+double ScenarioEngine::live_rate_factor(std::int64_t since_start_ns, std::int64_t now_ns) const {
     const CompiledScenario& s = *scenario_;
-    double total = 0;
-    for (std::uint16_t i = 0; i < sources_.size(); ++i) {
-        if (sources_[i].enabled) total += s.sources[i].live_share;
+    if (s.backfill) return 1;
+    double f = 1;
+    if (s.live.kind != LiveShape::Kind::constant || !s.live.hour_weights.empty() || !s.live.day_weights.empty()) {
+        f = live_factor(s.live, since_start_ns, now_ns, *s.zone);
     }
+    if (!live_shaped_) return f;
+    double shares = 0;
+    double shaped = 0;
+    for (std::uint16_t i = 0; i < sources_.size(); ++i) {
+        shares += s.sources[i].live_share;
+        shaped += s.sources[i].live_share * source_live_factor(i, since_start_ns, now_ns);
+    }
+    return shares > 0 ? f * shaped / shares : f;
+}
+
+// A source's volume entries' calendar shapes at now, weighted by their counts.
+double ScenarioEngine::source_live_factor(std::uint16_t source, std::int64_t since_start_ns, std::int64_t now_ns) const {
+    const ScenarioSource& src = scenario_->sources[source];
+    if (src.live_volume.empty()) return 1;
+    double weight = 0;
+    double f = 0;
+    const SourceState& state = sources_[source];
+    for (std::size_t e = 0; e < src.live_volume.size(); ++e) {
+        const VolumeSpec& v = src.live_volume[e];
+        const double w = static_cast<double>(std::max<std::uint64_t>(v.count, 1));
+        const double burst = state.burst_on[e] != 0 ? v.burst_factor : 1;
+        weight += w;
+        f += w * burst * volume_live_factor(v, since_start_ns, now_ns, *scenario_->zone);
+    }
+    return f / weight;
+}
+
+// Live bursts: quiet spells and bursts of exponential lengths (means
+// burst_off, burst_on) alternate on the wall clock; the first state is drawn
+// with the long-run share of burst time. Wall time is not reproducible, so
+// the engine's own random stream draws them.
+void ScenarioEngine::advance_bursts(std::int64_t now_ns) {
+    for (std::size_t i = 0; i < sources_.size(); ++i) {
+        SourceState& state = sources_[i];
+        const auto& entries = scenario_->sources[i].live_volume;
+        for (std::size_t e = 0; e < entries.size(); ++e) {
+            const VolumeSpec& v = entries[e];
+            if (v.burst_factor == 1 || v.burst_on_ns <= 0 || v.burst_off_ns <= 0) continue;
+            const auto on_ns = static_cast<double>(v.burst_on_ns);
+            const auto off_ns = static_cast<double>(v.burst_off_ns);
+            auto spell = [&] {
+                const double mean = state.burst_on[e] != 0 ? on_ns : off_ns;
+                return 1 + static_cast<std::int64_t>(-std::log1p(-uniform01()) * mean);
+            };
+            if (state.burst_switch_ns[e] == 0) {
+                state.burst_on[e] = uniform01() * (on_ns + off_ns) < on_ns;
+                state.burst_switch_ns[e] = now_ns + spell();
+            }
+            // A long pause (a stopped clock, a test jumping ahead) skips ahead, bounded.
+            for (int guard = 0; guard < 1000 && state.burst_switch_ns[e] <= now_ns; ++guard) {
+                state.burst_on[e] ^= 1;
+                state.burst_switch_ns[e] += spell();
+            }
+            if (state.burst_switch_ns[e] <= now_ns) state.burst_switch_ns[e] = now_ns + spell();
+        }
+    }
+}
+
+// Weighted round robin over the sources' live shares, one batch at a time.
+// A source's share follows its volume entries' calendar shape (a weekday
+// source rests at the weekend while a 24/7 one goes on).
+std::uint16_t ScenarioEngine::pick_live_source(std::int64_t now_ns) {
+    const CompiledScenario& s = *scenario_;
+    auto weight = [&](std::uint16_t i) {
+        const double w = sources_[i].enabled ? s.sources[i].live_share : 0;
+        return live_shaped_ && w > 0 ? w * source_live_factor(i, live_since_ns_, now_ns) : w;
+    };
+    double total = 0;
+    for (std::uint16_t i = 0; i < sources_.size(); ++i) total += weight(i);
     if (!(total > 0)) return UINT16_MAX;
     std::uint16_t best = 0;
     double best_credit = -1e300;
     for (std::uint16_t i = 0; i < sources_.size(); ++i) {
-        if (s.sources[i].live_share <= 0 || !sources_[i].enabled) continue;
-        sources_[i].live_credit += s.sources[i].live_share / total;
+        const double w = weight(i);
+        if (w <= 0) continue;
+        sources_[i].live_credit += w / total;
         if (sources_[i].live_credit > best_credit) {
             best_credit = sources_[i].live_credit;
             best = i;
@@ -573,20 +693,37 @@ std::uint16_t ScenarioEngine::pick_live_source() {
     return best;
 }
 
-// Live root events: spread from the end of the source's previous batch to now.
+// Live root events: random arrivals over the time since this worker's
+// previous root batch (the millisecond before now for the first), i.e. sorted
+// uniform draws (running sums of exponential gaps, normalised), each at least
+// 1 ns after the one before: a worker's roots never share a timestamp.
 std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint32_t max_events, std::int64_t now_ns) {
     SourceState& state = sources_[source];
     const ScenarioSource& spec = scenario_->sources[source];
     Staging& st = *staging_;
-    const std::int64_t from = state.live_last_ns > 0 ? std::min(state.live_last_ns, now_ns) : now_ns;
-    const double step = static_cast<double>(now_ns - from) / max_events;
+    const bool fresh = live_last_root_ns_ == INT64_MIN || state.live_last_ns == 0;
+    const std::int64_t from = fresh ? std::max(now_ns - 1'000'000, live_last_root_ns_) : std::min(live_last_root_ns_, now_ns);
+    double* gaps = st.spacings.data();
+    for (std::uint32_t i = 0; i < max_events; ++i) gaps[i] = uniform01_open();
+    for (std::uint32_t i = 0; i < max_events; ++i) gaps[i] = -fast_log(gaps[i]);  // exponential gaps (vectorises)
+    double sum = 0;
     for (std::uint32_t i = 0; i < max_events; ++i) {
-        st.times[i] = from + static_cast<std::int64_t>(step * (i + uniform01()));
+        sum += gaps[i];
+        gaps[i] = sum;
+    }
+    sum -= fast_log(uniform01_open());  // the gap after the last one: n + 1 spacings
+    const double scale = static_cast<double>(std::max<std::int64_t>(now_ns - from, 0)) / sum;
+    std::int64_t previous = live_last_root_ns_;
+    for (std::uint32_t i = 0; i < max_events; ++i) {
+        const std::int64_t t = from + static_cast<std::int64_t>(st.spacings[i] * scale);
+        previous = t > previous ? t : previous + 1;
+        st.times[i] = previous;
         st.shapes[i] = spec.root_shapes.size() <= 1 ? (spec.root_shapes.empty() ? 0 : spec.root_shapes[0])
                                                     : spec.root_shapes[alias_sample_one(random(), spec.root_pick.view())];
         if (inherit_ids_) new_request_id(st.hi[i], st.lo[i]);
         st.root[i] = 1;
     }
+    live_last_root_ns_ = previous;
     state.live_last_ns = now_ns;
     return max_events;
 }
@@ -632,8 +769,10 @@ void ScenarioEngine::spawn_children(std::uint16_t source, std::uint32_t count, c
                 const std::string_view event(rendered + begin, st.ends[i] - begin);
                 if (event.find(rule.message_contains) == std::string_view::npos) continue;
             }
-            std::int64_t t = st.times[i] + delay_ns(rule.delay);
-            if (s.backfill) t = std::min(t, s.window_end_ns - 1);
+            // Past the window's end a child keeps its delay: it lands after the
+            // end (the last slice flushes it) rather than piling up on the last
+            // instant or being dropped, which would leave its parent without it.
+            const std::int64_t t = st.times[i] + delay_ns(rule.delay);
             push_pending(rule.action_source, Pending{t, st.hi[i], st.lo[i], rule.action_shape, false});
         }
     }
@@ -689,5 +828,7 @@ void ScenarioEngine::new_request_id(std::uint64_t& hi, std::uint64_t& lo) {
 }
 
 double ScenarioEngine::uniform01() { return static_cast<double>(random() >> 11) * 0x1.0p-53; }
+
+double ScenarioEngine::uniform01_open() { return (static_cast<double>(random() >> 11) + 0.5) * 0x1.0p-53; }
 
 }  // namespace supervent::core

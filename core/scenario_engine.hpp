@@ -40,6 +40,9 @@ struct ScenarioSource {
     bool program_picks_types = false;
     // Live mode: this source's share of root events (relative weight).
     double live_share = 0;
+    // Live mode: the volume entries whose calendar shape (weekday/weekend,
+    // sine_wave, hour and day tables, bursts) the source's rate follows.
+    std::vector<VolumeSpec> live_volume;
 };
 
 struct ScenarioRule {
@@ -118,6 +121,17 @@ public:
     // Dependent events waiting for their time.
     [[nodiscard]] std::size_t pending() const;
 
+    // A graceful stop of a live run: no more root events; next() returns the
+    // dependent events already caused (and the ones they cause), each at its
+    // own time even if that is a moment ahead, without waiting for it; then
+    // done(). Dependents a disabled source would make stay pending (counted).
+    void stop_roots();
+    [[nodiscard]] bool roots_stopped() const { return roots_stopped_; }
+    // Live: the rate multiplier at now_ns for a run that started at
+    // since_start_ns: the scenario's live shape times the sources' volume
+    // shapes (weekday, sine, hour and day tables), weighted by their shares.
+    [[nodiscard]] double live_rate_factor(std::int64_t since_start_ns, std::int64_t now_ns) const;
+
     // Turns a source off or on, live (supervent-ctl sources disable NAME). A
     // disabled source makes no events. Live: it gets no root events (the
     // enabled ones share the rate) and its due dependents wait. Backfill: its
@@ -147,8 +161,11 @@ private:
     [[nodiscard]] std::int64_t delay_ns(const DelaySpec& delay);
     [[nodiscard]] std::uint64_t random();
     [[nodiscard]] double uniform01();
+    [[nodiscard]] double uniform01_open();  // (0, 1)
     void new_request_id(std::uint64_t& hi, std::uint64_t& lo);
-    [[nodiscard]] std::uint16_t pick_live_source();
+    [[nodiscard]] std::uint16_t pick_live_source(std::int64_t now_ns);
+    void advance_bursts(std::int64_t now_ns);
+    [[nodiscard]] double source_live_factor(std::uint16_t source, std::int64_t since_start_ns, std::int64_t now_ns) const;
 
     std::shared_ptr<const CompiledScenario> scenario_;
     std::uint32_t batch_events_max_;
@@ -167,6 +184,10 @@ private:
     std::size_t order_pos_ = 0;
     std::uint64_t roots_done_ = 0;
     std::uint64_t roots_total_ = 0;
+    bool roots_stopped_ = false;
+    bool live_shaped_ = false;                    // some source's live rate follows its volume shape
+    std::int64_t live_since_ns_ = INT64_MIN;       // the first live next(): where sine phases count from
+    std::int64_t live_last_root_ns_ = INT64_MIN;  // the latest root time made: live roots strictly increase
 };
 
 }  // namespace supervent::core

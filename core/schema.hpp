@@ -10,6 +10,7 @@
 // it, so every error can name the file, line and key it came from.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -125,10 +126,13 @@ enum class VolumePattern : std::uint8_t {
     always,           // "24/7": flat
     weekday,          // only Monday..Friday (days aligned to midnight in the scenario's time zone)
     weekend,          // only Saturday and Sunday
-    sine_wave,        // 1 + amplitude * sin(2 pi (t - start) / period): a daily cycle by default
+    sine_wave,        // 1 + amplitude * sin(2 pi (t - start) / period): a daily cycle by default;
+                      // with peak_ns: 1 + amplitude * cos(2 pi (local t - peak) / period)
     linear_increase,  // density rising linearly from ramp_from to 1 over the window
 };
 
+// Either way the times are random: a Poisson process with exactly `count`
+// events (the order statistics of `count` independent draws from the density).
 enum class SpreadDistribution : std::uint8_t {
     uniform,   // "random"
     gaussian,  // mean mid-window, sigma a sixth of the window, clipped to it
@@ -144,6 +148,20 @@ struct VolumeSpec {
     std::int64_t period_ns = 86'400'000'000'000;  // sine_wave
     double amplitude = 0.5;                       // sine_wave, 0..1
     double ramp_from = 0.1;                       // linear_increase: density at the start relative to the end
+    // sine_wave: the local time of day (ns after local midnight, in the
+    // scenario's time zone) of a peak; peaks repeat every period. Unset: the
+    // curve rises from the window's start and peaks a quarter period later.
+    std::optional<std::int64_t> peak_ns;
+    // Relative rates per local hour 0..23 and per local weekday (Monday
+    // first); empty = flat. They multiply the pattern and distribution.
+    std::vector<double> hour_weights;
+    std::vector<double> day_weights;
+    // Burstiness: an on/off modulation. Quiet spells (mean burst_off_ns) and
+    // bursts (mean burst_on_ns) alternate with exponential lengths; in a burst
+    // the density is burst_factor times higher. burst_factor 1 = none.
+    double burst_factor = 1;
+    std::int64_t burst_on_ns = 0;
+    std::int64_t burst_off_ns = 0;
     SchemaOrigin origin;
     bool operator==(const VolumeSpec&) const = default;
 };

@@ -1,6 +1,8 @@
 #include "core/timeline.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cassert>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -435,23 +437,158 @@ std::int64_t TimeZone::day_start(std::int64_t t_ns) const {
     }
 }
 
-std::int64_t TimeZone::next_day_start(std::int64_t t_ns) const {
+std::int64_t TimeZone::next_day_start(std::int64_t t_ns) const { return next_boundary(t_ns, ns_per_day); }
+
+std::int64_t TimeZone::next_hour_start(std::int64_t t_ns) const { return next_boundary(t_ns, ns_per_hour); }
+
+// The first instant > t at which floor(local time / unit) advances: a local
+// midnight or hour, or a transition that jumps over one.
+std::int64_t TimeZone::next_boundary(std::int64_t t_ns, std::int64_t unit) const {
     std::size_t i = piece(t_ns);
     std::int64_t probe = t_ns;
     for (;;) {
         const std::int64_t off = std::int64_t{offsets_s_[i]} * ns_per_s;
-        const std::int64_t m = (floor_div(probe + off, ns_per_day) + 1) * ns_per_day - off;  // first midnight > probe
+        const std::int64_t m = (floor_div(probe + off, unit) + 1) * unit - off;  // first boundary > probe
         if (i == transitions_ns_.size()) return m;
         const std::int64_t hi = transitions_ns_[i];
         if (m < hi) return m;
         const std::int64_t next = std::int64_t{offsets_s_[i + 1]} * ns_per_s;
-        if (floor_div(hi + next, ns_per_day) > floor_div(hi - 1 + off, ns_per_day)) return hi;
+        if (floor_div(hi + next, unit) > floor_div(hi - 1 + off, unit)) return hi;
         probe = hi;
         ++i;
     }
 }
 
 // ---------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::uint64_t golden = 0x9E37'79B9'7F4A'7C15ull;
+
+// The splitmix64 finalizer: a bijective mix of one word.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+constexpr double unit_double(std::uint64_t w) { return static_cast<double>(w >> 11) * 0x1p-53; }  // [0, 1)
+
+// Bits set, without the POPCNT instruction the baseline x86-64 build lacks
+// (the builtin would call libgcc).
+constexpr std::uint64_t ones(std::uint64_t x) {
+    x = x - ((x >> 1) & 0x5555'5555'5555'5555ull);
+    x = (x & 0x3333'3333'3333'3333ull) + ((x >> 2) & 0x3333'3333'3333'3333ull);
+    x = (x + (x >> 4)) & 0x0F0F'0F0F'0F0F'0F0Full;
+    return (x * 0x0101'0101'0101'0101ull) >> 56;
+}
+
+// Sorts 8 values with a 19-comparator network: branch-free min/max, where an
+// insertion sort of random values mispredicts at every step.
+inline void sort8(double* v) {
+    auto cx = [v](int a, int b) {
+        const double lo = std::min(v[a], v[b]);
+        const double hi = std::max(v[a], v[b]);
+        v[a] = lo;
+        v[b] = hi;
+    };
+    cx(0, 2); cx(1, 3); cx(4, 6); cx(5, 7);
+    cx(0, 4); cx(1, 5); cx(2, 6); cx(3, 7);
+    cx(0, 1); cx(2, 3); cx(4, 5); cx(6, 7);
+    cx(2, 4); cx(3, 5);
+    cx(1, 4); cx(3, 6);
+    cx(1, 2); cx(3, 4); cx(5, 6);
+}
+
+// The same for 4 values: 5 comparators.
+inline void sort4(double* v) {
+    auto cx = [v](int a, int b) {
+        const double lo = std::min(v[a], v[b]);
+        const double hi = std::max(v[a], v[b]);
+        v[a] = lo;
+        v[b] = hi;
+    };
+    cx(0, 1); cx(2, 3); cx(0, 2); cx(1, 3); cx(1, 2);
+}
+
+// Binomial(m, 1/2) from a node's word: exact (m fair coin flips counted) up
+// to 4096; beyond that the normal approximation with continuity correction,
+// whose error for p = 1/2 is O(1/m) (under 2.5e-4 there, less further up).
+std::uint64_t binomial_half(std::uint64_t m, std::uint64_t word) {
+    if (m <= 4096) {
+        std::uint64_t set = 0;
+        std::uint64_t j = 0;
+        for (; m >= 64; m -= 64) set += ones(mix64(word + ++j * golden));
+        if (m > 0) set += ones(mix64(word + ++j * golden) & ((1ull << m) - 1));
+        return set;
+    }
+    const double u1 = (static_cast<double>(mix64(word + golden) >> 11) + 0.5) * 0x1p-53;  // (0, 1)
+    const double u2 = unit_double(mix64(word + 2 * golden));
+    const double z = std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
+    const double md = static_cast<double>(m);
+    const double v = std::floor(md / 2 + 0.5 * std::sqrt(md) * z + 0.5);
+    return static_cast<std::uint64_t>(std::clamp(v, 0.0, md));
+}
+
+// 1 + a sin(2 pi (t - origin) / period), or with a peak time of day
+// 1 + a cos(2 pi (local t - peak) / period); never below 0.
+double sine_factor(double amplitude, std::int64_t period_ns, const std::optional<std::int64_t>& peak_ns,
+                   std::int64_t origin_ns, std::int64_t t, const TimeZone& zone) {
+    if (period_ns <= 0) return 1;
+    if (peak_ns) {
+        const std::int64_t local = t + std::int64_t{zone.offset_s(t)} * ns_per_s - *peak_ns;
+        const double phase = static_cast<double>(floor_mod(local, period_ns)) / static_cast<double>(period_ns);
+        return std::max(0.0, 1 + amplitude * std::cos(2 * std::numbers::pi * phase));
+    }
+    const double phase = static_cast<double>(floor_mod(t - origin_ns, period_ns)) / static_cast<double>(period_ns);
+    return std::max(0.0, 1 + amplitude * std::sin(2 * std::numbers::pi * phase));
+}
+
+// weights[index] over the table's mean: a table scaled to average 1 (empty: 1).
+double table_factor(const std::vector<double>& weights, int index) {
+    if (weights.empty()) return 1;
+    double sum = 0;
+    for (const double w : weights) sum += w;
+    return sum > 0 ? weights[static_cast<std::size_t>(index)] * static_cast<double>(weights.size()) / sum : 1;
+}
+
+// The instants where a burst modulation switches between quiet and burst,
+// from the entry's seed alone; `on` says whether the window opens in a burst.
+std::vector<std::int64_t> burst_switches(const VolumeSpec& spec, std::int64_t start, std::int64_t end,
+                                         std::uint64_t seed, bool& on, const std::string& where) {
+    std::uint64_t state = seed ^ 0xB0B5'7000'0000'0000ull;
+    const double on_ns = static_cast<double>(spec.burst_on_ns);
+    const double off_ns = static_cast<double>(spec.burst_off_ns);
+    on = unit_double(splitmix64_next(state)) * (on_ns + off_ns) < on_ns;  // the long-run share of burst time
+    std::vector<std::int64_t> out;
+    bool now_on = on;
+    double t = 0;  // since start: exponential spells are memoryless, so the first one is one too
+    const double span = static_cast<double>(end - start);
+    for (;;) {
+        t += -std::log1p(-unit_double(splitmix64_next(state))) * (now_on ? on_ns : off_ns);
+        if (t >= span) break;
+        if (out.size() >= (std::size_t{1} << 20)) {
+            throw std::invalid_argument(where + ": more than 2^20 bursts; make burst_on/burst_off longer");
+        }
+        out.push_back(std::min(end - 1, start + static_cast<std::int64_t>(t)));
+        now_on = !now_on;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string check_rate_table(const std::vector<double>& weights, std::size_t length) {
+    if (weights.empty()) return {};
+    if (weights.size() != length) {
+        return "expected " + std::to_string(length) + " weights, got " + std::to_string(weights.size());
+    }
+    bool positive = false;
+    for (const double w : weights) {
+        if (!(w >= 0) || !std::isfinite(w)) return "every weight must be a finite number >= 0";
+        positive |= w > 0;
+    }
+    return positive ? std::string() : "at least one weight must be > 0";
+}
 
 RootTimeline::RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns, std::int64_t window_end_ns,
                            const TimeZone& zone, std::uint32_t shard_index, std::uint32_t shard_count,
@@ -465,7 +602,7 @@ RootTimeline::RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns,
     end_ = own_window ? spec.end_ns : window_end_ns;
     count_ = spec.count;
     stride_ = shard_count;
-    k_ = shard_index;
+    shard_ = shard_index;
     total_ = count_ / shard_count + (shard_index < count_ % shard_count ? 1 : 0);
     if (count_ == 0) return;
 
@@ -475,17 +612,45 @@ RootTimeline::RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns,
     if (end_ <= start_ || __builtin_sub_overflow(end_, start_, &span)) {
         throw std::invalid_argument(where + ": the window is empty");
     }
+    std::uint64_t mix = seed ^ 0x7131'E11E'0000'0000ull;  // "timeline": unrelated to the shards' event streams
+    seed_word_ = splitmix64_next(mix);
+    build_pieces(spec, zone, where);
+    x_max_ = std::nextafter(weight_, 0.0);
+    // The depth from which a node's range spans under 2^32 ns on average.
+    while (fine_depth_ < 62 && (static_cast<double>(span) / std::ldexp(1.0, static_cast<int>(fine_depth_))) > 0x1p32) {
+        ++fine_depth_;
+    }
+    push_node({1, 0, count_, 0.0, weight_, 0});
+    if (total_ > 0) refill();
+}
+
+// The density table: edges, the density at them (piecewise linear between),
+// and the per-interval inverse of the weight.
+void RootTimeline::build_pieces(const VolumeSpec& spec, const TimeZone& zone, const std::string& where) {
+    const std::int64_t span = end_ - start_;
     const bool sine = spec.pattern == VolumePattern::sine_wave;
     const bool linear = spec.pattern == VolumePattern::linear_increase;
     const bool day_based = spec.pattern == VolumePattern::weekday || spec.pattern == VolumePattern::weekend;
     const bool gaussian = spec.distribution == SpreadDistribution::gaussian;
+    const bool burst = spec.burst_factor != 1;
     if (sine && spec.period_ns <= 0) throw std::invalid_argument(where + ": sine_wave period must be > 0");
     if (sine && !std::isfinite(spec.amplitude)) throw std::invalid_argument(where + ": sine_wave amplitude is not finite");
     if (linear && !(spec.ramp_from >= 0 && std::isfinite(spec.ramp_from))) {
         throw std::invalid_argument(where + ": linear_increase ramp_from must be a finite number >= 0");
     }
+    if (const std::string e = check_rate_table(spec.hour_weights, 24); !e.empty()) {
+        throw std::invalid_argument(where + ": hour_weights: " + e);
+    }
+    if (const std::string e = check_rate_table(spec.day_weights, 7); !e.empty()) {
+        throw std::invalid_argument(where + ": day_weights: " + e);
+    }
+    if (burst && !(spec.burst_factor > 0 && std::isfinite(spec.burst_factor) && spec.burst_on_ns > 0 &&
+                   spec.burst_off_ns > 0)) {
+        throw std::invalid_argument(where + ": a burst needs burst_factor > 0 and burst_on, burst_off > 0");
+    }
 
-    // Interval edges: a uniform grid (finer for short sine periods) merged with every local midnight.
+    // Interval edges: a uniform grid (finer for short sine periods) merged with
+    // every local midnight, local hour and burst switch the density steps at.
     std::uint64_t uniform = 4096;
     if (sine) {
         const double per_period = 32.0 * (static_cast<double>(span) / static_cast<double>(spec.period_ns));
@@ -498,26 +663,30 @@ RootTimeline::RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns,
     for (std::uint64_t j = 0; j <= uniform; ++j) {
         grid[j] = start_ + static_cast<std::int64_t>(j * q + (j * r) / uniform);
     }
-    std::vector<std::int64_t> midnights;
-    if (day_based) {
-        for (std::int64_t d = zone.next_day_start(start_); d < end_; d = zone.next_day_start(d)) midnights.push_back(d);
+    bool burst_on = false;
+    std::vector<std::int64_t> switches;
+    if (burst) switches = burst_switches(spec, start_, end_, seed_word_, burst_on, where);
+    std::vector<std::int64_t> steps = switches;
+    if (!spec.hour_weights.empty()) {
+        for (std::int64_t h = zone.next_hour_start(start_); h < end_; h = zone.next_hour_start(h)) steps.push_back(h);
+    } else if (day_based || !spec.day_weights.empty()) {
+        for (std::int64_t d = zone.next_day_start(start_); d < end_; d = zone.next_day_start(d)) steps.push_back(d);
     }
+    std::sort(steps.begin(), steps.end());
     std::vector<std::int64_t> edges;
-    edges.reserve(grid.size() + midnights.size());
-    std::merge(grid.begin(), grid.end(), midnights.begin(), midnights.end(), std::back_inserter(edges));
+    edges.reserve(grid.size() + steps.size());
+    std::merge(grid.begin(), grid.end(), steps.begin(), steps.end(), std::back_inserter(edges));
     edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
 
-    // Density at the edges; piecewise linear in between.
+    // Continuous part (pattern sine or linear, times the distribution), taken
+    // at the edges; the step part (days, hours, bursts) at each interval's start.
     const double w = static_cast<double>(span);
     const double mid = w / 2;
     const double sigma = w / 6;
-    const double two_pi = 2 * std::numbers::pi;
-    auto shape = [&](std::int64_t t) {  // continuous part: pattern (sine, linear) times distribution
+    auto shape = [&](std::int64_t t) {
         double d = 1;
         if (sine) {
-            const double phase =
-                static_cast<double>((t - start_) % spec.period_ns) / static_cast<double>(spec.period_ns);
-            d = std::max(0.0, 1 + spec.amplitude * std::sin(two_pi * phase));
+            d = sine_factor(spec.amplitude, spec.period_ns, spec.peak_ns, start_, t, zone);
         } else if (linear) {
             d = spec.ramp_from + (1 - spec.ramp_from) * (static_cast<double>(t - start_) / w);
         }
@@ -527,17 +696,22 @@ RootTimeline::RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns,
         }
         return d;
     };
+    std::size_t next_switch = 0;
+    auto step = [&](std::int64_t t) {
+        double f = 1;
+        if (day_based) f = (spec.pattern == VolumePattern::weekend) == (zone.weekday(t) >= 5) ? 1 : 0;
+        if (!spec.hour_weights.empty()) f *= spec.hour_weights[static_cast<std::size_t>(zone.hour(t))];
+        if (!spec.day_weights.empty()) f *= spec.day_weights[static_cast<std::size_t>(zone.weekday(t))];
+        for (; next_switch < switches.size() && switches[next_switch] <= t; ++next_switch) burst_on = !burst_on;
+        return burst_on ? f * spec.burst_factor : f;
+    };
     const std::size_t n = edges.size() - 1;
     pieces_.resize(n + 1);
     double cum = 0;
     double left = shape(edges[0]);
     for (std::size_t j = 0; j < n; ++j) {
         const double right = shape(edges[j + 1]);
-        double on = 1;
-        if (day_based) {
-            const bool weekend = zone.weekday(edges[j]) >= 5;
-            on = (spec.pattern == VolumePattern::weekend) == weekend ? 1 : 0;
-        }
+        const double on = step(edges[j]);
         const double dl = on * left;
         const double dr = on * right;
         const double len = static_cast<double>(edges[j + 1] - edges[j]);
@@ -574,31 +748,92 @@ RootTimeline::RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns,
         }
         throw std::invalid_argument(where + ": the density is zero over the whole window");
     }
-    std::uint64_t mix = seed ^ 0x7131'E11E'0000'0000ull;  // "timeline": unrelated to the shards' event streams
-    seed_word_ = splitmix64_next(mix);
-    x_step_ = weight_ / static_cast<double>(count_);
-    x_max_ = std::nextafter(weight_, 0.0);
-    if (total_ > 0) refill();
 }
 
-// Event k's time: u_k = (k + U_k) / N mapped through the inverse CDF. In
-// passes over a block so the long floating-point chains of different events
-// overlap: x = u_k * weight; the cursor finds the interval holding x; tau
-// solves dl * tau + slope / 2 * tau^2 = x - cum (see Piece); a running max
-// keeps the order exact despite rounding.
+// The offset in a node of its first event this shard owns (k % n == shard).
+inline std::uint64_t RootTimeline::first_own(std::uint64_t k0) const {
+    return stride_ == 1 ? 0 : (shard_ + stride_ - k0 % stride_) % stride_;
+}
+
+inline void RootTimeline::push_node(const Node& node) {
+    if (node.m == 0 || first_own(node.k0) >= node.m) return;  // none of this shard's
+    assert(top_ < std::size(stack_));
+    stack_[top_++] = node;
+}
+
+// A leaf's events: m sorted uniform weights over its range (evenly spaced at
+// the depth limit, where a range no longer splits in double precision).
+void RootTimeline::open_leaf(const Node& node) {
+    leaf_ = node;
+    leaf_j_ = first_own(node.k0);
+    if (node.m > leaf_max) return;
+    const std::uint64_t word = mix64(seed_word_ + node.id * golden);
+    const double w = node.x1 - node.x0;
+    double v[leaf_max];  // local, so the network runs in registers
+    for (std::uint64_t j = 0; j < leaf_max; ++j) v[j] = HUGE_VAL;
+    if (node.depth >= fine_depth_) {
+        // Deep enough that 32 bits resolve the leaf to about a nanosecond: two draws per word.
+        const double scale = w * 0x1p-32;
+        for (std::uint64_t j = 0; j < node.m; j += 2) {
+            const std::uint64_t r = mix64(word + (j / 2 + 1) * golden);
+            v[j] = node.x0 + scale * (static_cast<double>(r >> 32) + 0.5);
+            if (j + 1 < node.m) v[j + 1] = node.x0 + scale * (static_cast<double>(r & 0xFFFF'FFFFull) + 0.5);
+        }
+    } else {
+        for (std::uint64_t j = 0; j < node.m; ++j) v[j] = node.x0 + w * unit_double(mix64(word + (j + 1) * golden));
+    }
+    if (node.m <= 4) {  // most leaves: half the network
+        sort4(v);
+        std::copy(v, v + 4, leaf_x_);
+    } else {
+        sort8(v);
+        std::copy(v, v + leaf_max, leaf_x_);
+    }
+}
+
+// Depth first over the splitting tree, lower halves first: weights come out
+// in order. Only nodes holding one of this shard's events are visited.
+std::size_t RootTimeline::next_weights(double* out, std::size_t want) {
+    std::size_t n = 0;
+    while (n < want) {
+        if (leaf_j_ < leaf_.m) {
+            out[n++] = leaf_.m <= leaf_max ? leaf_x_[leaf_j_]
+                                           : leaf_.x0 + (leaf_.x1 - leaf_.x0) * ((static_cast<double>(leaf_j_) + 0.5) /
+                                                                                 static_cast<double>(leaf_.m));
+            leaf_j_ += stride_;
+            continue;
+        }
+        if (top_ == 0) break;
+        Node node = stack_[--top_];
+        // Down the lower halves to a leaf; upper halves wait on the stack.
+        while (node.m > leaf_max && node.depth < depth_max) {
+            const std::uint64_t lower = binomial_half(node.m, mix64(seed_word_ + node.id * golden));
+            const double mid = node.x0 + (node.x1 - node.x0) * 0.5;
+            push_node({2 * node.id + 1, node.k0 + lower, node.m - lower, mid, node.x1, node.depth + 1});
+            if (lower == 0 || first_own(node.k0) >= lower) {  // none of this shard's below
+                node.m = 0;
+                break;
+            }
+            node = {2 * node.id, node.k0, lower, node.x0, mid, node.depth + 1};
+        }
+        if (node.m > 0) open_leaf(node);
+    }
+    return n;
+}
+
+// The next block of this shard's times: weights from the splitting tree, then
+// through the inverse CDF in passes over the block so the long floating-point
+// chains of different events overlap: the cursor finds the interval holding
+// x; tau solves dl * tau + slope / 2 * tau^2 = x - cum (see Piece); a running
+// max keeps the order exact despite rounding.
 void RootTimeline::refill() {
-    const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(block, total_ - produced_));
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(block, total_ - produced_));
     double x[block];
     std::uint32_t at[block];
-    const double step = x_step_;
+    const std::size_t count = next_weights(x, want);
+    assert(count == want);
     const double x_max = x_max_;
-    const std::uint64_t seed_word = seed_word_;
-    std::uint64_t k = k_;
-    for (std::size_t i = 0; i < count; ++i, k += stride_) {
-        std::uint64_t state = seed_word + k * 0x9E3779B97F4A7C15ull;
-        const double jitter = static_cast<double>(static_cast<std::int64_t>(splitmix64_next(state) >> 11)) * 0x1p-53;
-        x[i] = std::min((static_cast<double>(static_cast<std::int64_t>(k)) + jitter) * step, x_max);
-    }
+    for (std::size_t i = 0; i < count; ++i) x[i] = std::min(x[i], x_max);
     const Piece* pieces = pieces_.data();
     std::size_t j = cursor_;
     for (std::size_t i = 0; i < count; ++i) {
@@ -626,7 +861,6 @@ void RootTimeline::refill() {
     }
     last_t_ = last;
     cursor_ = j;
-    k_ = k;
     produced_ += count;
     pos_ = 0;
     len_ = static_cast<std::uint32_t>(count);
@@ -679,16 +913,14 @@ double RootTimeline::expected_between(std::int64_t a, std::int64_t b) const {
 
 // ---------------------------------------------------------------------------
 
-double live_factor(const LiveShape& shape, std::int64_t since_start_ns, std::int64_t now_ns, const TimeZone& zone) {
+namespace {
+double live_kind_factor(const LiveShape& shape, std::int64_t since_start_ns, std::int64_t now_ns, const TimeZone& zone) {
     const std::int64_t t = now_ns - since_start_ns;
     switch (shape.kind) {
         case LiveShape::Kind::constant:
             return 1;
-        case LiveShape::Kind::sine: {
-            if (shape.period_ns <= 0) return 1;
-            const double phase = static_cast<double>(floor_mod(t, shape.period_ns)) / static_cast<double>(shape.period_ns);
-            return std::max(0.0, 1 + shape.amplitude * std::sin(2 * std::numbers::pi * phase));
-        }
+        case LiveShape::Kind::sine:
+            return sine_factor(shape.amplitude, shape.period_ns, shape.peak_ns, since_start_ns, now_ns, zone);
         case LiveShape::Kind::ramp: {
             if (shape.ramp_ns <= 0) return 1;
             const double f = t <= 0 ? 0 : std::min(1.0, static_cast<double>(t) / static_cast<double>(shape.ramp_ns));
@@ -718,5 +950,28 @@ double live_factor(const LiveShape& shape, std::int64_t since_start_ns, std::int
     }
     return 1;
 }
+
+}  // namespace
+
+double live_factor(const LiveShape& shape, std::int64_t since_start_ns, std::int64_t now_ns, const TimeZone& zone) {
+    double f = live_kind_factor(shape, since_start_ns, now_ns, zone);
+    if (!shape.hour_weights.empty()) f *= table_factor(shape.hour_weights, zone.hour(now_ns));
+    if (!shape.day_weights.empty()) f *= table_factor(shape.day_weights, zone.weekday(now_ns));
+    return f;
+}
+
+double volume_live_factor(const VolumeSpec& spec, std::int64_t since_start_ns, std::int64_t now_ns,
+                          const TimeZone& zone) {
+    double f = 1;
+    if (spec.pattern == VolumePattern::weekday || spec.pattern == VolumePattern::weekend) {
+        f = (spec.pattern == VolumePattern::weekend) == (zone.weekday(now_ns) >= 5) ? 1 : 0;
+    } else if (spec.pattern == VolumePattern::sine_wave) {
+        f = sine_factor(spec.amplitude, spec.period_ns, spec.peak_ns, since_start_ns, now_ns, zone);
+    }
+    if (!spec.hour_weights.empty()) f *= table_factor(spec.hour_weights, zone.hour(now_ns));
+    if (!spec.day_weights.empty()) f *= table_factor(spec.day_weights, zone.weekday(now_ns));
+    return f;
+}
+
 
 }  // namespace supervent::core

@@ -45,11 +45,14 @@ public:
     std::int64_t day_start(std::int64_t t_ns) const;
     // The first such instant > t.
     std::int64_t next_day_start(std::int64_t t_ns) const;
+    // The first instant > t at which the local hour changes.
+    std::int64_t next_hour_start(std::int64_t t_ns) const;
     int weekday(std::int64_t t_ns) const;  // 0 = Monday .. 6 = Sunday, local
     int hour(std::int64_t t_ns) const;     // 0..23, local
 
 private:
     std::size_t piece(std::int64_t t_ns) const;
+    std::int64_t next_boundary(std::int64_t t_ns, std::int64_t unit_ns) const;
     std::int64_t local_day(std::int64_t t_ns) const;  // days since 1970-01-01, local
 
     std::string name_ = "UTC";
@@ -63,29 +66,43 @@ private:
 
 // The root event times of one volume entry for one shard.
 //
-// The entry's N = spec.count events are numbered k = 0..N-1 in time order;
+// The times are a Poisson process with the entry's density, conditioned on
+// exactly N = spec.count events: the order statistics of N independent draws
+// from the density (gaps between events are exponential where the density is
+// flat; per-minute counts have the Poisson spread). They are drawn in
+// "weight space" [0, W), W the density's integral, by binary splitting: a
+// node of the tree holds m events over a weight range and sends Binomial(m,
+// 1/2) of them to its lower half, the draw a hash of (seed, node); at most 8
+// events left in a node are sorted uniform draws of a hash of (seed, node,
+// j). The inverse of the density's CDF maps weight to time. So the time of
+// event k (k = 0..N-1 in time order) is a pure function of (seed, spec, k):
 // shard i of n owns every k with k % n == i (count/n events, one more for the
-// first count%n shards: shares sum to count exactly). Event k's time is the
-// inverse CDF of the entry's density at u_k = (k + U_k) / N, with U_k a hash of
-// (seed, k): jittered stratified sampling. So times never depend on the shard
-// count (the union over shards is the same N times for any n), every shard's
-// list is non-decreasing, and per-interval counts deviate from their
-// expectation by less than one event (far less than iid sampling).
+// first count%n shards: shares sum to count exactly), walks only the nodes
+// holding one of its events, and the union over shards is the same N times
+// for any n. Every shard's list is non-decreasing.
 //
-// Density = pattern(t) * distribution(t), both as documented in schema.hpp:
+// Density = pattern(t) * distribution(t) * hour_weights[local hour] *
+// day_weights[local weekday] * burst(t), as documented in schema.hpp:
 // weekday/weekend are zero outside their local days (edges exactly at local
-// midnight in `zone`); sine_wave 1 + amplitude * sin(2 pi (t - start) / period);
-// linear_increase from ramp_from to 1; gaussian exp(-((t - mid) / sigma)^2 / 2)
-// with sigma = window / 6, clipped to the window. Built at construction as a
-// piecewise-linear density over at least 4096 intervals (32 per sine period,
-// at most 2^17 uniform intervals, plus every local midnight for day-based
-// patterns): 48 bytes per interval, 6.3 MB at most for windows under 20 years.
+// midnight in `zone`); sine_wave 1 + amplitude * sin(2 pi (t - start) /
+// period), or with peak_ns 1 + amplitude * cos(2 pi (local t - peak) /
+// period); linear_increase from ramp_from to 1; gaussian exp(-((t - mid) /
+// sigma)^2 / 2) with sigma = window / 6, clipped to the window; burst(t) is
+// burst_factor inside a burst and 1 outside, the bursts an alternating
+// renewal process drawn from the seed alone (the same for every shard). Built
+// at construction as a piecewise-linear density over at least 4096 intervals
+// (32 per sine period, at most 2^17 uniform intervals, plus every local
+// midnight for day-based patterns and day tables, every local hour for hour
+// tables, every burst edge): 48 bytes per interval, 6.3 MB for windows under
+// 20 years without hour tables, 15 MB with them.
 //
 // The window is spec.start_ns/end_ns when either is non-zero, else
 // [window_start_ns, window_end_ns). Throws std::invalid_argument (with the
 // reason) when count > 0 and the window is empty or the density is zero
 // everywhere (e.g. a weekend pattern over Tuesday..Thursday), or a parameter
-// is unusable (sine period <= 0, non-finite amplitude, negative ramp_from).
+// is unusable (sine period <= 0, non-finite amplitude, negative ramp_from,
+// hour/day tables of the wrong length or with negative weights, a burst
+// without lengths, more than 2^20 bursts).
 class RootTimeline {
 public:
     RootTimeline(const VolumeSpec& spec, std::int64_t window_start_ns, std::int64_t window_end_ns,
@@ -107,7 +124,7 @@ public:
 private:
     // One interval of the density table; the density is dl + slope * tau over
     // [edge, next edge). The inverse of its weight y(tau) = dl tau + slope/2 tau^2
-    // is evaluated one of two ways, picked per interval (see refill):
+    // is evaluated one of two ways, picked per interval (see build_pieces):
     //   series (inv_half_k2 == 0): tau = y * a * (1 - e/4 + e^2/8 - ...), e = y * b
     //   root:                       tau = (sqrt(a + b * y) - c) * inv_half_k2
     struct Piece {
@@ -118,9 +135,26 @@ private:
         double inv_half_k2;  // series: 0               root: 1 / slope
         std::int64_t edge;   // the interval's first instant
     };
+    // A node of the splitting tree: m events, global indices k0.., over weight [x0, x1).
+    struct Node {
+        std::uint64_t id;  // 1 = root; children 2 id and 2 id + 1
+        std::uint64_t k0;
+        std::uint64_t m;
+        double x0;
+        double x1;
+        std::uint32_t depth;
+    };
     static constexpr std::size_t block = 256;
+    static constexpr std::uint64_t leaf_max = 8;  // sort8 sorts a leaf
+    static constexpr std::uint32_t depth_max = 48;  // below: even spacing (weights no longer resolve)
+    void build_pieces(const VolumeSpec& spec, const TimeZone& zone, const std::string& where);
     // Computes the next min(block, total - produced) times into buf_.
     void refill();
+    // The weights of this shard's next events, in order; returns how many (< want only at the end).
+    std::size_t next_weights(double* out, std::size_t want);
+    void push_node(const Node& node);
+    std::uint64_t first_own(std::uint64_t k0) const;
+    void open_leaf(const Node& node);
     double cumulative(std::int64_t t) const;
 
     std::int64_t start_ = 0;
@@ -129,27 +163,50 @@ private:
     std::uint64_t total_ = 0;
     std::uint64_t taken_ = 0;
     std::uint64_t produced_ = 0;  // this shard's events computed into buf_ so far
-    std::uint64_t k_ = 0;         // global index of the next event to compute
+    std::uint64_t shard_ = 0;
     std::uint64_t stride_ = 1;
     std::uint64_t seed_word_ = 0;
     double weight_ = 0;   // total weight
-    double x_step_ = 0;   // weight per stratum
     double x_max_ = 0;    // largest x below weight_
     std::size_t cursor_ = 0;
     std::int64_t last_t_ = INT64_MIN;  // the last computed time (times never go back)
     std::uint32_t pos_ = 0;            // next unread time in buf_
     std::uint32_t len_ = 0;
     std::int64_t buf_[block];          // times computed ahead, in blocks: independent events pipeline
+    // The walk over the splitting tree: nodes still to visit (depth first, lower half first).
+    Node stack_[depth_max + 4];
+    std::uint32_t top_ = 0;
+    // The leaf being emitted: its m weights (sorted), the next own index j.
+    Node leaf_{};
+    double leaf_x_[leaf_max];
+    std::uint64_t leaf_j_ = 0;
+    std::uint32_t fine_depth_ = 0;  // leaves this deep draw 32-bit uniforms, two per hash
     std::vector<Piece> pieces_;  // intervals + 1 sentinel (cum = weight_, edge = end_)
 };
 
 // Live mode: the rate multiplier of `shape` at wall time now_ns for a run that
 // started at since_start_ns. constant: 1; sine: 1 + amplitude * sin(2 pi t /
+// period), or with peak_ns 1 + amplitude * cos(2 pi (local now - peak) /
 // period) (never below 0); ramp: ramp_from + (1 - ramp_from) * min(1, t /
 // ramp_ns) (1 when ramp_ns <= 0); step: the factor of the latest step with
 // at_ns <= t (1 before any; ties: the last listed); business_hours: 1 on local
 // Monday..Friday with open_hour <= hour < close_hour (wrapping past midnight
-// when open_hour > close_hour), else off_hours_factor. t = now - since.
+// when open_hour > close_hour), else off_hours_factor. t = now - since. Any
+// kind is then multiplied by hour_weights[local hour] and day_weights[local
+// weekday], each table scaled to average 1.
 double live_factor(const LiveShape& shape, std::int64_t since_start_ns, std::int64_t now_ns, const TimeZone& zone);
+
+// Live mode: the rate multiplier a volume entry's calendar shape gives at
+// now_ns, so a live run follows the same business day as a backfill.
+// weekday/weekend: 1 on their local days, else 0; sine_wave as in the
+// timeline (without peak_ns the phase counts from since_start_ns); hour and
+// day tables scaled to average 1. (Bursts are the engine's: they need state.) linear_increase and gaussian need a
+// window's start and end, which a live run does not have: factor 1.
+double volume_live_factor(const VolumeSpec& spec, std::int64_t since_start_ns, std::int64_t now_ns,
+                          const TimeZone& zone);
+
+// Checks an hour (24) or day (7) table: the length, every weight finite and
+// >= 0, one > 0. Returns "" or the reason.
+std::string check_rate_table(const std::vector<double>& weights, std::size_t length);
 
 }  // namespace supervent::core

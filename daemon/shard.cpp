@@ -286,7 +286,7 @@ void Shard::publish_sink_health(const net::TransportCounters& counters, std::int
 void Shard::apply_control(std::int64_t now_ns) {
     if (drain_deadline_ns_ == 0 && control_.stop_requested.load(std::memory_order_acquire)) {
         drain_deadline_ns_ = now_ns + plan_.drain_timeout_ns;
-        if (!generation_done_) finish_generation();
+        stop_generation();
     }
     paused_ = control_.paused.load(std::memory_order_acquire);
     stats_[Stat::loop_turns].add(1);
@@ -311,7 +311,7 @@ void Shard::apply_control(std::int64_t now_ns) {
     }
     if (!fatal_seen_ && !transport_->fatal_error().empty()) on_fatal_error();
     enforce_drain_deadline(now_ns);
-    if (!generation_done_ && plan_.duration_ns > 0 && now_ns - started_ns_ >= plan_.duration_ns) finish_generation();
+    if (!generation_done_ && plan_.duration_ns > 0 && now_ns - started_ns_ >= plan_.duration_ns) stop_generation();
 }
 
 // A reload's new scenario or a source enabled or disabled, taken between
@@ -396,6 +396,18 @@ void Shard::enforce_drain_deadline(std::int64_t now_ns) {
     transport_->abort_in_flight(now_ns);
 }
 
+// A stop or the end of --duration: a live run makes no more root events but
+// first sends the dependents they already caused (a request is not left
+// without its query); fill() ends generation once the engine has none left.
+void Shard::stop_generation() {
+    if (generation_done_) return;
+    if (paused_ || engine_->scenario().backfill || engine_->pending() == 0) {
+        finish_generation();
+        return;
+    }
+    engine_->stop_roots();
+}
+
 void Shard::finish_generation() {
     generation_done_ = true;
     stats_.phase.store(ShardPhase::draining, std::memory_order_release);
@@ -415,14 +427,13 @@ void Shard::refill_tokens(std::int64_t now_ns) {
 // Live scenarios may shape the rate over the day (sine, ramp, steps,
 // business hours); the bucket fills at the target times this factor.
 double Shard::live_rate_factor() const {
-    const core::CompiledScenario& scenario = engine_->scenario();
-    if (scenario.backfill || scenario.live.kind == core::LiveShape::Kind::constant) return 1;
-    return core::live_factor(scenario.live, started_realtime_ns_, realtime_ns(), *scenario.zone);
+    if (engine_->scenario().backfill) return 1;
+    return engine_->live_rate_factor(started_realtime_ns_, realtime_ns());
 }
 
 bool Shard::can_fill_now() const {
     if (generation_done_ || paused_ || engine_blocked_ || free_slots_.empty()) return false;
-    return rate_eps_ <= 0 || tokens_ >= batch_target_;
+    return rate_eps_ <= 0 || tokens_ >= batch_target_ || engine_->roots_stopped();
 }
 
 void Shard::fill(std::int64_t now_ns) {
@@ -441,7 +452,7 @@ void Shard::fill(std::int64_t now_ns) {
             }
             event_count = std::min(event_count, remaining);
         }
-        if (rate_eps_ > 0) {
+        if (rate_eps_ > 0 && !engine_->roots_stopped()) {  // after a stop, the dependents left go at once
             // Batches of batch_target events, not of whatever the bucket
             // holds: sizes then change only with the rate, and a
             // checkpointed backfill can journal and replay them.
@@ -451,11 +462,12 @@ void Shard::fill(std::int64_t now_ns) {
         }
         net::Slot* slot = free_slot();
         const std::uint32_t made = generate_into(*slot, static_cast<std::uint32_t>(event_count));
-        if (rate_eps_ > 0) tokens_ += double(event_count - made);  // a batch cut short by its byte limit
+        if (rate_eps_ > 0 && !engine_->roots_stopped()) tokens_ += double(event_count - made);  // cut short by its byte limit
         if (made == 0) {
             release(*slot);
             if (engine_->done()) {
-                stats_.scenario_done.store(true, std::memory_order_release);
+                // A stopped live run has sent its last dependents; only a backfill is complete.
+                if (!engine_->roots_stopped()) stats_.scenario_done.store(true, std::memory_order_release);
                 finish_generation();
             }
             else engine_blocked_ = engine_->blocked();  // every source with work left is disabled

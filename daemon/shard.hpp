@@ -95,6 +95,7 @@ private:
     [[nodiscard]] double live_rate_factor() const;
     void dispatch(std::int64_t now_ns);
     void finish_generation();
+    void stop_generation();
     void on_fatal_error();
     void enforce_drain_deadline(std::int64_t now_ns);
     void fail_queued(net::FailReason reason);
