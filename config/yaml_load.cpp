@@ -808,25 +808,37 @@ void read_volume(Loader& loader, core::SourceSpec& spec, const YAML::Node& node,
     }
 }
 
-// Sibling choice lists that name one person (actor.alternateId and
-// actor.displayName, each ['john.doe@…', 'jane.smith@…'] and ['John Doe',
-// 'Jane Smith']) pair by position when they have as many values: the
-// original's authors wrote them side by side (core/value_rows.hpp draws a
-// group's values at one index).
-void pair_identity_choices(core::SourceSpec& spec) {
+// Sibling choice lists that name one person (actor.id, actor.alternateId
+// and actor.displayName: ['00u1', '00u2', …], ['john.doe@…', …] and
+// ['John Doe', …]) pair by position: the original's authors wrote them side
+// by side, and one id must always name one person (core/value_rows.hpp draws
+// a group's values at one index). Values past the shortest list are dropped,
+// with a warning.
+void pair_identity_choices(Loader& loader, core::SourceSpec& spec) {
     constexpr std::array<std::string_view, 9> identity_leaves{"id", "alternateid", "email", "login", "displayname",
                                                               "name", "fullname", "username", "userid"};
-    std::map<std::pair<std::string, std::size_t>, std::vector<FieldSpec*>> siblings;  // (parent, value count)
+    std::map<std::string, std::vector<FieldSpec*>> siblings;  // by parent
     for (auto& field : spec.fields) {
         if (field.kind != FieldKind::choice || !field.group.empty()) continue;
         const auto dot = field.name.rfind('.');
         const auto leaf = lower(dot == std::string::npos ? field.name : field.name.substr(dot + 1));
         if (std::ranges::find(identity_leaves, std::string_view(leaf)) == identity_leaves.end()) continue;
-        siblings[{dot == std::string::npos ? std::string{} : field.name.substr(0, dot), field.values.size()}].push_back(&field);
+        siblings[dot == std::string::npos ? std::string{} : field.name.substr(0, dot)].push_back(&field);
     }
-    for (auto& [key, fields] : siblings) {
+    for (auto& [parent, fields] : siblings) {
         if (fields.size() < 2) continue;
-        for (FieldSpec* field : fields) field->group = key.first + "#identity";
+        std::size_t rows = fields.front()->values.size();
+        for (const FieldSpec* field : fields) rows = std::min(rows, field->values.size());
+        for (FieldSpec* field : fields) {
+            field->group = parent + "#identity";
+            if (field->values.size() == rows) continue;
+            loader.settings.warnings.push_back(located(
+                field->origin, concat("paired by position with the other identity values of ", parent.empty() ? "the source" : parent,
+                                      " (one id, one name, one email per person): its values past the first ", rows,
+                                      " are not used")));
+            field->values.resize(rows);
+            if (!field->weights.empty()) field->weights.resize(rows);
+        }
     }
 }
 
@@ -973,7 +985,7 @@ void read_source(Loader& loader, FileContext& context, const std::string& name, 
         }
     }
 
-    pair_identity_choices(spec);
+    pair_identity_choices(loader, spec);
 
     // Volume makes root events; a source whose types are all dependent ones
     // (create_from_scratch: false) has nothing to start with it.
