@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/digits.hpp"
+#include "core/timeline.hpp"
 
 namespace supervent::core {
 namespace {
@@ -212,6 +213,15 @@ Column ProgramBuilder::event_time() {
     const Column column = add_gen(GenKind::event_time, 0, 1, 1);
     p_.time_column = column.index;
     return column;
+}
+
+void ProgramBuilder::time_zone(std::shared_ptr<const TimeZone> zone) {
+    // 1970, and January and July of 2000 and 2030: a zone with an offset
+    // somewhere (or a daylight saving time) shows it in one of them.
+    constexpr std::int64_t probes_s[] = {0, 946'684'800, 962'409'600, 1'893'456'000, 1'909'094'400};
+    bool always_utc = true;
+    for (const std::int64_t t : probes_s) always_utc &= zone == nullptr || zone->offset_s(t * 1'000'000'000) == 0;
+    zone_ = always_utc ? nullptr : std::move(zone);
 }
 
 void ProgramBuilder::raw(std::string_view bytes) { pending_literal_ += bytes; }

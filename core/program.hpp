@@ -233,7 +233,8 @@ public:
     void content_type(std::string_view type) { p_.content_type = type; }
     // The zone put_time renders local times in (null: UTC); formats that say
     // UTC themselves stay UTC (see time_format.hpp).
-    void time_zone(std::shared_ptr<const TimeZone> zone) { zone_ = std::move(zone); }
+    // A zone whose offset is always 0 counts as UTC (times end in "Z").
+    void time_zone(std::shared_ptr<const TimeZone> zone);
     [[nodiscard]] bool zoned() const { return zone_ != nullptr; }
 
     [[nodiscard]] TextContext context() const { return context_; }
