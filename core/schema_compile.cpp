@@ -689,8 +689,13 @@ AttributeNode attributes_of(const SourceSpec& spec, const EventTypeSpec& type, c
     AttributeNode node;
     for (const FieldPlan& p : plans) {
         const std::string& name = p.spec->name;
-        const bool listed = type.attributes.empty() ? in_some_template.count(name) == 0
-                                                    : std::find(type.attributes.begin(), type.attributes.end(), name) != type.attributes.end();
+        // A field named like the message itself ("message", "msg") that this
+        // type's template does not show would tell another story beside it.
+        const std::string_view leaf = std::string_view(name).substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1);
+        const bool tells_a_message = leaf == "message" || leaf == "msg";
+        const bool listed = type.attributes.empty()
+                                ? in_some_template.count(name) == 0 && !tells_a_message
+                                : std::find(type.attributes.begin(), type.attributes.end(), name) != type.attributes.end();
         if (own.count(name) != 0 || listed || name == builtin_request_id_field) insert_attribute(node, p);
     }
     return node;

@@ -355,7 +355,7 @@ def carried(source, event_type):
     if structure is not None:
         rest = set(source.structure_leaves.get(structure, ()))
     else:
-        rest = {n for n in source.leaves if n not in named}
+        rest = {n for n in source.leaves if n not in named and n.rpartition(".")[2] not in ("message", "msg")}
     return {n for n in source.leaves if n in own or n in rest}
 
 

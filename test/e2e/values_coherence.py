@@ -192,7 +192,8 @@ def check_file(h, name, zone_name):
         template = source.types[event["event_type"]][0]
         flat = sc.flatten(event["attributes"])
         own = {(m.group(1) or m.group(2)).strip() for m in sc.PLACEHOLDER.finditer(template)}
-        foreign = [n for n in flat if n in in_templates[source.key] and n not in own]
+        foreign = [n for n in flat if (n in in_templates[source.key] or n.rpartition(".")[2] in ("message", "msg"))
+                   and n not in own]
         check(not foreign, f"{where}: carries {foreign}, which only another type's message names")
 
         def fill(match, event=event, template=template, source=source):
