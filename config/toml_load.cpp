@@ -424,10 +424,12 @@ constexpr std::array field_key_uses{
     FieldKeyUse{"start", kinds_of(FieldKind::sequence)},
     FieldKeyUse{"step", kinds_of(FieldKind::sequence)},
     FieldKeyUse{"format", kinds_of(FieldKind::timestamp)},
+    FieldKeyUse{"group", kinds_of(FieldKind::choice, FieldKind::person, FieldKind::geo, FieldKind::name, FieldKind::email)},
+    FieldKeyUse{"part", kinds_of(FieldKind::person, FieldKind::geo)},
 };
 
 constexpr std::array<std::string_view, 6> source_key_names{"description", "dataset", "layout", "fields", "event_types", "volume"};
-constexpr std::array<std::string_view, 4> event_type_key_names{"name", "weight", "root", "message"};
+constexpr std::array<std::string_view, 5> event_type_key_names{"name", "weight", "root", "message", "attributes"};
 
 std::vector<std::string_view> field_key_names() {
     std::vector<std::string_view> names;
@@ -546,6 +548,8 @@ void apply_field_key(core::FieldSpec& field, std::string_view key, const toml::n
     else if (key == "start") field.start = int_of(node);
     else if (key == "step") field.step = int_of(node);
     else if (key == "format") field.format = string_of(node);
+    else if (key == "group") field.group = string_of(node);
+    else if (key == "part") field.part = string_of(node);
 }
 
 // A field table, or (without `type`, all entries tables) a group of nested
@@ -618,6 +622,7 @@ void read_event_type(SourceWalk& source, const std::string& path, const toml::no
             if (key.str() == "name") event_type.name = string_of(value);
             else if (key.str() == "weight") event_type.weight = number_or_throw(value);
             else if (key.str() == "root") event_type.root = bool_of(value);
+            else if (key.str() == "attributes") event_type.attributes = strings_of(value);
             else if (key.str() == "message") {
                 event_type.message = string_of(value);
                 // The template's own line: placeholder errors point at it.

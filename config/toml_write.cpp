@@ -90,6 +90,8 @@ std::string_view kind_name(FieldKind kind) {
         case FieldKind::sequence: return "sequence";
         case FieldKind::constant: return "constant";
         case FieldKind::timestamp: return "timestamp";
+        case FieldKind::person: return "person";
+        case FieldKind::geo: return "geo";
     }
     return "choice";
 }
@@ -147,11 +149,16 @@ void write_field(std::ostream& out, const std::string& source_key, const core::F
         case FieldKind::timestamp:
             if (f.format != defaults.format) out << "format = " << str(f.format) << "\n";
             break;
+        case FieldKind::person:
+        case FieldKind::geo:
+            out << "part = " << str(f.part) << "\n";
+            break;
         case FieldKind::uuid4:
         case FieldKind::name:
         case FieldKind::email:
             break;
     }
+    if (!f.group.empty()) out << "group = " << str(f.group) << "\n";
 }
 
 void write_source(std::ostream& out, const core::SourceSpec& spec) {
@@ -167,6 +174,7 @@ void write_source(std::ostream& out, const core::SourceSpec& spec) {
         if (type.weight != 1) out << "weight = " << number(type.weight) << "\n";
         if (!type.root) out << "root = false\n";
         out << "message = " << str(type.message) << "\n";
+        if (!type.attributes.empty()) out << "attributes = " << list(type.attributes, [](const std::string& a) { return str(a); }) << "\n";
     }
     const core::VolumeSpec defaults;
     for (const auto& volume : spec.volume) {

@@ -4,6 +4,7 @@
 #include "config/yaml_load.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -174,6 +175,26 @@ std::string lower(std::string_view text) {
     return out;
 }
 
+// The group of a place's fields: the object holding them, without a
+// trailing "geolocation" (client.geographicalContext.geolocation.lat belongs
+// with client.geographicalContext.city).
+std::string geo_group_of(const std::string& object) {
+    constexpr std::string_view tail = ".geolocation";
+    if (object.size() > tail.size() && object.ends_with(tail)) return object.substr(0, object.size() - tail.size());
+    return object;
+}
+
+// Browser, OS, raw user agent and device, one row each.
+constexpr std::array<std::array<std::string_view, 4>, 7> user_agent_rows{{
+    {"CHROME", "Windows", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Computer"},
+    {"CHROME", "Mac OS X", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Computer"},
+    {"SAFARI", "Mac OS X", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15", "Computer"},
+    {"SAFARI", "iOS", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "Mobile"},
+    {"FIREFOX", "Windows", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0", "Computer"},
+    {"EDGE", "Windows", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0", "Computer"},
+    {"CHROME", "Android", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.43 Mobile Safari/537.36", "Mobile"},
+}};
+
 // A leaf typed only `string` (nested schemas, placeholders of a nested
 // source that the schema leaves out): generated from its name, so an Okta
 // log reads like one. Anything not recognised is a 12-digit base-62 token.
@@ -187,7 +208,20 @@ FieldSpec string_by_name(const std::string& name) {
     }
     FieldSpec field;
     field.name = name;
-    if (leaf == "id" || leaf == "eventid" || leaf == "uuid" || leaf == "transactionid") {
+    // Leaves of one object that name a person or a place are drawn as one
+    // row (core/value_rows.hpp): the object's path is the group, with a
+    // trailing "geolocation" dropped so lat/lon join the city above them.
+    const std::string object = dot == std::string::npos ? std::string{} : name.substr(0, dot);
+    const bool person_object = parent == "actor" || parent == "user" || parent == "target" || parent == "owner";
+    const auto geo = [&](std::string part) {
+        field.kind = FieldKind::geo;
+        field.part = std::move(part);
+        field.group = geo_group_of(object);
+    };
+    if (leaf == "id" && person_object) {
+        field.kind = FieldKind::person;
+        field.part = "user_id";
+    } else if (leaf == "id" || leaf == "eventid" || leaf == "uuid" || leaf == "transactionid") {
         field.kind = FieldKind::base62_id;
         field.length = 20;
     } else if (leaf == "alternateid" || leaf == "email" || leaf == "login") {
@@ -201,25 +235,36 @@ FieldSpec string_by_name(const std::string& name) {
     } else if (leaf == "ipaddress" || leaf == "ip" || leaf == "client_ip") {
         field.kind = FieldKind::ipv4;
         field.cidrs = {"public"};
-    } else if (leaf == "browser") {
-        field = choice_of(name, {"CHROME", "FIREFOX", "SAFARI", "EDGE"}, {60, 15, 15, 10});
-    } else if (leaf == "os") {
-        field = choice_of(name, {"Windows", "Mac OS X", "iOS", "Android", "Linux"}, {45, 25, 15, 10, 5});
-    } else if (leaf == "rawuseragent" || leaf == "useragent" || leaf == "user_agent") {
-        field = choice_of(name, {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-                                 "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
-                                 "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
-                                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"});
-    } else if (leaf == "device") {
-        field = choice_of(name, {"Computer", "Mobile", "Tablet"}, {70, 25, 5});
     } else if (leaf == "city") {
-        field = choice_of(name, {"San Francisco", "New York", "Chicago", "Austin", "Seattle", "London", "Berlin"});
-    } else if (leaf == "state") {
-        field = choice_of(name, {"California", "New York", "Illinois", "Texas", "Washington", "England", "Berlin"});
+        geo("city");
+    } else if (leaf == "state" || leaf == "region") {
+        geo("region");
     } else if (leaf == "country") {
-        field = choice_of(name, {"United States", "United Kingdom", "Germany"}, {80, 10, 10});
+        geo("country");
     } else if (leaf == "postalcode" || leaf == "zip") {
-        field = choice_of(name, {"94105", "10001", "60601", "73301", "98101", "EC1A 1BB", "10115"});
+        geo("postal_code");
+    } else if (leaf == "result") {
+        // Result and reason agree: a reason only where the outcome failed.
+        field = choice_of(name, {"SUCCESS", "FAILURE", "FAILURE", "FAILURE", "DENY", "DENY", "CHALLENGE"}, {80, 6, 3, 1, 6, 2, 2});
+        field.group = object + "#outcome";
+    } else if (leaf == "reason") {
+        field = choice_of(name, {"", "INVALID_CREDENTIALS", "VERIFICATION_ERROR", "LOCKED_OUT",
+                                 "Sign-on policy evaluation resulted in DENY", "User is not assigned to the application",
+                                 "MFA required"});
+        field.group = object + "#outcome";
+    } else if (leaf == "browser" || leaf == "os" || leaf == "rawuseragent" || leaf == "useragent" ||
+               leaf == "user_agent" || leaf == "device") {
+        // A user agent's browser, OS, raw string and device are one row: an
+        // iPhone string never comes with "CHROME, Windows, Computer". The
+        // device sits beside userAgent (client.device), so its group names
+        // the userAgent object next to it.
+        const auto column = leaf == "browser" ? 0 : leaf == "os" ? 1 : leaf == "device" ? 3 : 2;
+        std::vector<std::string_view> values;
+        for (const auto& row : user_agent_rows) values.push_back(row[column]);
+        field = choice_of(name, values, {40, 15, 12, 15, 8, 6, 4});
+        const std::string agent_object = leaf == "device" ? (object.empty() ? "userAgent" : object + ".userAgent")
+                                        : (parent == "useragent" ? object : object + ".userAgent");
+        field.group = agent_object + "#agent";
     } else if (leaf == "authenticationprovider") {
         field = choice_of(name, {"OKTA_AUTHENTICATION_PROVIDER", "ACTIVE_DIRECTORY", "FACTOR_PROVIDER", "SOCIAL"},
                           {70, 20, 8, 2});
@@ -227,11 +272,6 @@ FieldSpec string_by_name(const std::string& name) {
         field = choice_of(name, {"PASSWORD", "OTP", "SMS", "EMAIL", "WEBAUTHN"}, {50, 25, 10, 5, 10});
     } else if (leaf == "interface") {
         field = choice_of(name, {"Okta End-User Dashboard", "Okta Admin Console", "Okta Verify", "API"});
-    } else if (leaf == "result") {
-        field = choice_of(name, {"SUCCESS", "FAILURE", "DENY", "CHALLENGE"}, {85, 8, 5, 2});
-    } else if (leaf == "reason") {
-        field = choice_of(name, {"INVALID_CREDENTIALS", "VERIFICATION_ERROR", "LOCKED_OUT", "Sign-on policy evaluation resulted in DENY",
-                                 "User is not assigned to the application"});
     } else if (leaf == "severity" || leaf == "level") {
         field = choice_of(name, {"INFO", "WARN", "ERROR", "DEBUG"}, {85, 10, 4, 1});
     } else if (leaf == "type" && parent == "group") {
@@ -256,14 +296,13 @@ FieldSpec leaf_field(const std::string& name, std::string_view type, const core:
     } else if (type == "float" || type == "number" || type == "double") {
         field.kind = FieldKind::floating;
         const auto leaf = lower(name.substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1));
-        if (leaf == "lat" || leaf == "latitude") {
-            field.min = -90;
-            field.max = 90;
-            field.precision = 4;
-        } else if (leaf == "lon" || leaf == "lng" || leaf == "longitude") {
-            field.min = -180;
-            field.max = 180;
-            field.precision = 4;
+        const auto dot = name.rfind('.');
+        const std::string object = dot == std::string::npos ? std::string{} : name.substr(0, dot);
+        if (leaf == "lat" || leaf == "latitude" || leaf == "lon" || leaf == "lng" || leaf == "longitude") {
+            // Coordinates of the place the sibling city names (core/value_rows.hpp).
+            field.kind = FieldKind::geo;
+            field.part = leaf.starts_with("lat") ? "lat" : "lon";
+            field.group = geo_group_of(object);
         } else {
             field.min = 0;
             field.max = 100;
@@ -271,7 +310,8 @@ FieldSpec leaf_field(const std::string& name, std::string_view type, const core:
     } else if (type == "integer" || type == "int") {
         field.kind = FieldKind::integer;
         field.min = 0;
-        field.max = 100;
+        // An authentication step counts factors: 0, 1 or 2, never 98.
+        field.max = lower(name).ends_with("authenticationstep") ? 2 : 100;
     } else {
         field.kind = core::parse_field_kind(type, origin);
         if (field.kind == FieldKind::ipv4) field.cidrs = {"public"};
@@ -444,8 +484,10 @@ struct SourceFields {
     Loader& loader;
     core::SourceSpec& spec;
     std::map<std::string, std::size_t, std::less<>> index;
+    std::vector<std::string>* names_read = nullptr;  // when set, every name read (a structure's fields)
 
     void add(FieldSpec field, const YAML::Node& node, const std::string& path) {
+        if (names_read != nullptr) names_read->push_back(field.name);
         const auto found = index.find(field.name);
         if (found != index.end()) {
             auto& existing = spec.fields[found->second];
@@ -562,7 +604,7 @@ struct FileContext {
 };
 
 void read_event_types(Loader& loader, core::SourceSpec& spec, const YAML::Node& node, const std::string& path,
-                      std::set<std::string, std::less<>>& structures) {
+                      std::set<std::string, std::less<>>& structures, std::map<std::string, std::string>& structure_of_type) {
     if (!node || node.IsNull()) return;
     if (!node.IsSequence()) {
         loader.error(node, path, concat("expected a list of {type, format, create_from_scratch}, got ", shape_of(node)));
@@ -590,13 +632,20 @@ void read_event_types(Loader& loader, core::SourceSpec& spec, const YAML::Node& 
                     has_format = true;
                 } else if (key == "create_from_scratch" || key == "root") type.root = bool_of(value);
                 else if (key == "weight") type.weight = number_of(value);
-                else if (key == "attribute_structure") structures.insert(text_of(value));
+                else if (key == "attribute_structure") {
+                    structures.insert(text_of(value));
+                    structure_of_type[type.name.empty() ? "" : type.name] = text_of(value);
+                }
                 else loader.warn(entry.first, key_path, "unknown key of an event type; ignored");
             });
         }
         if (type.name.empty()) {
             loader.error(item, item_path, "an event type needs a type: NAME");
             continue;
+        }
+        if (const auto unnamed = structure_of_type.find(""); unnamed != structure_of_type.end()) {
+            structure_of_type[type.name] = unnamed->second;  // attribute_structure came before type:
+            structure_of_type.erase(unnamed);
         }
         if (!has_format) {
             loader.error(item, item_path, concat("event type ", quoted(type.name), " needs a format (its message template)"));
@@ -777,6 +826,40 @@ void read_volume(Loader& loader, core::SourceSpec& spec, const YAML::Node& node,
     }
 }
 
+// Sibling choice lists that name one person (actor.id, actor.alternateId
+// and actor.displayName: ['00u1', '00u2', …], ['john.doe@…', …] and
+// ['John Doe', …]) pair by position: the original's authors wrote them side
+// by side, and one id must always name one person (core/value_rows.hpp draws
+// a group's values at one index). Values past the shortest list are dropped,
+// with a warning.
+void pair_identity_choices(Loader& loader, core::SourceSpec& spec) {
+    constexpr std::array<std::string_view, 9> identity_leaves{"id", "alternateid", "email", "login", "displayname",
+                                                              "name", "fullname", "username", "userid"};
+    std::map<std::string, std::vector<FieldSpec*>> siblings;  // by parent
+    for (auto& field : spec.fields) {
+        if (field.kind != FieldKind::choice || !field.group.empty()) continue;
+        const auto dot = field.name.rfind('.');
+        const auto leaf = lower(dot == std::string::npos ? field.name : field.name.substr(dot + 1));
+        if (std::ranges::find(identity_leaves, std::string_view(leaf)) == identity_leaves.end()) continue;
+        siblings[dot == std::string::npos ? std::string{} : field.name.substr(0, dot)].push_back(&field);
+    }
+    for (auto& [parent, fields] : siblings) {
+        if (fields.size() < 2) continue;
+        std::size_t rows = fields.front()->values.size();
+        for (const FieldSpec* field : fields) rows = std::min(rows, field->values.size());
+        for (FieldSpec* field : fields) {
+            field->group = parent + "#identity";
+            if (field->values.size() == rows) continue;
+            loader.settings.warnings.push_back(located(
+                field->origin, concat("paired by position with the other identity values of ", parent.empty() ? "the source" : parent,
+                                      " (one id, one name, one email per person): its values past the first ", rows,
+                                      " are not used")));
+            field->values.resize(rows);
+            if (!field->weights.empty()) field->weights.resize(rows);
+        }
+    }
+}
+
 void read_source(Loader& loader, FileContext& context, const std::string& name, const YAML::Node& node) {
     const auto path = concat("sources.", name);
     if (!node.IsMap()) {
@@ -823,7 +906,8 @@ void read_source(Loader& loader, FileContext& context, const std::string& name, 
     }
 
     std::set<std::string, std::less<>> structures;
-    if (event_types) read_event_types(loader, spec, *event_types, path + ".event_types", structures);
+    std::map<std::string, std::string> structure_of_type;
+    if (event_types) read_event_types(loader, spec, *event_types, path + ".event_types", structures, structure_of_type);
     if (spec.event_types.empty() && (!event_types || event_types->IsNull() || event_types->size() == 0)) {
         loader.error(node, path, "a source needs event_types: [{type, format, create_from_scratch}]");
     }
@@ -840,10 +924,17 @@ void read_source(Loader& loader, FileContext& context, const std::string& name, 
                 if (structures.count(key) != 0 && entry.second.IsMap() && !is_attribute_spec(entry.second)) {
                     // A schema an event type names with attribute_structure: its fields are the
                     // event's own (actor.id, not user_login.actor.id). The structures of one
-                    // source share one set of fields; each event carries them all.
+                    // source share one set of fields; each event carries its own structure's.
+                    std::vector<std::string> names;
+                    fields.names_read = &names;
                     for (const auto& child : entry.second) {
                         const auto child_key = key_text(child.first);
                         fields.read(child_key, concat(key_path, '.', child_key), child.second);
+                    }
+                    fields.names_read = nullptr;
+                    for (auto& type : spec.event_types) {
+                        const auto found = structure_of_type.find(type.name);
+                        if (found != structure_of_type.end() && found->second == key) type.attributes = names;
                     }
                 } else {
                     fields.read(key, key_path, entry.second);
@@ -911,6 +1002,8 @@ void read_source(Loader& loader, FileContext& context, const std::string& name, 
                                                   " (and no acceptable_values entry)")));
         }
     }
+
+    pair_identity_choices(loader, spec);
 
     // Volume makes root events; a source whose types are all dependent ones
     // (create_from_scratch: false) has nothing to start with it.

@@ -1,10 +1,12 @@
 #include "core/program.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 #include "core/digits.hpp"
+#include "core/timeline.hpp"
 
 namespace supervent::core {
 namespace {
@@ -116,6 +118,42 @@ Column ProgramBuilder::choice(std::span<const ChoiceValue> values, std::span<con
     return add_gen(GenKind::choice, static_cast<std::uint16_t>(p_.choices.size() - 1), 1, 1);
 }
 
+std::vector<Column> ProgramBuilder::choice_rows(std::span<const std::vector<ChoiceValue>> parts,
+                                                std::span<const double> weights) {
+    if (parts.empty()) throw std::invalid_argument("a row choice needs at least one part");
+    std::vector<Column> columns{choice(parts[0], weights)};
+    const std::size_t rows = parts[0].size();
+    for (std::size_t k = 1; k < parts.size(); ++k) {
+        if (parts[k].size() != rows) throw std::invalid_argument("every part of a row choice needs one value per row");
+        std::vector<std::string> texts;
+        std::vector<std::string> typed;
+        const std::string quote(value_quote(context_));
+        for (const ChoiceValue& v : parts[k]) {
+            texts.push_back(escape_text(v.text, context_));
+            typed.push_back(v.json_bare ? std::string(v.text) : quote + texts.back() + quote);
+        }
+        ChoiceTables c = p_.choices[columns[0].table];
+        c.text = add_text_table(texts);
+        c.typed = add_text_table(typed);
+        p_.choices.push_back(c);
+        // Same column, same draw: only the tables it is written from differ.
+        columns.push_back(Column{GenKind::choice, columns[0].index, static_cast<std::uint16_t>(p_.choices.size() - 1)});
+    }
+    return columns;
+}
+
+void ProgramBuilder::zero_when(Column value, Column row, const std::vector<bool>& zero_rows) {
+    expect(value, GenKind::buckets, "zero_when");
+    expect(row, GenKind::choice, "zero_when");
+    if (zero_rows.size() != p_.text_tables[p_.choices[row.table].text].count) {
+        throw std::logic_error("zero_when needs one flag per row");
+    }
+    ZeroWhenSpec spec{row.index, {}};
+    for (const bool zero : zero_rows) spec.keep.push_back(zero ? 0 : ~std::uint64_t{0});
+    p_.zero_whens.push_back(std::move(spec));
+    p_.gens.push_back(GenOp{GenKind::zero_when, value.index, static_cast<std::uint16_t>(p_.zero_whens.size() - 1), 0});
+}
+
 Column ProgramBuilder::buckets(std::span<const IntBucket> list, bool is_signed) {
     if (list.empty()) throw std::invalid_argument("an integer range needs at least one bucket");
     BucketTable t;
@@ -175,6 +213,15 @@ Column ProgramBuilder::event_time() {
     const Column column = add_gen(GenKind::event_time, 0, 1, 1);
     p_.time_column = column.index;
     return column;
+}
+
+void ProgramBuilder::time_zone(std::shared_ptr<const TimeZone> zone) {
+    // 1970, and January and July of 2000 and 2030: a zone with an offset
+    // somewhere (or a daylight saving time) shows it in one of them.
+    constexpr std::int64_t probes_s[] = {0, 946'684'800, 962'409'600, 1'893'456'000, 1'909'094'400};
+    bool always_utc = true;
+    for (const std::int64_t t : probes_s) always_utc &= zone == nullptr || zone->offset_s(t * 1'000'000'000) == 0;
+    zone_ = always_utc ? nullptr : std::move(zone);
 }
 
 void ProgramBuilder::raw(std::string_view bytes) { pending_literal_ += bytes; }
@@ -290,7 +337,7 @@ void ProgramBuilder::put_epoch(Column column, std::uint8_t decimals) {
 
 void ProgramBuilder::put_time(Column column, std::string_view format) {
     expect(column, GenKind::event_time, "time");
-    p_.time_formats.push_back(TimeFormat::compile(format, context_));
+    p_.time_formats.push_back(TimeFormat::compile(format, context_, zone_));
     add_put(PutKind::time, column, p_.time_formats.back().bytes_max(),
             static_cast<std::uint16_t>(p_.time_formats.size() - 1));
 }
@@ -346,6 +393,15 @@ std::string_view text_of(const Program& p, std::uint32_t table, std::uint64_t va
     return {p.pool.data() + e.offset, e.bytes};
 }
 
+// Whether put i of a run [first, i) reads a column an earlier put of it read
+// (parts of one row choice): it adds no digit to the joined table.
+bool column_seen(const Program& p, std::uint32_t first, std::uint32_t i) {
+    for (std::uint32_t k = first; k < i; ++k) {
+        if (p.puts[k].column == p.puts[i].column) return true;
+    }
+    return false;
+}
+
 // How far a run of text puts starting at `first` can extend within [first, end).
 std::uint32_t fusable_run_end(const Program& p, std::uint32_t first, std::uint32_t end) {
     std::uint64_t entries = 1;
@@ -354,11 +410,12 @@ std::uint32_t fusable_run_end(const Program& p, std::uint32_t first, std::uint32
     for (; i < end && p.puts[i].kind == PutKind::text; ++i) {
         const TextTable& t = p.text_tables[p.puts[i].table];
         const std::uint64_t literal = i == first ? 0 : p.puts[i].literal_bytes;
-        if (entries * t.count > fused_entries_max ||
-            entries * t.count * (entry_bytes + literal + t.bytes_max) > fused_table_bytes_max) {
+        const std::uint64_t radix = column_seen(p, first, i) ? 1 : t.count;
+        if (entries * radix > fused_entries_max ||
+            entries * radix * (entry_bytes + literal + t.bytes_max) > fused_table_bytes_max) {
             break;
         }
-        entries *= t.count;
+        entries *= radix;
         entry_bytes += literal + t.bytes_max;
     }
     return i;
@@ -367,21 +424,25 @@ std::uint32_t fusable_run_end(const Program& p, std::uint32_t first, std::uint32
 // Builds the joined table of puts [first, last) and returns the put replacing them.
 PutOp fuse_run(Program& p, std::uint32_t first, std::uint32_t last) {
     CombineSpec combine;
+    std::vector<std::uint32_t> digit_of(last - first);  // which combine input each put reads
     for (std::uint32_t i = first; i < last; ++i) {
+        const auto known = std::find(combine.columns.begin(), combine.columns.end(), p.puts[i].column);
+        digit_of[i - first] = static_cast<std::uint32_t>(known - combine.columns.begin());
+        if (known != combine.columns.end()) continue;
         combine.columns.push_back(p.puts[i].column);
         combine.radices.push_back(p.text_tables[p.puts[i].table].count);
     }
     std::uint64_t entries = 1;
     for (const std::uint32_t r : combine.radices) entries *= r;
     TextTable table{static_cast<std::uint32_t>(p.text_entries.size()), static_cast<std::uint32_t>(entries), 0};
-    std::vector<std::uint64_t> digits(last - first, 0);  // mixed-radix counter, last input fastest
+    std::vector<std::uint64_t> digits(combine.columns.size(), 0);  // mixed-radix counter, last input fastest
     std::string joined;
     for (std::uint64_t n = 0; n < entries; ++n) {
         joined.clear();
-        for (std::uint32_t k = 0; k < digits.size(); ++k) {
+        for (std::uint32_t k = 0; k < last - first; ++k) {
             const PutOp& op = p.puts[first + k];
             if (k > 0) joined.append(p.pool, op.literal_offset, op.literal_bytes);
-            joined += text_of(p, op.table, digits[k]);
+            joined += text_of(p, op.table, digits[digit_of[k]]);
         }
         p.text_entries.push_back({static_cast<std::uint32_t>(p.pool.size()), static_cast<std::uint32_t>(joined.size())});
         p.pool += joined;

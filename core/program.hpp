@@ -29,6 +29,7 @@ enum class GenKind : std::uint8_t {
     random_words,  // column, column + 1 = raw random words (hex ids)
     combine,       // column = mixed-radix index over other choice columns (fused puts)
     ipv6,          // column, column + 1 = address halves from weighted prefixes
+    zero_when,     // column (already filled) set to 0 where another column's value is flagged
 };
 
 struct GenOp {
@@ -84,6 +85,13 @@ struct ChoiceTables {
 struct SequenceSpec {
     std::int64_t start = 0;
     std::int64_t step = 1;
+};
+
+// zero_when: value column `column` becomes 0 on events whose `row_column`
+// value v has keep[v] == 0 (an HTTP response without a body has 0 bytes).
+struct ZeroWhenSpec {
+    std::uint16_t row_column = 0;
+    std::vector<std::uint64_t> keep;  // one per row value: ~0 keeps, 0 zeroes
 };
 
 // Inputs of a combine column: value = ((c0 * r1 + c1) * r2 + c2) ...
@@ -145,6 +153,7 @@ struct Program {
     std::vector<SequenceSpec> sequences;
     std::vector<CombineSpec> combines;
     std::vector<Ipv6Table> ipv6_tables;
+    std::vector<ZeroWhenSpec> zero_whens;
     std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
     std::uint32_t column_count = 0;
     std::uint32_t draws_per_event = 0;
@@ -184,6 +193,13 @@ public:
     // Values are escaped for the builder's context; weights may be empty (uniform).
     Column choice(std::span<const std::string_view> values, std::span<const double> weights);
     Column choice(std::span<const ChoiceValue> values, std::span<const double> weights);
+    // Values that belong together (a city, its region and its coordinates):
+    // one draw picks a row, and parts[k][row] is part k's value. Returns one
+    // column per part, all reading the same draw; each takes put_text/put_typed.
+    std::vector<Column> choice_rows(std::span<const std::vector<ChoiceValue>> parts, std::span<const double> weights);
+    // Sets `value` (an integer column) to 0 on events whose `row` value is
+    // flagged in zero_rows. Call after both columns exist.
+    void zero_when(Column value, Column row, const std::vector<bool>& zero_rows);
     Column buckets(std::span<const IntBucket> buckets, bool is_signed = false);
     Column uuid4();
     Column event_time();
@@ -215,6 +231,11 @@ public:
     // Bytes written once at the start of every batch (a CSV header line).
     void batch_header(std::string_view bytes);
     void content_type(std::string_view type) { p_.content_type = type; }
+    // The zone put_time renders local times in (null: UTC); formats that say
+    // UTC themselves stay UTC (see time_format.hpp).
+    // A zone whose offset is always 0 counts as UTC (times end in "Z").
+    void time_zone(std::shared_ptr<const TimeZone> zone);
+    [[nodiscard]] bool zoned() const { return zone_ != nullptr; }
 
     [[nodiscard]] TextContext context() const { return context_; }
 
@@ -249,6 +270,7 @@ private:
     bool has_time_ = false;
     bool fusion_ = true;
     TextContext context_;
+    std::shared_ptr<const TimeZone> zone_;
 };
 
 // Replaces runs of adjacent text puts (choice values and the literals between

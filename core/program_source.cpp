@@ -157,6 +157,12 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
         case GenKind::combine:
             fill_combine(program_->combines[op.table], col);
             break;
+        case GenKind::zero_when: {
+            const ZeroWhenSpec& spec = program_->zero_whens[op.table];
+            const std::uint64_t* row = column(spec.row_column);
+            for (std::uint32_t i = 0; i < block_padded_; ++i) col[i] &= spec.keep[row[i]];
+            break;
+        }
         case GenKind::ipv6: {
             const Ipv6Table& t = program_->ipv6_tables[op.table];
             const AliasView pick = t.pick.view();

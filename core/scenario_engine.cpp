@@ -62,11 +62,11 @@ ScenarioSource builtin_source(const ScenarioInputs& in) {
     return s;
 }
 
-ScenarioSource compile_one(const SourceSpec& spec, const ScenarioInputs& in) {
+ScenarioSource compile_one(const SourceSpec& spec, const ScenarioInputs& in, std::shared_ptr<const TimeZone> zone) {
     ScenarioSource s;
     s.name = spec.name;
     s.dataset = spec.dataset.empty() ? in.default_dataset : spec.dataset;
-    s.program = compile_source(spec, in.format);
+    s.program = compile_source(spec, in.format, std::move(zone));
     std::vector<double> weights;
     for (std::size_t i = 0; i < spec.event_types.size(); ++i) {
         const EventTypeSpec& type = spec.event_types[i];
@@ -307,7 +307,7 @@ std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& i
     } else {
         for (const SourceSpec& spec : in.sources) {
             if (source_index(*out, spec.name) >= 0) fail(spec.origin, "duplicate source \"" + spec.name + "\"");
-            out->sources.push_back(compile_one(spec, in));
+            out->sources.push_back(compile_one(spec, in, out->zone));
         }
     }
     if (out->sources.size() > UINT16_MAX) throw std::invalid_argument("too many sources");

@@ -52,6 +52,8 @@ enum class FieldKind : std::uint8_t {
     sequence,   // start, start + step, ... (shard i of N takes every Nth)
     constant,   // always `values[0]`
     timestamp,  // the event time in `format`
+    person,     // `part` of one person: name, first_name, last_name, email, username, user_id
+    geo,        // `part` of one place: city, region, country, country_code, postal_code, lat, lon, timezone
 };
 
 enum class Distribution : std::uint8_t {
@@ -102,8 +104,19 @@ struct FieldSpec {
     std::int64_t start = 1;             // sequence
     std::int64_t step = 1;
 
-    // timestamp: a strftime-style format, or rfc3339, epoch_s, epoch_ms, epoch_us, epoch_ns
+    // timestamp: a strftime-style format, or a named one: rfc3339 (ns),
+    // rfc3339_ms, rfc3339_us, clf, syslog (RFC 3164), rfc5424, epoch_s,
+    // epoch_ms, epoch_us, epoch_ns. Rendered in the scenario's time zone.
     std::string format = "rfc3339";
+
+    // Values that belong together are drawn as one row (docs/configuration.md,
+    // "Values that agree"): person and geo fields with the same group are one
+    // person / one place (name, email and user id of one person); choice
+    // fields with the same non-empty group, each with the same number of
+    // values, take the values at one index. Empty group for person and geo:
+    // the field's parent ("actor" for "actor.email", "" at the top level).
+    std::string group;
+    std::string part;  // person, geo: which value of the row (name and email kinds are person parts)
     bool operator==(const FieldSpec&) const = default;
 };
 
@@ -116,6 +129,11 @@ struct EventTypeSpec {
     // create_from_scratch: true); a non-root type only appears as the action
     // of a dependency.
     bool root = true;
+    // The fields its events carry as attributes besides those its template
+    // names. Empty: the fields no template of the source names (a field one
+    // type's message shows belongs to that type alone, so a query event never
+    // carries another type's error text).
+    std::vector<std::string> attributes;
     bool operator==(const EventTypeSpec&) const = default;
 };
 
@@ -202,8 +220,11 @@ inline constexpr std::string_view builtin_request_id_field = "request_id";
 
 // Checks the source and compiles it. Throws SchemaError naming the origin of
 // the first problem found.
+// `zone` (null: UTC) is the time zone of times in messages and formatted
+// timestamp fields; _time stays UTC.
 [[nodiscard]] std::shared_ptr<const Program> compile_source(const SourceSpec& spec,
-                                                           OutputFormat format = OutputFormat::ndjson);
+                                                           OutputFormat format = OutputFormat::ndjson,
+                                                           std::shared_ptr<const TimeZone> zone = nullptr);
 
 // A source running a compiled program (shareable between shards).
 [[nodiscard]] std::unique_ptr<EventSource> make_program_source(std::shared_ptr<const Program> program,
@@ -212,7 +233,7 @@ inline constexpr std::string_view builtin_request_id_field = "request_id";
 
 // Maps the generator names used in scenario files to FieldKind / Distribution
 // ("choice", "integer"/"int", "float", "ipv4"/"ip", "ipv6", "uuid", "hex",
-// "base62", "name", "email", "sequence", "constant", "timestamp"; "uniform", "normal"/"gaussian", "exponential",
+// "base62", "name", "email", "person", "geo", "sequence", "constant", "timestamp"; "uniform", "normal"/"gaussian", "exponential",
 // "zipf", "histogram"). Throws SchemaError for an unknown name.
 [[nodiscard]] FieldKind parse_field_kind(std::string_view name, const SchemaOrigin& origin);
 [[nodiscard]] Distribution parse_distribution(std::string_view name, const SchemaOrigin& origin);

@@ -11,6 +11,7 @@
 
 #include "core/program_source.hpp"
 #include "core/schema.hpp"
+#include "core/value_rows.hpp"
 
 namespace supervent::core {
 namespace {
@@ -354,31 +355,6 @@ std::vector<ProgramBuilder::Ipv6Prefix> ipv6_prefixes(const FieldSpec& f) {
     return out;
 }
 
-// ---- people ------------------------------------------------------------------
-
-constexpr std::string_view first_names[] = {
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
-    "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen",
-    "Wei", "Priya", "Ahmed", "Fatima", "Yuki", "Hiroshi", "Olga", "Ivan", "Lucia", "Mateo",
-    "Aisha", "Kwame", "Sofia", "Lars", "Ingrid", "Noah", "Emma", "Liam", "Olivia", "Chen"};
-constexpr std::string_view last_names[] = {
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-    "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
-    "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
-    "Wang", "Li", "Zhang", "Kumar", "Singh", "Tanaka", "Sato", "Ivanova", "Muller", "Okafor"};
-constexpr std::string_view email_domains[] = {"example.com", "example.org", "example.net", "mail.example.com",
-                                              "corp.example", "test.example"};
-
-std::vector<std::string_view> lowercase_copies(std::span<const std::string_view> words, std::vector<std::string>& store) {
-    store.clear();
-    for (const std::string_view w : words) {
-        std::string lower(w);
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        store.push_back(std::move(lower));
-    }
-    return {store.begin(), store.end()};
-}
-
 // ---- names -----------------------------------------------------------------
 
 void check_field_names(const SourceSpec& spec) {
@@ -409,9 +385,9 @@ void check_field_names(const SourceSpec& spec) {
 struct FieldPlan {
     const FieldSpec* spec = nullptr;
     Column column;
-    std::vector<Column> parts;  // name, email: the word columns
     std::string constant_text;  // constant: escaped text
     std::string constant_json;  // constant: JSON value
+    bool row = false;           // a part of a row choice (value_rows.hpp): written from its column's tables
 };
 
 std::string typed_value(const SchemaValue& v, TextContext context) {
@@ -446,12 +422,24 @@ std::uint8_t epoch_decimals(std::string_view f) {
     return f == "epoch_s" ? 0 : f == "epoch_ms" ? 3 : f == "epoch_us" ? 6 : 9;
 }
 
-std::string strftime_format(std::string_view f) {
-    return f == "rfc3339" ? std::string("%Y-%m-%dT%H:%M:%S.%NZ") : std::string(f);
+// Named formats; a zoned builder ends RFC 3339 forms with the offset, else "Z".
+std::string strftime_format(std::string_view f, bool zoned) {
+    const std::string zone = zoned ? "%:z" : "Z";
+    if (f == "rfc3339" || f == "rfc3339_ns") return "%Y-%m-%dT%H:%M:%S.%N" + zone;
+    if (f == "rfc3339_ms" || f == "iso8601") return "%Y-%m-%dT%H:%M:%S.%L" + zone;
+    if (f == "rfc3339_us" || f == "rfc5424") return "%Y-%m-%dT%H:%M:%S.%f" + zone;
+    if (f == "clf") return "%d/%b/%Y:%H:%M:%S %z";
+    if (f == "syslog" || f == "rfc3164") return "%b %e %H:%M:%S";
+    if (f.find('%') == std::string_view::npos && !f.empty()) {
+        throw std::invalid_argument("time format \"" + std::string(f) +
+                                    "\" is neither a named format (rfc3339, rfc3339_ms, rfc3339_us, rfc5424, clf, "
+                                    "syslog, epoch_s, epoch_ms, epoch_us, epoch_ns) nor a strftime format with %");
+    }
+    return std::string(f);
 }
 
 FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
-    FieldPlan plan{&f, {}, {}, {}, {}};
+    FieldPlan plan{&f, {}, {}, {}};
     switch (f.kind) {
         case FieldKind::choice: {
             if (f.values.empty()) fail(f.origin, "a choice needs at least one value");
@@ -484,15 +472,6 @@ FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
         case FieldKind::ipv6:
             plan.column = b.ipv6(ipv6_prefixes(f));
             break;
-        case FieldKind::name:
-            plan.parts = {b.choice(first_names, {}), b.choice(last_names, {})};
-            break;
-        case FieldKind::email: {
-            std::vector<std::string> first_store, last_store;
-            plan.parts = {b.choice(lowercase_copies(first_names, first_store), {}),
-                          b.choice(lowercase_copies(last_names, last_store), {}), b.choice(email_domains, {})};
-            break;
-        }
         case FieldKind::sequence:
             plan.column = b.sequence({f.start, f.step});
             break;
@@ -503,9 +482,14 @@ FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
             plan.constant_json = typed_value(f.values[0], b.context());
             break;
         case FieldKind::timestamp:
-            if (!is_epoch_format(f.format)) (void)TimeFormat::compile(strftime_format(f.format), b.context());
+            if (!is_epoch_format(f.format)) (void)TimeFormat::compile(strftime_format(f.format, b.zoned()), b.context());
             plan.column = time;
             break;
+        case FieldKind::name:
+        case FieldKind::email:
+        case FieldKind::person:
+        case FieldKind::geo:
+            throw std::logic_error("person and geo fields are compiled as rows");
     }
     return plan;
 }
@@ -513,6 +497,7 @@ FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
 // Writes the field's value as text inside a JSON string (the message).
 void put_text(ProgramBuilder& b, const FieldPlan& p, std::string_view time_format = {}) {
     const FieldSpec& f = *p.spec;
+    if (p.row) return b.put_text(p.column);
     switch (f.kind) {
         case FieldKind::choice: return b.put_text(p.column);
         case FieldKind::integer: return b.put_int(p.column);
@@ -523,21 +508,15 @@ void put_text(ProgramBuilder& b, const FieldPlan& p, std::string_view time_forma
         case FieldKind::base62_id: return b.put_base62(p.column, static_cast<std::uint8_t>(f.length));
         case FieldKind::ipv6: return b.put_ipv6(p.column);
         case FieldKind::name:
-            b.put_text(p.parts[0]);
-            b.raw(" ");
-            return b.put_text(p.parts[1]);
         case FieldKind::email:
-            b.put_text(p.parts[0]);
-            b.raw(".");
-            b.put_text(p.parts[1]);
-            b.raw("@");
-            return b.put_text(p.parts[2]);
+        case FieldKind::person:
+        case FieldKind::geo: return b.put_text(p.column);
         case FieldKind::sequence: return b.put_int(p.column);
         case FieldKind::constant: return b.raw(p.constant_text);
         case FieldKind::timestamp: {
             const std::string_view format = time_format.empty() ? std::string_view(f.format) : time_format;
             if (is_epoch_format(format)) return b.put_epoch(p.column, epoch_decimals(format));
-            return b.put_time(p.column, strftime_format(format));
+            return b.put_time(p.column, strftime_format(format, b.zoned()));
         }
     }
 }
@@ -545,6 +524,7 @@ void put_text(ProgramBuilder& b, const FieldPlan& p, std::string_view time_forma
 // Writes the field as a typed value (attributes, CSV columns): strings quoted.
 void put_typed(ProgramBuilder& b, const FieldPlan& p) {
     const FieldSpec& f = *p.spec;
+    if (p.row) return b.put_typed(p.column);
     switch (f.kind) {
         case FieldKind::choice: return b.put_typed(p.column);
         case FieldKind::integer:
@@ -594,6 +574,33 @@ std::optional<Placeholder> placeholder_at(std::string_view t, std::size_t at) {
 
 using FieldIndex = std::map<std::string, const FieldPlan*, std::less<>>;
 
+// The names a template's placeholders use.
+std::set<std::string, std::less<>> placeholder_names(std::string_view t) {
+    std::set<std::string, std::less<>> names;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (t[i] != '{') continue;
+        if (const auto p = placeholder_at(t, i)) {
+            names.emplace(p->name);
+            i += p->bytes - 1;
+        }
+    }
+    return names;
+}
+
+// The format a {timestamp} without one takes where it stands in `t` (its
+// placeholder at `at`, `bytes` long): Apache's in an access log line
+// ("[{timestamp}]" in a template with a quoted request line), RFC 3164's
+// at the head of a syslog line ("{timestamp} {host…"), else RFC 3339 with
+// milliseconds and the zone's offset (application logs, JSON).
+std::string_view natural_time_format(std::string_view t, std::size_t at, std::size_t bytes) {
+    const bool bracketed = at > 0 && t[at - 1] == '[' && t.substr(at + bytes, 1) == "]";
+    const bool request_line = t.find("\"{method}") != std::string_view::npos || t.find("\"{{method}}") != std::string_view::npos;
+    if (bracketed && request_line) return "clf";
+    const std::string_view rest = t.substr(at + bytes);
+    if (at == 0 && (rest.starts_with(" {host") || rest.starts_with(" {{host"))) return "syslog";
+    return "rfc3339_ms";
+}
+
 void put_template(ProgramBuilder& b, const EventTypeSpec& type, const FieldIndex& fields) {
     const std::string_view t = type.message;
     std::size_t literal_begin = 0;
@@ -611,8 +618,10 @@ void put_template(ProgramBuilder& b, const EventTypeSpec& type, const FieldIndex
                                   "} is not a timestamp, so it takes no format");
         }
         b.text(t.substr(literal_begin, i - literal_begin));
+        const FieldSpec& spec = *field->second->spec;
+        const bool natural = p->format.empty() && spec.kind == FieldKind::timestamp && spec.format.empty();
         try {
-            put_text(b, *field->second, p->format);
+            put_text(b, *field->second, natural ? natural_time_format(t, i, p->bytes) : p->format);
         } catch (const std::invalid_argument& e) {
             fail(type.origin, "message template of event type \"" + type.name + "\": " + e.what());
         }
@@ -669,6 +678,28 @@ void put_members(ProgramBuilder& b, const AttributeNode& node, bool first) {
 // ---- the whole source -------------------------------------------------------------------
 
 std::string_view source_text(const SourceSpec& spec) { return spec.description.empty() ? spec.name : spec.description; }
+
+// The attributes an event type carries: the fields its template names, and
+// either its own list or the fields no template of the source names; the
+// request id always.
+AttributeNode attributes_of(const SourceSpec& spec, const EventTypeSpec& type, const std::vector<FieldPlan>& plans) {
+    std::set<std::string, std::less<>> in_some_template;
+    for (const EventTypeSpec& t : spec.event_types) in_some_template.merge(placeholder_names(t.message));
+    const auto own = placeholder_names(type.message);
+    AttributeNode node;
+    for (const FieldPlan& p : plans) {
+        const std::string& name = p.spec->name;
+        // A field named like the message itself ("message", "msg") that this
+        // type's template does not show would tell another story beside it.
+        const std::string_view leaf = std::string_view(name).substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1);
+        const bool tells_a_message = leaf == "message" || leaf == "msg";
+        const bool listed = type.attributes.empty()
+                                ? in_some_template.count(name) == 0 && !tells_a_message
+                                : std::find(type.attributes.begin(), type.attributes.end(), name) != type.attributes.end();
+        if (own.count(name) != 0 || listed || name == builtin_request_id_field) insert_attribute(node, p);
+    }
+    return node;
+}
 
 void put_ndjson_event(ProgramBuilder& b, const SourceSpec& spec, const EventTypeSpec& type, Column time,
                       const FieldIndex& by_name, const AttributeNode& attributes) {
@@ -747,31 +778,78 @@ void check_event_types(const SourceSpec& spec) {
     }
 }
 
-}  // namespace
+// The columns of each row group, made when its first field comes up so
+// draws stay in field order.
+struct RowColumns {
+    std::vector<RowGroup> groups;
+    std::vector<std::vector<Column>> columns;           // per group, once made
+    std::map<std::size_t, std::pair<std::size_t, std::size_t>> part_of;  // field -> (group, part)
 
-SchemaError::SchemaError(const SchemaOrigin& origin, const std::string& reason)
-    : std::invalid_argument(format_origin(origin) + ": " + reason), origin_(origin) {}
+    explicit RowColumns(const SourceSpec& spec) : groups(find_row_groups(spec)), columns(groups.size()) {
+        for (std::size_t g = 0; g < groups.size(); ++g) {
+            for (std::size_t k = 0; k < groups[g].fields.size(); ++k) part_of[groups[g].fields[k]] = {g, k};
+        }
+    }
 
-std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputFormat format) {
-    if (spec.name.empty()) fail(spec.origin, "a source needs a name");
-    check_field_names(spec);
-    check_event_types(spec);
-    ProgramBuilder b(spec.name, context_of(format));
-    const Column time = b.event_time();
+    std::optional<Column> column_of(ProgramBuilder& b, std::size_t field) {
+        const auto found = part_of.find(field);
+        if (found == part_of.end()) return std::nullopt;
+        const auto [g, k] = found->second;
+        if (columns[g].empty()) {
+            std::vector<std::vector<ChoiceValue>> parts;
+            for (const auto& part : groups[g].parts) {
+                parts.emplace_back();
+                for (const RowValue& v : part) parts.back().push_back({v.text, v.json_bare});
+            }
+            columns[g] = b.choice_rows(parts, groups[g].weights);
+        }
+        return columns[g][k];
+    }
+};
 
+std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec, Column time) {
     std::vector<FieldPlan> plans;
     plans.reserve(spec.fields.size() + 1);
-    FieldSpec request_id{std::string(builtin_request_id_field), FieldKind::uuid4};
-    FieldSpec timestamp{std::string(builtin_timestamp_field), FieldKind::timestamp};
-    for (const FieldSpec& f : spec.fields) {
+    RowColumns rows(spec);
+    for (std::size_t i = 0; i < spec.fields.size(); ++i) {
+        const FieldSpec& f = spec.fields[i];
         try {
-            plans.push_back(compile_field(b, f, time));
+            if (const auto column = rows.column_of(b, i)) {
+                plans.push_back(FieldPlan{&f, *column, {}, {}, true});
+            } else {
+                plans.push_back(compile_field(b, f, time));
+            }
         } catch (const SchemaError&) {
             throw;
         } catch (const std::invalid_argument& e) {
             fail(f.origin, e.what());
         }
     }
+    for (std::size_t g = 0; g < rows.groups.size(); ++g) {
+        const RowGroup& group = rows.groups[g];
+        if (group.zero_field) b.zero_when(plans[*group.zero_field].column, rows.columns[g].front(), group.zero_rows);
+    }
+    return plans;
+}
+
+}  // namespace
+
+SchemaError::SchemaError(const SchemaOrigin& origin, const std::string& reason)
+    : std::invalid_argument(format_origin(origin) + ": " + reason), origin_(origin) {}
+
+std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputFormat format,
+                                              std::shared_ptr<const TimeZone> zone) {
+    if (spec.name.empty()) fail(spec.origin, "a source needs a name");
+    check_field_names(spec);
+    check_event_types(spec);
+    ProgramBuilder b(spec.name, context_of(format));
+    b.time_zone(std::move(zone));
+    const Column time = b.event_time();
+
+    FieldSpec request_id{std::string(builtin_request_id_field), FieldKind::uuid4};
+    FieldSpec timestamp{std::string(builtin_timestamp_field), FieldKind::timestamp};
+    timestamp.format.clear();  // natural for the message it is in
+    std::vector<FieldPlan> plans = compile_fields(b, spec, time);
     FieldIndex by_name;
     for (const FieldPlan& p : plans) by_name.emplace(p.spec->name, &p);
     if (by_name.count(builtin_request_id_field) == 0) {
@@ -781,10 +859,8 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
     if (const FieldPlan* id = by_name.find(builtin_request_id_field)->second; id->spec->kind == FieldKind::uuid4) {
         b.mark_request_id(id->column);
     }
-    AttributeNode attributes;
-    for (const FieldPlan& p : plans) insert_attribute(attributes, p);
     // The built-in timestamp is the event time: usable in templates, not an attribute.
-    const FieldPlan timestamp_plan{&timestamp, time, {}, {}, {}};
+    const FieldPlan timestamp_plan{&timestamp, time, {}, {}};
     by_name.emplace(timestamp.name, &timestamp_plan);
 
     if (spec.event_types.size() > 1) {
@@ -806,7 +882,7 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
     }
     for (const EventTypeSpec& t : spec.event_types) {
         switch (format) {
-            case OutputFormat::ndjson: put_ndjson_event(b, spec, t, time, by_name, attributes); break;
+            case OutputFormat::ndjson: put_ndjson_event(b, spec, t, time, by_name, attributes_of(spec, t, plans)); break;
             case OutputFormat::csv: put_csv_event(b, spec, t, time, by_name, plans); break;
             case OutputFormat::text: put_text_event(b, t, by_name); break;
         }
@@ -830,7 +906,7 @@ FieldKind parse_field_kind(std::string_view name, const SchemaOrigin& origin) {
         {"float", FieldKind::floating},      {"ipv4", FieldKind::ipv4},         {"ip", FieldKind::ipv4},
         {"uuid", FieldKind::uuid4},          {"uuid4", FieldKind::uuid4},       {"hex", FieldKind::hex_id},
         {"ipv6", FieldKind::ipv6},           {"base62", FieldKind::base62_id},  {"name", FieldKind::name},
-        {"email", FieldKind::email},
+        {"email", FieldKind::email},         {"person", FieldKind::person},     {"geo", FieldKind::geo},
         {"sequence", FieldKind::sequence},   {"constant", FieldKind::constant}, {"timestamp", FieldKind::timestamp},
     };
     const auto it = kinds.find(name);

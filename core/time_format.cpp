@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/digits.hpp"
+#include "core/timeline.hpp"
 
 namespace supervent::core {
 namespace {
@@ -55,11 +56,44 @@ void append_subsecond(char* out, std::uint32_t nanosecond, std::uint32_t digits)
     if (digits >= 9) write_3_digits(out + 6, nanosecond % 1000);
 }
 
+// "+hhmm" or "+hh:mm" for an offset in seconds (seconds of an offset, which
+// only pre-1900 local mean times have, are dropped as strftime does).
+void append_offset(char*& p, std::int32_t offset_s, bool colon) {
+    *p++ = offset_s < 0 ? '-' : '+';
+    const std::uint32_t magnitude = static_cast<std::uint32_t>(offset_s < 0 ? -offset_s : offset_s);
+    append_2(p, magnitude / 3600 % 100);
+    if (colon) *p++ = ':';
+    append_2(p, magnitude / 60 % 60);
+}
+
+// Whether the format states UTC itself: a literal "UTC", or a literal "Z"
+// right after a directive ("%SZ", "%LZ").
+bool says_utc(std::string_view format) {
+    for (std::size_t i = 0; i < format.size(); ++i) {
+        if (format[i] == '%') {
+            ++i;
+            if (i < format.size() && (format[i] == ':' || (format[i] >= '0' && format[i] <= '9'))) ++i;
+            if (i + 1 < format.size() && format[i + 1] == 'Z') return true;
+            continue;
+        }
+        if (format.substr(i, 3) == "UTC") return true;
+    }
+    return false;
+}
+
+// Offsets change at whole quarter hours (every transition since 1900), so a
+// quarter hour whose two ends agree has one offset throughout.
+constexpr std::int64_t offset_slot_s = 900;
+
 }  // namespace
 
-TimeFormat TimeFormat::compile(std::string_view format, TextContext context) {
+TimeFormat TimeFormat::compile(std::string_view format, TextContext context, std::shared_ptr<const TimeZone> zone) {
     TimeFormat f;
     f.source_ = std::string(format);
+    if (zone != nullptr && !says_utc(format) && zone->name() != "UTC") {
+        f.zone_ = std::move(zone);
+        f.zone_name_ = f.zone_->name();
+    }
     std::size_t literal_begin = 0;
     for (std::size_t i = 0; i < format.size(); ++i) {
         if (format[i] != '%') continue;
@@ -88,7 +122,9 @@ TimeFormat TimeFormat::rfc3339_ns() { return compile("%Y-%m-%dT%H:%M:%S.%NZ", Te
 void TimeFormat::add(PieceKind kind, std::uint16_t digits) {
     constexpr std::size_t widths[] = {0, 4, 2, 2, 3, 9, 2, 2, 2, 2, 2, 3, 3, 9, 5, 6, 3, 20, 0};
     pieces_.push_back(Piece{kind, digits, {}});
-    bytes_max_ += kind == PieceKind::subsecond ? digits : widths[static_cast<std::size_t>(kind)];
+    bytes_max_ += kind == PieceKind::subsecond ? digits
+                  : kind == PieceKind::tz_name ? zone_name_.size()
+                                               : widths[static_cast<std::size_t>(kind)];
     if (kind == PieceKind::subsecond) ++subsecond_pieces_;
 }
 
@@ -131,9 +167,26 @@ void TimeFormat::add_directive(std::string_view d, TextContext context) {
     throw std::invalid_argument("time format \"" + source_ + "\": unknown directive " + std::string(d));
 }
 
+void TimeFormat::refresh_offset(std::int64_t second, TimeFormatCache& cache) const {
+    const std::int64_t slot = (second >= 0 ? second : second - (offset_slot_s - 1)) / offset_slot_s * offset_slot_s;
+    const std::int32_t first = zone_->offset_s(slot * ns_per_s);
+    const std::int32_t last = zone_->offset_s((slot + offset_slot_s - 1) * ns_per_s);
+    if (first == last) {
+        cache.offset_from = slot;
+        cache.offset_until = slot + offset_slot_s;
+        cache.offset_s = first;
+    } else {
+        cache.offset_from = second;
+        cache.offset_until = second + 1;
+        cache.offset_s = zone_->offset_s(second * ns_per_s);
+    }
+}
+
 void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) const {
-    std::int64_t days = second / 86400;
-    std::int64_t second_of_day = second % 86400;
+    if (zone_ && (second < cache.offset_from || second >= cache.offset_until)) refresh_offset(second, cache);
+    const std::int64_t local = zone_ ? second + cache.offset_s : second;
+    std::int64_t days = local / 86400;
+    std::int64_t second_of_day = local % 86400;
     if (second_of_day < 0) {
         second_of_day += 86400;
         days -= 1;
@@ -162,9 +215,9 @@ void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) cons
             case K::day_of_year3: write_3_digits(p, c.day_of_year); p += 3; break;
             case K::weekday_abbr: append(p, weekday_abbrs[c.weekday]); break;
             case K::weekday_name: append(p, weekday_names[c.weekday]); break;
-            case K::tz_offset: append(p, "+0000"); break;
-            case K::tz_offset_colon: append(p, "+00:00"); break;
-            case K::tz_name: append(p, "UTC"); break;
+            case K::tz_offset: append_offset(p, zone_ ? cache.offset_s : 0, false); break;
+            case K::tz_offset_colon: append_offset(p, zone_ ? cache.offset_s : 0, true); break;
+            case K::tz_name: append(p, zone_name_); break;
             case K::epoch_seconds:
                 if (second < 0) *p++ = '-';
                 p = write_uint(p, static_cast<std::uint64_t>(second < 0 ? -second : second));

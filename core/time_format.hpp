@@ -8,10 +8,15 @@
 //
 // Directives: %Y %y %m %d %e %H %M %S %j %b %h %B %a %A %z %:z %Z %s %T %F
 // %L (milliseconds) %f (microseconds) %N (nanoseconds) %3N %6N %9N %% %n %t.
-// Times are UTC: %z prints +0000, %Z prints UTC.
+// Times are local to the format's zone (UTC when none is given): %z prints
+// its real offset at that instant (+0100, -0530), %:z the same with a colon,
+// %Z "UTC" or the zone's name. A format that writes UTC itself (a literal
+// "Z" right after a time directive, or a literal "UTC") renders in UTC
+// whatever the zone, so "%Y-%m-%dT%H:%M:%S.%LZ" never lies.
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +24,8 @@
 #include "core/escape.hpp"
 
 namespace supervent::core {
+
+class TimeZone;
 
 // Largest rendering of any one compiled format, in bytes.
 inline constexpr std::size_t time_text_bytes_max = 256;
@@ -31,6 +38,11 @@ struct TimeFormatCache {
     static constexpr std::size_t patches_max = 4;
 
     std::int64_t second = std::numeric_limits<std::int64_t>::min();
+    // The zone's offset (s) over the UTC seconds [offset_from, offset_until),
+    // so a new second looks the zone up only when it leaves that span.
+    std::int64_t offset_from = 0;
+    std::int64_t offset_until = 0;
+    std::int32_t offset_s = 0;
     // The civil date of `day`, kept so a new second on the same day skips the
     // calendar arithmetic (backfill runs see a new second almost every event).
     std::int64_t day = std::numeric_limits<std::int64_t>::min();
@@ -46,13 +58,17 @@ struct TimeFormatCache {
 class TimeFormat {
 public:
     // Throws std::invalid_argument naming the bad directive.
-    [[nodiscard]] static TimeFormat compile(std::string_view format, TextContext context);
+    // `zone` null: UTC.
+    [[nodiscard]] static TimeFormat compile(std::string_view format, TextContext context,
+                                            std::shared_ptr<const TimeZone> zone = nullptr);
 
     // The RFC 3339 form Axiom reads best: 2026-11-27T11:24:29.123456789Z.
     [[nodiscard]] static TimeFormat rfc3339_ns();
 
     [[nodiscard]] std::size_t bytes_max() const { return bytes_max_; }
     [[nodiscard]] std::string_view source() const { return source_; }
+    // Whether it renders in a zone other than UTC.
+    [[nodiscard]] bool zoned() const { return zone_ != nullptr; }
 
     // Renders the once-a-second part for `second` into the cache.
     void render_second(std::int64_t second, TimeFormatCache& cache) const;
@@ -72,6 +88,7 @@ private:
         std::string text;          // literal text, already escaped
     };
 
+    void refresh_offset(std::int64_t second, TimeFormatCache& cache) const;
     void add_directive(std::string_view directive, TextContext context);
     void add_literal(std::string_view text, TextContext context);
     void add(PieceKind kind, std::uint16_t digits = 0);
@@ -80,6 +97,8 @@ private:
     std::size_t bytes_max_ = 0;
     std::size_t subsecond_pieces_ = 0;
     std::string source_;
+    std::shared_ptr<const TimeZone> zone_;  // null: UTC
+    std::string zone_name_ = "UTC";         // what %Z prints
 };
 
 // Splits nanoseconds since the epoch into floor seconds and the remainder.

@@ -39,15 +39,36 @@ SourceSpec web_access_spec() {
     s.description = "web access log";
     s.dataset = "supervent";
     s.origin = {"<built-in web_access>", 0, "sources.web_access"};
-    s.fields.push_back(choice_field("method", {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"}, {70, 15, 5, 3, 3, 4}));
-    s.fields.push_back(choice_field(
-        "path",
-        {"/api/v1/users", "/api/v1/users/profile", "/api/v1/orders", "/api/v1/orders/history", "/api/v1/products",
-         "/api/v1/products/search", "/api/v1/cart", "/api/v1/checkout", "/api/v1/payments", "/api/v1/auth/login",
-         "/api/v1/auth/logout", "/api/v1/auth/refresh", "/api/v1/inventory", "/api/v1/reviews",
-         "/api/v1/notifications", "/api/v1/search", "/api/v2/recommendations", "/health", "/metrics",
-         "/static/js/app.js"},
-        {10, 6, 8, 3, 12, 8, 5, 2, 2, 4, 1, 3, 2, 3, 4, 6, 3, 10, 5, 3}));
+    // Endpoints as (method, path) rows: a method each path takes (no POST
+    // /health, no DELETE of a script); the status then fits the method and
+    // HEAD, 204 and 304 carry no body (core/value_rows.hpp).
+    struct Endpoint {
+        std::string_view method, path;
+        double weight;
+    };
+    static constexpr Endpoint endpoints[] = {
+        {"GET", "/api/v1/users", 8},          {"POST", "/api/v1/users", 2},           {"GET", "/api/v1/users/profile", 5},
+        {"PUT", "/api/v1/users/profile", 1},  {"PATCH", "/api/v1/users/profile", 1},  {"GET", "/api/v1/orders", 6},
+        {"POST", "/api/v1/orders", 3},        {"GET", "/api/v1/orders/history", 3},   {"GET", "/api/v1/products", 12},
+        {"HEAD", "/api/v1/products", 1},      {"GET", "/api/v1/products/search", 8},  {"GET", "/api/v1/cart", 3},
+        {"POST", "/api/v1/cart", 2},          {"DELETE", "/api/v1/cart", 1},          {"POST", "/api/v1/checkout", 2},
+        {"POST", "/api/v1/payments", 2},      {"POST", "/api/v1/auth/login", 4},      {"POST", "/api/v1/auth/logout", 1},
+        {"POST", "/api/v1/auth/refresh", 3},  {"GET", "/api/v1/inventory", 2},        {"PUT", "/api/v1/inventory", 1},
+        {"GET", "/api/v1/reviews", 3},        {"POST", "/api/v1/reviews", 1},         {"GET", "/api/v1/notifications", 3},
+        {"DELETE", "/api/v1/notifications", 1}, {"GET", "/api/v1/search", 6},        {"GET", "/api/v2/recommendations", 3},
+        {"GET", "/health", 8},                {"HEAD", "/health", 2},                 {"GET", "/metrics", 5},
+        {"GET", "/static/js/app.js", 3},      {"HEAD", "/static/js/app.js", 1},
+    };
+    FieldSpec method = choice_field("method", {}, {});
+    FieldSpec path = choice_field("path", {}, {});
+    for (const Endpoint& e : endpoints) {
+        method.values.push_back({SchemaValue::Type::string, std::string(e.method)});
+        method.weights.push_back(e.weight);
+        path.values.push_back({SchemaValue::Type::string, std::string(e.path)});
+    }
+    method.group = path.group = "endpoint";
+    s.fields.push_back(method);
+    s.fields.push_back(path);
     s.fields.push_back(choice_field("protocol", {"HTTP/1.1", "HTTP/2.0"}, {80, 20}));
     s.fields.push_back(choice_field("status",
                                     {"200", "201", "204", "301", "304", "400", "401", "403", "404", "429", "500", "502", "503"},

@@ -17,6 +17,7 @@
 #include "core/bounds.hpp"
 #include "core/scenarios.hpp"
 #include "core/schema.hpp"
+#include "core/timeline.hpp"
 #include "daemon/local_addresses.hpp"
 #include "daemon/postgres_plan.hpp"
 #include "net/body_format.hpp"
@@ -142,8 +143,14 @@ net::BodyFormat body_format(config::SinkFormat format) {
 
 // The built-in scenario compiled to CSV or text lines (the shared built-in
 // program is NDJSON); null for an unknown name.
-std::shared_ptr<const core::Program> builtin_program_as(const std::string& name, core::OutputFormat format) {
-    if (name == "web_access") return core::compile_source(core::web_access_spec(), format);
+std::shared_ptr<const core::Program> builtin_program_as(const std::string& name, core::OutputFormat format,
+                                                       const std::string& timezone) {
+    // Messages tell local time with the zone's offset (issue 18); the shared
+    // built-in program is the UTC one.
+    if (name == "web_access") {
+        return core::compile_source(core::web_access_spec(), format,
+                                    std::make_shared<const core::TimeZone>(core::TimeZone::parse(timezone)));
+    }
     return nullptr;
 }
 
@@ -386,9 +393,9 @@ std::shared_ptr<const core::CompiledScenario> compile_run_scenario(const config:
         }
         inputs.sources = settings.sources;
     } else {
-        inputs.builtin = output_format(settings.format) == core::OutputFormat::ndjson
+        inputs.builtin = output_format(settings.format) == core::OutputFormat::ndjson && settings.scenario_spec.timezone == "UTC"
                              ? core::builtin_program(settings.scenario)
-                             : builtin_program_as(settings.scenario, output_format(settings.format));
+                             : builtin_program_as(settings.scenario, output_format(settings.format), settings.scenario_spec.timezone);
         if (!inputs.builtin) {
             std::string known;
             for (std::string_view name : core::builtin_scenario_names()) known += (known.empty() ? "" : ", ") + std::string(name);

@@ -224,11 +224,20 @@ TEST_CASE("okta.yaml and nested_okta.yaml: dotted and nested attributes become d
     CHECK(field(n, "client.ipAddress").kind == FieldKind::ipv4);
     CHECK(field(n, "actor.alternateId").kind == FieldKind::email);
     CHECK(field(n, "actor.displayName").kind == FieldKind::name);
-    CHECK(field(n, "actor.id").kind == FieldKind::base62_id);
+    // One person per object, one place per geographical context (issue 18: values agree).
+    CHECK(field(n, "actor.id").kind == FieldKind::person);
+    CHECK(field(n, "actor.id").part == "user_id");
+    CHECK(field(n, "target.group.id").kind == FieldKind::base62_id);
     const auto& lat = field(n, "client.geographicalContext.geolocation.lat");
-    CHECK(lat.kind == FieldKind::floating);
-    CHECK(lat.min == -90);
-    CHECK(lat.max == 90);
+    CHECK(lat.kind == FieldKind::geo);
+    CHECK(lat.part == "lat");
+    CHECK(lat.group == "client.geographicalContext");
+    CHECK(field(n, "client.geographicalContext.city").group == "client.geographicalContext");
+    CHECK(field(n, "outcome.result").group == field(n, "outcome.reason").group);
+    // Each event type carries its own structure's fields.
+    const auto& login = *std::ranges::find(n.event_types, std::string("user_login"), &supervent::core::EventTypeSpec::name);
+    CHECK(std::ranges::find(login.attributes, std::string("client.geographicalContext.city")) != login.attributes.end());
+    CHECK(std::ranges::find(login.attributes, std::string("outcome.result")) == login.attributes.end());
     CHECK(field(n, "authenticationContext.authenticationStep").kind == FieldKind::integer);
     CHECK(has_field(n, "target.group.displayName"));
     CHECK(has_field(n, "outcome.reason"));

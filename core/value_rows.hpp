@@ -1,0 +1,47 @@
+#pragma once
+// Values that belong together, drawn as one row (used by schema_compile.cpp).
+//
+// A source's fields are grouped at compile time (the rules are in
+// docs/configuration.md, "Values that agree"):
+//   - person fields (and the name and email kinds) of one group: one person
+//     from a built-in table, so the email is the name's and the user id is
+//     always the same for the same person;
+//   - geo fields of one group: one place from a built-in table, so city,
+//     region, country, postal code, coordinates and time zone agree;
+//   - choice fields with the same non-empty group: the values at one index;
+//   - choice fields with the same leaf name and the same values ("os" and
+//     "client.userAgent.os"): the same fact written twice, one draw;
+//   - an HTTP method and status (sibling choice fields named like method and
+//     status): only pairs a server answers with (no GET 201, no POST 304),
+//     and a sibling byte count is 0 where there is no body (HEAD, 1xx, 204, 304).
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/schema.hpp"
+
+namespace supervent::core {
+
+struct RowValue {
+    std::string text;
+    bool json_bare = false;  // numbers: bare in JSON attributes
+};
+
+struct RowGroup {
+    std::vector<std::size_t> fields;            // indices into SourceSpec::fields, one per part
+    std::vector<std::vector<RowValue>> parts;   // parts[k][row]
+    std::vector<double> weights;                // one per row; empty = uniform
+    std::optional<std::size_t> zero_field;      // an integer field that is 0 on flagged rows
+    std::vector<bool> zero_rows;
+};
+
+// Finds the groups of a source. Throws SchemaError for a bad part or a
+// choice group whose fields have different numbers of values.
+[[nodiscard]] std::vector<RowGroup> find_row_groups(const SourceSpec& spec);
+
+// The rows of the built-in tables (for tests and documentation).
+[[nodiscard]] std::size_t geo_row_count();
+[[nodiscard]] std::size_t person_row_count();
+
+}  // namespace supervent::core
