@@ -15,6 +15,10 @@
 
 namespace supervent::config {
 
+// An HTTP log API by preset, chosen by the sink URL's scheme:
+// elasticsearch+https://, loki+http://, … (config/sink_api.cpp, docs/sinks.md).
+enum class SinkApi { axiom, elasticsearch, loki, splunk, otlp, datadog };
+
 // Where batches go. Parsed from `--sink` / [sink] url.
 struct SinkUrl {
     enum class Kind { http, https, file, stdout_stream, discard };
@@ -24,6 +28,9 @@ struct SinkUrl {
     std::string path_prefix;   // http(s): e.g. "" or "/proxy" (no trailing '/')
     std::string file_path;     // file: the path
     std::string text;          // as the user wrote it, for messages
+    SinkApi api = SinkApi::axiom;  // http(s): which API's bodies and answers
+    // The preset's ?key=value options, in order (checked by planning, per API).
+    std::vector<std::pair<std::string, std::string>> api_options;
 };
 
 enum class ZeroCopyMode { automatic, on, off };

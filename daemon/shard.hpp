@@ -14,6 +14,7 @@
 #include "core/scenario_engine.hpp"
 #include "daemon/checkpoint_share.hpp"
 #include "daemon/shard_state.hpp"
+#include "net/api_bodies.hpp"
 #include "net/backoff.hpp"
 #include "net/body_format.hpp"
 #include "net/buffer_arena.hpp"
@@ -33,6 +34,9 @@ struct SinkPlan {
     // ndjson/csv/text: send what the engine renders; json_array: turn each
     // rendered NDJSON batch into an array first (net::ndjson_to_json_array).
     net::BodyFormat body_format = net::BodyFormat::ndjson;
+    // An HTTP log API preset (api != axiom): each rendered NDJSON batch is
+    // written into the API's body (net::ApiBodyWriter) before compression.
+    net::ApiOptions api;
     std::string description;        // for messages
 };
 
@@ -87,6 +91,9 @@ private:
     void refill_tokens(std::int64_t now_ns);
     void fill(std::int64_t now_ns);
     [[nodiscard]] std::uint32_t generate_into(net::Slot& slot, std::uint32_t event_count);
+    [[nodiscard]] std::size_t plan_api_buffers(std::size_t rendered_bytes_max);
+    [[nodiscard]] std::span<const char> write_api_body(std::span<const char> rendered, std::uint32_t events,
+                                                       std::span<char> body);
     [[nodiscard]] double live_rate_factor() const;
     void dispatch(std::int64_t now_ns);
     void finish_generation();
@@ -140,6 +147,11 @@ private:
     std::unique_ptr<net::ZstdCompressor> compressor_;
     std::unique_ptr<char[]> raw_batch_;
     std::size_t raw_batch_bytes_ = 0;
+    // An HTTP log API preset: batches are rendered into raw_batch_, then
+    // written as the API's body into the slot (or into api_batch_, to be compressed).
+    std::unique_ptr<net::ApiBodyWriter> api_writer_;
+    std::unique_ptr<char[]> api_batch_;
+    std::size_t api_batch_bytes_ = 0;
     std::vector<net::Slot> slots_;
     std::vector<std::uint32_t> free_slots_;   // stack of slot indices
     std::vector<std::uint32_t> queue_;        // queued slot indices, oldest first
