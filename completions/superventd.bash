@@ -20,7 +20,7 @@ _superventd() {
             COMPREPLY=($(compgen -W 'auto on off' -- "$cur"))
             return ;;
         --sink)
-            COMPREPLY=($(compgen -W 'http:// https:// file: stdout: discard:' -- "$cur"))
+            COMPREPLY=($(compgen -W 'http:// https:// file: stdout: discard: elasticsearch+http:// elasticsearch+https:// opensearch+https:// loki+http:// splunk+https:// otlp+http:// datadog+https://' -- "$cur"))
             compopt -o nospace
             return ;;
     esac

@@ -313,6 +313,9 @@ std::string daemon_help_text() {
         "      file:PATH                      events written to PATH\n"
         "      stdout:                        events on standard output\n"
         "      discard:                       generated, then dropped\n"
+        "      API+http(s)://HOST[:PORT][/PREFIX][?OPTIONS]   an HTTP log API: API is\n"
+        "                                     elasticsearch, opensearch, loki, splunk,\n"
+        "                                     otlp or datadog (docs/sinks.md)\n"
         "  --dataset NAME          dataset to ingest into (default supervent); letters,\n"
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,
