@@ -37,7 +37,27 @@ def run_preset(h, api, receiver_args=(), query="", expect_refused=False):
     return report, summary
 
 
+def check_config_refusals(h):
+    """--check-config refuses a bad preset URL or option before any connection, naming it."""
+    cases = [
+        (["--sink", "kafka+http://127.0.0.1:9092"], "names no HTTP log API"),
+        (["--sink", "loki+http://127.0.0.1?labels=attributes.status"], "must include source or event_type"),
+        (["--sink", "splunk+http://127.0.0.1?channel=nope"], "GUID"),
+        (["--sink", "elasticsearch+http://127.0.0.1?index=x"], "takes no options"),
+        (["--sink", "loki+http://127.0.0.1", "--compression", "zstd"], "does not take zstd"),
+        (["--sink", "datadog+http://127.0.0.1", "--format", "csv"], "leave it at ndjson"),
+    ]
+    for n, (args, expected) in enumerate(cases):
+        result = h.run(f"check-config-{n}", [h.bin("superventd"), "--check-config"] + args, timeout_s=20)
+        check(result.rc != 0 and expected in result.stderr,
+              f"--check-config {' '.join(args)}: exit {result.rc}, expected a refusal saying {expected!r}: {result.stderr}")
+    ok = h.run("check-config-ok", [h.bin("superventd"), "--check-config", "--sink",
+                                   "otlp+http://127.0.0.1", "--compression", "zstd"], timeout_s=20)
+    check(ok.rc == 0, f"a valid otlp+ URL with zstd was refused: {ok.stderr}")
+
+
 def test(h):
+    check_config_refusals(h)
     # Elasticsearch: the first 2 requests have every item 429 (retried whole),
     # then every 7th item is refused with 400 (failed as partial).
     report, _ = run_preset(h, "elasticsearch", ["--throttle-first", "2", "--reject-every", "7"], expect_refused=True)
