@@ -14,7 +14,7 @@ _superventd() {
             COMPREPLY=($(compgen -W 'ndjson json csv text' -- "$cur"))
             return ;;
         --compression)
-            COMPREPLY=($(compgen -W 'none zstd' -- "$cur"))
+            COMPREPLY=($(compgen -W 'none zstd gzip' -- "$cur"))
             return ;;
         --zero-copy)
             COMPREPLY=($(compgen -W 'auto on off' -- "$cur"))

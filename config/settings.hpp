@@ -46,7 +46,8 @@ enum class EdgeMode { automatic, on, off };
 // Content-Encoding of request bodies (and the framing of file output).
 struct Compression {
     bool zstd = false;
-    int level = 1;  // zstd level; negative = fast modes
+    int level = 1;  // zstd level; negative = fast modes (gzip: 1-9)
+    bool gzip = false;  // Content-Encoding: gzip instead (--compression gzip[:LEVEL])
 };
 
 struct Settings {

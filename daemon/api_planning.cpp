@@ -71,7 +71,7 @@ void check_api_settings(const config::Settings& settings, std::vector<PlanMessag
     if (settings.compression.zstd && api != config::SinkApi::otlp) {
         throw std::invalid_argument("--compression zstd: " + name +
                                     " does not take zstd request bodies (the OpenTelemetry Collector, otlp+…, does); "
-                                    "use --compression none for " + settings.sink.text);
+                                    "use --compression gzip (or none) for " + settings.sink.text);
     }
     if (!settings.event_labels.empty()) {
         messages.push_back({log::Level::warning, "sink.event_labels are Axiom's (X-Axiom-Event-Labels); the " + name +

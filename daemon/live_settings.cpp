@@ -52,7 +52,8 @@ constexpr SettingKey setting_keys[] = {
     {"network.bind", false, [](const S& a, const S& b) { return a.bind != b.bind; }},
     {"sink.compression", false,
      [](const S& a, const S& b) {
-         return a.compression.zstd != b.compression.zstd || a.compression.level != b.compression.level;
+         return a.compression.zstd != b.compression.zstd || a.compression.level != b.compression.level ||
+                a.compression.gzip != b.compression.gzip;
      }},
     {"network.tcp_nodelay", false, [](const S& a, const S& b) { return a.tcp_nodelay != b.tcp_nodelay; }},
     {"network.connect_timeout", false,

@@ -247,6 +247,7 @@ net::HttpTransportConfig plan_http(const config::Settings& settings, const PlanI
     }
     http.target.token = settings.token;
     if (settings.compression.zstd) http.target.content_encoding = "zstd";
+    if (settings.compression.gzip) http.target.content_encoding = "gzip";
     http.local_addresses = inputs.local_addresses;
     http.connections = settings.connections;
     http.tcp_nodelay = settings.tcp_nodelay;

@@ -102,12 +102,11 @@ void Shard::start() {
     std::size_t body_bytes_max = std::size_t{plan_.batch_events} * engine_->event_bytes_max();
     if (plan_.sink.api.api != net::LogApi::axiom) {
         body_bytes_max = plan_api_buffers(body_bytes_max);
-    } else if (plan_.compression.zstd) {
-        compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
+    } else if (plan_.compression.zstd || plan_.compression.gzip) {
         raw_batch_bytes_ = body_bytes_max;
         // One byte in front for the '[' of a JSON array body.
         raw_batch_ = std::make_unique<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
-        body_bytes_max = net::ZstdCompressor::bound_bytes(net::json_array_head_room_bytes + raw_batch_bytes_);
+        body_bytes_max = make_compressor(net::json_array_head_room_bytes + raw_batch_bytes_);
     }
     const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
@@ -448,20 +447,34 @@ std::size_t Shard::plan_api_buffers(std::size_t rendered_bytes_max) {
                                     ? std::min(raw_batch_bytes_, std::max(engine_bytes_max_, engine_->event_bytes_max()))
                                     : raw_batch_bytes_;
     std::size_t body_bytes_max = net::api_body_bytes_bound(plan_.sink.api, raw_max, plan_.batch_events);
-    if (plan_.compression.zstd) {
-        compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
+    if (plan_.compression.zstd || plan_.compression.gzip) {
         api_batch_bytes_ = body_bytes_max;
         api_batch_ = std::make_unique<char[]>(api_batch_bytes_);
-        body_bytes_max = net::ZstdCompressor::bound_bytes(api_batch_bytes_);
+        body_bytes_max = make_compressor(api_batch_bytes_);
     }
     return body_bytes_max;
+}
+
+// The shard's one compression context (zstd or gzip); returns the most
+// bytes it writes for input_bytes_max of input.
+std::size_t Shard::make_compressor(std::size_t input_bytes_max) {
+    if (plan_.compression.gzip) {
+        gzip_ = std::make_unique<net::GzipCompressor>(plan_.compression.level);
+        return net::GzipCompressor::bound_bytes(input_bytes_max);
+    }
+    compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
+    return net::ZstdCompressor::bound_bytes(input_bytes_max);
+}
+
+std::size_t Shard::compress(std::span<const char> payload, std::span<char> body) {
+    return gzip_ ? gzip_->compress(payload, body) : compressor_->compress(payload, body);
 }
 
 // The API's body for the batch rendered at `raw`, in the slot's body or
 // api_batch_ (to be compressed). Throws if the writer refuses, which the
 // bounds above rule out: the shard stops with the writer's reason.
 std::span<const char> Shard::write_api_body(std::span<const char> rendered, std::uint32_t events, std::span<char> body) {
-    const std::span<char> into = compressor_ ? std::span<char>(api_batch_.get(), api_batch_bytes_) : body;
+    const std::span<char> into = api_batch_ ? std::span<char>(api_batch_.get(), api_batch_bytes_) : body;
     const std::size_t written = api_writer_->write({rendered.data(), rendered.size()}, events, into);
     if (written == 0) {
         throw std::runtime_error(std::string("cannot write the ") + std::string(net::log_api_name(plan_.sink.api.api)) +
@@ -495,8 +508,8 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     std::span<const char> payload(raw.data(), batch.bytes);
     if (plan_.sink.body_format == net::BodyFormat::json_array) payload = net::ndjson_to_json_array(raw.data(), batch.bytes);
     if (api_writer_) payload = write_api_body(payload, batch.events, body);
-    if (compressor_) {
-        slot.body_bytes = compressor_->compress(payload, body);
+    if (compressor_ || gzip_) {
+        slot.body_bytes = compress(payload, body);
     } else if (api_writer_) {
         slot.body_bytes = payload.size();  // written at the body's start
     } else {

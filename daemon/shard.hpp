@@ -22,6 +22,7 @@
 #include "net/http_transport.hpp"
 #include "net/ring.hpp"
 #include "net/transport.hpp"
+#include "net/gzip_compressor.hpp"
 #include "net/zstd_compressor.hpp"
 
 namespace supervent::daemon {
@@ -92,6 +93,9 @@ private:
     void fill(std::int64_t now_ns);
     [[nodiscard]] std::uint32_t generate_into(net::Slot& slot, std::uint32_t event_count);
     [[nodiscard]] std::size_t plan_api_buffers(std::size_t rendered_bytes_max);
+    // zstd or gzip, whichever --compression chose: made here, bound, compress.
+    [[nodiscard]] std::size_t make_compressor(std::size_t input_bytes_max);
+    [[nodiscard]] std::size_t compress(std::span<const char> payload, std::span<char> body);
     [[nodiscard]] std::span<const char> write_api_body(std::span<const char> rendered, std::uint32_t events,
                                                        std::span<char> body);
     [[nodiscard]] double live_rate_factor() const;
@@ -145,6 +149,7 @@ private:
     bool engine_blocked_ = false;             // only disabled sources have work: wait for a change
     // With compression: batches are serialized here, then compressed into the slot.
     std::unique_ptr<net::ZstdCompressor> compressor_;
+    std::unique_ptr<net::GzipCompressor> gzip_;  // --compression gzip: instead of compressor_
     std::unique_ptr<char[]> raw_batch_;
     std::size_t raw_batch_bytes_ = 0;
     // An HTTP log API preset: batches are rendered into raw_batch_, then

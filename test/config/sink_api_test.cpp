@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/load.hpp"
+#include "config/values.hpp"
 
 using supervent::config::parse_sink_url;
 using supervent::config::SinkApi;
@@ -51,4 +52,15 @@ TEST_CASE("bad preset URLs and options are refused naming what is wrong", "[sink
     CHECK_THROWS_WITH(parse_sink_url("otlp+http://c#frag"), Contains("fragment"));
     CHECK_THROWS_WITH(parse_sink_url("otlp+http://c:99999"), Contains("from 1 to 65535"));
     CHECK_THROWS_WITH(parse_sink_url("http://localhost?labels=source"), Contains("must not have a query"));
+}
+
+TEST_CASE("--compression gzip[:LEVEL], for the APIs without zstd", "[sink_api]") {
+    using supervent::config::detail::parse_compression;
+    const auto gzip = parse_compression("gzip");
+    CHECK((gzip.gzip && !gzip.zstd && gzip.level == 1));
+    CHECK(parse_compression("gzip:9").level == 9);
+    CHECK(supervent::config::detail::compression_name(parse_compression("gzip:6")) == "gzip:6");
+    CHECK_THROWS_WITH(parse_compression("gzip:0"), Contains("from 1 to 9"));
+    CHECK_THROWS_WITH(parse_compression("gzip:x"), Contains("from 1 to 9"));
+    CHECK_THROWS_WITH(parse_compression("brotli"), Contains("'gzip:LEVEL'"));
 }

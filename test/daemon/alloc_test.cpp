@@ -63,6 +63,7 @@ TEST_CASE("the shard's steady state does not allocate (each HTTP log API body, t
         auto plan = supervent::test::discard_plan(1'000, 1000);
         plan.sink.api.api = api;  // the shard writes the API's body for every batch, then discards it
         if (api == LogApi::otlp) plan.compression = supervent::config::Compression{true, 1};
+        if (api == LogApi::loki) plan.compression = supervent::config::Compression{false, 1, true};  // gzip
         (void)allocations_running(plan, 1'000);
         plan.events_budget = 20'000;
         const auto small = allocations_running(plan, 20'000);

@@ -17,9 +17,10 @@ EVENTS = 12_000
 COMMON = ["--events", str(EVENTS), "--workers", "2", "--batch-events", "500", "--seed", "7"]
 
 
-def run_preset(h, api, receiver_args=(), query="", expect_refused=False):
-    receiver = ac.ApiReceiver(h, api, f"{api}-receiver", receiver_args)
-    result, summary = ac.run_daemon(h, f"superventd-{api}", ac.sink_url(api, receiver.port, query), COMMON)
+def run_preset(h, api, receiver_args=(), query="", expect_refused=False, extra=(), tag=""):
+    receiver = ac.ApiReceiver(h, api, f"{api}{tag}-receiver", receiver_args)
+    result, summary = ac.run_daemon(h, f"superventd-{api}{tag}", ac.sink_url(api, receiver.port, query),
+                                    COMMON + list(extra))
     report = receiver.stop()
     # superventd exits 1 when some events failed (README), 0 when all were acknowledged.
     check(result.rc == (1 if expect_refused else 0), f"[{api}] superventd exited {result.rc}: {result.stderr[-2000:]}")
@@ -83,6 +84,10 @@ def test(h):
     # Datadog: batches capped at 1,000 entries (the receiver checks), the first answered 429.
     report, _ = run_preset(h, "datadog", ["--throttle-first", "1"])
     check(report["requests_throttled"] == 1, f"{report}")
+
+    # gzip bodies (Content-Encoding: gzip), which every API takes: the receiver inflates and checks them.
+    report, _ = run_preset(h, "splunk", extra=["--compression", "gzip"], tag="-gzip")
+    check(report["gzip_requests"] == report["requests"] > 0, f"not every request was gzip: {report}")
 
 
 if __name__ == "__main__":

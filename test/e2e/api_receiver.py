@@ -22,6 +22,7 @@ streams and out-of-order entries, label sets).
 """
 
 import argparse
+import gzip
 import json
 import re
 import signal
@@ -70,6 +71,7 @@ class State:
         self.events_refused = 0
         self.requests_throttled = 0
         self.invalid_requests = 0
+        self.gzip_requests = 0
         self.first_invalid = None
         self.event_seen = 0          # events seen in valid requests (stored or refused)
         self.label_sets = set()      # Loki
@@ -84,7 +86,7 @@ class State:
             return {
                 "api": self.args.api, "requests": self.requests, "events": self.events_stored,
                 "events_refused": self.events_refused, "requests_throttled": self.requests_throttled,
-                "invalid_requests": self.invalid_requests, "first_invalid": self.first_invalid,
+                "invalid_requests": self.invalid_requests, "gzip_requests": self.gzip_requests, "first_invalid": self.first_invalid,
                 "events_seen": self.event_seen, "label_sets": sorted(self.label_sets),
                 "out_of_order_across_requests": self.out_of_order_across,
                 "severity_numbers": sorted(self.severity_numbers), "samples": self.lines[:5],
@@ -381,10 +383,14 @@ def make_handler(state):
             body = self.rfile.read(length)
             url = urlsplit(self.path)
             try:
-                need(self.headers.get("Content-Encoding") in (None, "identity"),
-                     f"Content-Encoding {self.headers.get('Content-Encoding')} not expected")
+                encoding = self.headers.get("Content-Encoding")
+                need(encoding in (None, "identity", "gzip"), f"Content-Encoding {encoding} not expected")
+                if encoding == "gzip":
+                    body = gzip.decompress(body)  # a gzip member (or several) with a valid trailer
+                    with state.lock:
+                        state.gzip_requests += 1
                 status, reply = HANDLERS[state.args.api](state, url.path, parse_qs(url.query), self.headers, body)
-            except (Invalid, ValueError, KeyError, TypeError, AttributeError) as problem:
+            except (Invalid, ValueError, KeyError, TypeError, AttributeError, OSError, EOFError) as problem:
                 with state.lock:
                     state.invalid_requests += 1
                     if state.first_invalid is None:

@@ -11,6 +11,9 @@
 
 #include "net/api_bodies.hpp"
 #include "net/api_replies.hpp"
+#include "net/gzip_compressor.hpp"
+
+#include <zlib.h>
 
 using namespace supervent::net;
 
@@ -234,4 +237,29 @@ TEST_CASE("the OTLP reply: partialSuccess rejects records, as a string or a numb
     CHECK((partial.acked_events == 7 && partial.reason == FailReason::partial && partial.detail == "bad"));
     CHECK(parser.parse(LogApi::otlp, R"({"partialSuccess":{"rejectedLogRecords":4}})", 10).acked_events == 6);
     CHECK(parser.parse(LogApi::loki, "", 5).acked_events == 5);
+}
+
+TEST_CASE("gzip: one member per body that inflates back to it, within its bound", "[api_bodies][gzip]") {
+    std::string body;
+    for (int i = 0; i < 50; ++i) body += e1 + e2;
+    GzipCompressor gzip(1);
+    std::string out(GzipCompressor::bound_bytes(body.size()), '\0');
+    for (int round = 0; round < 2; ++round) {  // the stream is reset per batch
+        const std::size_t bytes = gzip.compress({body.data(), body.size()}, {out.data(), out.size()});
+        REQUIRE(bytes > 18);
+        CHECK(static_cast<unsigned char>(out[0]) == 0x1f);  // the gzip magic
+        CHECK(static_cast<unsigned char>(out[1]) == 0x8b);
+        z_stream z{};
+        REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
+        std::string back(body.size() + 16, '\0');
+        z.next_in = reinterpret_cast<Bytef*>(out.data());
+        z.avail_in = static_cast<uInt>(bytes);
+        z.next_out = reinterpret_cast<Bytef*>(back.data());
+        z.avail_out = static_cast<uInt>(back.size());
+        CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+        back.resize(back.size() - z.avail_out);
+        inflateEnd(&z);
+        CHECK(back == body);
+    }
+    CHECK_THROWS(GzipCompressor(0));
 }
