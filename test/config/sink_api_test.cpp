@@ -27,7 +27,7 @@ TEST_CASE("each preset scheme names its API and gets the API's port", "[sink_api
     CHECK(parse_sink_url("http://localhost").api == SinkApi::axiom);
 }
 
-TEST_CASE("preset options come from the query, checked per API", "[sink_api]") {
+TEST_CASE("preset options come from the query and checked per API", "[sink_api]") {
     const auto loki = parse_sink_url("loki+http://loki:3100?labels=source,attributes.status&line=message&tenant=team-a");
     REQUIRE(loki.api_options.size() == 3);
     CHECK(loki.api_options[0] == std::pair<std::string, std::string>{"labels", "source,attributes.status"});
@@ -54,7 +54,7 @@ TEST_CASE("bad preset URLs and options are refused naming what is wrong", "[sink
     CHECK_THROWS_WITH(parse_sink_url("http://localhost?labels=source"), Contains("must not have a query"));
 }
 
-TEST_CASE("--compression gzip[:LEVEL], for the APIs without zstd", "[sink_api]") {
+TEST_CASE("compression gzip and gzip:LEVEL for the APIs without zstd", "[sink_api]") {
     using supervent::config::detail::parse_compression;
     const auto gzip = parse_compression("gzip");
     CHECK((gzip.gzip && !gzip.zstd && gzip.level == 1));

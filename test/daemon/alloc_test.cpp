@@ -56,7 +56,7 @@ TEST_CASE("the shard's steady state does not allocate (zstd to discard:)", "[all
     CHECK(large == small);
 }
 
-TEST_CASE("the shard's steady state does not allocate (each HTTP log API body, to discard:)", "[alloc]") {
+TEST_CASE("the shard's steady state does not allocate (each HTTP log API body to discard:)", "[alloc]") {
     using supervent::net::LogApi;
     for (LogApi api : {LogApi::elasticsearch, LogApi::loki, LogApi::splunk_hec, LogApi::otlp, LogApi::datadog}) {
         INFO(std::string(supervent::net::log_api_name(api)));

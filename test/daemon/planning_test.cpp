@@ -290,7 +290,7 @@ TEST_CASE("looking up the inputs: a sink host that does not resolve is named", "
     CHECK(inputs.sink_address_bytes == sizeof(sockaddr_in));
 }
 
-TEST_CASE("HTTP log API presets: endpoint, auth header and the API's batch caps", "[planning][sink_api]") {
+TEST_CASE("HTTP log API presets: endpoint and auth header and the API's batch caps", "[planning][sink_api]") {
     supervent::config::Settings settings = http_settings(2);
     settings.sink = supervent::config::parse_sink_url("datadog+http://sink.test:8080/proxy");
     settings.token = "key";

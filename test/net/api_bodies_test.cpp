@@ -92,7 +92,7 @@ TEST_CASE("elasticsearch: a create action line before each document and @timesta
     CHECK(write(with(LogApi::elasticsearch), "", 0).empty());  // an empty batch: an empty body
 }
 
-TEST_CASE("datadog: a JSON array with ddsource, service and date", "[api_bodies]") {
+TEST_CASE("datadog: a JSON array with ddsource and service and date", "[api_bodies]") {
     const std::string body = write(with(LogApi::datadog), e1 + e2 + e3, 3);
     simdjson::dom::parser parser;
     const auto root = parse(parser, body);
@@ -120,7 +120,7 @@ TEST_CASE("splunk HEC: an envelope per event with time in seconds and millisecon
     CHECK(write(options, "", 0).empty());
 }
 
-TEST_CASE("otlp: resourceLogs, scope, records with ns times as strings, typed attributes and severity", "[api_bodies]") {
+TEST_CASE("otlp: resourceLogs and scope and records with ns times as strings and typed attributes and severity", "[api_bodies]") {
     const std::string body = write(with(LogApi::otlp), e1 + e2 + e3, 3);
     simdjson::dom::parser parser;
     const auto root = parse(parser, body);
@@ -157,7 +157,7 @@ TEST_CASE("otlp: resourceLogs, scope, records with ns times as strings, typed at
     CHECK(write(with(LogApi::otlp), "", 0) == R"({"resourceLogs":[]})");
 }
 
-TEST_CASE("loki: streams by label values, entries in batch order, lines escaped, ns timestamps", "[api_bodies]") {
+TEST_CASE("loki: streams by label values and entries in batch order and lines escaped and ns timestamps", "[api_bodies]") {
     ApiOptions options = with(LogApi::loki);
     options.loki_labels = {"source", "attributes.method"};
     const std::string body = write(options, e1 + e2 + e3, 3);
@@ -183,7 +183,7 @@ TEST_CASE("loki: streams by label values, entries in batch order, lines escaped,
     CHECK(std::string_view(parse(parser2, messages)["streams"].at(0)["values"].at(0).at(1)) == R"(GET "/a\b" 200)");
 }
 
-TEST_CASE("a batch at the limit fits its bound exactly; one byte less is refused, not overrun", "[api_bodies]") {
+TEST_CASE("a batch at the limit fits its bound exactly; one byte less is refused and not overrun", "[api_bodies]") {
     std::string batch;
     for (int i = 0; i < 16; ++i) batch += (i % 2 == 0 ? e1 : e2);
     for (LogApi api : {LogApi::elasticsearch, LogApi::datadog, LogApi::splunk_hec, LogApi::otlp, LogApi::loki}) {
@@ -210,7 +210,7 @@ TEST_CASE("malformed batches are refused with a reason", "[api_bodies]") {
     CHECK(writer.write(e1 + e1 + e1 + e1 + e1, 5, {out.data(), out.size()}) == 0);      // more than the tables
 }
 
-TEST_CASE("the _bulk reply: per-item statuses decide acked, partial and retried", "[api_replies]") {
+TEST_CASE("the _bulk reply: per-item statuses decide acked and partial and retried", "[api_replies]") {
     ApiReplyParser parser(1 << 16);
     ApiOutcome all = parser.parse(LogApi::elasticsearch, R"({"errors":false})", 3);
     CHECK((all.verdict == Verdict::acked && all.acked_events == 3 && all.reason == FailReason::none));
@@ -228,7 +228,7 @@ TEST_CASE("the _bulk reply: per-item statuses decide acked, partial and retried"
     CHECK((unreadable.verdict == Verdict::retry && unreadable.reason == FailReason::bad_response));
 }
 
-TEST_CASE("the OTLP reply: partialSuccess rejects records, as a string or a number", "[api_replies]") {
+TEST_CASE("the OTLP reply: partialSuccess rejects records and as a string or a number", "[api_replies]") {
     ApiReplyParser parser(1 << 16);
     CHECK(parser.parse(LogApi::otlp, "{}", 10).acked_events == 10);
     CHECK(parser.parse(LogApi::otlp, "", 10).acked_events == 10);
@@ -239,7 +239,7 @@ TEST_CASE("the OTLP reply: partialSuccess rejects records, as a string or a numb
     CHECK(parser.parse(LogApi::loki, "", 5).acked_events == 5);
 }
 
-TEST_CASE("gzip: one member per body that inflates back to it, within its bound", "[api_bodies][gzip]") {
+TEST_CASE("gzip: one member per body that inflates back to it and within its bound", "[api_bodies][gzip]") {
     std::string body;
     for (int i = 0; i < 50; ++i) body += e1 + e2;
     GzipCompressor gzip(1);
