@@ -6,6 +6,8 @@ by time through the 1.5 s outage), none fails, and the receivers together
 stored at least every acknowledged event and at most what the daemon's
 ambiguous requests (cut off after being wholly sent) may have duplicated."""
 
+import random
+import socket
 import time
 
 import harness
@@ -16,8 +18,24 @@ RATE = 4_000
 BATCH = 400
 
 
+def port_outside_ephemeral_range():
+    """A free port below Linux's ephemeral range (ip_local_port_range starts at
+    32768): while this test's receiver is down, a test running beside it that
+    binds port 0 cannot be handed this port and take its traffic."""
+    low, _high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    for _ in range(50):
+        port = random.randrange(20000, max(20001, min(low, 32768)))
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    return 0  # none found: let the kernel pick (the race above is then possible)
+
+
 def run(h, api):
-    first = ac.ApiReceiver(h, api, f"{api}-1")
+    first = ac.ApiReceiver(h, api, f"{api}-1", port=port_outside_ephemeral_range())
     port = first.port
     daemon = h.start(f"superventd-{api}", [h.bin("superventd"), "--sink", ac.sink_url(api, port), "--token-file",
                                            ac.token_file(h), "--socket", h.path(f"{api}.sock"), "--rate", str(RATE), "--batch-events", str(BATCH),
