@@ -232,7 +232,9 @@ def handle_splunk(state, path, query, headers, body):
         event = envelope["event"]
         ns = check_event(event, "_time")
         need(isinstance(envelope.get("time"), (int, float)), "time must be epoch seconds (a number)")
-        need(abs(envelope["time"] - ns / 1e9) < 0.001, f"time {envelope['time']} != the event's {event['_time']}")
+        # Epoch seconds with milliseconds: the event's time truncated to the millisecond (compared
+        # in integer ms: a double near 1.8e9 s holds ms, not the difference's last ns).
+        need(round(envelope["time"] * 1000) == ns // 1_000_000, f"time {envelope['time']} != the event's {event['_time']}")
         need(abs(envelope["time"] * 1000 - round(envelope["time"] * 1000)) < 1e-3, "time has more than millisecond digits")
         need(envelope.get("source") == event["source"], "source must be the event's source")
         need(envelope.get("sourcetype") == state.args.sourcetype, f"sourcetype {envelope.get('sourcetype')!r}")
