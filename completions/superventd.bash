@@ -14,13 +14,13 @@ _superventd() {
             COMPREPLY=($(compgen -W 'ndjson json csv text' -- "$cur"))
             return ;;
         --compression)
-            COMPREPLY=($(compgen -W 'none zstd' -- "$cur"))
+            COMPREPLY=($(compgen -W 'none zstd gzip' -- "$cur"))
             return ;;
         --zero-copy)
             COMPREPLY=($(compgen -W 'auto on off' -- "$cur"))
             return ;;
         --sink)
-            COMPREPLY=($(compgen -W 'http:// https:// file: stdout: discard: postgresql:// syslog+tcp:// syslog+tls:// syslog+udp://' -- "$cur"))
+            COMPREPLY=($(compgen -W 'http:// https:// file: stdout: discard: postgresql:// syslog+tcp:// syslog+tls:// syslog+udp:// elasticsearch+http:// elasticsearch+https:// opensearch+https:// loki+http:// splunk+https:// otlp+http:// datadog+https://' -- "$cur"))
             compopt -o nospace
             return ;;
     esac

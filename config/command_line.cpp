@@ -38,7 +38,7 @@ constexpr std::array options{
     OptionSpec{"--json", "", [](Settings& s, std::string_view) { s.check_config_json = true; }},
     OptionSpec{"--sink", "URL", [](Settings& s, std::string_view v) { s.sink = detail::parse_sink(v); }},
     OptionSpec{"--dataset", "NAME", [](Settings& s, std::string_view v) { s.dataset = detail::check_dataset(v); }},
-    OptionSpec{"--compression", "none|zstd[:LEVEL]",
+    OptionSpec{"--compression", "none|zstd[:LEVEL]|gzip[:LEVEL]",
                [](Settings& s, std::string_view v) { s.compression = detail::parse_compression(v); }},
     OptionSpec{"--token-file", "FILE",
                [](Settings& s, std::string_view v) { s.token_file = detail::check_token_file(v); }},
@@ -324,14 +324,19 @@ std::string daemon_help_text() {
         "      syslog+udp://HOST[:PORT][?OPTS] one message per datagram (port 514)\n"
         "          OPTS: format=rfc5424|rfc3164, framing=octet-counting|newline,\n"
         "          facility=N|NAME, hostname=NAME, sd_id=NAME@NUMBER (&-separated)\n"
+        "      API+http(s)://HOST[:PORT][/PREFIX][?OPTIONS]   an HTTP log API: API is\n"
+        "                                     elasticsearch, opensearch, loki, splunk,\n"
+        "                                     otlp or datadog (docs/sinks.md)\n"
         "  --dataset NAME          dataset to ingest into (default supervent); letters,\n"
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,
         " bytes\n"
-        "  --compression none|zstd[:LEVEL]\n"
+        "  --compression none|zstd[:LEVEL]|gzip[:LEVEL]\n"
         "                          compress request bodies (Content-Encoding: zstd) and\n"
         "                          file output (concatenated zstd frames); LEVEL -7..19,\n"
-        "                          negative is faster (default none; zstd means level 1)\n"
+        "                          negative is faster (default none; zstd means level 1);\n"
+        "                          gzip[:LEVEL] (1..9, default 1) for the HTTP log APIs\n"
+        "                          that take no zstd (docs/sinks.md)\n"
         "  --token-file FILE       read the Axiom API token from FILE (one line); used\n"
         "                          when AXIOM_TOKEN is not set\n"
         "  --ca-file PATH          https: trust the CA certificates in the PEM file PATH\n"

@@ -15,7 +15,12 @@ std::string yes_no(bool value) { return value ? "yes" : "no"; }
 std::string http_sink(const SinkUrl& sink, std::string_view scheme) {
     const bool v6 = sink.host.find(':') != std::string::npos;
     const auto host = v6 ? concat('[', sink.host, ']') : sink.host;
-    return concat(scheme, "://", host, ':', sink.port, sink.path_prefix);
+    if (sink.api == SinkApi::axiom) return concat(scheme, "://", host, ':', sink.port, sink.path_prefix);
+    // An HTTP log API preset (docs/sinks.md): its name, and its options as given.
+    std::string options;
+    for (const auto& [key, value] : sink.api_options) options += concat(options.empty() ? "?" : "&", key, '=', value);
+    return concat(detail::sink_api_name(sink.api), '+', scheme, "://", host, ':', sink.port, sink.path_prefix, options,
+                  " (", detail::sink_api_name(sink.api), " API)");
 }
 
 std::string syslog_sink_text(const SinkUrl& sink) {

@@ -23,6 +23,9 @@ struct SyslogUrlOptions {
     std::string hostname;          // ?hostname=: HOSTNAME of events without a host attribute; "" = this machine's
     std::string sd_id = "supervent@32473";  // ?sd_id=: the SD-ID attributes go under
 };
+// An HTTP log API by preset, chosen by the sink URL's scheme:
+// elasticsearch+https://, loki+http://, … (config/sink_api.cpp, docs/sinks.md).
+enum class SinkApi { axiom, elasticsearch, loki, splunk, otlp, datadog };
 
 // Where batches go. Parsed from `--sink` / [sink] url.
 struct SinkUrl {
@@ -35,6 +38,9 @@ struct SinkUrl {
     std::string file_path;     // file: the path
     std::string text;          // as the user wrote it, for messages
     SyslogUrlOptions syslog;   // syslog+…: the query's options
+    SinkApi api = SinkApi::axiom;  // http(s): which API's bodies and answers
+    // The preset's ?key=value options, in order (checked by planning, per API).
+    std::vector<std::pair<std::string, std::string>> api_options;
 };
 
 enum class ZeroCopyMode { automatic, on, off };
@@ -50,7 +56,8 @@ enum class EdgeMode { automatic, on, off };
 // Content-Encoding of request bodies (and the framing of file output).
 struct Compression {
     bool zstd = false;
-    int level = 1;  // zstd level; negative = fast modes
+    int level = 1;  // zstd level; negative = fast modes (gzip: 1-9)
+    bool gzip = false;  // Content-Encoding: gzip instead (--compression gzip[:LEVEL])
 };
 
 struct Settings {

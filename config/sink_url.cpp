@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "config/load.hpp"
 #include "config/postgres_url.hpp"
@@ -285,6 +286,7 @@ SinkUrl parse_by_scheme(std::string_view text) {
     const auto scheme = lowercase(text.substr(0, colon));
     const auto rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
     if (colon != std::string_view::npos) {
+        if (std::optional<SinkUrl> url = detail::parse_api_sink(scheme, rest, parse_http)) return *std::move(url);
         if (scheme == "http" && rest.starts_with("//")) return parse_http(rest.substr(2), SinkUrl::Kind::http, 80);
         if (scheme == "https" && rest.starts_with("//")) return parse_http(rest.substr(2), SinkUrl::Kind::https, 443);
         if (scheme == "file") return parse_file(rest);

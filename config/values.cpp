@@ -376,10 +376,22 @@ Compression parse_compression(std::string_view text) {
         throw ValueError(concat("zstd level must be a whole number from ", level_min, " to ", level_max,
                                 " other than 0 (negative = faster), got ", quoted(level_text)));
     }
-    throw ValueError(concat("expected 'none', 'zstd' or 'zstd:LEVEL', got ", quoted(text)));
+    if (text == "gzip") return Compression{false, 1, true};  // level 1: gzip's fastest, as zstd's default is
+    if (text.starts_with("gzip:")) {
+        const std::string_view level_text = text.substr(5);
+        int level = 0;
+        const auto [end, error] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
+        if (!level_text.empty() && error == std::errc() && end == level_text.data() + level_text.size() && level >= 1 &&
+            level <= 9) {
+            return Compression{false, level, true};
+        }
+        throw ValueError(concat("gzip level must be a whole number from 1 to 9, got ", quoted(level_text)));
+    }
+    throw ValueError(concat("expected 'none', 'zstd', 'zstd:LEVEL', 'gzip' or 'gzip:LEVEL', got ", quoted(text)));
 }
 
 std::string compression_name(const Compression& compression) {
+    if (compression.gzip) return "gzip:" + std::to_string(compression.level);
     return compression.zstd ? "zstd:" + std::to_string(compression.level) : "none";
 }
 

@@ -108,6 +108,11 @@ template <typename... Parts>
 
 // The sink URL forms of parse_sink_url, throwing ValueError.
 [[nodiscard]] SinkUrl parse_sink(std::string_view text);
+// API+http(s)://HOST[:PORT][/PREFIX][?key=value&…] (config/sink_api.cpp):
+// nullopt when `scheme` names no preset; parse_http reads the http part.
+using HttpUrlParser = SinkUrl (*)(std::string_view rest, SinkUrl::Kind kind, std::uint16_t default_port);
+[[nodiscard]] std::optional<SinkUrl> parse_api_sink(std::string_view scheme, std::string_view rest, HttpUrlParser parse_http);
+[[nodiscard]] std::string_view sink_api_name(SinkApi api);
 
 // " (did you mean 'workers'?)" when `wrong` is a near miss of a candidate,
 // else "": most unknown keys and options are typos.

@@ -8,6 +8,7 @@
 #include "config/load.hpp"
 #include "config/toml_write.hpp"
 #include "core/bounds.hpp"
+#include "daemon/api_planning.hpp"
 #include "daemon/log.hpp"
 #include "net/body_format.hpp"
 #include "net/http_request.hpp"
@@ -52,7 +53,8 @@ constexpr SettingKey setting_keys[] = {
     {"network.bind", false, [](const S& a, const S& b) { return a.bind != b.bind; }},
     {"sink.compression", false,
      [](const S& a, const S& b) {
-         return a.compression.zstd != b.compression.zstd || a.compression.level != b.compression.level;
+         return a.compression.zstd != b.compression.zstd || a.compression.level != b.compression.level ||
+                a.compression.gzip != b.compression.gzip;
      }},
     {"network.tcp_nodelay", false, [](const S& a, const S& b) { return a.tcp_nodelay != b.tcp_nodelay; }},
     {"network.connect_timeout", false,
@@ -277,7 +279,7 @@ ScenarioSwap Daemon::Shared::prepare_scenario(config::Settings& next) const {
         }
         std::string path;
         if (http) {
-            path = net::ingest_path(settings.sink.path_prefix, source.dataset, edge_path(settings));
+            path = sink_route_path(settings, source.dataset);
             net::IngestTarget target = plans.front().sink.http.target;
             target.path = path;
             if (net::RequestHead(target).bytes_max() + net::json_array_head_room_bytes > bounds::http_head_room_bytes) {

@@ -18,6 +18,7 @@
 #include "core/scenarios.hpp"
 #include "core/schema.hpp"
 #include "core/timeline.hpp"
+#include "daemon/api_planning.hpp"
 #include "daemon/local_addresses.hpp"
 #include "daemon/postgres_plan.hpp"
 #include "net/body_format.hpp"
@@ -254,12 +255,13 @@ net::HttpTransportConfig plan_http(const config::Settings& settings, const PlanI
     http.address_bytes = inputs.sink_address_bytes;
     http.target.host_header = host_header(sink);
     // One route (request path) per source: each source's events go to its own dataset.
-    http.target.path = net::ingest_path(sink.path_prefix, scenario.sources.front().dataset, edge_path(settings));
+    http.target.path = sink_route_path(settings, scenario.sources.front().dataset);
     for (std::size_t i = 1; i < scenario.sources.size(); ++i) {
-        http.route_paths.push_back(net::ingest_path(sink.path_prefix, scenario.sources[i].dataset, edge_path(settings)));
+        http.route_paths.push_back(sink_route_path(settings, scenario.sources[i].dataset));
     }
     http.target.token = settings.token;
     if (settings.compression.zstd) http.target.content_encoding = "zstd";
+    if (settings.compression.gzip) http.target.content_encoding = "gzip";
     http.local_addresses = inputs.local_addresses;
     http.connections = settings.connections;
     http.tcp_nodelay = settings.tcp_nodelay;
@@ -267,6 +269,7 @@ net::HttpTransportConfig plan_http(const config::Settings& settings, const PlanI
     http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
     http.target.content_type = std::string(net::body_format_content_type(body_format(settings.format)));
     http.target.event_labels_json = config::detail::event_labels_json(settings.event_labels);
+    plan_api_http(settings, settings.batch_events, http);  // an HTTP log API preset: its headers and answers
     check_head_room(http.target);
     return http;
 }
@@ -309,6 +312,7 @@ void plan_sink(const config::Settings& settings, const CommonPlan& common, Shard
     plan.sink.kind = sink.kind;
     plan.sink.description = sink.text;
     plan.sink.body_format = body_format(settings.format);
+    plan.sink.api = api_options(sink);
     switch (sink.kind) {
         case Kind::http:
         case Kind::https:
@@ -436,6 +440,7 @@ PlanInputs look_up_plan_inputs(const config::Settings& settings) {
 RunPlan plan_shards(const config::Settings& settings, const PlanInputs& inputs) {
     RunPlan run;
     check_sink_settings(settings, run.messages);
+    check_api_settings(settings, run.messages);
     CommonPlan common;
     common.scenario = compile_run_scenario(settings);
     common.workers = plan_workers(settings, inputs, run.messages);
@@ -445,6 +450,7 @@ RunPlan plan_shards(const config::Settings& settings, const PlanInputs& inputs) 
     if (syslog_sink(settings.sink.kind)) common.syslog = plan_syslog(settings, inputs, run.messages);
     run.shards.reserve(common.workers);
     for (std::uint32_t i = 0; i < common.workers; ++i) run.shards.push_back(plan_shard(settings, inputs, common, i));
+    for (ShardPlan& plan : run.shards) cap_api_batch(settings, plan, plan.index == 0 ? &run.messages : nullptr);
     return run;
 }
 

@@ -106,12 +106,13 @@ void Shard::start() {
     // A slot holds the head room and the largest body: the batch as
     // serialized, or its zstd frame (serialized into raw_batch_ first).
     std::size_t body_bytes_max = std::size_t{plan_.batch_events} * engine_->event_bytes_max();
-    if (plan_.compression.zstd) {
-        compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
+    if (plan_.sink.api.api != net::LogApi::axiom) {
+        body_bytes_max = plan_api_buffers(body_bytes_max);
+    } else if (plan_.compression.zstd || plan_.compression.gzip) {
         raw_batch_bytes_ = body_bytes_max;
         // One byte in front for the '[' of a JSON array body.
         raw_batch_ = std::make_unique<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
-        body_bytes_max = net::ZstdCompressor::bound_bytes(net::json_array_head_room_bytes + raw_batch_bytes_);
+        body_bytes_max = make_compressor(net::json_array_head_room_bytes + raw_batch_bytes_);
     }
     const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
@@ -486,6 +487,55 @@ net::Slot* Shard::free_slot() {
     return &slot;
 }
 
+// An HTTP log API preset: the engine renders into raw_batch_ (what a slot
+// would hold), the writer writes the API's body from it, at most the bound
+// of the largest batch the engine makes (batch_bytes_max, or one event more
+// than it when a single event is larger); compressed, through api_batch_.
+// Returns the slot's body size.
+std::size_t Shard::plan_api_buffers(std::size_t rendered_bytes_max) {
+    api_writer_ = std::make_unique<net::ApiBodyWriter>(plan_.sink.api, plan_.batch_events);
+    raw_batch_bytes_ = rendered_bytes_max;
+    raw_batch_ = std::make_unique<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
+    const std::size_t raw_max = engine_bytes_max_ > 0
+                                    ? std::min(raw_batch_bytes_, std::max(engine_bytes_max_, engine_->event_bytes_max()))
+                                    : raw_batch_bytes_;
+    std::size_t body_bytes_max = net::api_body_bytes_bound(plan_.sink.api, raw_max, plan_.batch_events);
+    if (plan_.compression.zstd || plan_.compression.gzip) {
+        api_batch_bytes_ = body_bytes_max;
+        api_batch_ = std::make_unique<char[]>(api_batch_bytes_);
+        body_bytes_max = make_compressor(api_batch_bytes_);
+    }
+    return body_bytes_max;
+}
+
+// The shard's one compression context (zstd or gzip); returns the most
+// bytes it writes for input_bytes_max of input.
+std::size_t Shard::make_compressor(std::size_t input_bytes_max) {
+    if (plan_.compression.gzip) {
+        gzip_ = std::make_unique<net::GzipCompressor>(plan_.compression.level);
+        return net::GzipCompressor::bound_bytes(input_bytes_max);
+    }
+    compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
+    return net::ZstdCompressor::bound_bytes(input_bytes_max);
+}
+
+std::size_t Shard::compress(std::span<const char> payload, std::span<char> body) {
+    return gzip_ ? gzip_->compress(payload, body) : compressor_->compress(payload, body);
+}
+
+// The API's body for the batch rendered at `raw`, in the slot's body or
+// api_batch_ (to be compressed). Throws if the writer refuses, which the
+// bounds above rule out: the shard stops with the writer's reason.
+std::span<const char> Shard::write_api_body(std::span<const char> rendered, std::uint32_t events, std::span<char> body) {
+    const std::span<char> into = api_batch_ ? std::span<char>(api_batch_.get(), api_batch_bytes_) : body;
+    const std::size_t written = api_writer_->write({rendered.data(), rendered.size()}, events, into);
+    if (written == 0) {
+        throw std::runtime_error(std::string("cannot write the ") + std::string(net::log_api_name(plan_.sink.api.api)) +
+                                 " request body: " + (api_writer_->error() ? api_writer_->error() : "unknown error"));
+    }
+    return {into.data(), written};
+}
+
 // Fills the slot with the scenario's next batch; returns its events, 0 when
 // there is none (a backfill that is complete).
 std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
@@ -495,8 +545,8 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     slot.body_offset = bounds::http_head_room_bytes;
 
     const std::span<char> body(slot.data + slot.body_offset, slot.capacity_bytes - slot.body_offset);
-    const std::span<char> raw = compressor_ ? std::span<char>(raw_batch_.get() + net::json_array_head_room_bytes, raw_batch_bytes_)
-                                            : body;
+    const std::span<char> raw = raw_batch_ ? std::span<char>(raw_batch_.get() + net::json_array_head_room_bytes, raw_batch_bytes_)
+                                           : body;
     assert(raw.size() >= std::size_t{event_count} * engine_->event_bytes_max());
     if (plan_.checkpoint_share != nullptr) journal_size(event_count);
     const core::ScenarioEngine::Batch batch = engine_->next(event_count, realtime_ns(), raw);
@@ -510,8 +560,11 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     // in place, the '[' landing in the byte before it; then compressed.
     std::span<const char> payload(raw.data(), batch.bytes);
     if (plan_.sink.body_format == net::BodyFormat::json_array) payload = net::ndjson_to_json_array(raw.data(), batch.bytes);
-    if (compressor_) {
-        slot.body_bytes = compressor_->compress(payload, body);
+    if (api_writer_) payload = write_api_body(payload, batch.events, body);
+    if (compressor_ || gzip_) {
+        slot.body_bytes = compress(payload, body);
+    } else if (api_writer_) {
+        slot.body_bytes = payload.size();  // written at the body's start
     } else {
         slot.body_offset -= static_cast<std::size_t>(raw.data() - payload.data());
         slot.body_bytes = payload.size();
@@ -781,8 +834,7 @@ void Shard::replay(const ShardJournal& journal) {
     journaled_size_ = kept.sizes.empty() ? 0 : kept.sizes.back().max_events;
     plan_.checkpoint_share->seed(std::move(kept.sizes), std::move(kept.toggles));
     stats_[Stat::events_resumed].set(journal.events - journal.failed_events());
-    replay_skip(std::span<char>(slots_.front().data + bounds::http_head_room_bytes,
-                                slots_.front().capacity_bytes - bounds::http_head_room_bytes));
+    replay_skip(replay_scratch(slots_.front()));
     stats_[Stat::roots_resumed].set(engine_->roots_done());
     stats_[Stat::roots_done].set(engine_->roots_done());
 }
@@ -792,10 +844,17 @@ void Shard::replay(const ShardJournal& journal) {
 // over. Allocation-free: the journal was read at start-up.
 std::uint32_t Shard::replay_next_size() {
     assert(replay_ != nullptr && !free_slots_.empty());
-    net::Slot& scratch = slots_[free_slots_.back()];
-    replay_skip(std::span<char>(scratch.data + bounds::http_head_room_bytes,
-                                scratch.capacity_bytes - bounds::http_head_room_bytes));
+    replay_skip(replay_scratch(slots_[free_slots_.back()]));
     return replay_ != nullptr ? replay_batch_size_ : 0;
+}
+
+// Where a batch made again but not sent is rendered: the buffer the engine
+// renders into when the slot holds something else (a compressed frame, an
+// API's body, which may be smaller than the rendered batch), else the free
+// slot's body.
+std::span<char> Shard::replay_scratch(net::Slot& free_slot) const {
+    if (raw_batch_) return {raw_batch_.get() + net::json_array_head_room_bytes, raw_batch_bytes_};
+    return {free_slot.data + bounds::http_head_room_bytes, free_slot.capacity_bytes - bounds::http_head_room_bytes};
 }
 
 // Makes the acknowledged batches from next_batch_ on again without sending

@@ -15,6 +15,7 @@
 #include "core/scenario_engine.hpp"
 #include "daemon/checkpoint_share.hpp"
 #include "daemon/shard_state.hpp"
+#include "net/api_bodies.hpp"
 #include "net/backoff.hpp"
 #include "net/body_format.hpp"
 #include "net/buffer_arena.hpp"
@@ -24,6 +25,7 @@
 #include "net/ring.hpp"
 #include "net/syslog_transport.hpp"
 #include "net/transport.hpp"
+#include "net/gzip_compressor.hpp"
 #include "net/zstd_compressor.hpp"
 
 namespace supervent::daemon {
@@ -38,6 +40,9 @@ struct SinkPlan {
     // ndjson/csv/text: send what the engine renders; json_array: turn each
     // rendered NDJSON batch into an array first (net::ndjson_to_json_array).
     net::BodyFormat body_format = net::BodyFormat::ndjson;
+    // An HTTP log API preset (api != axiom): each rendered NDJSON batch is
+    // written into the API's body (net::ApiBodyWriter) before compression.
+    net::ApiOptions api;
     std::string description;        // for messages
 };
 
@@ -92,6 +97,12 @@ private:
     void refill_tokens(std::int64_t now_ns);
     void fill(std::int64_t now_ns);
     [[nodiscard]] std::uint32_t generate_into(net::Slot& slot, std::uint32_t event_count);
+    [[nodiscard]] std::size_t plan_api_buffers(std::size_t rendered_bytes_max);
+    // zstd or gzip, whichever --compression chose: made here, bound, compress.
+    [[nodiscard]] std::size_t make_compressor(std::size_t input_bytes_max);
+    [[nodiscard]] std::size_t compress(std::span<const char> payload, std::span<char> body);
+    [[nodiscard]] std::span<const char> write_api_body(std::span<const char> rendered, std::uint32_t events,
+                                                       std::span<char> body);
     [[nodiscard]] double live_rate_factor() const;
     void dispatch(std::int64_t now_ns);
     void finish_generation();
@@ -118,6 +129,7 @@ private:
     // Checkpoint journal (only with plan_.checkpoint_share).
     void replay(const ShardJournal& journal);
     [[nodiscard]] std::uint32_t replay_next_size();
+    [[nodiscard]] std::span<char> replay_scratch(net::Slot& free_slot) const;
     void replay_skip(std::span<char> scratch);
     void replay_apply_journal();
     [[nodiscard]] bool replay_sends(std::uint64_t batch);
@@ -150,8 +162,14 @@ private:
     bool engine_blocked_ = false;             // only disabled sources have work: wait for a change
     // With compression: batches are serialized here, then compressed into the slot.
     std::unique_ptr<net::ZstdCompressor> compressor_;
+    std::unique_ptr<net::GzipCompressor> gzip_;  // --compression gzip: instead of compressor_
     std::unique_ptr<char[]> raw_batch_;
     std::size_t raw_batch_bytes_ = 0;
+    // An HTTP log API preset: batches are rendered into raw_batch_, then
+    // written as the API's body into the slot (or into api_batch_, to be compressed).
+    std::unique_ptr<net::ApiBodyWriter> api_writer_;
+    std::unique_ptr<char[]> api_batch_;
+    std::size_t api_batch_bytes_ = 0;
     std::vector<net::Slot> slots_;
     std::vector<std::uint32_t> free_slots_;   // stack of slot indices
     std::vector<std::uint32_t> queue_;        // queued slot indices, oldest first

@@ -17,7 +17,8 @@ RequestHead::RequestHead(const IngestTarget& target) {
     before_length_ = "POST " + target.path + " HTTP/1.1\r\nHost: " + target.host_header +
                      "\r\nUser-Agent: supervent/" SUPERVENT_VERSION "\r\nContent-Type: " + target.content_type + "\r\n";
     if (!target.content_encoding.empty()) before_length_ += "Content-Encoding: " + target.content_encoding + "\r\n";
-    if (!target.token.empty()) before_length_ += "Authorization: Bearer " + target.token + "\r\n";
+    if (!target.token.empty()) before_length_ += target.auth_prefix + target.token + "\r\n";
+    before_length_ += target.extra_headers;
     if (!target.event_labels_json.empty()) before_length_ += "X-Axiom-Event-Labels: " + target.event_labels_json + "\r\n";
     before_length_ += "Content-Length: ";
     after_length_ = "\r\n\r\n";

@@ -19,6 +19,12 @@ struct IngestTarget {
     // every event of the request (config::detail::event_labels_json renders
     // it as pure ASCII, so it is a valid header value); empty = no header.
     std::string event_labels_json;
+    // What goes before the token: Axiom's "Authorization: Bearer ", an HTTP
+    // log API's own ("Authorization: ApiKey ", "Authorization: Splunk ",
+    // "DD-API-KEY: "; net/api_bodies.hpp).
+    std::string auth_prefix = "Authorization: Bearer ";
+    // Further header lines, each ending in CRLF (a Splunk channel, a Loki tenant).
+    std::string extra_headers;
 };
 
 // "/prefix/v1/datasets/{dataset}/ingest", or with `edge` the form Axiom's

@@ -87,7 +87,8 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
       config_(std::move(config)),
       heads_(make_heads(config_)),
       connections_(config_.connections),
-      body_scratch_(std::make_unique<char[]>(bounds::http_response_bytes_max)),
+      body_scratch_(std::make_unique<char[]>(config_.response_bytes_max)),
+      response_bytes_max_(config_.response_bytes_max),
       reply_parser_(bounds::http_response_bytes_max),
       backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)),
       pipeline_depth_(config_.tls.enabled ? 1 : std::clamp<std::uint32_t>(config_.pipeline_depth, 1, pipeline_depth_max)),
@@ -107,10 +108,11 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
     const std::size_t tls_out_bytes = tls_out_capacity(std::max(config_.tls.request_bytes_max, tls_in_capacity));
     for (std::uint32_t i = 0; i < connections_.size(); ++i) {
         connections_[i].index = i;
-        connections_[i].recv_buffer = std::make_unique<char[]>(bounds::http_response_bytes_max);
+        connections_[i].recv_buffer = std::make_unique<char[]>(response_bytes_max_);
         if (tls_context_) connections_[i].tls = std::make_unique<TlsSession>(*tls_context_, tls_out_bytes, tls_in_capacity);
     }
     if (tls_context_) register_cipher_buffers();
+    if (config_.api != LogApi::axiom) api_reply_parser_ = std::make_unique<ApiReplyParser>(response_bytes_max_);
 }
 
 void HttpTransport::register_cipher_buffers() {
@@ -244,7 +246,7 @@ void HttpTransport::open(Connection& conn, std::int64_t now_ns) {
 void HttpTransport::post_recv(Connection& conn) {
     assert(!conn.recv_posted);
     char* into = conn.recv_buffer.get() + conn.recv_bytes;
-    std::size_t room = bounds::http_response_bytes_max - conn.recv_bytes;
+    std::size_t room = response_bytes_max_ - conn.recv_bytes;
     if (conn.tls) {
         // Ciphertext; OpenSSL drains it into its own record buffer, so
         // compacting leaves room for at least one more record.
@@ -416,14 +418,14 @@ bool HttpTransport::on_one_response(Connection& conn, bool at_eof, std::int64_t 
     HttpResponse response;
     const ParseResult parsed =
         parse_response(std::string_view(conn.recv_buffer.get(), conn.recv_bytes), at_eof,
-                       std::span<char>(body_scratch_.get(), bounds::http_response_bytes_max), response);
+                       std::span<char>(body_scratch_.get(), response_bytes_max_), response);
     if (parsed.status == ParseStatus::invalid) {
         fail_connection(conn, at_eof && conn.recv_bytes == 0 ? FailReason::transport : FailReason::bad_response,
                         now_ns);
         return false;
     }
     if (parsed.status == ParseStatus::incomplete) {
-        if (conn.recv_bytes == bounds::http_response_bytes_max) {
+        if (conn.recv_bytes == response_bytes_max_) {
             fail_connection(conn, FailReason::bad_response, now_ns);  // response larger than we accept
             return false;
         }
@@ -547,7 +549,7 @@ void HttpTransport::on_tls_recv(Connection& conn, int result, std::int64_t now_n
     }
     std::size_t produced = 0;
     const TlsStep step = conn.tls->decrypt(conn.recv_buffer.get() + conn.recv_bytes,
-                                           bounds::http_response_bytes_max - conn.recv_bytes, produced);
+                                           response_bytes_max_ - conn.recv_bytes, produced);
     conn.recv_bytes += produced;
     flush_tls(conn);  // reading may have made OpenSSL answer (a KeyUpdate)
     if (step == TlsStep::failed) {
@@ -555,7 +557,7 @@ void HttpTransport::on_tls_recv(Connection& conn, int result, std::int64_t now_n
         return;
     }
     const bool at_eof = step == TlsStep::closed;
-    if (produced == 0 && !at_eof && conn.recv_bytes < bounds::http_response_bytes_max) {
+    if (produced == 0 && !at_eof && conn.recv_bytes < response_bytes_max_) {
         post_recv(conn);  // a session ticket, or part of a record
         return;
     }
@@ -625,7 +627,9 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
     const bool request_sent = conn.sent_count > 0;  // of the request answered
     Slot& slot = listener_.slot_at(conn.requests[0]);
     const int status = response.status;
-    if (status >= 200 && status < 300) {
+    if (status >= 200 && status < 300 && api_reply_parser_) {
+        on_api_answer(conn, response, now_ns);
+    } else if (status >= 200 && status < 300) {
         IngestReply reply;
         // An Axiom reply says how many it took; a plain 2xx without one (an
         // nginx stand-in, a proxy) takes the whole batch.
@@ -656,6 +660,24 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
     } else {
         conn.deadline_ns = now_ns + config_.request_timeout_ns;  // now the next request's answer is awaited
     }
+}
+
+// A 2xx from an HTTP log API: its reply decides (net/api_replies.hpp).
+void HttpTransport::on_api_answer(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
+    Slot& slot = listener_.slot_at(conn.requests[0]);
+    const ApiOutcome outcome = api_reply_parser_->parse(config_.api, response.body, slot.events);
+    if (outcome.verdict == Verdict::acked) {
+        conn.failures_in_row = 0;
+        if (!config_.local_addresses.empty()) {
+            counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
+        }
+    }
+    // Items refused inside a 2xx are failures to show, with the first one's status and type.
+    if (outcome.reason != FailReason::none) {
+        note_failure(outcome.reason, outcome.item_status != 0 ? outcome.item_status : response.status, outcome.detail,
+                     now_ns);
+    }
+    decide(conn, outcome.verdict, outcome.reason, outcome.acked_events, 0, now_ns);
 }
 
 // When the sink asked to be left alone (Retry-After on a 503 or 429,

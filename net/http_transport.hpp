@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/api_bodies.hpp"
+#include "net/api_replies.hpp"
 #include "net/backoff.hpp"
 #include "net/http_request.hpp"
 #include "net/http_response.hpp"
@@ -73,6 +75,11 @@ struct HttpTransportConfig {
     std::int64_t reconnect_backoff_max_ns = 2'000'000'000;
     std::uint32_t shard_index = 0;  // seeds the backoff jitter
     TlsClientConfig tls;            // https://
+    // Which API answers (net/api_replies.hpp): Axiom's reply, or an HTTP
+    // log API's. Elasticsearch lists every item, so its answers may be
+    // larger than Axiom's: the response buffers are this large.
+    LogApi api = LogApi::axiom;
+    std::size_t response_bytes_max = bounds::http_response_bytes_max;
 };
 
 // What TLS did on this transport's connections (tests, benchmarks).
@@ -172,6 +179,7 @@ private:
     void on_tls_send(Connection& conn, int result, std::int64_t now_ns);
     [[nodiscard]] bool on_one_response(Connection& conn, bool at_eof, std::int64_t now_ns);
     void on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
+    void on_api_answer(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
     void on_error_answer(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
     [[nodiscard]] static std::int64_t asked_retry_at_ns(const HttpResponse& response, std::int64_t now_ns);
     // Records a failed attempt in counters_ (with pending_errno_, then cleared).
@@ -199,7 +207,9 @@ private:
     std::vector<RequestHead> heads_;  // one per route (dataset)
     std::vector<Connection> connections_;
     std::unique_ptr<char[]> body_scratch_;
+    std::size_t response_bytes_max_;
     IngestReplyParser reply_parser_;
+    std::unique_ptr<ApiReplyParser> api_reply_parser_;  // an HTTP log API other than Axiom's
     std::uint32_t next_connection_ = 0;
     Backoff backoff_;  // reconnect delays
     std::uint32_t pipeline_depth_ = 1;  // requests in flight per connection

@@ -58,6 +58,23 @@ TEST_CASE("the shard's steady state does not allocate (zstd to discard:)", "[all
     CHECK(large == small);
 }
 
+TEST_CASE("the shard's steady state does not allocate (each HTTP log API body to discard:)", "[alloc]") {
+    using supervent::net::LogApi;
+    for (LogApi api : {LogApi::elasticsearch, LogApi::loki, LogApi::splunk_hec, LogApi::otlp, LogApi::datadog}) {
+        INFO(std::string(supervent::net::log_api_name(api)));
+        auto plan = supervent::test::discard_plan(1'000, 1000);
+        plan.sink.api.api = api;  // the shard writes the API's body for every batch, then discards it
+        if (api == LogApi::otlp) plan.compression = supervent::config::Compression{true, 1};
+        if (api == LogApi::loki) plan.compression = supervent::config::Compression{false, 1, true};  // gzip
+        (void)allocations_running(plan, 1'000);
+        plan.events_budget = 20'000;
+        const auto small = allocations_running(plan, 20'000);
+        plan.events_budget = 100'000;
+        const auto large = allocations_running(plan, 100'000);
+        CHECK(large == small);
+    }
+}
+
 TEST_CASE("the shard's steady state does not allocate (HTTP to a sink)", "[alloc]") {
     supervent::sink::ServerConfig config;
     config.port = 0;

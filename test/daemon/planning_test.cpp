@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -287,4 +288,47 @@ TEST_CASE("looking up the inputs: a sink host that does not resolve is named", "
     CHECK(inputs.online_cpus >= 1);
     CHECK(inputs.sink_address.ss_family == AF_INET);
     CHECK(inputs.sink_address_bytes == sizeof(sockaddr_in));
+}
+
+TEST_CASE("HTTP log API presets: endpoint and auth header and the API's batch caps", "[planning][sink_api]") {
+    supervent::config::Settings settings = http_settings(2);
+    settings.sink = supervent::config::parse_sink_url("datadog+http://sink.test:8080/proxy");
+    settings.token = "key";
+    settings.batch_events = 5000;
+    RunPlan run = plan_shards(settings, http_inputs(2));
+    const auto& datadog = run.shards.front();
+    CHECK(datadog.sink.http.target.path == "/proxy/api/v2/logs");
+    CHECK(datadog.sink.http.target.auth_prefix == "DD-API-KEY: ");
+    CHECK(datadog.batch_events == 1000);  // the intake takes 1,000 logs a request
+    CHECK(datadog.batch_bytes_max > 0);
+    CHECK(supervent::net::api_body_bytes_bound(datadog.sink.api, datadog.batch_bytes_max, datadog.batch_events) <=
+          5'000'000);
+    CHECK(std::any_of(run.messages.begin(), run.messages.end(),
+                      [](const auto& message) { return message.text.find("batches capped at 1000 events") != std::string::npos; }));
+
+    settings.sink = supervent::config::parse_sink_url("elasticsearch+http://sink.test:8080");
+    settings.batch_events = 2000;
+    settings.dataset = "logs";
+    run = plan_shards(settings, http_inputs(2));
+    const auto& es = run.shards.front();
+    CHECK(es.sink.http.target.path == "/logs/_bulk?filter_path=errors,items.*.status,items.*.error.type");
+    CHECK(es.sink.http.target.auth_prefix == "Authorization: ApiKey ");
+    CHECK(es.sink.http.target.content_type == "application/x-ndjson");
+    CHECK(es.sink.http.response_bytes_max >= 2000 * 64);  // every item answers
+    CHECK(es.batch_events == 2000);
+    CHECK(supervent::net::api_body_bytes_bound(es.sink.api, es.batch_bytes_max, es.batch_events) <= 10 * 1024 * 1024);
+
+    settings.sink = supervent::config::parse_sink_url("splunk+http://sink.test:8080?index=main");
+    const auto hec = plan_shards(settings, http_inputs(2)).shards.front();
+    CHECK(hec.sink.http.target.extra_headers.starts_with("X-Splunk-Request-Channel: "));
+    CHECK(hec.sink.api.hec_index == "main");
+    CHECK(supervent::net::api_body_bytes_bound(hec.sink.api, hec.batch_bytes_max, hec.batch_events) <= 1024 * 1024);
+
+    settings.sink = supervent::config::parse_sink_url("loki+http://sink.test:8080?tenant=t1&labels=source,attributes.status");
+    const auto loki = plan_shards(settings, http_inputs(2)).shards.front();
+    CHECK(loki.sink.http.target.extra_headers == "X-Scope-OrgID: t1\r\n");
+    CHECK(loki.sink.api.loki_labels == std::vector<std::string>{"source", "attributes.status"});
+
+    settings.compression = supervent::config::Compression{true, 1};
+    CHECK_THROWS_WITH(plan_shards(settings, http_inputs(2)), Contains("does not take zstd"));
 }

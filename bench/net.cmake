@@ -1,0 +1,6 @@
+# HTTP log API bodies (net/api_bodies.hpp): events/s of each conversion beside memcpy.
+if(NOT TARGET supervent_alloc_counter)
+  add_subdirectory(${PROJECT_SOURCE_DIR}/test/common ${PROJECT_BINARY_DIR}/test/common)
+endif()
+add_executable(supervent-bench-api-bodies ${CMAKE_CURRENT_LIST_DIR}/api_bodies_bench.cpp)
+target_link_libraries(supervent-bench-api-bodies PRIVATE supervent_net supervent_core supervent_alloc_counter)

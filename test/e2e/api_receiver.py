@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""A stand-in for the HTTP log APIs superventd's presets speak (Elasticsearch
+_bulk, Loki push, Splunk HEC, OTLP/HTTP logs, Datadog logs intake): it checks
+every request against the API's documented format field by field and answers
+as the real API does, partial failures included. Standard library only.
+
+    api_receiver.py --api elasticsearch --port-file F --report F [--port P]
+                    [--token T] [--reject-every N] [--throttle-first K]
+
+--reject-every N  every N-th event is refused inside a 2xx: Elasticsearch
+                  items with status 400 (mapper_parsing_exception), OTLP
+                  partialSuccess.rejectedLogRecords.
+--throttle-first K  the first K requests are refused whole: Elasticsearch
+                  errors:true with every item 429 (es_rejected_execution),
+                  the others 429 / 503 as the API would.
+
+A request that breaks the format is answered 400 and counted in
+invalid_requests with the first problem in first_invalid: the tests assert
+there are none. The report (JSON, written on SIGTERM and served at GET
+/stats) counts events stored, refused, requests, and per API facts (Loki
+streams and out-of-order entries, label sets).
+"""
+
+import argparse
+import gzip
+import json
+import re
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qs
+from datetime import datetime, timezone
+
+RFC3339_NS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ANY_VALUE_KEYS = {"stringValue", "intValue", "doubleValue", "boolValue", "kvlistValue", "arrayValue", "bytesValue"}
+
+
+class Invalid(Exception):
+    pass
+
+
+def need(condition, message):
+    if not condition:
+        raise Invalid(message)
+
+
+def rfc3339_to_ns(text):
+    need(isinstance(text, str) and RFC3339_NS.match(text), f"not an RFC 3339 time with nanoseconds: {text!r}")
+    seconds = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return int(seconds) * 1_000_000_000 + int(text[20:29])
+
+
+def check_event(event, time_key):
+    """An event as the engine renders it, with its time under time_key."""
+    need(isinstance(event, dict), f"an event is not an object: {event!r}"[:200])
+    need(time_key in event, f"event lacks {time_key}: {sorted(event)}")
+    need("_time" not in event or time_key == "_time", "event still has _time beside " + time_key)
+    for key in ("source", "event_type", "message"):
+        need(isinstance(event.get(key), str), f"event lacks the string {key}")
+    return rfc3339_to_ns(event[time_key])
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.events_stored = 0
+        self.events_refused = 0
+        self.requests_throttled = 0
+        self.invalid_requests = 0
+        self.gzip_requests = 0
+        self.first_invalid = None
+        self.event_seen = 0          # events seen in valid requests (stored or refused)
+        self.label_sets = set()      # Loki
+        self.stream_last_ns = {}     # Loki: label set -> last entry's ns, across requests
+        self.out_of_order_across = 0  # Loki: entries older than their stream's last (across requests)
+        self.severity_numbers = set()  # OTLP
+        self.messages = set()        # a few messages, for spot checks
+        self.lines = []              # the first few events as stored (for the tests' field checks)
+
+    def report(self):
+        with self.lock:
+            return {
+                "api": self.args.api, "requests": self.requests, "events": self.events_stored,
+                "events_refused": self.events_refused, "requests_throttled": self.requests_throttled,
+                "invalid_requests": self.invalid_requests, "gzip_requests": self.gzip_requests, "first_invalid": self.first_invalid,
+                "events_seen": self.event_seen, "label_sets": sorted(self.label_sets),
+                "out_of_order_across_requests": self.out_of_order_across,
+                "severity_numbers": sorted(self.severity_numbers), "samples": self.lines[:5],
+            }
+
+
+# ---- per API: check the request, count its events, return (status, body) ----
+
+def handle_elasticsearch(state, path, query, headers, body):
+    need(re.match(r"^/[a-z0-9_.-]+/_bulk$", path), f"path {path!r} is not /INDEX/_bulk")
+    need(headers.get("Content-Type", "").startswith("application/x-ndjson"), "Content-Type must be application/x-ndjson")
+    if state.args.token:
+        need(headers.get("Authorization") == f"ApiKey {state.args.token}", "Authorization must be 'ApiKey TOKEN'")
+    filter_path = query.get("filter_path", [""])[0]
+    need(body.endswith(b"\n"), "a _bulk body must end in a newline")
+    lines = body.decode("utf-8").split("\n")[:-1]
+    need(len(lines) % 2 == 0 and lines, "a _bulk body is action and document lines in pairs")
+    docs = []
+    for i in range(0, len(lines), 2):
+        action = json.loads(lines[i])
+        need(action == {"create": {}}, f"action line {lines[i]!r} is not {{\"create\":{{}}}}")
+        doc = json.loads(lines[i + 1])
+        check_event(doc, "@timestamp")
+        docs.append(doc)
+    with state.lock:
+        state.requests += 1
+        throttled = state.requests <= state.args.throttle_first
+        if throttled:
+            state.requests_throttled += 1
+    items = []
+    stored = 0
+    for n, doc in enumerate(docs):
+        if throttled:
+            items.append({"create": {"_index": path.split("/")[1], "status": 429,
+                                     "error": {"type": "es_rejected_execution_exception", "reason": "queue full"}}})
+            continue
+        with state.lock:
+            state.event_seen += 1
+            refuse = state.args.reject_every and state.event_seen % state.args.reject_every == 0
+        if refuse:
+            items.append({"create": {"_index": path.split("/")[1], "status": 400,
+                                     "error": {"type": "mapper_parsing_exception", "reason": "failed to parse"}}})
+        else:
+            items.append({"create": {"_index": path.split("/")[1], "_id": f"id{n}", "_version": 1,
+                                     "result": "created", "status": 201}})
+            stored += 1
+            remember(state, doc)
+    errors = stored < len(docs)
+    with state.lock:
+        state.events_stored += stored
+        state.events_refused += 0 if throttled else len(docs) - stored
+    if filter_path:
+        # What Elasticsearch keeps of the reply for filter_path=errors,items.*.status,items.*.error.type.
+        need(set(filter_path.split(",")) >= {"errors", "items.*.status"}, f"filter_path {filter_path!r}")
+        items = [{k: {"status": v["status"], **({"error": {"type": v["error"]["type"]}} if "error" in v else {})}}
+                 for item in items for k, v in item.items()]
+        reply = {"errors": errors, "items": items} if errors else {"errors": False}
+    else:
+        reply = {"took": 3, "errors": errors, "items": items}
+    return 200, reply
+
+
+def remember(state, event):
+    with state.lock:
+        if len(state.lines) < 5:
+            state.lines.append(event)
+
+
+def handle_loki(state, path, query, headers, body):
+    need(path == "/loki/api/v1/push", f"path {path!r} is not /loki/api/v1/push")
+    need(headers.get("Content-Type", "").startswith("application/json"), "Content-Type must be application/json")
+    push = json.loads(body)
+    need(list(push) == ["streams"] and isinstance(push["streams"], list) and push["streams"], "body is not {streams:[…]}")
+    expected = state.args.labels.split(",")
+    names = [p.split(".")[-1] for p in expected]
+    count = 0
+    batch_sets = set()
+    for stream in push["streams"]:
+        need(set(stream) == {"stream", "values"}, f"a stream has keys {sorted(stream)}")
+        labels = stream["stream"]
+        need(isinstance(labels, dict) and labels, "a stream needs at least one label")
+        need(set(labels) <= set(names), f"labels {sorted(labels)} not among {names}")
+        for key, value in labels.items():
+            need(re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", key), f"label name {key!r}")
+            need(isinstance(value, str) and value, f"label {key} value {value!r}")
+        label_set = tuple(sorted(labels.items()))
+        need(label_set not in batch_sets, f"label set {label_set} appears twice in one push")
+        batch_sets.add(label_set)
+        previous = -1
+        for entry in stream["values"]:
+            need(isinstance(entry, list) and len(entry) == 2, f"an entry is not [ts, line]: {entry!r}"[:200])
+            ts, line = entry
+            need(isinstance(ts, str) and ts.isdigit() and len(ts) >= 19, f"timestamp {ts!r} is not unix ns as a string")
+            ns = int(ts)
+            need(ns >= previous, f"stream {label_set}: entries out of time order ({ns} after {previous})")
+            previous = ns
+            need(isinstance(line, str), "the line must be a string")
+            if state.args.line == "event":
+                event = json.loads(line)
+                need(check_event(event, "_time") == ns, f"entry ts {ns} != the event's _time {event['_time']}")
+                for path_, name in zip(expected, names):
+                    value = event
+                    for part in path_.split("."):
+                        value = value.get(part) if isinstance(value, dict) else None
+                    if value is None:
+                        need(name not in labels, f"label {name} without a value in the event")
+                    else:
+                        shown = value if isinstance(value, str) else json.dumps(value)
+                        need(labels.get(name) == shown, f"label {name}={labels.get(name)!r}, the event says {shown!r}")
+                remember(state, event)
+            count += 1
+        with state.lock:
+            last = state.stream_last_ns.get(label_set, -1)
+            if stream["values"] and int(stream["values"][0][0]) < last:
+                state.out_of_order_across += 1
+            state.stream_last_ns[label_set] = max(last, previous)
+            state.label_sets.add(label_set)
+    with state.lock:
+        state.requests += 1
+        state.events_stored += count
+        state.event_seen += count
+    return 204, None
+
+
+def handle_splunk(state, path, query, headers, body):
+    need(path == "/services/collector/event", f"path {path!r} is not /services/collector/event")
+    if state.args.token:
+        need(headers.get("Authorization") == f"Splunk {state.args.token}", "Authorization must be 'Splunk TOKEN'")
+    need(GUID.match(headers.get("X-Splunk-Request-Channel", "")), "X-Splunk-Request-Channel must be a GUID")
+    decoder = json.JSONDecoder()
+    text = body.decode("utf-8")
+    pos = 0
+    count = 0
+    while pos < len(text):
+        while pos < len(text) and text[pos] in " \r\n\t":
+            pos += 1
+        if pos >= len(text):
+            break
+        envelope, pos = decoder.raw_decode(text, pos)
+        need(set(envelope) <= {"time", "host", "source", "sourcetype", "index", "event", "fields"},
+             f"HEC envelope keys {sorted(envelope)}")
+        need("event" in envelope, "HEC envelope without event")
+        event = envelope["event"]
+        ns = check_event(event, "_time")
+        need(isinstance(envelope.get("time"), (int, float)), "time must be epoch seconds (a number)")
+        # Epoch seconds with milliseconds: the event's time truncated to the millisecond (compared
+        # in integer ms: a double near 1.8e9 s holds ms, not the difference's last ns).
+        need(round(envelope["time"] * 1000) == ns // 1_000_000, f"time {envelope['time']} != the event's {event['_time']}")
+        need(abs(envelope["time"] * 1000 - round(envelope["time"] * 1000)) < 1e-3, "time has more than millisecond digits")
+        need(envelope.get("source") == event["source"], "source must be the event's source")
+        need(envelope.get("sourcetype") == state.args.sourcetype, f"sourcetype {envelope.get('sourcetype')!r}")
+        remember(state, event)
+        count += 1
+    need(count > 0, "no events in the body")
+    with state.lock:
+        state.requests += 1
+        if state.requests <= state.args.throttle_first:
+            state.requests_throttled += 1
+            return 503, {"text": "Server is busy", "code": 9}
+        state.events_stored += count
+        state.event_seen += count
+    return 200, {"text": "Success", "code": 0}
+
+
+def check_any_value(value, depth=0):
+    need(isinstance(value, dict) and len(value) <= 1 and set(value) <= ANY_VALUE_KEYS, f"AnyValue {value!r}"[:200])
+    if "intValue" in value:
+        need(isinstance(value["intValue"], str) and re.match(r"^-?\d+$", value["intValue"]),
+             f"intValue must be a decimal string: {value['intValue']!r}")
+    if "doubleValue" in value:
+        need(isinstance(value["doubleValue"], (int, float)), "doubleValue must be a number")
+    if "boolValue" in value:
+        need(isinstance(value["boolValue"], bool), "boolValue must be a boolean")
+    if "stringValue" in value:
+        need(isinstance(value["stringValue"], str), "stringValue must be a string")
+    if "kvlistValue" in value:
+        for kv in value["kvlistValue"]["values"]:
+            check_key_value(kv, depth + 1)
+    if "arrayValue" in value:
+        for item in value["arrayValue"]["values"]:
+            check_any_value(item, depth + 1)
+
+
+def check_key_value(kv, depth=0):
+    need(set(kv) == {"key", "value"} and isinstance(kv["key"], str), f"KeyValue {kv!r}"[:200])
+    check_any_value(kv["value"], depth)
+
+
+def handle_otlp(state, path, query, headers, body):
+    need(path == "/v1/logs", f"path {path!r} is not /v1/logs")
+    need(headers.get("Content-Type", "").startswith("application/json"), "Content-Type must be application/json")
+    request = json.loads(body)
+    need(set(request) == {"resourceLogs"}, f"top level keys {sorted(request)}")
+    count = 0
+    for resource_logs in request["resourceLogs"]:
+        need(set(resource_logs) <= {"resource", "scopeLogs", "schemaUrl"}, f"ResourceLogs keys {sorted(resource_logs)}")
+        attributes = resource_logs["resource"]["attributes"]
+        for kv in attributes:
+            check_key_value(kv)
+        service = [kv for kv in attributes if kv["key"] == "service.name"]
+        need(len(service) == 1 and "stringValue" in service[0]["value"], "resource needs service.name as a string")
+        for scope_logs in resource_logs["scopeLogs"]:
+            need(scope_logs["scope"]["name"] == "supervent", "scope.name must be supervent")
+            need(isinstance(scope_logs["scope"].get("version"), str), "scope.version must be a string")
+            for record in scope_logs["logRecords"]:
+                need(set(record) <= {"timeUnixNano", "observedTimeUnixNano", "severityNumber", "severityText", "body",
+                                     "attributes", "droppedAttributesCount", "flags", "traceId", "spanId"},
+                     f"LogRecord keys {sorted(record)}")
+                ts = record["timeUnixNano"]
+                need(isinstance(ts, str) and ts.isdigit() and len(ts) >= 19, f"timeUnixNano {ts!r} must be ns as a string")
+                need(isinstance(record["severityNumber"], int) and 1 <= record["severityNumber"] <= 24, "severityNumber 1-24")
+                need(isinstance(record["severityText"], str) and record["severityText"], "severityText")
+                check_any_value(record["body"])
+                need("stringValue" in record["body"], "body must be the message string")
+                for kv in record["attributes"]:
+                    check_key_value(kv)
+                need(any(kv["key"] == "event_type" for kv in record["attributes"]), "attributes need event_type")
+                with state.lock:
+                    state.severity_numbers.add(record["severityNumber"])
+                remember(state, record)
+                count += 1
+    need(count > 0, "no log records")
+    with state.lock:
+        state.requests += 1
+        if state.requests <= state.args.throttle_first:
+            state.requests_throttled += 1
+            return 503, {"code": 14, "message": "unavailable"}
+        refused = 0
+        if state.args.reject_every:
+            for _ in range(count):
+                state.event_seen += 1
+                if state.event_seen % state.args.reject_every == 0:
+                    refused += 1
+        else:
+            state.event_seen += count
+        state.events_stored += count - refused
+        state.events_refused += refused
+    if refused:
+        return 200, {"partialSuccess": {"rejectedLogRecords": str(refused), "errorMessage": "some records refused"}}
+    return 200, {}
+
+
+def handle_datadog(state, path, query, headers, body):
+    need(path == "/api/v2/logs", f"path {path!r} is not /api/v2/logs")
+    need(headers.get("Content-Type", "").startswith("application/json"), "Content-Type must be application/json")
+    if state.args.token:
+        need(headers.get("DD-API-KEY") == state.args.token, "DD-API-KEY must be the token")
+    need(len(body) <= 5_000_000, f"a payload of {len(body)} bytes is over Datadog's 5 MB")
+    logs = json.loads(body)
+    need(isinstance(logs, list) and 0 < len(logs) <= 1000, f"an array of 1-1000 logs, got {len(logs)}")
+    for log in logs:
+        need(log.get("ddsource") == "supervent", "ddsource must be supervent")
+        need(log.get("service") == log.get("source"), "service must be the event's source")
+        check_event(log, "date")
+        remember(state, log)
+    with state.lock:
+        state.requests += 1
+        if state.requests <= state.args.throttle_first:
+            state.requests_throttled += 1
+            return 429, {"errors": [{"status": "429", "title": "Too Many Requests"}]}
+        state.events_stored += len(logs)
+        state.event_seen += len(logs)
+    return 202, {}
+
+
+HANDLERS = {"elasticsearch": handle_elasticsearch, "loki": handle_loki, "splunk": handle_splunk,
+            "otlp": handle_otlp, "datadog": handle_datadog}
+
+
+def make_handler(state):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def answer(self, status, reply):
+            data = b"" if reply is None else json.dumps(reply).encode()
+            self.send_response(status)
+            if reply is not None:
+                self.send_header("Content-Type", "application/json")
+            if status != 204:
+                self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if status != 204:
+                self.wfile.write(data)
+
+        def do_GET(self):
+            if self.path == "/stats":
+                self.answer(200, state.report())
+            else:
+                self.answer(404, {"error": "not found"})
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            url = urlsplit(self.path)
+            try:
+                encoding = self.headers.get("Content-Encoding")
+                need(encoding in (None, "identity", "gzip"), f"Content-Encoding {encoding} not expected")
+                if encoding == "gzip":
+                    body = gzip.decompress(body)  # a gzip member (or several) with a valid trailer
+                    with state.lock:
+                        state.gzip_requests += 1
+                status, reply = HANDLERS[state.args.api](state, url.path, parse_qs(url.query), self.headers, body)
+            except (Invalid, ValueError, KeyError, TypeError, AttributeError, OSError, EOFError) as problem:
+                with state.lock:
+                    state.invalid_requests += 1
+                    if state.first_invalid is None:
+                        state.first_invalid = f"{type(problem).__name__}: {problem}"[:500]
+                status, reply = 400, {"error": str(problem)[:200]}
+            self.answer(status, reply)
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--api", required=True, choices=sorted(HANDLERS))
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--report", required=True)
+    parser.add_argument("--token", default="")
+    parser.add_argument("--labels", default="source,event_type")
+    parser.add_argument("--line", default="event")
+    parser.add_argument("--sourcetype", default="_json")
+    parser.add_argument("--reject-every", type=int, default=0)
+    parser.add_argument("--throttle-first", type=int, default=0)
+    args = parser.parse_args()
+    state = State(args)
+    ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer.daemon_threads = True
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+
+    def stop(_signum, _frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    import os
+    os.replace(args.port_file + ".tmp", args.port_file)
+    server.serve_forever()
+    with open(args.report, "w") as f:
+        json.dump(state.report(), f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
