@@ -92,6 +92,10 @@ public:
     [[nodiscard]] Prefix read() const { return read_state().prefix; }
     // The journal as of now: sizes and toggles, and the settled prefix.
     [[nodiscard]] ShardJournal snapshot();
+    // The shard took over the journal it resumed with (seed() ran): false
+    // until its start-up replay got that far, and for good when it refused
+    // the checkpoint.
+    [[nodiscard]] bool seeded() const { return seeded_.load(std::memory_order_acquire); }
 
 private:
     struct Change {

@@ -48,8 +48,15 @@ void Daemon::Shared::write_checkpoint(bool final) {
     next.fingerprint = checkpoint->fingerprint;
     for (std::uint32_t i = 0; i < shard_count; ++i) {
         next.shards.push_back(checkpoint_shares[i].snapshot());
-        // Still sending the failed batches it resumed with: the file keeps the rest.
-        if (checkpoint->resuming()) next.shards[i] = resumed_journal(checkpoint->found->shards.at(i), std::move(next.shards[i]));
+        // Still sending the failed batches it resumed with: the file keeps the
+        // rest. A shard that has not taken its journal over, or failed (it
+        // refused the checkpoint while making its batches again), stays
+        // behind the file, so the file is kept as it is.
+        const bool took_over = checkpoint_shares[i].seeded() &&
+                               stats[i].phase.load(std::memory_order_acquire) != ShardPhase::failed;
+        if (checkpoint->resuming() && took_over) {
+            next.shards[i] = resumed_journal(checkpoint->found->shards.at(i), std::move(next.shards[i]));
+        }
     }
     if (final) {
         const Totals total = totals();

@@ -135,8 +135,10 @@ def test(h):
     result, first = run_daemon(h, "with-failures", faulty, ["--checkpoint", checkpoint])
     faulty.close()
     check(result.rc == 1, f"a run with failed events exits 1, not {result.rc}:\n{result.stderr[-2000:]}")
-    check(first["failed"] == faulty.refused_events == len(REFUSED) * BATCH,
-          f"expected the {len(REFUSED)} refused requests' {len(REFUSED) * BATCH} events failed: {first}, "
+    # Random arrivals end some batches early (at a slice's edge), so a batch
+    # holds at most BATCH events: the refused requests' events are what failed.
+    check(0 < first["failed"] == faulty.refused_events <= len(REFUSED) * BATCH,
+          f"expected the {len(REFUSED)} refused requests' events failed: {first}, "
           f"the receiver refused {faulty.refused_events}")
     check(first["acked"] + first["failed"] == EVENTS, f"the first run settled every event: {first}")
     with open(checkpoint) as f:
@@ -156,21 +158,22 @@ def test(h):
     check(second["generated"] == first["failed"] and again.requests == len(REFUSED),
           f"the rerun must make and send exactly the {first['failed']} failed events, in {len(REFUSED)} requests: "
           f"{second}, the receiver had {again.requests} requests")
-    check(second["failed"] == BATCH and again.refused_events == BATCH, f"expected one batch failed again: {second}")
-    check(re.search(r"sending again the 2,?500 events of the 5 batches that failed", result.stderr) is not None,
+    check(0 < second["failed"] == again.refused_events <= BATCH, f"expected one batch failed again: {second}")
+    said = f"sending again the {first['failed']:,} events of the 5 batches that failed"
+    check(said in result.stderr or said.replace(",", "") in result.stderr,
           f"expected the resume to say what it sends again:\n{result.stderr[-2000:]}")
     with open(checkpoint) as f:
         text = f.read()
     h.log(f"the checkpoint after the rerun:\n{text}")
     check(re.findall(r"^failed .*", text, re.M) and
-          sum(int(n) for n in re.findall(r"^failed \d+ \d+ \d+ \d+ (\d+)$", text, re.M)) == BATCH,
+          sum(int(n) for n in re.findall(r"^failed \d+ \d+ \d+ \d+ (\d+)$", text, re.M)) == second["failed"],
           "expected the checkpoint to record the one batch that failed again")
 
     healthy = Recorder()
     result, third = run_daemon(h, "resend", healthy, ["--checkpoint", checkpoint])
     healthy.close()
     check(result.rc == 0, f"the last rerun exited {result.rc}:\n{result.stderr[-2000:]}")
-    check(third["generated"] == third["acked"] == BATCH and len(healthy.hashes) == BATCH,
+    check(third["generated"] == third["acked"] == second["failed"] == len(healthy.hashes),
           f"the last rerun must send exactly the one batch that failed again: {third}, the receiver took "
           f"{len(healthy.hashes)}")
     union = sorted(faulty.hashes + again.hashes + healthy.hashes)
