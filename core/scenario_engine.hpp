@@ -69,6 +69,7 @@ struct CompiledScenario {
     LiveShape live;
     std::shared_ptr<const TimeZone> zone;
     std::string content_type;
+    std::uint64_t identity = 0;  // ScenarioInputs::identity
 };
 
 // What compile_scenario needs besides the sources themselves.
@@ -85,6 +86,11 @@ struct ScenarioInputs {
     std::uint64_t window_events = 0;
     std::string default_dataset;
     OutputFormat format = OutputFormat::ndjson;
+    // What makes this scenario differ from others (a hash of its text, e.g.
+    // daemon/planning's scenario_identity): every source's streams are
+    // seeded from (seed, identity, source name), so two scenario files, or
+    // an overlay and its base, never share request ids or times.
+    std::uint64_t identity = 0;
 };
 
 // Throws SchemaError (naming the origin) or std::invalid_argument.
@@ -144,10 +150,8 @@ private:
     [[nodiscard]] Batch render(std::uint16_t source, std::uint32_t count, std::span<char> out);
     void spawn_children(std::uint16_t source, std::uint32_t count, const char* rendered);
     void push_pending(std::uint16_t source, const Pending& event);
-    [[nodiscard]] std::int64_t delay_ns(const DelaySpec& delay);
-    [[nodiscard]] std::uint64_t random();
-    [[nodiscard]] double uniform01();
-    void new_request_id(std::uint64_t& hi, std::uint64_t& lo);
+    [[nodiscard]] static std::int64_t delay_ns(const DelaySpec& delay, std::uint64_t key);
+    [[nodiscard]] static std::uint16_t root_shape(const ScenarioSource& spec, std::uint64_t key);
     [[nodiscard]] std::uint16_t pick_live_source();
 
     std::shared_ptr<const CompiledScenario> scenario_;
@@ -156,9 +160,7 @@ private:
     std::size_t event_bytes_max_ = 0;
     std::vector<SourceState> sources_;
     std::unique_ptr<Staging> staging_;
-    std::uint64_t rng_[4] = {};
 
-    bool inherit_ids_ = false;  // dependency rules exist: the engine assigns request ids
     bool done_ = false;
     bool blocked_ = false;
     std::int64_t slice_start_ns_ = 0;
