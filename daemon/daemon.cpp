@@ -46,6 +46,8 @@ Daemon::~Daemon() {
 void Daemon::Shared::write_checkpoint(bool final) {
     Checkpoint next;
     next.fingerprint = checkpoint->fingerprint;
+    next.part_index = checkpoint->part_index;
+    next.part_count = checkpoint->part_count;
     for (std::uint32_t i = 0; i < shard_count; ++i) next.shards.push_back(checkpoint_shares[i].snapshot());
     if (final) {
         const Totals total = totals();
