@@ -13,10 +13,10 @@
 //                                    (live: per (source, global shard) counter)
 //   child   = child_key(parent key, rule index)
 //
-// A root's request id is a bijection of (stream, k) (request_id()), so two
+// A root's request id is injective in (stream, k) (request_id()), so two
 // roots never share one, whichever worker, part, run seed or source made
-// them (distinct streams have distinct 64-bit hashes but for a 2^-64 chance);
-// a dependent inherits its root's.
+// them (but for a 2^-58 chance per pair of streams); a dependent inherits
+// its root's.
 #include <cstdint>
 #include <string_view>
 
@@ -44,8 +44,11 @@ namespace supervent::core {
     return mix64(h);
 }
 
-// The key of event k of a stream: injective in k.
-[[nodiscard]] constexpr std::uint64_t event_key(std::uint64_t stream, std::uint64_t k) { return combine64(stream, k); }
+// The key of event k of a stream: injective in k (an odd multiplier, an
+// addition and mix64 are each bijective).
+[[nodiscard]] constexpr std::uint64_t event_key(std::uint64_t stream, std::uint64_t k) {
+    return mix64(stream + k * 0x9E37'79B9'7F4A'7C15ull);
+}
 
 // The key of the event that rule `rule` makes from the event `parent`.
 [[nodiscard]] constexpr std::uint64_t child_key(std::uint64_t parent, std::uint32_t rule) {
@@ -74,26 +77,21 @@ inline constexpr std::uint64_t rule_fires = root_type + 16;  // + rule index
 
 [[nodiscard]] inline double unit_double(std::uint64_t word) { return static_cast<double>(word >> 11) * 0x1.0p-53; }
 
-// Request ids index events of a stream up to here (2^58: 9 years at 10^9/s).
-inline constexpr std::uint64_t request_index_max = (std::uint64_t{1} << 58) - 1;
+// What a stream puts into its request ids (stream_tag(stream), once per stream).
+[[nodiscard]] constexpr std::uint64_t stream_tag(std::uint64_t stream) { return mix64(stream ^ 0x1D5E'ED00'0000'0000ull); }
 
-// A UUID v4 (version nibble 4, variant 10) that is a bijection of
-// (stream, k) for k <= request_index_max: the 122 free bits are
-// stream (64) || k (58), permuted by a 3-round Feistel network on two
-// 61-bit halves (bijective whatever the round function) so ids look random.
-constexpr void request_id(std::uint64_t stream, std::uint64_t k, std::uint64_t& hi, std::uint64_t& lo) {
-    constexpr std::uint64_t m61 = (std::uint64_t{1} << 61) - 1;
-    std::uint64_t left = stream >> 3;
-    std::uint64_t right = ((stream & 7) << 58) | (k & request_index_max);
-    for (std::uint64_t round = 1; round <= 3; ++round) {
-        const std::uint64_t next = left ^ (mix64(right ^ (round * 0x9E37'79B9'7F4A'7C15ull)) & m61);
-        left = right;
-        right = next;
-    }
-    const std::uint64_t hi_free = left >> 1;                           // 60 bits
-    const std::uint64_t lo_free = right | ((left & 1) << 61);          // 62 bits
+// A UUID v4 (version nibble 4, variant 10) for the event with key
+// event_key(stream, k), injective in (stream, k): its 122 free bits hold the
+// 64-bit key (injective in k) and 58 bits of the stream's tag XOR a
+// multiplicative hash of the key, so the key and then the tag can be read
+// back from an id (two streams share ids only if their 58-bit tags collide,
+// a 2^-58 chance per pair), and ids of one stream share no visible prefix.
+constexpr void request_id(std::uint64_t tag, std::uint64_t key, std::uint64_t& hi, std::uint64_t& lo) {
+    constexpr std::uint64_t m58 = (std::uint64_t{1} << 58) - 1;
+    constexpr std::uint64_t m62 = (std::uint64_t{1} << 62) - 1;
+    const std::uint64_t hi_free = ((key >> 62) << 58) | ((tag ^ ((key * 0x9E37'79B9'7F4A'7C15ull) >> 6)) & m58);  // 60 bits
     hi = ((hi_free >> 12) << 16) | 0x4000ull | (hi_free & 0xFFFull);
-    lo = lo_free | 0x8000'0000'0000'0000ull;
+    lo = (key & m62) | 0x8000'0000'0000'0000ull;
 }
 
 }  // namespace supervent::core

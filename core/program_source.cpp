@@ -54,6 +54,11 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
       shard_count_(std::max<std::uint32_t>(identity.shard_count, 1)) {
     assert(batch_events_max >= 1);  // runtime.batch_events is checked to be 1.. at load
     keys_.resize(block_stride_);
+    for (const GenOp& op : program_->gens) {
+        if (op.kind == GenKind::event_time) time_draw_ = op.first_draw;
+        if (op.kind == GenKind::uuid4 && op.column == program_->request_id_column) request_draw_ = op.first_draw;
+        if (op.kind == GenKind::choice && op.column == program_->shape_column) shape_draw_ = op.first_draw;
+    }
     raw_.resize(std::size_t{program_->draws_per_event} * block_stride_);
     columns_.resize(std::size_t{program_->column_count} * block_stride_);
     time_caches_.resize(program_->time_formats.size());
@@ -112,7 +117,7 @@ void ProgramSource::generate_block(std::uint32_t count, EventClock& clock, const
         for (std::uint32_t i = 0; i < count; ++i) keys_[i] = event_key(stream_, next_event_++);
     }
     std::fill(keys_.data() + count, keys_.data() + block_padded_, 0);  // padding lanes: drawn, never shown
-    fill_keyed_words();
+    fill_keyed_words(inputs);
     for (const GenOp& op : program_->gens) generate_column(op, count, clock, inputs);
 }
 
@@ -181,10 +186,17 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
 
 // Counter-based: draw d of event i depends on the event's key alone, so an
 // event's content is the same whichever batch, block or worker makes it.
-void ProgramSource::fill_keyed_words() {
+void ProgramSource::fill_keyed_words(const EventInputs* inputs) {
     const std::uint32_t padded = block_padded_;
     const std::uint64_t* keys = keys_.data();
+    const std::int32_t time_skip = inputs ? time_draw_ : -1;
+    const std::int32_t request_skip = inputs && inputs->request_hi ? request_draw_ : -1;
+    const std::int32_t shape_skip = inputs && inputs->shapes ? shape_draw_ : -1;
     for (std::uint32_t d = 0; d < program_->draws_per_event; ++d) {
+        const auto draw = static_cast<std::int32_t>(d);
+        if (draw == time_skip || draw == shape_skip || (request_skip >= 0 && (draw == request_skip || draw == request_skip + 1))) {
+            continue;  // replaced by the inputs: not drawn, so not paid for
+        }
         std::uint64_t* out = raw_.data() + std::size_t{d} * padded;
         for (std::uint32_t i = 0; i < padded; ++i) out[i] = keyed_word(keys[i], d);
     }

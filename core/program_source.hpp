@@ -74,7 +74,7 @@ private:
     // Inlined into serialize_event: a call per field would cost more than most fields.
     [[nodiscard, gnu::always_inline]] inline char* put_value(const PutOp& op, std::uint32_t event, char* out);
     void fill_sequence(const GenOp& op, std::uint32_t count, std::uint64_t* out);
-    void fill_keyed_words();
+    void fill_keyed_words(const EventInputs* inputs);
     void fill_combine(const CombineSpec& spec, std::uint64_t* out);
     [[nodiscard]] std::uint64_t* column(std::uint32_t index) { return columns_.data() + std::size_t{index} * block_stride_; }
 
@@ -88,6 +88,11 @@ private:
     std::uint32_t block_stride_;  // events per block, rounded up to rng_lanes
     std::uint32_t block_padded_ = 0;  // the current block's count, rounded up
     std::vector<std::uint64_t> keys_;     // the current block's event keys, padded
+    // Draws a scenario's inputs replace (never made then): the event time's,
+    // the request id's two, the event type's. -1: none.
+    std::int32_t time_draw_ = -1;
+    std::int32_t request_draw_ = -1;
+    std::int32_t shape_draw_ = -1;
     std::vector<std::uint64_t> raw_;      // draws_per_event columns of random words
     std::vector<std::uint64_t> columns_;  // column_count columns of values
     std::vector<TimeFormatCache> time_caches_;  // one per time format

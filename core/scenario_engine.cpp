@@ -351,12 +351,18 @@ struct LaterFirst {
 struct TimelineCursor {
     TimelineCursor(RootTimeline t, std::uint32_t buffer_events, std::uint64_t entry_stream, std::uint32_t shard_index,
                    std::uint32_t shard_count)
-        : timeline(std::move(t)), buffer(buffer_events), stream(entry_stream), next_k(shard_index), stride(shard_count) {}
+        : timeline(std::move(t)),
+          buffer(buffer_events),
+          stream(entry_stream),
+          tag(stream_tag(entry_stream)),
+          next_k(shard_index),
+          stride(shard_count) {}
     RootTimeline timeline;
     std::vector<std::int64_t> buffer;
     std::uint32_t pos = 0;
     std::uint32_t len = 0;
     std::uint64_t stream;
+    std::uint64_t tag;  // stream_tag(stream), for request ids
     std::uint64_t next_k;
     std::uint64_t stride;
 
@@ -387,6 +393,7 @@ struct ScenarioEngine::SourceState {
     // Live roots are events 0, 1, ... of this stream: one per source and
     // global shard index (part * workers + worker), so parts never overlap.
     std::uint64_t live_stream = 0;
+    std::uint64_t live_tag = 0;
     std::uint64_t live_next = 0;
     std::int64_t live_last_ns = 0;
     double live_credit = 0;
@@ -422,6 +429,7 @@ ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario,
         SourceState& state = sources_[i];
         const std::uint64_t source_stream = combine64(run_stream, hash_text(s.sources[i].name));
         state.live_stream = combine64(combine64(source_stream, 0x11FE'0000ull), identity.shard_index);
+        state.live_tag = stream_tag(state.live_stream);
         SourceIdentity program_identity = identity;
         program_identity.seed = source_stream;
         state.program = std::make_unique<ProgramSource>(s.sources[i].program, program_identity, batch_events_max,
@@ -554,7 +562,7 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
         st.times[n] = best_ns;
         st.keys[n] = event_key(best->stream, k);
         st.shapes[n] = root_shape(spec, st.keys[n]);
-        request_id(best->stream, k, st.hi[n], st.lo[n]);
+        request_id(best->tag, st.keys[n], st.hi[n], st.lo[n]);
         st.root[n] = 1;
         ++n;
     }
@@ -608,13 +616,12 @@ std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint
     const std::int64_t from = state.live_last_ns > 0 ? std::min(state.live_last_ns, now_ns) : now_ns;
     const double step = static_cast<double>(now_ns - from) / max_events;
     for (std::uint32_t i = 0; i < max_events; ++i) {
-        assert(state.live_next <= request_index_max);
         const std::uint64_t k = state.live_next++;
         const std::uint64_t key = event_key(state.live_stream, k);
         st.keys[i] = key;
         st.times[i] = from + static_cast<std::int64_t>(step * (i + unit_double(keyed_word(key, key_draw::live_jitter))));
         st.shapes[i] = root_shape(spec, key);
-        request_id(state.live_stream, k, st.hi[i], st.lo[i]);
+        request_id(state.live_tag, key, st.hi[i], st.lo[i]);
         st.root[i] = 1;
     }
     state.live_last_ns = now_ns;
