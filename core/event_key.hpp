@@ -69,7 +69,6 @@ __extension__ using uint128_t = unsigned __int128;
 // draws (which count from 0): keyed_word(key, salt).
 namespace key_draw {
 inline constexpr std::uint64_t root_type = 1u << 20;
-inline constexpr std::uint64_t live_jitter = root_type + 1;
 inline constexpr std::uint64_t delay_u = root_type + 2;
 inline constexpr std::uint64_t delay_v = root_type + 3;
 inline constexpr std::uint64_t rule_fires = root_type + 16;  // + rule index

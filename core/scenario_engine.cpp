@@ -619,7 +619,8 @@ std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint
         const std::uint64_t k = state.live_next++;
         const std::uint64_t key = event_key(state.live_stream, k);
         st.keys[i] = key;
-        st.times[i] = from + static_cast<std::int64_t>(step * (i + unit_double(keyed_word(key, key_draw::live_jitter))));
+        // The key is itself a uniform 64-bit hash; the program's draws are keyed_word(key, d), apart from it.
+        st.times[i] = from + static_cast<std::int64_t>(step * (i + unit_double(key)));
         st.shapes[i] = root_shape(spec, key);
         request_id(state.live_tag, key, st.hi[i], st.lo[i]);
         st.root[i] = 1;
