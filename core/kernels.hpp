@@ -43,6 +43,10 @@ struct Kernels {
     // out[i] = a value of bucket sample(raw_pick[i]) drawn with raw_value[i].
     void (*sample_buckets)(const std::uint64_t* raw_pick, const std::uint64_t* raw_value,
                            std::size_t count, BucketView buckets, std::uint64_t* out);
+    // out[i] = keyed_word(keys[i], draw) (core/event_key.hpp): draw `draw` of
+    // `count` events (a multiple of rng_lanes). SIMD sets build the 64x64->128
+    // product from four 32x32->64 ones.
+    void (*fill_keyed)(const std::uint64_t* keys, std::size_t count, std::uint64_t draw, std::uint64_t* out);
 };
 
 [[nodiscard]] const Kernels& scalar_kernels();

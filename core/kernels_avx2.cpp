@@ -96,7 +96,32 @@ SUPERVENT_AVX2 void sample_buckets_avx2(const std::uint64_t* raw_pick, const std
     }
 }
 
-constexpr Kernels avx2_set{"avx2", fill_random_avx2, sample_alias_avx2, sample_buckets_avx2};
+// keyed_word on four events: s = key + (draw + 1) * inc; the 128-bit product
+// s * (s ^ c) from 32-bit halves; its two halves XORed.
+SUPERVENT_AVX2 void fill_keyed_avx2(const std::uint64_t* keys, std::size_t count, std::uint64_t draw,
+                                    std::uint64_t* out) {
+    const __m256i inc = _mm256_set1_epi64x(static_cast<long long>((draw + 1) * 0xA076'1D64'78BD'642Full));
+    const __m256i c = _mm256_set1_epi64x(static_cast<long long>(0xE703'7ED1'A0B4'28DBull));
+    const __m256i m32 = _mm256_set1_epi64x(0xFFFF'FFFFll);
+    for (std::size_t i = 0; i < count; i += 4) {
+        const __m256i a = _mm256_add_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + i)), inc);
+        const __m256i b = _mm256_xor_si256(a, c);
+        const __m256i a1 = _mm256_srli_epi64(a, 32);
+        const __m256i b1 = _mm256_srli_epi64(b, 32);
+        const __m256i p00 = _mm256_mul_epu32(a, b);
+        const __m256i p01 = _mm256_mul_epu32(a, b1);
+        const __m256i p10 = _mm256_mul_epu32(a1, b);
+        const __m256i p11 = _mm256_mul_epu32(a1, b1);
+        const __m256i mid = _mm256_add_epi64(_mm256_add_epi64(_mm256_srli_epi64(p00, 32), _mm256_and_si256(p01, m32)),
+                                             _mm256_and_si256(p10, m32));
+        const __m256i lo = _mm256_or_si256(_mm256_and_si256(p00, m32), _mm256_slli_epi64(mid, 32));
+        const __m256i hi = _mm256_add_epi64(_mm256_add_epi64(p11, _mm256_srli_epi64(p01, 32)),
+                                            _mm256_add_epi64(_mm256_srli_epi64(p10, 32), _mm256_srli_epi64(mid, 32)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_xor_si256(lo, hi));
+    }
+}
+
+constexpr Kernels avx2_set{"avx2", fill_random_avx2, sample_alias_avx2, sample_buckets_avx2, fill_keyed_avx2};
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/event_key.hpp"
 #include "core/kernels.hpp"
 
 namespace supervent::core {
@@ -31,7 +32,13 @@ void sample_buckets_scalar(const std::uint64_t* raw_pick, const std::uint64_t* r
     }
 }
 
-constexpr Kernels scalar_set{"scalar", fill_random_scalar, sample_alias_scalar, sample_buckets_scalar};
+void fill_keyed_scalar(const std::uint64_t* __restrict keys, std::size_t count, std::uint64_t draw,
+                       std::uint64_t* __restrict out) {
+    for (std::size_t i = 0; i < count; ++i) out[i] = keyed_word(keys[i], draw);
+}
+
+constexpr Kernels scalar_set{"scalar", fill_random_scalar, sample_alias_scalar, sample_buckets_scalar,
+                             fill_keyed_scalar};
 
 }  // namespace
 

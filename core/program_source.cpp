@@ -15,14 +15,6 @@ std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) {
     return static_cast<std::uint64_t>((static_cast<uint128>(a) * b) >> 64);
 }
 
-// Draw `draw` of `count` events. Out of line and on plain pointers: inlined
-// into the member function, GCC 12 spilled the 128-bit product to the stack
-// (13 instructions a word instead of 9).
-[[gnu::noinline]] void keyed_words(const std::uint64_t* __restrict keys, std::uint32_t count, std::uint64_t draw,
-                                   std::uint64_t* __restrict out) {
-    for (std::uint32_t i = 0; i < count; ++i) out[i] = keyed_word(keys[i], draw);
-}
-
 std::uint32_t round_up_lanes(std::uint32_t n) {
     return (n + rng_lanes - 1) / rng_lanes * rng_lanes;
 }
@@ -205,7 +197,7 @@ void ProgramSource::fill_keyed_words(const EventInputs* inputs) {
         if (draw == time_skip || draw == shape_skip || (request_skip >= 0 && (draw == request_skip || draw == request_skip + 1))) {
             continue;  // replaced by the inputs: not drawn, so not paid for
         }
-        keyed_words(keys, padded, d, raw_.data() + std::size_t{d} * padded);
+        kernels_.fill_keyed(keys, padded, d, raw_.data() + std::size_t{d} * padded);
     }
 }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/event_key.hpp"
 #include "core/kernels.hpp"
 #include "core/program_source.hpp"
 #include "core/scenarios.hpp"
@@ -50,6 +51,20 @@ TEST_CASE("every kernel's random fill matches the scalar reference", "[kernels]"
             scalar_kernels().fill_random(a, want.data(), count);
             k->fill_random(b, got.data(), count);
             CHECK(got == want);
+        }
+    }
+}
+
+TEST_CASE("every kernel's keyed fill matches keyed_word", "[kernels]") {
+    const auto keys = random_words(5, 1000);
+    for (const Kernels* k : supported_kernels()) {
+        INFO("kernel " << k->name);
+        for (const std::uint64_t draw : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{37}, std::uint64_t{1} << 20}) {
+            std::vector<std::uint64_t> got(1000);
+            k->fill_keyed(keys.data(), 1000, draw, got.data());
+            bool same = true;
+            for (std::size_t i = 0; i < 1000; ++i) same &= got[i] == keyed_word(keys[i], draw);
+            CHECK(same);
         }
     }
 }
