@@ -90,7 +90,7 @@ TEST_CASE("auto without an index, or with one out of range, is refused clearly",
     CHECK_THAT(resolve_error(4, env), Contains("JOB_COMPLETION_INDEX") && Contains("gives part 9"));
 }
 
-TEST_CASE("--shard resolves into the settings; --seed marks the seed as given", "[shard]") {
+TEST_CASE("the shard option resolves into the settings and the seed option marks the seed as given", "[shard]") {
     FakeEnv env;
     Settings whole = settings_from({}, env);
     CHECK((whole.shard_index == 0 && whole.shard_count == 1 && !whole.seed_given));
