@@ -5,6 +5,7 @@
 
 #include "config/toml_write.hpp"
 #include "core/event_key.hpp"
+#include "daemon/log.hpp"
 
 namespace supervent::daemon {
 
@@ -23,6 +24,15 @@ bool choose_seed(config::Settings& settings) {
     std::random_device device;
     settings.seed = (std::uint64_t{device()} << 32) ^ device();
     return true;
+}
+
+void log_part_and_seed(const config::Settings& settings) {
+    const bool live = settings.live || !settings.window_start_ns.has_value();
+    if (!settings.seed_given && live) {
+        log::notice("seed %llu, drawn at random (--seed %llu replays this run)",
+                    static_cast<unsigned long long>(settings.seed), static_cast<unsigned long long>(settings.seed));
+    }
+    if (settings.shard_count > 1) log::notice("part %s of the run (--shard)", part_text(settings).c_str());
 }
 
 std::string part_text(const config::Settings& settings) {

@@ -24,4 +24,7 @@ bool choose_seed(config::Settings& settings);
 // "I/N", for messages.
 [[nodiscard]] std::string part_text(const config::Settings& settings);
 
+// Logs the part (with --shard) and a seed choose_seed drew.
+void log_part_and_seed(const config::Settings& settings);
+
 }  // namespace supervent::daemon

@@ -127,14 +127,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (settings.check_config_only) return check_config(settings);
-        if (supervent::daemon::choose_seed(settings)) {
-            supervent::daemon::log::notice("seed %llu, drawn at random (--seed %llu replays this run)",
-                                           static_cast<unsigned long long>(settings.seed),
-                                           static_cast<unsigned long long>(settings.seed));
-        }
-        if (settings.shard_count > 1) {
-            supervent::daemon::log::notice("part %s of the run (--shard)", supervent::daemon::part_text(settings).c_str());
-        }
+        (void)supervent::daemon::choose_seed(settings);  // said in the log once the log is set up
         // A reload re-reads the config file and reapplies these same options
         // on top, so the command line keeps winning over the file; a seed
         // drawn at start stays the run's seed.
