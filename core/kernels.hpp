@@ -34,9 +34,6 @@ struct BucketView {
 
 struct Kernels {
     std::string_view name;
-    // Writes `count` words (a multiple of rng_lanes): word i is the next
-    // output of lane i % rng_lanes.
-    void (*fill_random)(RngState& state, std::uint64_t* out, std::size_t count);
     // out[i] = the alias sample of raw[i]; count is a multiple of rng_lanes.
     void (*sample_alias)(const std::uint64_t* raw, std::size_t count, AliasView table,
                          std::uint64_t* out);

@@ -10,14 +10,6 @@
 namespace supervent::core {
 namespace {
 
-void fill_random_scalar(RngState& state, std::uint64_t* out, std::size_t count) {
-    for (std::size_t i = 0; i < count; i += rng_lanes) {
-        for (std::size_t lane = 0; lane < rng_lanes; ++lane) {
-            out[i + lane] = xoshiro_next(state, lane);
-        }
-    }
-}
-
 void sample_alias_scalar(const std::uint64_t* raw, std::size_t count, AliasView table,
                          std::uint64_t* out) {
     for (std::size_t i = 0; i < count; ++i) {
@@ -37,7 +29,7 @@ void fill_keyed_scalar(const std::uint64_t* __restrict keys, std::size_t count, 
     for (std::size_t i = 0; i < count; ++i) out[i] = keyed_word(keys[i], draw);
 }
 
-constexpr Kernels scalar_set{"scalar", fill_random_scalar, sample_alias_scalar, sample_buckets_scalar,
+constexpr Kernels scalar_set{"scalar", sample_alias_scalar, sample_buckets_scalar,
                              fill_keyed_scalar};
 
 }  // namespace

@@ -40,21 +40,6 @@ TEST_CASE("the scalar kernel set is listed first and selectable", "[kernels]") {
     CHECK(scalar_kernels().name == "scalar");
 }
 
-TEST_CASE("every kernel's random fill matches the scalar reference", "[kernels]") {
-    for (const Kernels* k : supported_kernels()) {
-        INFO("kernel " << k->name);
-        RngState a = seed_rng(7, 3);
-        RngState b = a;
-        for (const std::size_t count : {std::size_t{8}, std::size_t{64}, std::size_t{1000}}) {
-            std::vector<std::uint64_t> want(count);
-            std::vector<std::uint64_t> got(count);
-            scalar_kernels().fill_random(a, want.data(), count);
-            k->fill_random(b, got.data(), count);
-            CHECK(got == want);
-        }
-    }
-}
-
 TEST_CASE("every kernel's keyed fill matches keyed_word", "[kernels]") {
     const auto keys = random_words(5, 1000);
     for (const Kernels* k : supported_kernels()) {
