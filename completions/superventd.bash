@@ -16,6 +16,10 @@ _superventd() {
         --compression)
             COMPREPLY=($(compgen -W 'none zstd gzip' -- "$cur"))
             return ;;
+        --shard)
+            COMPREPLY=($(compgen -W 'auto/' -- "$cur"))
+            compopt -o nospace
+            return ;;
         --zero-copy)
             COMPREPLY=($(compgen -W 'auto on off' -- "$cur"))
             return ;;

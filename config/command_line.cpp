@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/load.hpp"
+#include "config/shard_spec.hpp"
 #include "config/sink_values.hpp"
 #include "config/values.hpp"
 #include "config/scenario_rules.hpp"
@@ -61,7 +62,16 @@ constexpr std::array options{
     OptionSpec{"--events", "N", [](Settings& s, std::string_view v) { s.events = detail::parse_uint(v); }},
     OptionSpec{"--duration", "TIME",
                [](Settings& s, std::string_view v) { s.duration_s = detail::parse_duration(v); }},
-    OptionSpec{"--seed", "N", [](Settings& s, std::string_view v) { s.seed = detail::parse_uint(v); }},
+    OptionSpec{"--seed", "N",
+               [](Settings& s, std::string_view v) {
+                   s.seed = detail::parse_uint(v);
+                   s.seed_given = true;
+               }},
+    OptionSpec{"--shard", "I/N",
+               [](Settings& s, std::string_view v) {
+                   (void)parse_shard_spec(v);  // the syntax now; "auto" is resolved with the environment
+                   s.shard_spec = std::string(v);
+               }},
     OptionSpec{"--checkpoint", "PATH",
                [](Settings& s, std::string_view v) { s.checkpoint_path = detail::check_checkpoint_path(v); }},
     OptionSpec{"--scale", "F",
@@ -232,6 +242,7 @@ Settings resolve(const std::vector<Given>& given, const GetEnv& get_env) {
         }
     }
     apply_scale(settings);
+    resolve_shard(settings, get_env);
     resolve_token(settings, get_env);
     return settings;
 }
@@ -274,6 +285,7 @@ Settings reload_daemon_settings(int argc, const char* const* argv, const GetEnv&
             if (option.spec->apply != nullptr) apply_option(settings, option);
         }
         apply_scale(settings);
+        resolve_shard(settings, get_env);
         resolve_token(settings, get_env);
         return settings;
     } catch (const ConfigError& error) {
@@ -359,13 +371,22 @@ std::string daemon_help_text() {
         "  --rotate-keep N         rotated files to keep (1 to 1000; default 5)\n"
         "\n"
         "Generation:\n"
-        "  --rate N|unlimited      events per second over all workers (default unlimited)\n"
+        "  --rate N|unlimited      events per second over all workers (default\n"
+        "                          unlimited); with --shard, over all parts: each part\n"
+        "                          runs 1/N of it\n"
         "  --events N              stop after N events, once every one is acknowledged\n"
         "                          (default 0: no limit)\n"
         "  --duration TIME         stop after TIME: seconds, or a duration such as 30s,\n"
         "                          5m, 1h30m or 250ms (default 0: no limit)\n"
         "  --seed N                seed of the generators: the same seed gives the same\n"
-        "                          events (default 1)\n"
+        "                          events (default: 1 for a backfill; a live run draws\n"
+        "                          one at random and prints it in the summary and status)\n"
+        "  --shard I/N             run part I of N (0 <= I < N) of the run: a backfill's\n"
+        "                          root events (with their dependents) are split between\n"
+        "                          the parts, whose union is exactly the one-process run;\n"
+        "                          live, each part runs 1/N of the rate. auto/N takes I\n"
+        "                          from JOB_COMPLETION_INDEX, SUPERVENT_SHARD_INDEX or\n"
+        "                          the -<ordinal> ending HOSTNAME\n"
         "  --scale F               multiply the scenario's volume counts and live rates\n"
         "                          by F (0 < F <= 1000000; counts round to the nearest,\n"
         "                          at least 1): --scale 0.001 runs a thousandth of it\n"
@@ -376,9 +397,10 @@ std::string daemon_help_text() {
         "  --start TIME, --end TIME\n"
         "                          spread the event times evenly over this RFC 3339\n"
         "                          window (e.g. 2026-01-01T00:00:00Z) instead of using\n"
-        "                          the clock; needs --events. With a fixed seed, window\n"
-        "                          and worker count, each worker's output is the same\n"
-        "                          bytes every time\n"
+        "                          the clock; needs --events. With a fixed seed and\n"
+        "                          window the events are the same every time, whatever\n"
+        "                          the worker count or --shard split (only the order\n"
+        "                          changes)\n"
         "  --live                  ignore any window (a scenario file's start_time and\n"
         "                          end_time too): timestamps are now, at the rate of\n"
         "                          --rate or the scenario's event frequencies\n"

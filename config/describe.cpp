@@ -124,6 +124,9 @@ std::string describe(const Settings& settings) {
     text += line("rate", rate_text(settings));
     text += line("limits", limits_text(settings));
     text += line("seed", concat(settings.seed));
+    if (settings.shard_count > 1) {
+        text += line("part", concat(settings.shard_index, " of ", settings.shard_count, " (--shard ", settings.shard_spec, ")"));
+    }
     if (!settings.checkpoint_path.empty()) text += line("checkpoint", settings.checkpoint_path);
     text += line("scenario", settings.sources.empty()
                                  ? settings.scenario

@@ -104,6 +104,17 @@ struct Settings {
     // now, and the scenario's event frequencies (or --rate) set the pace.
     bool live = false;
     std::uint64_t seed = 1;
+    // --seed / generation.seed given. Without it a live run draws a random
+    // seed at start (printed in the summary and status, so it can be
+    // replayed); a backfill keeps seed 1, so the parts of a sharded backfill
+    // and a resumed run agree without being told.
+    bool seed_given = false;
+    // --shard I/N / generation.shard: this process runs part I of N of the
+    // run (config/shard_spec.hpp; "auto/N" takes I from the environment).
+    // shard_index/shard_count are resolved from shard_spec at load.
+    std::string shard_spec;
+    std::uint32_t shard_index = 0;
+    std::uint32_t shard_count = 1;
     // A backfill's checkpoint (--checkpoint / [generation] checkpoint): how
     // far every worker got, written every second; a run started with the same
     // file resumes from there (daemon/checkpoint.hpp). "" = none.

@@ -16,6 +16,7 @@
 
 #include "config/input_bounds.hpp"
 #include "config/load.hpp"
+#include "config/shard_spec.hpp"
 #include "config/sink_values.hpp"
 #include "config/scenario_rules.hpp"
 #include "config/toml_scenario.hpp"
@@ -239,7 +240,16 @@ constexpr std::array generation_keys{
     KeySpec{"rate", apply_rate},
     KeySpec{"events", [](Settings& s, const toml::node& n) { s.events = uint_of(n); }},
     KeySpec{"duration", apply_duration},
-    KeySpec{"seed", [](Settings& s, const toml::node& n) { s.seed = uint_of(n); }},
+    KeySpec{"seed",
+            [](Settings& s, const toml::node& n) {
+                s.seed = uint_of(n);
+                s.seed_given = true;
+            }},
+    KeySpec{"shard",
+            [](Settings& s, const toml::node& n) {
+                s.shard_spec = string_of(n);
+                (void)parse_shard_spec(s.shard_spec);  // "auto" is resolved with the environment
+            }},
     KeySpec{"checkpoint",
             [](Settings& s, const toml::node& n) { s.checkpoint_path = detail::check_checkpoint_path(string_of(n)); }},
     KeySpec{"scale",

@@ -11,6 +11,10 @@ inline constexpr std::uint32_t batch_events_max = 10'000;
 inline constexpr std::uint32_t batch_events_default = 2'000;
 
 inline constexpr std::uint32_t workers_max = 256;
+// --shard I/N: parts of one run at most; part * workers + worker (the global
+// shard index that seeds live streams) stays far inside 32 bits.
+inline constexpr std::uint32_t shard_parts_max = 65'536;
+static_assert(std::uint64_t{shard_parts_max} * workers_max <= UINT32_MAX);
 inline constexpr std::uint32_t connections_per_shard_max = 64;
 inline constexpr std::uint32_t connections_per_shard_default = 2;
 // Batches a shard may have filled or in flight per connection: one on the

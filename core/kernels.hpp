@@ -34,15 +34,16 @@ struct BucketView {
 
 struct Kernels {
     std::string_view name;
-    // Writes `count` words (a multiple of rng_lanes): word i is the next
-    // output of lane i % rng_lanes.
-    void (*fill_random)(RngState& state, std::uint64_t* out, std::size_t count);
     // out[i] = the alias sample of raw[i]; count is a multiple of rng_lanes.
     void (*sample_alias)(const std::uint64_t* raw, std::size_t count, AliasView table,
                          std::uint64_t* out);
     // out[i] = a value of bucket sample(raw_pick[i]) drawn with raw_value[i].
     void (*sample_buckets)(const std::uint64_t* raw_pick, const std::uint64_t* raw_value,
                            std::size_t count, BucketView buckets, std::uint64_t* out);
+    // out[i] = keyed_word(keys[i], draw) (core/event_key.hpp): draw `draw` of
+    // `count` events (a multiple of rng_lanes). SIMD sets build the 64x64->128
+    // product from four 32x32->64 ones.
+    void (*fill_keyed)(const std::uint64_t* keys, std::size_t count, std::uint64_t draw, std::uint64_t* out);
 };
 
 [[nodiscard]] const Kernels& scalar_kernels();

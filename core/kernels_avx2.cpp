@@ -10,50 +10,6 @@ namespace {
 
 #define SUPERVENT_AVX2 __attribute__((target("avx2")))
 
-struct Avx2Lanes {
-    __m256i s[4][2];  // word, half (lanes 0..3, 4..7)
-};
-
-SUPERVENT_AVX2 inline __m256i rotl_avx2(__m256i x, int k) {
-    return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
-}
-
-// One xoshiro256** step of four lanes; multiplies by 5 and 9 as shift-adds
-// because AVX2 has no 64-bit multiply.
-SUPERVENT_AVX2 inline __m256i step_avx2(__m256i& s0, __m256i& s1, __m256i& s2, __m256i& s3) {
-    const __m256i times5 = _mm256_add_epi64(s1, _mm256_slli_epi64(s1, 2));
-    const __m256i r = rotl_avx2(times5, 7);
-    const __m256i result = _mm256_add_epi64(r, _mm256_slli_epi64(r, 3));
-    const __m256i t = _mm256_slli_epi64(s1, 17);
-    s2 = _mm256_xor_si256(s2, s0);
-    s3 = _mm256_xor_si256(s3, s1);
-    s1 = _mm256_xor_si256(s1, s2);
-    s0 = _mm256_xor_si256(s0, s3);
-    s2 = _mm256_xor_si256(s2, t);
-    s3 = rotl_avx2(s3, 45);
-    return result;
-}
-
-SUPERVENT_AVX2 void fill_random_avx2(RngState& state, std::uint64_t* out, std::size_t count) {
-    Avx2Lanes v;
-    for (int w = 0; w < 4; ++w) {
-        for (int h = 0; h < 2; ++h) {
-            v.s[w][h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(&state.s[w][4 * h]));
-        }
-    }
-    for (std::size_t i = 0; i < count; i += rng_lanes) {
-        for (int h = 0; h < 2; ++h) {
-            const __m256i r = step_avx2(v.s[0][h], v.s[1][h], v.s[2][h], v.s[3][h]);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 4 * h), r);
-        }
-    }
-    for (int w = 0; w < 4; ++w) {
-        for (int h = 0; h < 2; ++h) {
-            _mm256_store_si256(reinterpret_cast<__m256i*>(&state.s[w][4 * h]), v.s[w][h]);
-        }
-    }
-}
-
 // Four alias samples: returns the chosen indices as 64-bit lanes.
 SUPERVENT_AVX2 inline __m256i alias_avx2(__m256i raw, const AliasView& t) {
     const __m256i count = _mm256_set1_epi64x(t.count);
@@ -96,7 +52,32 @@ SUPERVENT_AVX2 void sample_buckets_avx2(const std::uint64_t* raw_pick, const std
     }
 }
 
-constexpr Kernels avx2_set{"avx2", fill_random_avx2, sample_alias_avx2, sample_buckets_avx2};
+// keyed_word on four events: s = key + (draw + 1) * inc; the 128-bit product
+// s * (s ^ c) from 32-bit halves; its two halves XORed.
+SUPERVENT_AVX2 void fill_keyed_avx2(const std::uint64_t* keys, std::size_t count, std::uint64_t draw,
+                                    std::uint64_t* out) {
+    const __m256i inc = _mm256_set1_epi64x(static_cast<long long>((draw + 1) * 0xA076'1D64'78BD'642Full));
+    const __m256i c = _mm256_set1_epi64x(static_cast<long long>(0xE703'7ED1'A0B4'28DBull));
+    const __m256i m32 = _mm256_set1_epi64x(0xFFFF'FFFFll);
+    for (std::size_t i = 0; i < count; i += 4) {
+        const __m256i a = _mm256_add_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + i)), inc);
+        const __m256i b = _mm256_xor_si256(a, c);
+        const __m256i a1 = _mm256_srli_epi64(a, 32);
+        const __m256i b1 = _mm256_srli_epi64(b, 32);
+        const __m256i p00 = _mm256_mul_epu32(a, b);
+        const __m256i p01 = _mm256_mul_epu32(a, b1);
+        const __m256i p10 = _mm256_mul_epu32(a1, b);
+        const __m256i p11 = _mm256_mul_epu32(a1, b1);
+        const __m256i mid = _mm256_add_epi64(_mm256_add_epi64(_mm256_srli_epi64(p00, 32), _mm256_and_si256(p01, m32)),
+                                             _mm256_and_si256(p10, m32));
+        const __m256i lo = _mm256_or_si256(_mm256_and_si256(p00, m32), _mm256_slli_epi64(mid, 32));
+        const __m256i hi = _mm256_add_epi64(_mm256_add_epi64(p11, _mm256_srli_epi64(p01, 32)),
+                                            _mm256_add_epi64(_mm256_srli_epi64(p10, 32), _mm256_srli_epi64(mid, 32)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_xor_si256(lo, hi));
+    }
+}
+
+constexpr Kernels avx2_set{"avx2", sample_alias_avx2, sample_buckets_avx2, fill_keyed_avx2};
 
 }  // namespace
 

@@ -1,5 +1,5 @@
-// AVX-512 kernels (F + VL): one 512-bit vector holds one state word of all
-// eight lanes. Like the AVX2 set, only these functions carry the target
+// AVX-512 kernels (F + VL): eight 64-bit lanes a vector. Like the AVX2 set,
+// only these functions carry the target
 // attribute, and the set is offered only when the CPU has the features.
 // GCC 12's _mm512_undefined_epi32() initialises a value from itself on
 // purpose, which -Wmaybe-uninitialized reports wherever an intrinsic using it
@@ -14,29 +14,6 @@ namespace supervent::core {
 namespace {
 
 #define SUPERVENT_AVX512 __attribute__((target("avx512f,avx512vl")))
-
-SUPERVENT_AVX512 void fill_random_avx512(RngState& state, std::uint64_t* out, std::size_t count) {
-    __m512i s0 = _mm512_load_si512(state.s[0]);
-    __m512i s1 = _mm512_load_si512(state.s[1]);
-    __m512i s2 = _mm512_load_si512(state.s[2]);
-    __m512i s3 = _mm512_load_si512(state.s[3]);
-    for (std::size_t i = 0; i < count; i += rng_lanes) {
-        const __m512i times5 = _mm512_add_epi64(s1, _mm512_slli_epi64(s1, 2));
-        const __m512i r = _mm512_rol_epi64(times5, 7);
-        _mm512_storeu_si512(out + i, _mm512_add_epi64(r, _mm512_slli_epi64(r, 3)));
-        const __m512i t = _mm512_slli_epi64(s1, 17);
-        s2 = _mm512_xor_si512(s2, s0);
-        s3 = _mm512_xor_si512(s3, s1);
-        s1 = _mm512_xor_si512(s1, s2);
-        s0 = _mm512_xor_si512(s0, s3);
-        s2 = _mm512_xor_si512(s2, t);
-        s3 = _mm512_rol_epi64(s3, 45);
-    }
-    _mm512_store_si512(state.s[0], s0);
-    _mm512_store_si512(state.s[1], s1);
-    _mm512_store_si512(state.s[2], s2);
-    _mm512_store_si512(state.s[3], s3);
-}
 
 // Eight alias samples as 64-bit lanes.
 SUPERVENT_AVX512 inline __m512i alias_avx512(__m512i raw, const AliasView& t) {
@@ -68,7 +45,32 @@ SUPERVENT_AVX512 void sample_buckets_avx512(const std::uint64_t* raw_pick, const
     }
 }
 
-constexpr Kernels avx512_set{"avx512", fill_random_avx512, sample_alias_avx512, sample_buckets_avx512};
+// keyed_word on eight events, as fill_keyed_avx2 does on four.
+SUPERVENT_AVX512 void fill_keyed_avx512(const std::uint64_t* keys, std::size_t count, std::uint64_t draw,
+                                        std::uint64_t* out) {
+    const __m512i inc = _mm512_set1_epi64(static_cast<long long>((draw + 1) * 0xA076'1D64'78BD'642Full));
+    const __m512i c = _mm512_set1_epi64(static_cast<long long>(0xE703'7ED1'A0B4'28DBull));
+    const __m512i m32 = _mm512_set1_epi64(0xFFFF'FFFFll);
+    for (std::size_t i = 0; i < count; i += 8) {
+        const __m512i a = _mm512_add_epi64(_mm512_loadu_si512(keys + i), inc);
+        const __m512i b = _mm512_xor_si512(a, c);
+        const __m512i a1 = _mm512_srli_epi64(a, 32);
+        const __m512i b1 = _mm512_srli_epi64(b, 32);
+        const __m512i p00 = _mm512_mul_epu32(a, b);
+        const __m512i p01 = _mm512_mul_epu32(a, b1);
+        const __m512i p10 = _mm512_mul_epu32(a1, b);
+        const __m512i p11 = _mm512_mul_epu32(a1, b1);
+        const __m512i mid = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(p00, 32), _mm512_and_si512(p01, m32)),
+                                             _mm512_and_si512(p10, m32));
+        const __m512i lo = _mm512_or_si512(_mm512_and_si512(p00, m32), _mm512_slli_epi64(mid, 32));
+        const __m512i hi = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(p01, 32)),
+                                            _mm512_add_epi64(_mm512_srli_epi64(p10, 32), _mm512_srli_epi64(mid, 32)));
+        _mm512_storeu_si512(out + i, _mm512_xor_si512(lo, hi));
+    }
+}
+
+constexpr Kernels avx512_set{"avx512", sample_alias_avx512, sample_buckets_avx512,
+                             fill_keyed_avx512};
 
 }  // namespace
 

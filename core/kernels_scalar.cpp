@@ -4,18 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "core/event_key.hpp"
 #include "core/kernels.hpp"
 
 namespace supervent::core {
 namespace {
-
-void fill_random_scalar(RngState& state, std::uint64_t* out, std::size_t count) {
-    for (std::size_t i = 0; i < count; i += rng_lanes) {
-        for (std::size_t lane = 0; lane < rng_lanes; ++lane) {
-            out[i + lane] = xoshiro_next(state, lane);
-        }
-    }
-}
 
 void sample_alias_scalar(const std::uint64_t* raw, std::size_t count, AliasView table,
                          std::uint64_t* out) {
@@ -31,7 +24,13 @@ void sample_buckets_scalar(const std::uint64_t* raw_pick, const std::uint64_t* r
     }
 }
 
-constexpr Kernels scalar_set{"scalar", fill_random_scalar, sample_alias_scalar, sample_buckets_scalar};
+void fill_keyed_scalar(const std::uint64_t* __restrict keys, std::size_t count, std::uint64_t draw,
+                       std::uint64_t* __restrict out) {
+    for (std::size_t i = 0; i < count; ++i) out[i] = keyed_word(keys[i], draw);
+}
+
+constexpr Kernels scalar_set{"scalar", sample_alias_scalar, sample_buckets_scalar,
+                             fill_keyed_scalar};
 
 }  // namespace
 

@@ -47,12 +47,18 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
                              std::uint32_t batch_events_max, const Kernels& kernels)
     : program_(std::move(program)),
       kernels_(kernels),
-      rng_(seed_rng(identity.seed, identity.shard_index)),
+      stream_(combine64(identity.seed, 0x5EED'0000'0000'0000ull + identity.shard_index)),
       batch_events_max_(batch_events_max),
       block_stride_(round_up_lanes(std::min(batch_events_max, block_events_max))),
       shard_index_(identity.shard_index),
       shard_count_(std::max<std::uint32_t>(identity.shard_count, 1)) {
     assert(batch_events_max >= 1);  // runtime.batch_events is checked to be 1.. at load
+    keys_.resize(block_stride_);
+    for (const GenOp& op : program_->gens) {
+        if (op.kind == GenKind::event_time) time_draw_ = op.first_draw;
+        if (op.kind == GenKind::uuid4 && op.column == program_->request_id_column) request_draw_ = op.first_draw;
+        if (op.kind == GenKind::choice && op.column == program_->shape_column) shape_draw_ = op.first_draw;
+    }
     raw_.resize(std::size_t{program_->draws_per_event} * block_stride_);
     columns_.resize(std::size_t{program_->column_count} * block_stride_);
     time_caches_.resize(program_->time_formats.size());
@@ -67,7 +73,7 @@ std::size_t ProgramSource::write_ndjson(std::uint32_t count, TimeRange times, st
 
 std::size_t ProgramSource::write_events(std::uint32_t count, const EventInputs& inputs, std::span<char> out,
                                         std::uint32_t* event_ends) {
-    assert(inputs.times != nullptr);
+    assert(inputs.times != nullptr && inputs.keys != nullptr);
     EventClock unused_clock(TimeRange{}, 1);
     return write_batch(count, unused_clock, &inputs, out, event_ends);
 }
@@ -86,7 +92,8 @@ std::size_t ProgramSource::write_batch(std::uint32_t count, EventClock& clock, c
     for (std::uint32_t done = 0; done < count;) {
         const std::uint32_t n = std::min(count - done, block_stride_);
         if (inputs) {
-            const EventInputs block{inputs->times + done, inputs->request_hi ? inputs->request_hi + done : nullptr,
+            const EventInputs block{inputs->times + done, inputs->keys + done,
+                                    inputs->request_hi ? inputs->request_hi + done : nullptr,
                                     inputs->request_lo ? inputs->request_lo + done : nullptr,
                                     inputs->shapes ? inputs->shapes + done : nullptr};
             generate_block(n, clock, &block);
@@ -104,7 +111,13 @@ std::size_t ProgramSource::write_batch(std::uint32_t count, EventClock& clock, c
 
 void ProgramSource::generate_block(std::uint32_t count, EventClock& clock, const EventInputs* inputs) {
     block_padded_ = round_up_lanes(count);
-    kernels_.fill_random(rng_, raw_.data(), std::size_t{program_->draws_per_event} * block_padded_);
+    if (inputs) {
+        std::copy(inputs->keys, inputs->keys + count, keys_.data());
+    } else {
+        for (std::uint32_t i = 0; i < count; ++i) keys_[i] = event_key(stream_, next_event_++);
+    }
+    std::fill(keys_.data() + count, keys_.data() + block_padded_, 0);  // padding lanes: drawn, never shown
+    fill_keyed_words(inputs);
     for (const GenOp& op : program_->gens) generate_column(op, count, clock, inputs);
 }
 
@@ -174,6 +187,23 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
             }
             break;
         }
+    }
+}
+
+// Counter-based: draw d of event i depends on the event's key alone, so an
+// event's content is the same whichever batch, block or worker makes it.
+void ProgramSource::fill_keyed_words(const EventInputs* inputs) {
+    const std::uint32_t padded = block_padded_;
+    const std::uint64_t* keys = keys_.data();
+    const std::int32_t time_skip = inputs ? time_draw_ : -1;
+    const std::int32_t request_skip = inputs && inputs->request_hi ? request_draw_ : -1;
+    const std::int32_t shape_skip = inputs && inputs->shapes ? shape_draw_ : -1;
+    for (std::uint32_t d = 0; d < program_->draws_per_event; ++d) {
+        const auto draw = static_cast<std::int32_t>(d);
+        if (draw == time_skip || draw == shape_skip || (request_skip >= 0 && (draw == request_skip || draw == request_skip + 1))) {
+            continue;  // replaced by the inputs: not drawn, so not paid for
+        }
+        kernels_.fill_keyed(keys, padded, d, raw_.data() + std::size_t{d} * padded);
     }
 }
 

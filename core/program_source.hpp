@@ -8,6 +8,7 @@
 #include "core/kernels.hpp"
 #include "core/program.hpp"
 #include "core/rng.hpp"
+#include "core/event_key.hpp"
 
 namespace supervent::core {
 
@@ -35,10 +36,13 @@ private:
 };
 
 // What a scenario engine decides about each event of a batch instead of the
-// program drawing it: its time, its request id (a dependent event inherits
-// its parent's) and its event type (shape). Arrays of the batch's length.
+// program drawing it: its key (core/event_key.hpp: every word the program
+// draws for the event comes from it), its time, its request id (a dependent
+// event inherits its parent's) and its event type (shape). Arrays of the
+// batch's length.
 struct EventInputs {
     const std::int64_t* times = nullptr;        // required, non-decreasing
+    const std::uint64_t* keys = nullptr;        // required
     const std::uint64_t* request_hi = nullptr;  // UUID halves; null = drawn
     const std::uint64_t* request_lo = nullptr;
     const std::uint16_t* shapes = nullptr;      // null = drawn by the types' weights
@@ -70,15 +74,25 @@ private:
     // Inlined into serialize_event: a call per field would cost more than most fields.
     [[nodiscard, gnu::always_inline]] inline char* put_value(const PutOp& op, std::uint32_t event, char* out);
     void fill_sequence(const GenOp& op, std::uint32_t count, std::uint64_t* out);
+    void fill_keyed_words(const EventInputs* inputs);
     void fill_combine(const CombineSpec& spec, std::uint64_t* out);
     [[nodiscard]] std::uint64_t* column(std::uint32_t index) { return columns_.data() + std::size_t{index} * block_stride_; }
 
     std::shared_ptr<const Program> program_;
     const Kernels& kernels_;
-    RngState rng_;
+    // write_ndjson's events are events 0, 1, 2, ... of this stream (a
+    // function of the seed and shard index).
+    std::uint64_t stream_ = 0;
+    std::uint64_t next_event_ = 0;
     std::uint32_t batch_events_max_;
     std::uint32_t block_stride_;  // events per block, rounded up to rng_lanes
     std::uint32_t block_padded_ = 0;  // the current block's count, rounded up
+    std::vector<std::uint64_t> keys_;     // the current block's event keys, padded
+    // Draws a scenario's inputs replace (never made then): the event time's,
+    // the request id's two, the event type's. -1: none.
+    std::int32_t time_draw_ = -1;
+    std::int32_t request_draw_ = -1;
+    std::int32_t shape_draw_ = -1;
     std::vector<std::uint64_t> raw_;      // draws_per_event columns of random words
     std::vector<std::uint64_t> columns_;  // column_count columns of values
     std::vector<TimeFormatCache> time_caches_;  // one per time format

@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/event_key.hpp"
 #include "core/kernels.hpp"
 #include "core/rng.hpp"
 
@@ -350,6 +351,7 @@ std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& i
         if (!any_share) throw std::invalid_argument("no source can start events: give a root event type a rate or weight");
     }
     out->content_type = out->sources.front().program->content_type;
+    out->identity = in.identity;
     return out;
 }
 
@@ -361,6 +363,7 @@ struct ScenarioEngine::Pending {
     std::uint64_t id_lo = 0;
     std::uint16_t shape = 0;
     bool root = false;
+    std::uint64_t key = 0;  // core/event_key.hpp: everything drawn for the event comes from it
 };
 
 namespace {
@@ -369,13 +372,34 @@ struct LaterFirst {
     bool operator()(const P& a, const P& b) const { return a.time_ns > b.time_ns; }
 };
 
-// One volume entry's times, taken from its timeline a buffer at a time.
+// One volume entry's times, taken from its timeline a buffer at a time,
+// and the index k of the next one: RootTimeline's contract is that shard i
+// of n owns the roots k with k % n == i, in k order, so its j-th root is
+// k = j * n + i. The root's key and request id come from (stream, k), so a
+// root is the same event whichever shard (worker, part) makes it.
 struct TimelineCursor {
-    TimelineCursor(RootTimeline t, std::uint32_t buffer_events) : timeline(std::move(t)), buffer(buffer_events) {}
+    TimelineCursor(RootTimeline t, std::uint32_t buffer_events, std::uint64_t entry_stream, std::uint32_t shard_index,
+                   std::uint32_t shard_count)
+        : timeline(std::move(t)),
+          buffer(buffer_events),
+          stream(entry_stream),
+          tag(stream_tag(entry_stream)),
+          next_k(shard_index),
+          stride(shard_count) {}
     RootTimeline timeline;
     std::vector<std::int64_t> buffer;
     std::uint32_t pos = 0;
     std::uint32_t len = 0;
+    std::uint64_t stream;
+    std::uint64_t tag;  // stream_tag(stream), for request ids
+    std::uint64_t next_k;
+    std::uint64_t stride;
+
+    [[nodiscard]] std::uint64_t take_index() {
+        const std::uint64_t k = next_k;
+        next_k += stride;
+        return k;
+    }
 
     // The next time before `before_ns`, refilling the buffer as needed; INT64_MAX if none.
     std::int64_t head(std::int64_t before_ns) {
@@ -395,6 +419,11 @@ struct ScenarioEngine::SourceState {
     std::unique_ptr<ProgramSource> program;
     std::vector<std::unique_ptr<TimelineCursor>> cursors;
     std::vector<Pending> heap;  // min-heap on time: dependent events (and events put back)
+    // Live roots are events 0, 1, ... of this stream: one per source and
+    // global shard index (part * workers + worker), so parts never overlap.
+    std::uint64_t live_stream = 0;
+    std::uint64_t live_tag = 0;
+    std::uint64_t live_next = 0;
     std::int64_t live_last_ns = 0;
     double live_credit = 0;
     // Live bursts, one per live_volume entry: in a burst now, and when that changes (0: not started).
@@ -405,8 +434,9 @@ struct ScenarioEngine::SourceState {
 
 // The batch being assembled: what the engine decides per event.
 struct ScenarioEngine::Staging {
-    explicit Staging(std::uint32_t n) : times(n), hi(n), lo(n), shapes(n), root(n), ends(n), spacings(n) {}
+    explicit Staging(std::uint32_t n) : times(n), keys(n), hi(n), lo(n), shapes(n), root(n), ends(n), spacings(n) {}
     std::vector<std::int64_t> times;
+    std::vector<std::uint64_t> keys;
     std::vector<std::uint64_t> hi;
     std::vector<std::uint64_t> lo;
     std::vector<std::uint16_t> shapes;
@@ -422,16 +452,20 @@ ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario,
       batch_bytes_max_(batch_bytes_max == 0 ? SIZE_MAX : batch_bytes_max),
       staging_(std::make_unique<Staging>(batch_events_max)) {
     if (batch_events_max == 0) throw std::invalid_argument("batch_events_max must be at least 1");
-    inherit_ids_ = !scenario_->rules.empty();
-    std::uint64_t mix = identity.seed ^ (0x5CE7'A210'0000'0000ull + identity.shard_index);
-    for (std::uint64_t& word : rng_) word = splitmix64_next(mix);
-
     const CompiledScenario& s = *scenario_;
+    // Streams come from (seed, scenario identity, source name[, entry]), never
+    // from the shard: the shard only decides which roots it makes.
+    const std::uint32_t shard_count = std::max<std::uint32_t>(identity.shard_count, 1);
+    const std::uint64_t run_stream = combine64(identity.seed, s.identity);
+    live_timing_state_ = combine64(combine64(run_stream, 0x7141'0000ull), identity.shard_index);
     sources_.resize(s.sources.size());
     for (std::size_t i = 0; i < s.sources.size(); ++i) {
         SourceState& state = sources_[i];
+        const std::uint64_t source_stream = combine64(run_stream, hash_text(s.sources[i].name));
+        state.live_stream = combine64(combine64(source_stream, 0x11FE'0000ull), identity.shard_index);
+        state.live_tag = stream_tag(state.live_stream);
         SourceIdentity program_identity = identity;
-        program_identity.seed = identity.seed + 0x9E37'79B9'7F4A'7C15ull * i;
+        program_identity.seed = source_stream;
         state.program = std::make_unique<ProgramSource>(s.sources[i].program, program_identity, batch_events_max,
                                                         select_kernels());
         event_bytes_max_ = std::max(event_bytes_max_, s.sources[i].program->event_bytes_max);
@@ -439,11 +473,12 @@ ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario,
         if (!s.backfill) continue;
         for (std::size_t v = 0; v < s.sources[i].volume.size(); ++v) {
             const VolumeSpec& spec = s.sources[i].volume[v];
-            std::uint64_t entry_mix = identity.seed ^ (i << 32) ^ v;
-            RootTimeline timeline(spec, s.window_start_ns, s.window_end_ns, *s.zone, identity.shard_index,
-                                  std::max<std::uint32_t>(identity.shard_count, 1), splitmix64_next(entry_mix));
+            const std::uint64_t entry_stream = combine64(source_stream, v + 1);
+            RootTimeline timeline(spec, s.window_start_ns, s.window_end_ns, *s.zone, identity.shard_index, shard_count,
+                                  combine64(entry_stream, 0x7131'E000ull));
             roots_total_ += timeline.total();
-            state.cursors.push_back(std::make_unique<TimelineCursor>(std::move(timeline), batch_events_max));
+            state.cursors.push_back(std::make_unique<TimelineCursor>(std::move(timeline), batch_events_max, entry_stream,
+                                                                     identity.shard_index, shard_count));
         }
     }
     for (std::size_t i = 0; i < s.sources.size(); ++i) {
@@ -552,6 +587,7 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
             const Pending p = state.heap.back();
             state.heap.pop_back();
             st.times[n] = p.time_ns;
+            st.keys[n] = p.key;
             st.hi[n] = p.id_hi;
             st.lo[n] = p.id_lo;
             st.shapes[n] = p.shape;
@@ -561,10 +597,11 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
         }
         if (best == nullptr) break;
         ++best->pos;
+        const std::uint64_t k = best->take_index();
         st.times[n] = best_ns;
-        st.shapes[n] = spec.root_shapes.size() <= 1 ? (spec.root_shapes.empty() ? 0 : spec.root_shapes[0])
-                                                    : spec.root_shapes[alias_sample_one(random(), spec.root_pick.view())];
-        if (inherit_ids_) new_request_id(st.hi[n], st.lo[n]);
+        st.keys[n] = event_key(best->stream, k);
+        st.shapes[n] = root_shape(spec, st.keys[n]);
+        request_id(best->tag, st.keys[n], st.hi[n], st.lo[n]);
         st.root[n] = 1;
         ++n;
     }
@@ -638,7 +675,7 @@ double ScenarioEngine::source_live_factor(std::uint16_t source, std::int64_t sin
 // Live bursts: quiet spells and bursts of exponential lengths (means
 // burst_off, burst_on) alternate on the wall clock; the first state is drawn
 // with the long-run share of burst time. Wall time is not reproducible, so
-// the engine's own random stream draws them.
+// the engine's live timing stream draws them.
 void ScenarioEngine::advance_bursts(std::int64_t now_ns) {
     for (std::size_t i = 0; i < sources_.size(); ++i) {
         SourceState& state = sources_[i];
@@ -650,10 +687,10 @@ void ScenarioEngine::advance_bursts(std::int64_t now_ns) {
             const auto off_ns = static_cast<double>(v.burst_off_ns);
             auto spell = [&] {
                 const double mean = state.burst_on[e] != 0 ? on_ns : off_ns;
-                return 1 + static_cast<std::int64_t>(-std::log1p(-uniform01()) * mean);
+                return 1 + static_cast<std::int64_t>(-std::log(live_uniform_open()) * mean);
             };
             if (state.burst_switch_ns[e] == 0) {
-                state.burst_on[e] = uniform01() * (on_ns + off_ns) < on_ns;
+                state.burst_on[e] = live_uniform_open() * (on_ns + off_ns) < on_ns;
                 state.burst_switch_ns[e] = now_ns + spell();
             }
             // A long pause (a stopped clock, a test jumping ahead) skips ahead, bounded.
@@ -704,23 +741,25 @@ std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint
     const bool fresh = live_last_root_ns_ == INT64_MIN || state.live_last_ns == 0;
     const std::int64_t from = fresh ? std::max(now_ns - 1'000'000, live_last_root_ns_) : std::min(live_last_root_ns_, now_ns);
     double* gaps = st.spacings.data();
-    for (std::uint32_t i = 0; i < max_events; ++i) gaps[i] = uniform01_open();
+    for (std::uint32_t i = 0; i < max_events; ++i) gaps[i] = live_uniform_open();
     for (std::uint32_t i = 0; i < max_events; ++i) gaps[i] = -fast_log(gaps[i]);  // exponential gaps (vectorises)
     double sum = 0;
     for (std::uint32_t i = 0; i < max_events; ++i) {
         sum += gaps[i];
         gaps[i] = sum;
     }
-    sum -= fast_log(uniform01_open());  // the gap after the last one: n + 1 spacings
+    sum -= fast_log(live_uniform_open());  // the gap after the last one: n + 1 spacings
     const double scale = static_cast<double>(std::max<std::int64_t>(now_ns - from, 0)) / sum;
     std::int64_t previous = live_last_root_ns_;
     for (std::uint32_t i = 0; i < max_events; ++i) {
         const std::int64_t t = from + static_cast<std::int64_t>(st.spacings[i] * scale);
         previous = t > previous ? t : previous + 1;
         st.times[i] = previous;
-        st.shapes[i] = spec.root_shapes.size() <= 1 ? (spec.root_shapes.empty() ? 0 : spec.root_shapes[0])
-                                                    : spec.root_shapes[alias_sample_one(random(), spec.root_pick.view())];
-        if (inherit_ids_) new_request_id(st.hi[i], st.lo[i]);
+        const std::uint64_t k = state.live_next++;
+        const std::uint64_t key = event_key(state.live_stream, k);
+        st.keys[i] = key;
+        st.shapes[i] = root_shape(spec, key);
+        request_id(state.live_tag, key, st.hi[i], st.lo[i]);
         st.root[i] = 1;
     }
     live_last_root_ns_ = previous;
@@ -732,10 +771,10 @@ ScenarioEngine::Batch ScenarioEngine::render(std::uint16_t source, std::uint32_t
     SourceState& state = sources_[source];
     const ScenarioSource& spec = scenario_->sources[source];
     Staging& st = *staging_;
-    // A built-in program draws its own event types (its batches are all roots).
-    // Without rules no event has a parent: the program draws request ids itself.
-    const EventInputs inputs{st.times.data(), inherit_ids_ ? st.hi.data() : nullptr,
-                             inherit_ids_ ? st.lo.data() : nullptr,
+    // A built-in program draws its own event types (its batches are all roots)
+    // from the event keys. Request ids always come from the engine: unique
+    // per root, inherited by dependents.
+    const EventInputs inputs{st.times.data(), st.keys.data(), st.hi.data(), st.lo.data(),
                              spec.program_picks_types ? nullptr : st.shapes.data()};
     std::size_t bytes = state.program->write_events(count, inputs, out, st.ends.data());
 
@@ -747,7 +786,7 @@ ScenarioEngine::Batch ScenarioEngine::render(std::uint16_t source, std::uint32_t
             std::upper_bound(st.ends.begin(), st.ends.begin() + count, batch_bytes_max_) - st.ends.begin());
         kept = std::max<std::uint32_t>(kept, 1);
         for (std::uint32_t i = kept; i < count; ++i) {
-            push_pending(source, Pending{st.times[i], st.hi[i], st.lo[i], st.shapes[i], st.root[i] != 0});
+            push_pending(source, Pending{st.times[i], st.hi[i], st.lo[i], st.shapes[i], st.root[i] != 0, st.keys[i]});
         }
         bytes = st.ends[kept - 1];
     }
@@ -761,9 +800,12 @@ void ScenarioEngine::spawn_children(std::uint16_t source, std::uint32_t count, c
     const Staging& st = *staging_;
     const auto& by_shape = s.rules_by_trigger[source];
     for (std::uint32_t i = 0; i < count; ++i) {
+        const std::uint64_t parent = st.keys[i];
         for (const std::uint32_t r : by_shape[st.shapes[i]]) {
             const ScenarioRule& rule = s.rules[r];
-            if (rule.probability < 1 && uniform01() >= rule.probability) continue;
+            if (rule.probability < 1 && unit_double(keyed_word(parent, key_draw::rule_fires + r)) >= rule.probability) {
+                continue;
+            }
             if (!rule.message_contains.empty()) {
                 const std::uint32_t begin = i == 0 ? 0 : st.ends[i - 1];
                 const std::string_view event(rendered + begin, st.ends[i] - begin);
@@ -772,8 +814,9 @@ void ScenarioEngine::spawn_children(std::uint16_t source, std::uint32_t count, c
             // Past the window's end a child keeps its delay: it lands after the
             // end (the last slice flushes it) rather than piling up on the last
             // instant or being dropped, which would leave its parent without it.
-            const std::int64_t t = st.times[i] + delay_ns(rule.delay);
-            push_pending(rule.action_source, Pending{t, st.hi[i], st.lo[i], rule.action_shape, false});
+            const std::uint64_t child = child_key(parent, r);
+            const std::int64_t t = st.times[i] + delay_ns(rule.delay, child);
+            push_pending(rule.action_source, Pending{t, st.hi[i], st.lo[i], rule.action_shape, false, child});
         }
     }
 }
@@ -784,8 +827,9 @@ void ScenarioEngine::push_pending(std::uint16_t source, const Pending& event) {
     std::push_heap(heap.begin(), heap.end(), LaterFirst{});
 }
 
-std::int64_t ScenarioEngine::delay_ns(const DelaySpec& d) {
-    const double u = uniform01();
+// Drawn from the dependent's own key: the same delay whichever shard makes it.
+std::int64_t ScenarioEngine::delay_ns(const DelaySpec& d, std::uint64_t key) {
+    const double u = unit_double(keyed_word(key, key_draw::delay_u));
     double ns = 0;
     switch (d.kind) {
         case DelaySpec::Kind::none: ns = 1e6 + u * 49e6; break;  // 1..50 ms: a believable hop
@@ -795,7 +839,7 @@ std::int64_t ScenarioEngine::delay_ns(const DelaySpec& d) {
             ns = static_cast<double>(d.min_ns) - std::log1p(-u) * static_cast<double>(d.mean_ns);
             break;
         case DelaySpec::Kind::normal: {
-            const double v = std::max(uniform01(), 1e-300);
+            const double v = std::max(unit_double(keyed_word(key, key_draw::delay_v)), 1e-300);
             const double z = std::sqrt(-2 * std::log(v)) * std::cos(2 * std::numbers::pi * u);
             ns = static_cast<double>(d.mean_ns) + z * static_cast<double>(d.stddev_ns);
             ns = std::max(ns, static_cast<double>(d.min_ns));
@@ -806,29 +850,14 @@ std::int64_t ScenarioEngine::delay_ns(const DelaySpec& d) {
     return static_cast<std::int64_t>(std::max(ns, 0.0));
 }
 
-// xoshiro256** on the engine's own state: decisions about events (types,
-// request ids, dependency draws, delays), apart from the programs' streams.
-std::uint64_t ScenarioEngine::random() {
-    std::uint64_t* s = rng_;
-    const std::uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    const std::uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
+// A root event's type: by the source's root weights, from its key.
+std::uint16_t ScenarioEngine::root_shape(const ScenarioSource& spec, std::uint64_t key) {
+    if (spec.root_shapes.size() <= 1) return spec.root_shapes.empty() ? 0 : spec.root_shapes[0];
+    return spec.root_shapes[alias_sample_one(keyed_word(key, key_draw::root_type), spec.root_pick.view())];
 }
 
-void ScenarioEngine::new_request_id(std::uint64_t& hi, std::uint64_t& lo) {
-    // UUID v4: version 4 in bits 12..15 of the high half, variant 10 on top of the low half.
-    hi = (random() & ~0xF000ull) | 0x4000ull;
-    lo = (random() & 0x3FFF'FFFF'FFFF'FFFFull) | 0x8000'0000'0000'0000ull;
+double ScenarioEngine::live_uniform_open() {
+    return (static_cast<double>(splitmix64_next(live_timing_state_) >> 11) + 0.5) * 0x1.0p-53;
 }
-
-double ScenarioEngine::uniform01() { return static_cast<double>(random() >> 11) * 0x1.0p-53; }
-
-double ScenarioEngine::uniform01_open() { return (static_cast<double>(random() >> 11) + 0.5) * 0x1.0p-53; }
 
 }  // namespace supervent::core

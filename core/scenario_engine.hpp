@@ -72,6 +72,7 @@ struct CompiledScenario {
     LiveShape live;
     std::shared_ptr<const TimeZone> zone;
     std::string content_type;
+    std::uint64_t identity = 0;  // ScenarioInputs::identity
 };
 
 // What compile_scenario needs besides the sources themselves.
@@ -88,6 +89,11 @@ struct ScenarioInputs {
     std::uint64_t window_events = 0;
     std::string default_dataset;
     OutputFormat format = OutputFormat::ndjson;
+    // What makes this scenario differ from others (a hash of its text, e.g.
+    // daemon/planning's scenario_identity): every source's streams are
+    // seeded from (seed, identity, source name), so two scenario files, or
+    // an overlay and its base, never share request ids or times.
+    std::uint64_t identity = 0;
 };
 
 // Throws SchemaError (naming the origin) or std::invalid_argument.
@@ -158,14 +164,15 @@ private:
     [[nodiscard]] Batch render(std::uint16_t source, std::uint32_t count, std::span<char> out);
     void spawn_children(std::uint16_t source, std::uint32_t count, const char* rendered);
     void push_pending(std::uint16_t source, const Pending& event);
-    [[nodiscard]] std::int64_t delay_ns(const DelaySpec& delay);
-    [[nodiscard]] std::uint64_t random();
-    [[nodiscard]] double uniform01();
-    [[nodiscard]] double uniform01_open();  // (0, 1)
-    void new_request_id(std::uint64_t& hi, std::uint64_t& lo);
+    [[nodiscard]] static std::int64_t delay_ns(const DelaySpec& delay, std::uint64_t key);
+    [[nodiscard]] static std::uint16_t root_shape(const ScenarioSource& spec, std::uint64_t key);
     [[nodiscard]] std::uint16_t pick_live_source(std::int64_t now_ns);
     void advance_bursts(std::int64_t now_ns);
     [[nodiscard]] double source_live_factor(std::uint16_t source, std::int64_t since_start_ns, std::int64_t now_ns) const;
+    // Live timing only (arrival gaps, burst spells): wall-clock times are
+    // not reproducible anyway, so they come from this stream; what an event
+    // holds is drawn from its key.
+    [[nodiscard]] double live_uniform_open();  // (0, 1)
 
     std::shared_ptr<const CompiledScenario> scenario_;
     std::uint32_t batch_events_max_;
@@ -173,9 +180,7 @@ private:
     std::size_t event_bytes_max_ = 0;
     std::vector<SourceState> sources_;
     std::unique_ptr<Staging> staging_;
-    std::uint64_t rng_[4] = {};
 
-    bool inherit_ids_ = false;  // dependency rules exist: the engine assigns request ids
     bool done_ = false;
     bool blocked_ = false;
     std::int64_t slice_start_ns_ = 0;
@@ -188,6 +193,7 @@ private:
     bool live_shaped_ = false;                    // some source's live rate follows its volume shape
     std::int64_t live_since_ns_ = INT64_MIN;       // the first live next(): where sine phases count from
     std::int64_t live_last_root_ns_ = INT64_MIN;  // the latest root time made: live roots strictly increase
+    std::uint64_t live_timing_state_ = 0;          // splitmix64 state of live_uniform_open()
 };
 
 }  // namespace supervent::core

@@ -274,6 +274,7 @@ std::string run_fingerprint(const config::Settings& settings, const core::Compil
          << "\nbatch_bytes " << settings.batch_bytes_max << "\nformat " << static_cast<int>(settings.format)
          << "\nwindow " << scenario.window_start_ns << " " << scenario.window_end_ns << "\nroots "
          << scenario.roots_total << "\n";
+    if (settings.shard_count > 1) text << "part " << settings.shard_index << " " << settings.shard_count << "\n";
     return hex16(fnv1a64(text.str()));
 }
 
@@ -289,6 +290,16 @@ CheckpointStart open_checkpoint(const config::Settings& settings, const core::Co
     check_checkpoint_path(start.path);
     start.fingerprint = run_fingerprint(settings, scenario, workers);
     start.found = load_checkpoint(start.path);
+    start.part_index = settings.shard_index;
+    start.part_count = settings.shard_count;
+    if (start.found && (start.found->part_index != start.part_index || start.found->part_count != start.part_count)) {
+        const auto part = [](std::uint32_t i, std::uint32_t n) { return std::to_string(i) + "/" + std::to_string(n); };
+        throw std::invalid_argument("the checkpoint " + start.path + " records part " +
+                                    part(start.found->part_index, start.found->part_count) +
+                                    " of its run, but this process is part " + part(start.part_index, start.part_count) +
+                                    " (--shard): give each part its own checkpoint file, or resume it with --shard " +
+                                    part(start.found->part_index, start.found->part_count));
+    }
     if (start.found && (start.found->fingerprint != start.fingerprint || start.found->shards.size() != workers)) {
         throw std::invalid_argument(
             "the checkpoint " + start.path + " was written by another run (its scenario, seed, window, workers, " +
@@ -302,7 +313,9 @@ std::string checkpoint_text(const Checkpoint& checkpoint) {
     std::ostringstream out;
     out << magic << "\n"
         << "fingerprint " << checkpoint.fingerprint << "\n"
-        << "workers " << checkpoint.shards.size() << "\n"
+        << "workers " << checkpoint.shards.size() << "\n";
+    if (checkpoint.part_count > 1) out << "part " << checkpoint.part_index << " " << checkpoint.part_count << "\n";
+    out
         << "complete " << (checkpoint.complete ? "yes" : "no") << "\n";
     for (std::size_t i = 0; i < checkpoint.shards.size(); ++i) {
         const ShardJournal& shard = checkpoint.shards[i];
@@ -346,6 +359,13 @@ Checkpoint parse_checkpoint(std::string_view text, std::string_view origin) {
             parser.expect_words(line, 2);
             checkpoint.shards.resize(parser.number(line, 1, 4096));
             saw_workers = true;
+        } else if (key == "part") {
+            parser.expect_words(line, 3);
+            checkpoint.part_count = static_cast<std::uint32_t>(parser.number(line, 2, UINT32_MAX));
+            checkpoint.part_index = static_cast<std::uint32_t>(parser.number(line, 1, UINT32_MAX));
+            if (checkpoint.part_count == 0 || checkpoint.part_index >= checkpoint.part_count) {
+                parser.fail(line, "part I N needs I < N");
+            }
         } else if (key == "complete") {
             parser.expect_words(line, 2);
             if (line.words[1] != "yes" && line.words[1] != "no") parser.fail(line, "complete is yes or no");

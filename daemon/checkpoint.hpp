@@ -84,6 +84,9 @@ struct ShardJournal {
 
 struct Checkpoint {
     std::string fingerprint;  // run_fingerprint() of the run that wrote it
+    // --shard: the part of the run it records ("part I N" line; none = 0/1).
+    std::uint32_t part_index = 0;
+    std::uint32_t part_count = 1;
     bool complete = false;    // every batch of the backfill settled
     std::vector<ShardJournal> shards;
     bool operator==(const Checkpoint&) const = default;
@@ -94,6 +97,8 @@ struct Checkpoint {
 struct CheckpointStart {
     std::string path;
     std::string fingerprint;
+    std::uint32_t part_index = 0;  // --shard I/N of this run
+    std::uint32_t part_count = 1;
     std::optional<Checkpoint> found;
     [[nodiscard]] bool resuming() const { return found && !found->complete; }
     [[nodiscard]] bool complete() const { return found && found->complete; }
@@ -101,8 +106,9 @@ struct CheckpointStart {
 
 // Reads settings.checkpoint_path for a run of `workers` shards. Throws
 // std::invalid_argument for a live run (nothing to resume), for a path the
-// checkpoint cannot live at (check_checkpoint_path) and when the file holds
-// another run's checkpoint (it is never overwritten).
+// checkpoint cannot live at (check_checkpoint_path), when the file holds
+// another part's checkpoint (--shard) or another run's (it is never
+// overwritten).
 [[nodiscard]] CheckpointStart open_checkpoint(const config::Settings& settings, const core::CompiledScenario& scenario,
                                               std::uint32_t workers);
 

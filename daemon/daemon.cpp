@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "config/load.hpp"
+#include "daemon/fleet.hpp"
 #include "daemon/log.hpp"
 #include "daemon/nic_stats.hpp"
 
@@ -46,6 +47,8 @@ Daemon::~Daemon() {
 void Daemon::Shared::write_checkpoint(bool final) {
     Checkpoint next;
     next.fingerprint = checkpoint->fingerprint;
+    next.part_index = checkpoint->part_index;
+    next.part_count = checkpoint->part_count;
     for (std::uint32_t i = 0; i < shard_count; ++i) {
         next.shards.push_back(checkpoint_shares[i].snapshot());
         // Still sending the failed batches it resumed with: the file keeps the
@@ -114,6 +117,7 @@ bool Daemon::Shared::prepare() {
     // daemon stays dumpable, for debugging.
     if (!settings.token.empty()) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     for (const std::string& warning : settings.warnings) log::warning("%s", warning.c_str());
+    log_part_and_seed(settings);
     RunPlan run = plan_shards(settings, look_up_plan_inputs(settings));
     log_plan_messages(run.messages);
     plans = std::move(run.shards);

@@ -160,7 +160,8 @@ void Daemon::Shared::push_pause() {
 }
 
 void Daemon::Shared::push_rate() {
-    const double share = settings.rate_eps ? *settings.rate_eps / shard_count : 0;
+    // The rate is the whole fleet's (--shard I/N): this part runs 1/N of it.
+    const double share = settings.rate_eps ? *settings.rate_eps / settings.shard_count / shard_count : 0;
     for (std::uint32_t i = 0; i < shard_count; ++i) controls[i].rate_eps.store(share, std::memory_order_release);
 }
 

@@ -19,6 +19,7 @@
 #include "core/schema.hpp"
 #include "core/timeline.hpp"
 #include "daemon/api_planning.hpp"
+#include "daemon/fleet.hpp"
 #include "daemon/local_addresses.hpp"
 #include "daemon/postgres_plan.hpp"
 #include "net/body_format.hpp"
@@ -357,10 +358,16 @@ ShardPlan plan_shard(const config::Settings& settings, const PlanInputs& inputs,
     plan.rate_eps = common.rate_eps / workers;
     // A backfill ends when the scenario's events are out; --events then
     // only sizes a window that has no volume entries.
-    plan.events_budget = settings.events > 0 && !common.scenario->backfill ? share_of(settings.events, i, workers) : 0;
+    // --shard I/N: worker w of part I is shard I + N*w of N*W. A backfill's
+    // root k then belongs to part k % N whatever each part's worker count,
+    // so a part's share is the same with any --workers.
+    const std::uint32_t global_index = settings.shard_index + settings.shard_count * i;
+    const std::uint32_t global_count = settings.shard_count * workers;
+    plan.events_budget =
+        settings.events > 0 && !common.scenario->backfill ? share_of(settings.events, global_index, global_count) : 0;
     plan.duration_ns = static_cast<std::int64_t>(settings.duration_s * ns_per_s);
     plan.scenario = common.scenario;
-    plan.identity = core::SourceIdentity{settings.seed, i, workers};
+    plan.identity = core::SourceIdentity{settings.seed, global_index, global_count};
     plan.zero_copy = settings.zero_copy;
     plan.compression = settings.compression;
     plan.drain_timeout_ns = static_cast<std::int64_t>(settings.drain_timeout_s * ns_per_s);
@@ -421,6 +428,7 @@ std::shared_ptr<const core::CompiledScenario> compile_run_scenario(const config:
     inputs.window_events = settings.events;
     inputs.default_dataset = settings.dataset;
     inputs.format = output_format(settings.format);
+    inputs.identity = scenario_identity(settings);  // streams of different scenarios never meet
     // (--scale is applied by the config loaders, once.)
     return core::compile_scenario(inputs);
 }
@@ -444,7 +452,8 @@ RunPlan plan_shards(const config::Settings& settings, const PlanInputs& inputs) 
     CommonPlan common;
     common.scenario = compile_run_scenario(settings);
     common.workers = plan_workers(settings, inputs, run.messages);
-    common.rate_eps = run_rate_eps(settings, *common.scenario).value_or(0);
+    // The rate (--rate or the scenario's) is the whole fleet's: a part runs 1/N of it.
+    common.rate_eps = run_rate_eps(settings, *common.scenario).value_or(0) / settings.shard_count;
     if (http_sink(settings.sink.kind)) common.http = plan_http(settings, inputs, *common.scenario, run.messages);
     if (settings.sink.kind == Kind::postgresql) common.postgres = plan_postgres(settings, *common.scenario);
     if (syslog_sink(settings.sink.kind)) common.syslog = plan_syslog(settings, inputs, run.messages);

@@ -53,6 +53,9 @@ std::string Daemon::Shared::status_json() const {
     json.field("rate_actual", rate_actual_eps).field("bytes_per_second", bytes_rate_actual);
     json.field("uptime_s", double(monotonic_ns() - started_ns) / ns_per_s).field("workers", shard_count);
     json.field("paused", paused).field("reloads", reloads);
+    // supervent-ctl fleet status reads these two: keep the names.
+    json.field("seed", settings.seed);
+    json.key("shard").begin_object().field("index", settings.shard_index).field("count", settings.shard_count).end_object();
     json.key("tls");
     if (settings.sink.kind == config::SinkUrl::Kind::https) {
         json.begin_object();
@@ -404,6 +407,9 @@ void Daemon::Shared::print_summary(const Totals& total, double elapsed_s, std::u
         log::notice("summary: workers used %.2f CPU-s, %s events generated per CPU-second", cpu_s,
                     with_commas(static_cast<std::uint64_t>(std::llround(double(total[Stat::events_generated]) / cpu_s))).c_str());
     }
+    // So a run can be replayed (--seed) and a fleet's parts told apart.
+    log::notice("summary: seed %llu, part %u/%u", static_cast<unsigned long long>(settings.seed), settings.shard_index,
+                settings.shard_count);
     if (settings.sink.kind == config::SinkUrl::Kind::https) {
         log::notice("summary: TLS: %s handshakes (%s resumed), kernel TLS %s", with_commas(total[Stat::tls_handshakes]).c_str(),
                     with_commas(total[Stat::tls_resumed]).c_str(), describe_kernel_tls(total).c_str());

@@ -9,6 +9,7 @@
 #include "config/load.hpp"
 #include "core/scenario_engine.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/fleet.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/log.hpp"
 #include "net/ring.hpp"
@@ -126,10 +127,15 @@ int main(int argc, char** argv) {
     }
     try {
         if (settings.check_config_only) return check_config(settings);
+        (void)supervent::daemon::choose_seed(settings);  // said in the log once the log is set up
         // A reload re-reads the config file and reapplies these same options
-        // on top, so the command line keeps winning over the file.
-        supervent::daemon::Daemon daemon(std::move(settings), [argc, argv](const std::string& path) {
-            return supervent::config::reload_daemon_settings(argc, argv, supervent::config::process_env, path);
+        // on top, so the command line keeps winning over the file; a seed
+        // drawn at start stays the run's seed.
+        const std::uint64_t seed = settings.seed;
+        supervent::daemon::Daemon daemon(std::move(settings), [argc, argv, seed](const std::string& path) {
+            auto reloaded = supervent::config::reload_daemon_settings(argc, argv, supervent::config::process_env, path);
+            if (!reloaded.seed_given) reloaded.seed = seed;
+            return reloaded;
         });
         return daemon.run();
     } catch (const std::invalid_argument& error) {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/event_key.hpp"
 #include "core/kernels.hpp"
 #include "core/program_source.hpp"
 #include "core/scenarios.hpp"
@@ -39,17 +40,16 @@ TEST_CASE("the scalar kernel set is listed first and selectable", "[kernels]") {
     CHECK(scalar_kernels().name == "scalar");
 }
 
-TEST_CASE("every kernel's random fill matches the scalar reference", "[kernels]") {
+TEST_CASE("every kernel's keyed fill matches keyed_word", "[kernels]") {
+    const auto keys = random_words(5, 1000);
     for (const Kernels* k : supported_kernels()) {
         INFO("kernel " << k->name);
-        RngState a = seed_rng(7, 3);
-        RngState b = a;
-        for (const std::size_t count : {std::size_t{8}, std::size_t{64}, std::size_t{1000}}) {
-            std::vector<std::uint64_t> want(count);
-            std::vector<std::uint64_t> got(count);
-            scalar_kernels().fill_random(a, want.data(), count);
-            k->fill_random(b, got.data(), count);
-            CHECK(got == want);
+        for (const std::uint64_t draw : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{37}, std::uint64_t{1} << 20}) {
+            std::vector<std::uint64_t> got(1000);
+            k->fill_keyed(keys.data(), 1000, draw, got.data());
+            bool same = true;
+            for (std::size_t i = 0; i < 1000; ++i) same &= got[i] == keyed_word(keys[i], draw);
+            CHECK(same);
         }
     }
 }
