@@ -98,7 +98,9 @@ def test(h):
     check(lines[4].startswith("total (3 of 3 reachable)"), f"totals row: {lines[4]!r}")
     acked_total = f"{sum(s['events_acked'] for s in own):,}"
     check(acked_total in lines[4], f"the totals row lacks acked {acked_total}: {lines[4]!r}")
-    check(" % " in lines[3] and lines[1].split()[2] == "-", f"backfill progress / live part '-': {lines[1:4]}")
+    shard = own[0].get("shard")
+    part = f"{shard['index']}/{shard['count']}" if shard else "-"
+    check(" % " in lines[3] and lines[1].split()[2] == part, f"backfill progress / live part {part!r}: {lines[1:4]}")
 
     # An instance that is not there: a row saying why, exit 3, the rest still shown.
     dead = f"http://127.0.0.1:{harness.free_port()}"
