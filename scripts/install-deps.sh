@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  liburing-dev libboost-dev libsimdjson-dev libzstd-dev zlib1g-dev libtomlplusplus-dev openssl ca-certificates
+  liburing-dev libboost-dev libsimdjson-dev libzstd-dev libtomlplusplus-dev openssl ca-certificates
   libyaml-cpp-dev libssl-dev libsystemd-dev zlib1g-dev catch2
   # postgresql:// sinks link libpq; their tests and scripts/bench_postgres.py start a real server (initdb, pg_ctl)
   libpq-dev postgresql
