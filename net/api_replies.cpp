@@ -84,7 +84,7 @@ bool count_item(simdjson::ondemand::value item, BulkCounts& counts) {
 ApiOutcome ApiReplyParser::parse_bulk(std::string_view body, std::uint32_t events) {
     const ApiOutcome unreadable{Verdict::retry, FailReason::bad_response, 0, 0, "a _bulk reply without errors/items"};
     if (body.empty() || body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return unreadable;
-    std::memcpy(state_->padded.data(), body.data(), body.size());
+    if (!body.empty()) std::memcpy(state_->padded.data(), body.data(), body.size());  // an empty body's data() may be null
     simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
     simdjson::ondemand::document document;
     simdjson::ondemand::object object;
@@ -127,7 +127,7 @@ ApiOutcome ApiReplyParser::parse_bulk(std::string_view body, std::uint32_t event
 ApiOutcome ApiReplyParser::parse_otlp(std::string_view body, std::uint32_t events) {
     const ApiOutcome all{Verdict::acked, FailReason::none, events, 0, {}};
     if (body.empty() || body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return all;
-    std::memcpy(state_->padded.data(), body.data(), body.size());
+    if (!body.empty()) std::memcpy(state_->padded.data(), body.data(), body.size());  // an empty body's data() may be null
     simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
     simdjson::ondemand::document document;
     simdjson::ondemand::object object;

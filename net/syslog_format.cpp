@@ -331,7 +331,8 @@ char* put_token(char* w, const Span* parts, std::uint32_t count, std::size_t byt
         const Span head{part.data, std::min<std::uint32_t>(part.bytes, 64)};  // names past 64 bytes are cut anyway
         const char* begin = head.data;  // no escape (the common case): sanitized straight from the line
         const char* end = head.data + head.bytes;
-        if (std::memchr(head.data, '\\', head.bytes) != nullptr) {
+        // An empty part may have no data at all: memchr must not see a null pointer.
+        if (head.bytes > 0 && std::memchr(head.data, '\\', head.bytes) != nullptr) {
             begin = decoded;
             end = put_decoded(decoded, head, [](char* out, char c) {
                 *out++ = c;
