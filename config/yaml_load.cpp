@@ -1204,7 +1204,21 @@ void read_runtime_section(Loader& loader, const std::string& section, const YAML
 
 }  // namespace
 
+namespace {
+Settings load_yaml_text_unguarded(std::string_view text, const std::string& origin, Settings base);
+}  // namespace
+
+// A value error that escaped a key's own handler still names the file.
 Settings load_yaml_text(std::string_view text, const std::string& origin, Settings base) {
+    try {
+        return load_yaml_text_unguarded(text, origin, std::move(base));
+    } catch (const ValueError& e) {
+        throw ConfigError(concat(origin, ": ", e.what()));
+    }
+}
+
+namespace {
+Settings load_yaml_text_unguarded(std::string_view text, const std::string& origin, Settings base) {
     // Before YAML::Load: it shares an anchored node among its aliases, and the walk
     // below expands each, so the nodes are counted as the walk would see them.
     detail::check_yaml_bounds(text, origin);
@@ -1309,6 +1323,8 @@ Settings load_yaml_text(std::string_view text, const std::string& origin, Settin
     }
     return std::move(loader.settings);
 }
+
+}  // namespace
 
 Settings load_yaml_file(const std::string& path, Settings base) {
     auto settings = load_yaml_text(detail::read_config_text(path), path, std::move(base));
