@@ -374,6 +374,14 @@ void Grouper::same_facts() {
 }  // namespace
 
 std::vector<RowGroup> find_row_groups(const SourceSpec& spec) {
+    // The passes below index a field's weights by its values' positions;
+    // a count that differs is refused here, before any of them reads it.
+    for (const FieldSpec& f : spec.fields) {
+        if (f.kind == FieldKind::choice && !f.weights.empty() && f.weights.size() != f.values.size()) {
+            throw SchemaError(f.origin, "has " + std::to_string(f.values.size()) + " values but " +
+                                            std::to_string(f.weights.size()) + " weights (one weight per value)");
+        }
+    }
     Grouper grouper{spec, std::vector<bool>(spec.fields.size(), false), {}};
     grouper.choice_groups();
     grouper.entities(FieldKind::person);

@@ -226,3 +226,19 @@ TEST_CASE("timestamps read as their line expects, local with the zone's real off
         CHECK(line.find("Z " + hour + ":") != std::string::npos);
     }
 }
+
+TEST_CASE("a choice whose weights do not match its values is refused before any row is built", "[values]") {
+    // Found by fuzz_toml: an HTTP status field with fewer weights than values
+    // was read past its end while the method/status pairs were built.
+    FieldSpec method = choice("http.method", {"GET", "POST"});
+    FieldSpec status = choice("http.status", {"200", "404", "500"}, SchemaValue::Type::integer);
+    status.weights = {1.0, 2.0};
+    try {
+        (void)compile_source(source_of({method, status}, {type("req", "{http.method} {http.status}")}));
+        FAIL("weights that do not match the values compiled");
+    } catch (const SchemaError& e) {
+        CHECK(std::string(e.what()).find("values.toml:3: fields.http.status: has 3 values but 2 weights") != std::string::npos);
+    }
+    status.weights = {1.0, 2.0, 3.0};
+    CHECK(lines_of(source_of({method, status}, {type("req", "{http.method} {http.status}")}), 50).size() == 50);
+}
