@@ -62,7 +62,7 @@ TEST_CASE("each built-in holds only sources and a scenario and loads without war
     }
 }
 
-TEST_CASE("--scenario NAME puts the built-in's sources in the settings", "[builtin]") {
+TEST_CASE("a scenario name puts the built-in's sources in the settings", "[builtin]") {
     const auto settings = run_with("payments");
     CHECK(settings.sources.size() == 6);
     CHECK(settings.sources.front().name == "api_gateway");
@@ -93,11 +93,15 @@ TEST_CASE("a built-in beside the config file's sources is refused", "[builtin]")
     CHECK_THROWS_WITH(config::apply_builtin_scenario(settings), Contains("conflicts with the config file's [sources]"));
 }
 
-TEST_CASE("--scenario on the command line and generation.scenario in a file both load it", "[builtin]") {
+TEST_CASE("the scenario option and generation.scenario both load the built-in", "[builtin]") {
     const char* argv[] = {"superventd", "--scenario", "vpc_flow", "--scale", "0.5"};
     const auto resolved = config::resolve_daemon_settings(5, argv, [](const char*) -> const char* { return nullptr; });
     REQUIRE(std::holds_alternative<config::Settings>(resolved));
     CHECK(std::get<config::Settings>(resolved).sources.front().name == "vpc_flow");
+    // generation.scenario in a file works the same way.
+    config::Settings from_file = config::load_toml_text("[generation]\nscenario = \"vpc_flow\"\n", "f.toml");
+    config::apply_builtin_scenario(from_file);
+    CHECK(from_file.sources.front().name == "vpc_flow");
 }
 
 TEST_CASE("web_access.toml gives the bytes of the compiled web_access", "[builtin]") {
