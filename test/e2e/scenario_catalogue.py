@@ -277,7 +277,7 @@ def check_payments_chains(events):
             outcomes[outcome] += 1
             after = [m["msg"] for _, _, m in chain if m["service"] == "payments"][1:]
             want = {"approved": "payment succeeded", "declined": "payment declined",
-                    "timeout": "payment failed: processor unavailable"}[outcome]
+                    "unreachable": "payment failed: processor unavailable"}[outcome]
             check(after == [want], f"chain {request_id}: processor {outcome} then {after}")
             check(("ledger" in msgs) == (outcome == "approved"), f"ledger entry iff approved: {services}")
     check(outcomes["approved"] > 0 and len(chains) > 100, f"too few chains or approvals: {outcomes}")
