@@ -19,13 +19,13 @@
 #include <string_view>
 
 #include "config/settings.hpp"
-#include "scenarios/catalogue.hpp"
 #include "config/toml_write.hpp"
 #include "config/yaml_load.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/fleet_status.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/text_format.hpp"
+#include "scenarios/catalogue.hpp"
 
 namespace {
 

@@ -35,3 +35,20 @@ for name in $("$bin/supervent-ctl" sources --builtin | cut -d' ' -f1); do
             'BEGIN { printf "| %s | %s | %.2f | %d | %.0f | %.2f |\n", n, f, c / 1e6, b / g, c * (b / g) / 1e6, w / 1e6 }'
     done
 done
+
+# Instructions per event from callgrind: a count that stays put however loaded
+# the machine is (the difference of two runs cancels start-up). Skipped
+# without valgrind or with CALLGRIND=0.
+command -v valgrind >/dev/null && [ "${CALLGRIND:-1}" != 0 ] || exit 0
+instructions() {  # name events -> total instructions
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin/superventd" --scenario "$1" --sink discard: \
+        --workers 1 --no-pin --events "$2" --seed 1 --socket "$tmp/ctl.sock" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+echo
+echo "| scenario | instructions/event (callgrind, NDJSON, live, 300,000 minus 100,000 events) |"
+echo "|---|--:|"
+for name in $("$bin/supervent-ctl" sources --builtin | cut -d' ' -f1); do
+    few=$(instructions "$name" 100000)
+    many=$(instructions "$name" 300000)
+    echo "| $name | $(( (many - few) / 200000 )) |"
+done
