@@ -338,6 +338,16 @@ def test(h):
     check(unknown.rc == 2 and "unknown scenario 'syslog'" in unknown.stderr and "syslog_rfc5424" in unknown.stderr,
           f"an unknown scenario: exit {unknown.rc}, {unknown.stderr}")
 
+    checked = h.run("check", [h.bin("superventd"), "--scenario", "payments", "--check-config"], timeout_s=10)
+    check(checked.rc == 0 and "payments (built in, 6 sources)" in checked.stdout,
+          f"--check-config with a built-in: exit {checked.rc}, {checked.stdout}{checked.stderr}")
+    own = h.path("own.toml")
+    with open(own, "w") as f:
+        f.write('[sources.s.fields.a]\ntype = "uuid"\n[[sources.s.event_types]]\nname = "e"\nmessage = "{a}"\n')
+    both = h.run("both", [h.bin("superventd"), "--config", own, "--scenario", "vpc_flow", "--check-config"], timeout_s=10)
+    check(both.rc == 2 and "conflicts with the config file's [sources]" in both.stderr,
+          f"a built-in beside [sources]: exit {both.rc}, {both.stderr}")
+
     blocks = {}
     for name in names:
         text = run(h, name, "text")
