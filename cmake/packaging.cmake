@@ -30,7 +30,7 @@ install(FILES ${supervent_gz_dir}/superventd.8.gz DESTINATION ${CMAKE_INSTALL_MA
 install(FILES ${supervent_gz_dir}/supervent-ctl.1.gz ${supervent_gz_dir}/supervent-sink.1.gz
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/configuration.md
-              ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/sink.md
+              ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/sink.md ${PROJECT_SOURCE_DIR}/docs/scenarios.md
               ${PROJECT_SOURCE_DIR}/packaging/copyright ${supervent_gz_dir}/changelog.gz
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # Every file the help texts and the shipped config name as an example.

@@ -22,14 +22,17 @@ _supervent_ctl() {
             COMPREPLY=($(compgen -W 'rate events duration progress progress_interval_ms log_level' -- "$cur"))
             return ;;
         sources)
-            COMPREPLY=($(compgen -W 'enable disable' -- "$cur"))
+            COMPREPLY=($(compgen -W 'enable disable --builtin' -- "$cur"))
+            return ;;
+        --builtin)
+            COMPREPLY=($(compgen -W '$(supervent-ctl sources --builtin 2>/dev/null | cut -d" " -f1)' -- "$cur"))
             return ;;
         log_level)
             COMPREPLY=($(compgen -W 'error warning notice info debug' -- "$cur"))
             return ;;
     esac
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--socket --instance --file --json --timeout --interval --count --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--socket --instance --file --json --timeout --interval --count --builtin --help --version' -- "$cur"))
         return
     fi
     local word

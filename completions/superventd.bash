@@ -7,6 +7,9 @@ _superventd() {
         --config|--checkpoint|--token-file|--ca-file)
             _filedir
             return ;;
+        --scenario)
+            COMPREPLY=($(compgen -W '$(supervent-ctl sources --builtin 2>/dev/null | cut -d" " -f1)' -- "$cur"))
+            return ;;
         --log-level)
             COMPREPLY=($(compgen -W 'error warning notice info debug' -- "$cur"))
             return ;;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <vector>
 
+#include "config/builtin_scenario.hpp"
 #include "config/load.hpp"
 #include "config/shard_spec.hpp"
 #include "config/sink_values.hpp"
@@ -83,6 +84,8 @@ constexpr std::array options{
                    }
                    s.scale = check_scale(factor);
                }},
+    OptionSpec{"--scenario", "NAME",
+               [](Settings& s, std::string_view v) { s.scenario = detail::check_scenario(v); }},
     OptionSpec{"--timezone", "TZ", [](Settings& s, std::string_view v) { s.scenario_spec.timezone = std::string(v); }},
     OptionSpec{"--start", "TIME",
                [](Settings& s, std::string_view v) { s.window_start_ns = detail::parse_rfc3339_ns(v); }},
@@ -241,6 +244,7 @@ Settings resolve(const std::vector<Given>& given, const GetEnv& get_env) {
             apply_option(settings, option);
         }
     }
+    apply_builtin_scenario(settings);  // before --scale, which scales its volumes and rates too
     apply_scale(settings);
     resolve_shard(settings, get_env);
     resolve_token(settings, get_env);
@@ -284,6 +288,7 @@ Settings reload_daemon_settings(int argc, const char* const* argv, const GetEnv&
         for (const auto& option : given) {
             if (option.spec->apply != nullptr) apply_option(settings, option);
         }
+        apply_builtin_scenario(settings);
         apply_scale(settings);
         resolve_shard(settings, get_env);
         resolve_token(settings, get_env);
@@ -387,6 +392,13 @@ std::string daemon_help_text() {
         "                          live, each part runs 1/N of the rate. auto/N takes I\n"
         "                          from JOB_COMPLETION_INDEX, SUPERVENT_SHARD_INDEX or\n"
         "                          the -<ordinal> ending HOSTNAME\n"
+        "  --scenario NAME         run a built-in scenario (default web_access):\n"
+        "                          nginx_access, apache_error, syslog_rfc5424,\n"
+        "                          syslog_rfc3164, k8s_container, app_json, otel_logs,\n"
+        "                          cloudtrail, vpc_flow, payments; supervent-ctl\n"
+        "                          sources --builtin lists them and prints one's TOML\n"
+        "                          to copy (docs/scenarios.md); --format text with a\n"
+        "                          file: or stdout: sink writes the lines alone\n"
         "  --scale F               multiply the scenario's volume counts and live rates\n"
         "                          by F (0 < F <= 1000000; counts round to the nearest,\n"
         "                          at least 1): --scale 0.001 runs a thousandth of it\n"

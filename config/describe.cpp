@@ -1,5 +1,6 @@
 // The --check-config summary: what the daemon would run with, one setting a
 // line, in words an operator can check at a glance. Never the token itself.
+#include "config/builtin_scenario.hpp"
 #include "config/load.hpp"
 #include "config/sink_values.hpp"
 #include "config/values.hpp"
@@ -130,8 +131,9 @@ std::string describe(const Settings& settings) {
     if (!settings.checkpoint_path.empty()) text += line("checkpoint", settings.checkpoint_path);
     text += line("scenario", settings.sources.empty()
                                  ? settings.scenario
-                                 : concat(settings.sources.size(), settings.sources.size() == 1 ? " source" : " sources",
-                                          " from the config file"));
+                                 : concat(builtin_scenario_has_sources(settings.scenario) ? settings.scenario + " (built in, " : "",
+                                          settings.sources.size(), settings.sources.size() == 1 ? " source" : " sources",
+                                          builtin_scenario_has_sources(settings.scenario) ? ")" : " from the config file"));
     text += line("socket", settings.socket_path.empty() ? "default (see --help)" : settings.socket_path);
     text += line("socket group", settings.socket_group.empty() ? "the daemon's own" : settings.socket_group);
     text += line("metrics", settings.metrics_listen.empty() ? "off" : "http://" + settings.metrics_listen + "/metrics");

@@ -25,6 +25,7 @@
 #include "daemon/fleet_status.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/text_format.hpp"
+#include "scenarios/catalogue.hpp"
 
 namespace {
 
@@ -53,6 +54,10 @@ constexpr const char* usage_text =
     "                         it is swapped in between batches, keeping batches in flight and\n"
     "                         connections; an invalid file is refused and nothing changes\n"
     "  sources                list the running scenario's sources: dataset, enabled, events generated\n"
+    "  sources --builtin [NAME]\n"
+    "                         the scenarios built into superventd (--scenario NAME), one a line with\n"
+    "                         its description; with NAME, that scenario's TOML, to copy and change;\n"
+    "                         needs no daemon\n"
     "  sources enable|disable NAME\n"
     "                         enable or disable a source live (a disabled source makes no events;\n"
     "                         in a backfill its events wait until it is enabled again)\n"
@@ -92,6 +97,7 @@ struct Options {
     std::uint64_t count = 0;  // watch: refreshes; 0 = until the daemon exits
     std::string instance;     // --instance NAME: superventd@NAME's socket
     std::string fleet_file;   // fleet status --file F
+    bool builtin = false;     // sources --builtin: the catalogue, not the daemon's sources
     bool timeout_given = false;
 };
 
@@ -300,6 +306,8 @@ int parse_options(int argc, char** argv, Options& options) {
             std::exit(exit_ok);
         } else if (arg == "--json") {
             options.json = true;
+        } else if (arg == "--builtin") {
+            options.builtin = true;
         } else if (arg == "--socket") {
             const char* value = take_value("--socket");
             if (value == nullptr) return exit_usage;
@@ -359,6 +367,11 @@ int parse_options(int argc, char** argv, Options& options) {
         std::fprintf(stderr, "supervent-ctl: unknown command '%s'\n%s", options.command.c_str(), usage_text);
         return exit_usage;
     }
+    if (options.builtin && (options.command != "sources" || options.args.size() > 1)) {
+        std::fprintf(stderr, "supervent-ctl: --builtin goes with 'sources [NAME]' only\n%s", usage_text);
+        return exit_usage;
+    }
+    if (options.builtin) return exit_ok;  // the catalogue is in this binary: no socket needed
     if (options.args.size() < found->min || options.args.size() > found->max ||
         (options.command == "sources" && !options.args.empty() &&
          (options.args.size() != 2 || (options.args[0] != "enable" && options.args[0] != "disable")))) {
@@ -567,6 +580,27 @@ void print_reply(const Options& options, simdjson::dom::element document) {
     }
 }
 
+// sources --builtin [NAME]: the catalogue of scenarios/ (compiled into this
+// binary as into superventd), or one scenario's TOML text.
+int print_builtin_scenarios(const std::vector<std::string>& args) {
+    namespace scenarios = supervent::scenarios;
+    if (args.empty()) {
+        for (const scenarios::Builtin& builtin : scenarios::catalogue()) {
+            std::printf("%-16s %.*s\n", std::string(builtin.name).c_str(), static_cast<int>(builtin.description.size()),
+                        builtin.description.data());
+        }
+        return std::fflush(stdout) == 0 ? exit_ok : exit_command_failed;
+    }
+    const scenarios::Builtin* builtin = scenarios::find(args[0]);
+    if (builtin == nullptr) {
+        std::fprintf(stderr, "supervent-ctl: no built-in scenario '%s' (built in: %s)\n", args[0].c_str(),
+                     std::string(scenarios::names_text()).c_str());
+        return exit_command_failed;
+    }
+    std::fwrite(builtin->toml.data(), 1, builtin->toml.size(), stdout);
+    return std::fflush(stdout) == 0 ? exit_ok : exit_command_failed;
+}
+
 // convert FILE: the file as TOML on stdout; its warnings on stderr too.
 int convert(const std::string& path) {
     try {
@@ -586,6 +620,7 @@ int main(int argc, char** argv) {
     Options options;
     if (const int result = parse_options(argc, argv, options); result != exit_ok) return result;
     if (options.command == "convert") return convert(options.args[0]);
+    if (options.command == "sources" && options.builtin) return print_builtin_scenarios(options.args);
     if (options.command == "watch") return watch(options);
     if (options.command == "dashboard") return print_dashboard_url(options);
     if (options.command == "fleet") {

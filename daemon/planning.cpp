@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "config/builtin_scenario.hpp"
 #include "config/sink_values.hpp"
 #include "core/bounds.hpp"
 #include "core/scenarios.hpp"
@@ -398,7 +399,8 @@ std::shared_ptr<const core::CompiledScenario> compile_run_scenario(const config:
     core::ScenarioInputs inputs;
     // [sources] in the config file replace the built-in scenario.
     if (!settings.sources.empty()) {
-        if (settings.scenario != config::Settings{}.scenario) {
+        // (A built-in written in TOML arrives as [sources]: config/builtin_scenario.cpp.)
+        if (settings.scenario != config::Settings{}.scenario && !config::builtin_scenario_has_sources(settings.scenario)) {
             throw std::invalid_argument("generation.scenario ('" + settings.scenario +
                                         "') conflicts with the config file's [sources]: give one or the other");
         }
