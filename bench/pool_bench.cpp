@@ -5,7 +5,9 @@
 // hits them alike; the fastest round of each counts. memcpy of the same
 // bytes is the peer measured in the same run.
 //
-// usage: supervent-bench-pool [--seconds S] [--batch N]
+// usage: supervent-bench-pool [--seconds S] [--batch N] [--variant I --run-batches N]
+// --run-batches: N untimed live batches of variant I (0 = no pool), for
+// callgrind instruction counts (scripts in BENCHMARKS.md).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -92,12 +94,16 @@ struct Variant {
 int main(int argc, char** argv) {
     double seconds = 2.0;
     std::uint32_t batch = 2000;
+    std::int32_t run_batches = -1;
+    std::size_t only = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view flag = argv[i];
         if (flag == "--seconds") seconds = std::strtod(argv[i + 1], nullptr);
         else if (flag == "--batch") batch = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+        else if (flag == "--run-batches") run_batches = static_cast<std::int32_t>(std::strtol(argv[i + 1], nullptr, 10));
+        else if (flag == "--variant") only = std::strtoul(argv[i + 1], nullptr, 10);
         else {
-            std::fprintf(stderr, "usage: %s [--seconds S] [--batch N]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--seconds S] [--batch N] [--variant I --run-batches N]\n", argv[0]);
             return 2;
         }
     }
@@ -114,6 +120,17 @@ int main(int argc, char** argv) {
     add("remote_addr pool 1,000,000 zipf", 1'000'000, false);
     add("no pool + user row", 0, true);
     add("pool 5,000: addr + user row", 5000, true);
+    if (run_batches >= 0) {
+        if (only >= variants.size()) return 2;
+        Variant& v = variants[only];
+        std::size_t bytes = 0;
+        for (std::int32_t i = 0; i < run_batches; ++i) {
+            bytes += v.source->write_ndjson(batch, {v.t_ns, v.t_ns + 400'000}, v.out);
+            v.t_ns += 400'000;
+        }
+        std::printf("%s: %zu bytes\n", v.name.c_str(), bytes);
+        return 0;
+    }
     std::vector<char> copy(variants[0].out.size() * 2);
     const auto run = [&](Variant& v, std::uint64_t batches) {
         std::size_t bytes = 0;

@@ -4,7 +4,7 @@
 // client IPs and hosts come back (docs/configuration.md, "Values that agree").
 //
 // Member k's value is a pure function of (field name, k): the field's gen op
-// takes its random words from the key combine64(hash(field name), k) instead
+// takes its random words from the key event_key(hash(field name), k) instead
 // of the event's key (ProgramBuilder::pooled). Which member an event shows is
 // one more keyed draw of the event, sampled from an alias table of the pool's
 // popularity (zipf or uniform), so determinism across batches and shards is

@@ -103,7 +103,7 @@ struct CombineSpec {
 // Entity pools: a pool's member k is drawn once per event from `alias` (its
 // popularity) with the random word of draw `draw`; pooled gen ops (PooledDraws)
 // then take their draws not from the event's key but from the member's,
-// combine64(salt, k), so a member always shows the same value.
+// event_key(salt, k), so a member always shows the same value.
 struct PoolSelect {
     std::uint16_t alias = 0;
     std::uint16_t draw = 0;
@@ -221,7 +221,7 @@ public:
     // Entity pools: pool_select adds one draw picking a member k per event
     // with the given popularity (one weight per member); pooled(column, ...)
     // makes the column's gen op draw its words from the member's key
-    // combine64(salt, k) instead of the event's. Columns pooled on one select
+    // event_key(salt, k) instead of the event's. Columns pooled on one select
     // share the member (one user's name and id). Call pooled right after the
     // column is made; not for request ids, times, sequences or shapes.
     std::uint16_t pool_select(std::span<const double> popularity);

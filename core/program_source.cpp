@@ -217,8 +217,9 @@ void ProgramSource::fill_keyed_words(const EventInputs* inputs) {
 
 // Entity pools: each event's member k comes from its own keyed word (so the
 // choice of member is as deterministic as any draw), and a pooled op's words
-// are the member's: keyed_word(combine64(salt, k), j) for its j-th draw, the
-// same for every event that picks k, whichever event, block or shard it is.
+// are the member's: keyed_word(event_key(salt, k), j) for its j-th draw
+// (member k is event k of the field's own stream), the same for every event
+// that picks k, whichever event, block or shard it is.
 void ProgramSource::fill_pooled_words() {
     const std::uint32_t padded = block_padded_;
     const Program& p = *program_;
@@ -229,7 +230,7 @@ void ProgramSource::fill_pooled_words() {
     }
     for (const PooledDraws& d : p.pooled_draws) {
         const std::uint64_t* members = members_.data() + std::size_t{d.select} * block_stride_;
-        for (std::uint32_t i = 0; i < padded; ++i) member_keys_[i] = combine64(d.salt, members[i]);
+        for (std::uint32_t i = 0; i < padded; ++i) member_keys_[i] = event_key(d.salt, members[i]);
         for (std::uint32_t j = 0; j < d.draws; ++j) {
             kernels_.fill_keyed(member_keys_.data(), padded, j, raw_.data() + std::size_t{d.first_draw + j} * padded);
         }
