@@ -229,3 +229,25 @@ TEST_CASE("bad pools are refused naming the field", "[pools]") {
     CHECK_THROWS_WITH(parse_popularity("pareto", {"pools.toml", 6, "sources.s.fields.ip.popularity"}),
                       Contains("unknown popularity \"pareto\"; expected \"zipf\" or \"uniform\""));
 }
+
+TEST_CASE("a pooled source writes the same bytes under every kernel set", "[pools]") {
+    FieldSpec flat = field("session", FieldKind::base62_id, 700);
+    flat.popularity = Popularity::uniform;
+    FieldSpec ip6 = field("client.ip6", FieldKind::ipv6, 300);
+    ip6.cidrs = {"documentation"};
+    const SourceSpec spec = source_of({field("client.ip", FieldKind::ipv4, 300), ip6, part("client.name", "email"), flat,
+                                       field("bytes", FieldKind::integer, 40)},
+                                      "{client.ip} {client.ip6} {client.name} {session} {bytes}");
+    const auto program = compile_source(spec);
+    std::string reference;
+    for (const Kernels* kernels : supported_kernels()) {
+        ProgramSource source(program, {3, 0, 1}, 1000, *kernels);
+        std::vector<char> out(1000 * source.event_bytes_max());
+        const std::size_t bytes = source.write_ndjson(1000, {1'730'610'000'000'000'000, 1'730'610'001'000'000'000}, out);
+        const std::string text(out.data(), bytes);
+        if (reference.empty()) reference = text;
+        CAPTURE(kernels->name);
+        CHECK(text == reference);
+    }
+    CHECK(reference.size() > 100'000);
+}
