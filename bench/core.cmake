@@ -8,3 +8,6 @@ target_link_libraries(supervent-bench-core PRIVATE supervent_core supervent_allo
 # Root event timelines (backfill patterns): ns per event for each pattern.
 add_executable(supervent-bench-timeline ${CMAKE_CURRENT_LIST_DIR}/timeline_bench.cpp)
 target_link_libraries(supervent-bench-timeline PRIVATE supervent_core)
+# Entity pools: events/s with pooled fields against the same source without.
+add_executable(supervent-bench-pool ${CMAKE_CURRENT_LIST_DIR}/pool_bench.cpp)
+target_link_libraries(supervent-bench-pool PRIVATE supervent_core)

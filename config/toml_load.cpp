@@ -415,6 +415,11 @@ constexpr std::uint32_t kinds_of(Kinds... kinds) {
     return ((std::uint32_t{1} << static_cast<unsigned>(kinds)) | ...);
 }
 
+// Kinds an entity pool applies to (core/entity_pools.hpp).
+constexpr std::uint32_t pooled_kinds =
+    kinds_of(FieldKind::ipv4, FieldKind::ipv6, FieldKind::uuid4, FieldKind::hex_id, FieldKind::base62_id,
+             FieldKind::integer, FieldKind::person, FieldKind::name, FieldKind::email, FieldKind::geo);
+
 constexpr std::array field_key_uses{
     FieldKeyUse{"type", every_kind},
     FieldKeyUse{"values", kinds_of(FieldKind::choice, FieldKind::constant)},
@@ -434,8 +439,11 @@ constexpr std::array field_key_uses{
     FieldKeyUse{"start", kinds_of(FieldKind::sequence)},
     FieldKeyUse{"step", kinds_of(FieldKind::sequence)},
     FieldKeyUse{"format", kinds_of(FieldKind::timestamp)},
-    FieldKeyUse{"group", kinds_of(FieldKind::choice, FieldKind::person, FieldKind::geo, FieldKind::name, FieldKind::email)},
+    FieldKeyUse{"group", kinds_of(FieldKind::choice) | pooled_kinds},
     FieldKeyUse{"part", kinds_of(FieldKind::person, FieldKind::geo)},
+    FieldKeyUse{"pool", pooled_kinds},
+    FieldKeyUse{"popularity", pooled_kinds},
+    FieldKeyUse{"zipf_exponent", pooled_kinds},
 };
 
 constexpr std::array<std::string_view, 6> source_key_names{"description", "dataset", "layout", "fields", "event_types", "volume"};
@@ -560,6 +568,9 @@ void apply_field_key(core::FieldSpec& field, std::string_view key, const toml::n
     else if (key == "format") field.format = string_of(node);
     else if (key == "group") field.group = string_of(node);
     else if (key == "part") field.part = string_of(node);
+    else if (key == "pool") field.pool = detail::check_range(uint_of(node), {1, bounds::field_pool_members_max});
+    else if (key == "popularity") field.popularity = core::parse_popularity(string_of(node), origin);
+    else if (key == "zipf_exponent") field.zipf_exponent = number_or_throw(node);
 }
 
 // A field table, or (without `type`, all entries tables) a group of nested

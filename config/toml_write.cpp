@@ -159,6 +159,11 @@ void write_field(std::ostream& out, const std::string& source_key, const core::F
             break;
     }
     if (!f.group.empty()) out << "group = " << str(f.group) << "\n";
+    if (f.pool != 0) {
+        out << "pool = " << f.pool << "\n";
+        if (f.popularity == core::Popularity::uniform) out << "popularity = \"uniform\"\n";
+        if (f.zipf_exponent != defaults.zipf_exponent) out << "zipf_exponent = " << number(f.zipf_exponent) << "\n";
+    }
 }
 
 void write_source(std::ostream& out, const core::SourceSpec& spec) {

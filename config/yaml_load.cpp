@@ -326,9 +326,10 @@ FieldSpec leaf_field(const std::string& name, std::string_view type, const core:
 }
 
 // Keys an attribute written as {type: …, …} may carry.
-constexpr std::array<std::string_view, 14> attribute_keys{"type", "values", "weights", "min", "max", "generator",
+constexpr std::array<std::string_view, 17> attribute_keys{"type", "values", "weights", "min", "max", "generator",
                                                           "format", "precision", "cidrs", "length", "distribution",
-                                                          "mean", "stddev", "description"};
+                                                          "mean", "stddev", "description", "pool", "popularity",
+                                                          "zipf_exponent"};
 
 bool is_attribute_spec(const YAML::Node& node) {
     if (!node.IsMap() || !node["type"] || !node["type"].IsScalar()) return false;
@@ -445,6 +446,10 @@ std::optional<FieldSpec> read_attribute_spec(Loader& loader, const std::string& 
             if (key == "format") return k == K::timestamp;
             if (key == "cidrs") return k == K::ipv4 || k == K::ipv6;
             if (key == "length") return k == K::hex_id || k == K::base62_id;
+            if (key == "pool" || key == "popularity" || key == "zipf_exponent") {
+                return k == K::ipv4 || k == K::ipv6 || k == K::uuid4 || k == K::hex_id || k == K::base62_id ||
+                       k == K::integer || k == K::person || k == K::name || k == K::email || k == K::geo;
+            }
             return false;
         }();
         if (!applies) {
@@ -465,6 +470,9 @@ std::optional<FieldSpec> read_attribute_spec(Loader& loader, const std::string& 
             else if (key == "precision") field.precision = static_cast<std::uint32_t>(count_of(value));
             else if (key == "format") field.format = text_of(value);
             else if (key == "length") field.length = static_cast<std::uint32_t>(count_of(value));
+            else if (key == "pool") field.pool = detail::check_range(count_of(value), {1, bounds::field_pool_members_max});
+            else if (key == "popularity") field.popularity = core::parse_popularity(text_of(value), loader.origin(value, key_path));
+            else if (key == "zipf_exponent") field.zipf_exponent = number_of(value);
             else if (key == "cidrs") {
                 field.cidrs.clear();
                 if (value.IsScalar()) field.cidrs.push_back(value.Scalar());

@@ -32,6 +32,11 @@ inline constexpr std::size_t event_bytes_max = 64 * 1024;
 // Largest send slot: a full batch of the largest events plus its head room.
 inline constexpr std::size_t slot_bytes_max = std::size_t{1} << 30;
 
+// Members of a field's entity pool (`pool = N`, core/schema.hpp): the pool's
+// popularity is an alias table of 8 bytes a member, shared by all shards, so
+// a million members is 8 MiB. Far more users than one generator's logs show.
+inline constexpr std::uint64_t field_pool_members_max = 1'000'000;
+
 inline constexpr std::size_t dataset_name_bytes_max = 128;
 // Request paths (datasets) one HTTP transport holds: routes are append-only,
 // so a batch queued or retried after a reload still finds its own, and each

@@ -74,6 +74,7 @@ Column ProgramBuilder::add_gen(GenKind kind, std::uint16_t table, std::uint32_t 
     }
     const Column c{kind, static_cast<std::uint16_t>(p_.column_count), table};
     p_.gens.push_back(GenOp{kind, c.index, table, static_cast<std::uint16_t>(p_.draws_per_event)});
+    gen_draws_.push_back(static_cast<std::uint16_t>(draws));
     p_.column_count += columns;
     p_.draws_per_event += draws;
     return c;
@@ -152,6 +153,38 @@ void ProgramBuilder::zero_when(Column value, Column row, const std::vector<bool>
     for (const bool zero : zero_rows) spec.keep.push_back(zero ? 0 : ~std::uint64_t{0});
     p_.zero_whens.push_back(std::move(spec));
     p_.gens.push_back(GenOp{GenKind::zero_when, value.index, static_cast<std::uint16_t>(p_.zero_whens.size() - 1), 0});
+    gen_draws_.push_back(0);
+}
+
+std::uint16_t ProgramBuilder::pool_select(std::span<const double> popularity) {
+    if (p_.aliases.size() >= std::numeric_limits<std::uint16_t>::max() ||
+        p_.pool_selects.size() >= std::numeric_limits<std::uint16_t>::max() ||
+        p_.draws_per_event + 1 > std::numeric_limits<std::uint16_t>::max()) {
+        throw std::invalid_argument("too many fields in source " + p_.name);
+    }
+    p_.aliases.push_back(build_alias_table(popularity));
+    p_.pool_selects.push_back({static_cast<std::uint16_t>(p_.aliases.size() - 1), static_cast<std::uint16_t>(p_.draws_per_event)});
+    p_.draws_per_event += 1;
+    return static_cast<std::uint16_t>(p_.pool_selects.size() - 1);
+}
+
+void ProgramBuilder::pooled(Column column, std::uint16_t select, std::uint64_t salt) {
+    if (select >= p_.pool_selects.size()) throw std::logic_error("pooled: no such pool select");
+    // The op that made the column: the last one writing it (row parts share their first's).
+    for (std::size_t g = p_.gens.size(); g-- > 0;) {
+        const GenOp& op = p_.gens[g];
+        if (op.column != column.index || gen_draws_[g] == 0) continue;
+        if (op.kind == GenKind::event_time || op.kind == GenKind::sequence || op.column == p_.request_id_column ||
+            op.column == p_.shape_column) {
+            throw std::logic_error("pooled: times, sequences, request ids and shapes are not pooled");
+        }
+        for (const PooledDraws& d : p_.pooled_draws) {
+            if (d.first_draw == op.first_draw) return;  // a row part whose row is already pooled
+        }
+        p_.pooled_draws.push_back({select, op.first_draw, gen_draws_[g], salt});
+        return;
+    }
+    throw std::logic_error("pooled: the column draws no words");
 }
 
 Column ProgramBuilder::buckets(std::span<const IntBucket> list, bool is_signed) {

@@ -100,6 +100,22 @@ struct CombineSpec {
     std::vector<std::uint32_t> radices;
 };
 
+// Entity pools: a pool's member k is drawn once per event from `alias` (its
+// popularity) with the random word of draw `draw`; pooled gen ops (PooledDraws)
+// then take their draws not from the event's key but from the member's,
+// event_key(salt, k), so a member always shows the same value.
+struct PoolSelect {
+    std::uint16_t alias = 0;
+    std::uint16_t draw = 0;
+};
+
+struct PooledDraws {
+    std::uint16_t select = 0;      // index into Program::pool_selects
+    std::uint16_t first_draw = 0;  // the gen op's draws first_draw .. first_draw + draws - 1
+    std::uint16_t draws = 0;
+    std::uint64_t salt = 0;        // per field (or row): members of two fields differ
+};
+
 // The puts of one event type, in Program::puts.
 struct Shape {
     std::uint32_t first_put = 0;
@@ -154,6 +170,8 @@ struct Program {
     std::vector<CombineSpec> combines;
     std::vector<Ipv6Table> ipv6_tables;
     std::vector<ZeroWhenSpec> zero_whens;
+    std::vector<PoolSelect> pool_selects;
+    std::vector<PooledDraws> pooled_draws;
     std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
     std::uint32_t column_count = 0;
     std::uint32_t draws_per_event = 0;
@@ -200,6 +218,14 @@ public:
     // Sets `value` (an integer column) to 0 on events whose `row` value is
     // flagged in zero_rows. Call after both columns exist.
     void zero_when(Column value, Column row, const std::vector<bool>& zero_rows);
+    // Entity pools: pool_select adds one draw picking a member k per event
+    // with the given popularity (one weight per member); pooled(column, ...)
+    // makes the column's gen op draw its words from the member's key
+    // event_key(salt, k) instead of the event's. Columns pooled on one select
+    // share the member (one user's name and id). Call pooled right after the
+    // column is made; not for request ids, times, sequences or shapes.
+    std::uint16_t pool_select(std::span<const double> popularity);
+    void pooled(Column column, std::uint16_t select, std::uint64_t salt);
     Column buckets(std::span<const IntBucket> buckets, bool is_signed = false);
     Column uuid4();
     Column event_time();
@@ -271,6 +297,7 @@ private:
     bool fusion_ = true;
     TextContext context_;
     std::shared_ptr<const TimeZone> zone_;
+    std::vector<std::uint16_t> gen_draws_;  // draws of each op in p_.gens, in order
 };
 
 // Replaces runs of adjacent text puts (choice values and the literals between

@@ -63,6 +63,12 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
     columns_.resize(std::size_t{program_->column_count} * block_stride_);
     time_caches_.resize(program_->time_formats.size());
     sequence_counts_.resize(program_->sequences.size());
+    pooled_draw_.assign(program_->draws_per_event, 0);
+    for (const PooledDraws& d : program_->pooled_draws) {
+        for (std::uint32_t j = 0; j < d.draws; ++j) pooled_draw_[d.first_draw + j] = 1;
+    }
+    members_.resize(std::size_t{program_->pool_selects.size()} * block_stride_);
+    member_keys_.resize(program_->pooled_draws.empty() ? 0 : block_stride_);
     assert(!program_->shapes.empty());
 }
 
@@ -203,7 +209,31 @@ void ProgramSource::fill_keyed_words(const EventInputs* inputs) {
         if (draw == time_skip || draw == shape_skip || (request_skip >= 0 && (draw == request_skip || draw == request_skip + 1))) {
             continue;  // replaced by the inputs: not drawn, so not paid for
         }
+        if (pooled_draw_[d] != 0) continue;  // fill_pooled_words makes it
         kernels_.fill_keyed(keys, padded, d, raw_.data() + std::size_t{d} * padded);
+    }
+    if (!program_->pooled_draws.empty()) fill_pooled_words();
+}
+
+// Entity pools: each event's member k comes from its own keyed word (so the
+// choice of member is as deterministic as any draw), and a pooled op's words
+// are the member's: keyed_word(event_key(salt, k), j) for its j-th draw
+// (member k is event k of the field's own stream), the same for every event
+// that picks k, whichever event, block or shard it is.
+void ProgramSource::fill_pooled_words() {
+    const std::uint32_t padded = block_padded_;
+    const Program& p = *program_;
+    for (std::size_t s = 0; s < p.pool_selects.size(); ++s) {
+        const PoolSelect& select = p.pool_selects[s];
+        kernels_.sample_alias(raw_.data() + std::size_t{select.draw} * padded, padded, p.aliases[select.alias].view(),
+                              members_.data() + s * block_stride_);
+    }
+    for (const PooledDraws& d : p.pooled_draws) {
+        const std::uint64_t* members = members_.data() + std::size_t{d.select} * block_stride_;
+        for (std::uint32_t i = 0; i < padded; ++i) member_keys_[i] = event_key(d.salt, members[i]);
+        for (std::uint32_t j = 0; j < d.draws; ++j) {
+            kernels_.fill_keyed(member_keys_.data(), padded, j, raw_.data() + std::size_t{d.first_draw + j} * padded);
+        }
     }
 }
 

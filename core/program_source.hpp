@@ -75,6 +75,7 @@ private:
     [[nodiscard, gnu::always_inline]] inline char* put_value(const PutOp& op, std::uint32_t event, char* out);
     void fill_sequence(const GenOp& op, std::uint32_t count, std::uint64_t* out);
     void fill_keyed_words(const EventInputs* inputs);
+    void fill_pooled_words();
     void fill_combine(const CombineSpec& spec, std::uint64_t* out);
     [[nodiscard]] std::uint64_t* column(std::uint32_t index) { return columns_.data() + std::size_t{index} * block_stride_; }
 
@@ -97,6 +98,9 @@ private:
     std::vector<std::uint64_t> columns_;  // column_count columns of values
     std::vector<TimeFormatCache> time_caches_;  // one per time format
     std::vector<std::uint64_t> sequence_counts_;  // events so far, one per sequence
+    std::vector<std::uint8_t> pooled_draw_;       // per draw: 1 = drawn from a pool member's key
+    std::vector<std::uint64_t> members_;          // per pool select: the block's member indices
+    std::vector<std::uint64_t> member_keys_;      // one pooled op's member keys, reused
     std::uint32_t shard_index_;
     std::uint32_t shard_count_;
 };

@@ -64,6 +64,12 @@ enum class Distribution : std::uint8_t {
     histogram,    // weighted `ranges`
 };
 
+// How often each member of an entity pool shows up (FieldSpec::pool).
+enum class Popularity : std::uint8_t {
+    zipf,     // member k (0-based) with weight 1 / (k + 1)^zipf_exponent: a few regulars, a long tail
+    uniform,  // every member equally often
+};
+
 // One value of a choice or constant, as written: strings are quoted in
 // JSON, numbers and booleans are not.
 struct SchemaValue {
@@ -117,6 +123,17 @@ struct FieldSpec {
     // the field's parent ("actor" for "actor.email", "" at the top level).
     std::string group;
     std::string part;  // person, geo: which value of the row (name and email kinds are person parts)
+
+    // An entity pool (docs/configuration.md, "Values that agree"): 0 = none,
+    // every event draws a fresh value. N >= 1: the field's values come from N
+    // members (users, client IPs, hosts), member k's value a pure function of
+    // (field name, k) and each event picking k by `popularity`. Pooled fields
+    // of one person or place row, or with the same non-empty `group`, share
+    // the member: the same user has the same name, email, id and address.
+    // ipv4, ipv6, uuid4, hex_id, base62_id, integer, person, name, email, geo.
+    std::uint64_t pool = 0;
+    Popularity popularity = Popularity::zipf;
+    double zipf_exponent = 1.0;
     bool operator==(const FieldSpec&) const = default;
 };
 
@@ -237,5 +254,7 @@ inline constexpr std::string_view builtin_request_id_field = "request_id";
 // "zipf", "histogram"). Throws SchemaError for an unknown name.
 [[nodiscard]] FieldKind parse_field_kind(std::string_view name, const SchemaOrigin& origin);
 [[nodiscard]] Distribution parse_distribution(std::string_view name, const SchemaOrigin& origin);
+// "zipf" or "uniform"; throws SchemaError naming any other.
+[[nodiscard]] Popularity parse_popularity(std::string_view name, const SchemaOrigin& origin);
 
 }  // namespace supervent::core

@@ -9,6 +9,7 @@
 #include <set>
 #include <span>
 
+#include "core/entity_pools.hpp"
 #include "core/program_source.hpp"
 #include "core/schema.hpp"
 #include "core/value_rows.hpp"
@@ -811,6 +812,9 @@ std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec,
     std::vector<FieldPlan> plans;
     plans.reserve(spec.fields.size() + 1);
     RowColumns rows(spec);
+    std::vector<int> row_of(spec.fields.size(), -1);
+    for (const auto& [field, where] : rows.part_of) row_of[field] = static_cast<int>(where.first);
+    EntityPools pools(spec, row_of);
     for (std::size_t i = 0; i < spec.fields.size(); ++i) {
         const FieldSpec& f = spec.fields[i];
         try {
@@ -819,6 +823,7 @@ std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec,
             } else {
                 plans.push_back(compile_field(b, f, time));
             }
+            pools.apply(b, i, plans.back().column);
         } catch (const SchemaError&) {
             throw;
         } catch (const std::invalid_argument& e) {
@@ -923,6 +928,12 @@ Distribution parse_distribution(std::string_view name, const SchemaOrigin& origi
     const auto it = kinds.find(name);
     if (it == kinds.end()) fail(origin, "unknown distribution \"" + std::string(name) + "\"");
     return it->second;
+}
+
+Popularity parse_popularity(std::string_view name, const SchemaOrigin& origin) {
+    if (name == "zipf") return Popularity::zipf;
+    if (name == "uniform") return Popularity::uniform;
+    fail(origin, "unknown popularity \"" + std::string(name) + "\"; expected \"zipf\" or \"uniform\"");
 }
 
 }  // namespace supervent::core
