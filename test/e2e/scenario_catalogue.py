@@ -283,6 +283,16 @@ def check_payments_chains(events):
     check(outcomes["approved"] > 0 and len(chains) > 100, f"too few chains or approvals: {outcomes}")
 
 
+def check_returning_visitors(events):
+    # remote_addr is a pool of 20,000 with zipf popularity: in 3,000 requests
+    # the busiest address makes 1/H(20000) ~ 9.5 % of them and fewer than 2/3 of the
+    # addresses are new (independent draws would give ~3,000 distinct).
+    counts = collections.Counter(e["message"].split(" ", 1)[0] for e in events)
+    top = counts.most_common(1)[0][1] / len(events)
+    check(len(counts) < 0.67 * len(events) and 0.06 < top < 0.13,
+          f"nginx_access: {len(counts)} distinct addresses in {len(events)} requests, the busiest makes {top:.1%}")
+
+
 # ---- runs -----------------------------------------------------------------------
 
 def run(h, name, fmt, events=EVENTS):
@@ -362,6 +372,8 @@ def test(h):
                 FORMATS[name](e["message"])
         if name == "payments":
             check_payments_chains(events)
+        if name == "nginx_access":
+            check_returning_visitors(events)
         blocks[name] = golden_block(name, events)
         h.log(f"{name}: {len(events)} events parse")
     update_doc(h, blocks)
