@@ -2,7 +2,7 @@
 _supervent_ctl() {
     local cur prev words cword
     _init_completion || return
-    local commands='status watch pause resume rate set reload sources stop version convert dashboard fleet'
+    local commands='status watch pause resume rate set reload sources incident stop version convert dashboard fleet'
     case $prev in
         --socket|reload|convert|--file)
             _filedir
@@ -24,12 +24,15 @@ _supervent_ctl() {
         sources)
             COMPREPLY=($(compgen -W 'enable disable' -- "$cur"))
             return ;;
+        incident)
+            COMPREPLY=($(compgen -W 'start stop' -- "$cur"))
+            return ;;
         log_level)
             COMPREPLY=($(compgen -W 'error warning notice info debug' -- "$cur"))
             return ;;
     esac
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--socket --instance --file --json --timeout --interval --count --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--socket --instance --file --json --timeout --interval --count --for --help --version' -- "$cur"))
         return
     fi
     local word
