@@ -159,6 +159,7 @@ public:
     // active it applies to every event rendered, and scheduled ones wait.
     // The shard calls this once per loop turn; it only stores the index.
     void set_live_incident(int incident);
+    [[nodiscard]] int live_incident() const { return live_incident_; }
     // The incident an event at time_ns falls in: the live one, else the first
     // scheduled one whose window holds it; -1 = none.
     [[nodiscard]] int incident_at(std::int64_t time_ns) const;

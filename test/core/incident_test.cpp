@@ -259,6 +259,25 @@ TEST_CASE("a live incident applies while it is active and not after", "[incident
     CHECK(engine.incident_at(now) == -1);
 }
 
+TEST_CASE("a live incident that silences every source blocks the engine until it ends", "[incident]") {
+    ScenarioInputs in = inputs({}, false);
+    in.sources.resize(1);
+    IncidentSpec quiet;
+    quiet.name = "quiet";
+    quiet.effects = {effect(IncidentEffect::Kind::silent, "web")};
+    in.spec.incidents = {quiet};
+    ScenarioEngine engine(compile_scenario(in), SourceIdentity{5, 0, 1}, 100, 0);
+    std::vector<char> buffer(100 * engine.event_bytes_max());
+    CHECK(engine.next(100, jan1_2024_ns, buffer).events == 100);
+    engine.set_live_incident(0);
+    CHECK(engine.live_incident() == 0);
+    CHECK(engine.next(100, jan1_2024_ns + 1'000'000, buffer).events == 0);
+    CHECK(engine.blocked());
+    engine.set_live_incident(-1);
+    CHECK(engine.next(100, jan1_2024_ns + 2'000'000, buffer).events == 100);
+    CHECK_FALSE(engine.blocked());
+}
+
 TEST_CASE("a live scheduled incident counts from the run's start", "[incident]") {
     const auto scenario = compile_scenario(inputs({outage(hour_ns, hour_ns)}, false));
     ScenarioEngine engine(scenario, SourceIdentity{5, 0, 1}, 100, 0);

@@ -44,6 +44,12 @@ percent = { "500" = 20, "503" = 10 }
 source = "web"
 field = "latency_ms"
 scale = 10
+
+[[scenario.incidents]]
+name = "quiet"
+[[scenario.incidents.effects]]
+source = "web"
+silent = true
 """
 
 
@@ -89,8 +95,9 @@ def test(h):
     daemon = h.start("superventd", [h.bin("superventd"), "--config", config, "--sink", f"file:{out}", "--socket", sock,
                                     "--workers", 1, "--metrics-listen", "127.0.0.1:0"], timeout_s=60)
     status = harness.wait_running(h, daemon, sock)
-    check(status["incident"] is None and status["incidents"] == ["outage"], f"status before: {status}")
-    check(metrics(status["metrics"]) == ['supervent_incident_active{name="outage"} 0'],
+    check(status["incident"] is None and status["incidents"] == ["outage", "quiet"], f"status before: {status}")
+    check(metrics(status["metrics"]) == ['supervent_incident_active{name="outage"} 0',
+                                         'supervent_incident_active{name="quiet"} 0'],
           f"/metrics before: {metrics(status['metrics'])}")
     reader = Reader(out)
     h.wait_for("events in the file", lambda: len(reader.read()) > 0, timeout_s=10)
@@ -112,7 +119,8 @@ def test(h):
     check(0.24 < share < 0.36 and latency > 100, f"incident mix: 5xx {share:.3f}, latency max {latency}")
     status = ctl(h, "ctl-status-during", sock, ["status"])
     check(status["incident"]["name"] == "outage", f"status during: {status['incident']}")
-    check(metrics(status["metrics"]) == ['supervent_incident_active{name="outage"} 1'],
+    check(metrics(status["metrics"]) == ['supervent_incident_active{name="outage"} 1',
+                                         'supervent_incident_active{name="quiet"} 0'],
           f"/metrics during: {metrics(status['metrics'])}")
     table = ctl(h, "ctl-status-text", sock, ["status"], json_out=False).stdout
     check("incident     outage (" in table and "until stopped" in table, f"status table: {table}")
@@ -132,6 +140,17 @@ def test(h):
                lambda: ctl(h, f"ctl-status-timed-{next(polls)}", sock, ["status"])["incident"] is None,
                timeout_s=5, interval_s=0.2)
     check("incident 'outage' ended (its time was up)" in daemon.stderr(), "the daemon did not log the timed end")
+
+    # A silent source: nothing lands while it lasts (the only source: the
+    # worker waits), and events flow again once it stops.
+    ctl(h, "ctl-incident-quiet", sock, ["incident", "start", "quiet"])
+    time.sleep(0.3)
+    reader.read()
+    time.sleep(1.0)
+    quiet = len(reader.read())
+    check(quiet == 0, f"{quiet} events landed while the only source was silent")
+    ctl(h, "ctl-incident-quiet-stop", sock, ["incident", "stop"])
+    h.wait_for("events after the silence", lambda: len(reader.read()) > 100, timeout_s=5, interval_s=0.1)
 
     ctl(h, "ctl-stop", sock, ["stop"])
     check(daemon.wait(30) == 0, f"superventd exited {daemon.poll()}")
