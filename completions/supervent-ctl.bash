@@ -2,7 +2,7 @@
 _supervent_ctl() {
     local cur prev words cword
     _init_completion || return
-    local commands='status watch pause resume rate set reload sources stop version convert dashboard fleet'
+    local commands='status watch pause resume rate set reload sources incident stop version convert dashboard fleet'
     case $prev in
         --socket|reload|convert|--file)
             _filedir
@@ -27,12 +27,15 @@ _supervent_ctl() {
         --builtin)
             COMPREPLY=($(compgen -W '$(supervent-ctl sources --builtin 2>/dev/null | cut -d" " -f1)' -- "$cur"))
             return ;;
+        incident)
+            COMPREPLY=($(compgen -W 'start stop' -- "$cur"))
+            return ;;
         log_level)
             COMPREPLY=($(compgen -W 'error warning notice info debug' -- "$cur"))
             return ;;
     esac
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--socket --instance --file --json --timeout --interval --count --builtin --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--socket --instance --file --json --timeout --interval --count --builtin --for --help --version' -- "$cur"))
         return
     fi
     local word

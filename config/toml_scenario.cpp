@@ -89,7 +89,7 @@ std::vector<double> numbers_of(const toml::node& node) {
     for (const auto& element : *array) out.push_back(number_of(element));
     return out;
 }
-constexpr std::array<std::string_view, 4> scenario_keys{"timezone", "dependencies", "rates", "live"};
+constexpr std::array<std::string_view, 5> scenario_keys{"timezone", "dependencies", "rates", "live", "incidents"};
 
 core::DelaySpec delay_of(const toml::node& node) {
     const auto& table = table_of(node, "a delay table, e.g. { distribution = \"exponential\", mean = \"50ms\" }");
@@ -256,6 +256,8 @@ void read_toml_scenario(const toml::node& node, const std::string& file, core::S
                         if (ok) out.dependencies.push_back(std::move(dependency));
                     }
                 }
+            } else if (name == "incidents") {
+                read_toml_incidents(value, file, out.incidents, problems);
             } else if (name == "live") {
                 const auto& live = table_of(value, "a section [scenario.live]");
                 for (const auto& [live_key, live_value] : live) {

@@ -29,4 +29,8 @@ void read_toml_volume(const toml::node& node, const std::string& file, const std
 void read_toml_scenario(const toml::node& node, const std::string& file, core::ScenarioSpec& out,
                         std::vector<TomlProblem>& problems);
 
+// `node`: the value of scenario.incidents (an array of tables; config/toml_incident.cpp).
+void read_toml_incidents(const toml::node& node, const std::string& file, std::vector<core::IncidentSpec>& out,
+                         std::vector<TomlProblem>& problems);
+
 }  // namespace supervent::config::detail

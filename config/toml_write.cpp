@@ -217,6 +217,36 @@ std::string delay_text(const core::DelaySpec& delay) {
     return out + " }";
 }
 
+// [[scenario.incidents]] and its effects (core/incident.hpp), as toml_incident.cpp reads them.
+void write_incident(std::ostream& out, const core::IncidentSpec& incident) {
+    out << "\n[[scenario.incidents]]\nname = " << str(incident.name) << "\n";
+    if (incident.start_ns) {
+        out << "start = " << str(detail::duration_ns_text(*incident.start_ns)) << "\n";
+        out << "duration = " << str(detail::duration_ns_text(incident.duration_ns)) << "\n";
+    }
+    for (const auto& effect : incident.effects) {
+        out << "[[scenario.incidents.effects]]\nsource = " << str(effect.source) << "\n";
+        switch (effect.kind) {
+            case core::IncidentEffect::Kind::percent:
+                out << "field = " << str(effect.field) << "\npercent = {";
+                for (std::size_t i = 0; i < effect.percent.size(); ++i) {
+                    out << (i == 0 ? " " : ", ") << str(effect.percent[i].first) << " = " << number(effect.percent[i].second);
+                }
+                out << " }\n";
+                break;
+            case core::IncidentEffect::Kind::scale:
+                out << "field = " << str(effect.field) << "\nscale = " << number(effect.factor) << "\n";
+                break;
+            case core::IncidentEffect::Kind::rate:
+                out << "event_type = " << str(effect.event_type) << "\n";
+                if (effect.weight) out << "weight = " << number(*effect.weight) << "\n";
+                else out << "rate = " << number(effect.factor) << "\n";
+                break;
+            case core::IncidentEffect::Kind::silent: out << "silent = true\n"; break;
+        }
+    }
+}
+
 void write_scenario(std::ostream& out, const core::ScenarioSpec& scenario) {
     const core::ScenarioSpec defaults;
     if (scenario == defaults) return;
@@ -259,6 +289,7 @@ void write_scenario(std::ostream& out, const core::ScenarioSpec& scenario) {
         out << "event_type = " << str(rate.event_type) << "\n";
         out << "per_second = " << float_literal(number(rate.events_per_s)) << "\n";
     }
+    for (const auto& incident : scenario.incidents) write_incident(out, incident);
 }
 
 // A TOML comment ends at the line's end and may hold no other control
@@ -330,6 +361,10 @@ core::SourceSpec without_origins(core::SourceSpec spec) {
 core::ScenarioSpec without_origins(core::ScenarioSpec spec) {
     for (auto& dependency : spec.dependencies) dependency.origin = {};
     for (auto& rate : spec.type_rates) rate.origin = {};
+    for (auto& incident : spec.incidents) {
+        incident.origin = {};
+        for (auto& effect : incident.effects) effect.origin = {};
+    }
     return spec;
 }
 

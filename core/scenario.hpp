@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/incident.hpp"
 #include "core/schema.hpp"
 
 namespace supervent::core {
@@ -96,6 +97,8 @@ struct ScenarioSpec {
     // Days for weekday/weekend and business hours: an IANA name ("Europe/Berlin")
     // or a fixed offset ("+02:00"); default UTC.
     std::string timezone = "UTC";
+    // Overlays that change the attribute mix for a while (core/incident.hpp).
+    std::vector<IncidentSpec> incidents;
     bool operator==(const ScenarioSpec&) const = default;
 };
 

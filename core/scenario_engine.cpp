@@ -352,6 +352,7 @@ std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& i
     }
     out->content_type = out->sources.front().program->content_type;
     out->identity = in.identity;
+    compile_incidents(in, *out);
     return out;
 }
 
@@ -430,6 +431,8 @@ struct ScenarioEngine::SourceState {
     std::vector<std::uint8_t> burst_on;
     std::vector<std::int64_t> burst_switch_ns;
     bool enabled = true;
+    // By incident: the program its events are rendered with (null = `program`).
+    std::vector<std::unique_ptr<ProgramSource>> incident_programs;
 };
 
 // The batch being assembled: what the engine decides per event.
@@ -469,6 +472,14 @@ ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario,
         state.program = std::make_unique<ProgramSource>(s.sources[i].program, program_identity, batch_events_max,
                                                         select_kernels());
         event_bytes_max_ = std::max(event_bytes_max_, s.sources[i].program->event_bytes_max);
+        // Every incident's programs are made now: starting one later allocates nothing.
+        for (const CompiledIncident& incident : s.incidents) {
+            const auto& alternative = incident.sources[i].program;
+            state.incident_programs.push_back(alternative == nullptr ? nullptr
+                                              : std::make_unique<ProgramSource>(alternative, program_identity,
+                                                                                batch_events_max, select_kernels()));
+            if (alternative != nullptr) event_bytes_max_ = std::max(event_bytes_max_, alternative->event_bytes_max);
+        }
         state.heap.reserve(std::size_t{batch_events_max} * 4);
         if (!s.backfill) continue;
         for (std::size_t v = 0; v < s.sources[i].volume.size(); ++v) {
@@ -568,7 +579,6 @@ bool ScenarioEngine::advance_slice() {
 std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_events, std::int64_t before_ns) {
     SourceState& state = sources_[source];
     if (!state.enabled) return 0;  // its events wait, in order
-    const ScenarioSource& spec = scenario_->sources[source];
     Staging& st = *staging_;
     std::uint32_t n = 0;
     while (n < max_events) {
@@ -581,11 +591,23 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
                 best = cursor.get();
             }
         }
-        if (!state.heap.empty() && state.heap.front().time_ns < before_ns &&
-            (best == nullptr || state.heap.front().time_ns <= best_ns)) {
+        const bool from_heap = !state.heap.empty() && state.heap.front().time_ns < before_ns &&
+                               (best == nullptr || state.heap.front().time_ns <= best_ns);
+        if (!from_heap && best == nullptr) break;
+        // A batch is rendered with one program: it ends where an incident
+        // starts or ends. A silent source's events inside it are dropped.
+        const int incident = scenario_->incidents.empty() ? -1 : incident_at(from_heap ? state.heap.front().time_ns : best_ns);
+        const bool silent = incident >= 0 && overlay(source, incident)->silent;
+        if (!silent && n > 0 && incident != batch_incident_) break;
+        if (!silent && n == 0) batch_incident_ = incident;
+        if (from_heap) {
             std::pop_heap(state.heap.begin(), state.heap.end(), LaterFirst{});
             const Pending p = state.heap.back();
             state.heap.pop_back();
+            if (silent) {
+                roots_done_ += p.root ? 1 : 0;
+                continue;
+            }
             st.times[n] = p.time_ns;
             st.keys[n] = p.key;
             st.hi[n] = p.id_hi;
@@ -595,12 +617,15 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
             ++n;
             continue;
         }
-        if (best == nullptr) break;
         ++best->pos;
         const std::uint64_t k = best->take_index();
+        if (silent) {
+            ++roots_done_;
+            continue;
+        }
         st.times[n] = best_ns;
         st.keys[n] = event_key(best->stream, k);
-        st.shapes[n] = root_shape(spec, st.keys[n]);
+        st.shapes[n] = root_shape_in(source, incident, st.keys[n]);
         request_id(best->tag, st.keys[n], st.hi[n], st.lo[n]);
         st.root[n] = 1;
         ++n;
@@ -708,8 +733,10 @@ void ScenarioEngine::advance_bursts(std::int64_t now_ns) {
 // source rests at the weekend while a 24/7 one goes on).
 std::uint16_t ScenarioEngine::pick_live_source(std::int64_t now_ns) {
     const CompiledScenario& s = *scenario_;
+    const int incident = s.incidents.empty() ? -1 : incident_at(now_ns);
     auto weight = [&](std::uint16_t i) {
-        const double w = sources_[i].enabled ? s.sources[i].live_share : 0;
+        const bool silent = incident >= 0 && overlay(i, incident)->silent;
+        const double w = sources_[i].enabled && !silent ? s.sources[i].live_share : 0;
         return live_shaped_ && w > 0 ? w * source_live_factor(i, live_since_ns_, now_ns) : w;
     };
     double total = 0;
@@ -736,7 +763,6 @@ std::uint16_t ScenarioEngine::pick_live_source(std::int64_t now_ns) {
 // 1 ns after the one before: a worker's roots never share a timestamp.
 std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint32_t max_events, std::int64_t now_ns) {
     SourceState& state = sources_[source];
-    const ScenarioSource& spec = scenario_->sources[source];
     Staging& st = *staging_;
     const bool fresh = live_last_root_ns_ == INT64_MIN || state.live_last_ns == 0;
     const std::int64_t from = fresh ? std::max(now_ns - 1'000'000, live_last_root_ns_) : std::min(live_last_root_ns_, now_ns);
@@ -751,6 +777,7 @@ std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint
     sum -= fast_log(live_uniform_open());  // the gap after the last one: n + 1 spacings
     const double scale = static_cast<double>(std::max<std::int64_t>(now_ns - from, 0)) / sum;
     std::int64_t previous = live_last_root_ns_;
+    batch_incident_ = scenario_->incidents.empty() ? -1 : incident_at(now_ns);
     for (std::uint32_t i = 0; i < max_events; ++i) {
         const std::int64_t t = from + static_cast<std::int64_t>(st.spacings[i] * scale);
         previous = t > previous ? t : previous + 1;
@@ -758,7 +785,7 @@ std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint
         const std::uint64_t k = state.live_next++;
         const std::uint64_t key = event_key(state.live_stream, k);
         st.keys[i] = key;
-        st.shapes[i] = root_shape(spec, key);
+        st.shapes[i] = root_shape_in(source, batch_incident_, key);
         request_id(state.live_tag, key, st.hi[i], st.lo[i]);
         st.root[i] = 1;
     }
@@ -776,7 +803,11 @@ ScenarioEngine::Batch ScenarioEngine::render(std::uint16_t source, std::uint32_t
     // per root, inherited by dependents.
     const EventInputs inputs{st.times.data(), st.keys.data(), st.hi.data(), st.lo.data(),
                              spec.program_picks_types ? nullptr : st.shapes.data()};
-    std::size_t bytes = state.program->write_events(count, inputs, out, st.ends.data());
+    ProgramSource* program = state.program.get();
+    if (batch_incident_ >= 0 && state.incident_programs[batch_incident_] != nullptr) {
+        program = state.incident_programs[batch_incident_].get();
+    }
+    std::size_t bytes = program->write_events(count, inputs, out, st.ends.data());
 
     // Over the byte limit: keep the events that fit (at least one) and put
     // the rest back, to be rendered afresh in the next batch.
@@ -854,6 +885,38 @@ std::int64_t ScenarioEngine::delay_ns(const DelaySpec& d, std::uint64_t key) {
 std::uint16_t ScenarioEngine::root_shape(const ScenarioSource& spec, std::uint64_t key) {
     if (spec.root_shapes.size() <= 1) return spec.root_shapes.empty() ? 0 : spec.root_shapes[0];
     return spec.root_shapes[alias_sample_one(keyed_word(key, key_draw::root_type), spec.root_pick.view())];
+}
+
+void ScenarioEngine::set_live_incident(int incident) {
+    live_incident_ = incident >= 0 && static_cast<std::size_t>(incident) < scenario_->incidents.size() ? incident : -1;
+}
+
+int ScenarioEngine::incident_at(std::int64_t time_ns) const {
+    if (live_incident_ >= 0) return live_incident_;
+    const CompiledScenario& s = *scenario_;
+    if (!s.backfill && live_since_ns_ == INT64_MIN) return -1;
+    // Backfill windows are absolute; live ones count from the run's start.
+    const std::int64_t t = s.backfill ? time_ns : time_ns - live_since_ns_;
+    for (std::size_t i = 0; i < s.incidents.size(); ++i) {
+        const CompiledIncident& incident = s.incidents[i];
+        if (incident.scheduled && t >= incident.start_ns && t < incident.end_ns) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+const IncidentSource* ScenarioEngine::overlay(std::uint16_t source, int incident) const {
+    assert(incident >= 0 && static_cast<std::size_t>(incident) < scenario_->incidents.size());
+    return &scenario_->incidents[incident].sources[source];
+}
+
+// A root's type under an incident's rate effects, else by the source's own weights.
+std::uint16_t ScenarioEngine::root_shape_in(std::uint16_t source, int incident, std::uint64_t key) const {
+    const ScenarioSource& spec = scenario_->sources[source];
+    if (incident < 0) return root_shape(spec, key);
+    const IncidentSource& o = *overlay(source, incident);
+    if (!o.own_pick) return root_shape(spec, key);
+    if (o.root_shapes.size() <= 1) return o.root_shapes.empty() ? 0 : o.root_shapes[0];
+    return o.root_shapes[alias_sample_one(keyed_word(key, key_draw::root_type), o.root_pick.view())];
 }
 
 double ScenarioEngine::live_uniform_open() {

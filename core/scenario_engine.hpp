@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/event_source.hpp"
+#include "core/incident.hpp"
 #include "core/program.hpp"
 #include "core/program_source.hpp"
 #include "core/scenario.hpp"
@@ -73,6 +74,8 @@ struct CompiledScenario {
     std::shared_ptr<const TimeZone> zone;
     std::string content_type;
     std::uint64_t identity = 0;  // ScenarioInputs::identity
+    // Incidents (core/incident.hpp), by index: what ShardControl's incident names.
+    std::vector<CompiledIncident> incidents;
 };
 
 // What compile_scenario needs besides the sources themselves.
@@ -151,6 +154,16 @@ public:
     // but because every source with work left is disabled.
     [[nodiscard]] bool blocked() const { return blocked_; }
 
+    // Live: the incident started on demand (an index into
+    // scenario().incidents; -1 = none, out of range = none). While one is
+    // active it applies to every event rendered, and scheduled ones wait.
+    // The shard calls this once per loop turn; it only stores the index.
+    void set_live_incident(int incident);
+    [[nodiscard]] int live_incident() const { return live_incident_; }
+    // The incident an event at time_ns falls in: the live one, else the first
+    // scheduled one whose window holds it; -1 = none.
+    [[nodiscard]] int incident_at(std::int64_t time_ns) const;
+
 private:
     struct Pending;
     struct SourceState;
@@ -194,6 +207,10 @@ private:
     std::int64_t live_since_ns_ = INT64_MIN;       // the first live next(): where sine phases count from
     std::int64_t live_last_root_ns_ = INT64_MIN;  // the latest root time made: live roots strictly increase
     std::uint64_t live_timing_state_ = 0;          // splitmix64 state of live_uniform_open()
+    int live_incident_ = -1;                       // set_live_incident
+    int batch_incident_ = -1;                      // the incident of the batch collect() staged
+    [[nodiscard]] const IncidentSource* overlay(std::uint16_t source, int incident) const;
+    [[nodiscard]] std::uint16_t root_shape_in(std::uint16_t source, int incident, std::uint64_t key) const;
 };
 
 }  // namespace supervent::core

@@ -70,11 +70,13 @@ void Daemon::Shared::handle_command(std::string_view request, Responder respond)
         respond(reload(path).json);
     } else if (command == "sources") {
         respond(sources_json(document).json);
+    } else if (command == "incident") {
+        respond(incident_command(document).json);
     } else if (command == "version") {
         respond(JsonWriter().begin_object().field("ok", true).field("version", SUPERVENT_VERSION).end_object().take());
     } else {
         respond(ControlReply::refused("unknown command '" + std::string(command) +
-                            "' (known: status, pause, resume, rate, set, reload, sources, stop, version)").json);
+                            "' (known: status, pause, resume, rate, set, reload, sources, incident, stop, version)").json);
     }
 }
 

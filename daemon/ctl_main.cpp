@@ -20,6 +20,7 @@
 
 #include "config/settings.hpp"
 #include "config/toml_write.hpp"
+#include "config/values.hpp"
 #include "config/yaml_load.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/fleet_status.hpp"
@@ -61,6 +62,10 @@ constexpr const char* usage_text =
     "  sources enable|disable NAME\n"
     "                         enable or disable a source live (a disabled source makes no events;\n"
     "                         in a backfill its events wait until it is enabled again)\n"
+    "  incident start NAME [--for DURATION]\n"
+    "                         start the scenario's incident NAME ([[scenario.incidents]]) live: its\n"
+    "                         effects change the attribute mix until stopped, or for DURATION (10m)\n"
+    "  incident stop [NAME]   stop the active incident (NAME: only if it is the active one)\n"
     "  stop                   stop generating, wait until every batch in flight has settled, print the\n"
     "                         final counts\n"
     "  version                the daemon's version\n"
@@ -82,6 +87,7 @@ constexpr const char* usage_text =
     "  --file F           fleet status: read the daemons' URLs from F (one a line, # comments)\n"
     "  --json             print the daemon's reply as JSON (watch: one status object per line)\n"
     "  --timeout SECONDS  how long stop waits for the drain to finish (default 60)\n"
+    "  --for DURATION     incident start: end the incident after DURATION (30s, 10m, 1h30m)\n"
     "  -h, --help         print this help\n"
     "  --version          print supervent-ctl's version\n"
     "\n"
@@ -99,6 +105,7 @@ struct Options {
     std::string fleet_file;   // fleet status --file F
     bool builtin = false;     // sources --builtin: the catalogue, not the daemon's sources
     bool timeout_given = false;
+    double incident_for_s = 0;  // incident start --for; 0 = until stopped
 };
 
 struct Reply {
@@ -182,6 +189,24 @@ std::string_view str(simdjson::dom::element object, const char* key) {
 
 std::string duration_text(double seconds);
 
+// "incident     outage (12s so far, 48s left)", or none with the ones defined.
+void print_incident_line(simdjson::dom::element status) {
+    simdjson::dom::array defined;
+    if (status["incidents"].get_array().get(defined) != simdjson::SUCCESS || defined.size() == 0) return;
+    simdjson::dom::element active;
+    if (status["incident"].get(active) == simdjson::SUCCESS && active.is_object()) {
+        double remaining = -1;
+        const bool timed = active["remaining_s"].get_double().get(remaining) == simdjson::SUCCESS;
+        std::printf("incident     %s (%s so far, %s)\n", std::string(str(active, "name")).c_str(),
+                    duration_text(f64(active, "since_s")).c_str(),
+                    timed ? (duration_text(remaining) + " left").c_str() : "until stopped");
+        return;
+    }
+    std::string names;
+    for (simdjson::dom::element name : defined) names += (names.empty() ? "" : ", ") + std::string(name.get_string().value_unsafe());
+    std::printf("incident     none (defined: %s)\n", names.c_str());
+}
+
 void print_status_table(simdjson::dom::element status) {
     std::string rate_target = "unlimited";
     double target = 0;
@@ -254,6 +279,7 @@ void print_status_table(simdjson::dom::element status) {
                     100.0 * f64(progress, "fraction"), eta_s < 0 ? "unknown" : duration_text(eta_s).c_str(),
                     with_commas(u64(progress, "dependents_pending")).c_str());
     }
+    print_incident_line(status);
     if (!str(status, "config").empty()) {
         std::printf("config       %s   (%llu reloads)\n", std::string(str(status, "config")).c_str(),
                     static_cast<unsigned long long>(u64(status, "reloads")));
@@ -324,6 +350,19 @@ int parse_options(int argc, char** argv, Options& options) {
                 std::fprintf(stderr, "supervent-ctl: --timeout: expected a positive number of seconds, got '%s'\n", value);
                 return exit_usage;
             }
+        } else if (arg == "--for") {
+            const char* value = take_value("--for");
+            if (value == nullptr) return exit_usage;
+            try {
+                options.incident_for_s = supervent::config::detail::parse_duration(value);
+            } catch (const std::exception& error) {
+                std::fprintf(stderr, "supervent-ctl: --for: %s\n", error.what());
+                return exit_usage;
+            }
+            if (options.incident_for_s <= 0) {
+                std::fprintf(stderr, "supervent-ctl: --for: expected a duration above 0, e.g. 10m\n");
+                return exit_usage;
+            }
         } else if (arg == "--instance" || arg == "--file") {
             const char* value = take_value(argv[i]);
             if (value == nullptr) return exit_usage;
@@ -357,7 +396,7 @@ int parse_options(int argc, char** argv, Options& options) {
     };
     static constexpr Arity commands[] = {{"status", 0, 0}, {"watch", 0, 0},  {"pause", 0, 0},  {"resume", 0, 0},
                                          {"rate", 1, 1},   {"set", 2, 2},    {"reload", 0, 1}, {"sources", 0, 2},
-                                         {"stop", 0, 0},   {"version", 0, 0}, {"convert", 1, 1},
+                                         {"stop", 0, 0},   {"version", 0, 0}, {"convert", 1, 1}, {"incident", 1, 2},
                                          {"dashboard", 0, 0}, {"fleet", 1, supervent::daemon::fleet_instances_max + 1}};
     const Arity* found = nullptr;
     for (const Arity& command : commands) {
@@ -374,7 +413,10 @@ int parse_options(int argc, char** argv, Options& options) {
     if (options.builtin) return exit_ok;  // the catalogue is in this binary: no socket needed
     if (options.args.size() < found->min || options.args.size() > found->max ||
         (options.command == "sources" && !options.args.empty() &&
-         (options.args.size() != 2 || (options.args[0] != "enable" && options.args[0] != "disable")))) {
+         (options.args.size() != 2 || (options.args[0] != "enable" && options.args[0] != "disable"))) ||
+        (options.command == "incident" && !((options.args[0] == "start" && options.args.size() == 2) ||
+                                            (options.args[0] == "stop" && options.incident_for_s == 0))) ||
+        (options.incident_for_s > 0 && options.command != "incident")) {
         std::fprintf(stderr, "supervent-ctl: wrong arguments for '%s'\n%s", options.command.c_str(), usage_text);
         return exit_usage;
     }
@@ -405,6 +447,11 @@ std::string build_request(const Options& options) {
         request.field("file", ::realpath(args[0].c_str(), resolved) != nullptr ? std::string(resolved) : args[0]);
     }
     if (options.command == "sources" && !args.empty()) request.field("name", args[1]).field("enabled", args[0] == "enable");
+    if (options.command == "incident") {
+        request.field("action", args[0]);
+        if (args.size() > 1) request.field("name", args[1]);
+        if (options.incident_for_s > 0) request.field("for_s", options.incident_for_s);
+    }
     request.end_object();
     return request.take();
 }
@@ -562,6 +609,12 @@ void print_reply(const Options& options, simdjson::dom::element document) {
             for (simdjson::dom::element key : keys) names += (names.empty() ? "" : ", ") + std::string(key.get_string().value_unsafe());
             if (names.empty()) names = "none";
             std::printf("%s %s\n", list == std::string_view("changed") ? "applied live:  " : "need a restart:", names.c_str());
+        }
+    } else if (command == "incident") {
+        if (options.args[0] == "stop") {
+            std::printf("incident %s stopped\n", std::string(str(document, "stopped")).c_str());
+        } else {
+            print_incident_line(document);
         }
     } else if (command == "sources") {
         simdjson::dom::array sources;

@@ -232,6 +232,7 @@ bool Daemon::Shared::supervise(std::int64_t now_ns, std::chrono::steady_clock::t
         }
     }
     if (run_state == RunState::failed) request_stop();  // one shard down: drain the others
+    expire_incident(now_ns);
     sample_rates(now_ns);
     sink_health.observe(stats.get(), errors.get(), shard_count, settings.sink.text, now_ns);
     if (settings.progress && now_ns - last_progress_ns >= std::int64_t{settings.progress_interval_ms} * 1'000'000) {

@@ -173,6 +173,19 @@ struct Daemon::Shared {
     [[nodiscard]] ControlReply set_rate(simdjson::dom::element value);
     [[nodiscard]] ControlReply sources_json(simdjson::dom::element request);
     void init_scenario();
+    // Live incidents (incident_control.cpp): the one started (an index into
+    // scenario->incidents, -1 = none), since when and until when (monotonic
+    // ns; 0 = until stopped).
+    int incident_active = -1;
+    std::int64_t incident_started_ns = 0;
+    std::int64_t incident_until_ns = 0;
+    [[nodiscard]] ControlReply incident_command(simdjson::dom::element request);
+    void push_incident();
+    void end_incident();
+    void expire_incident(std::int64_t now_ns);
+    void follow_incident(const core::CompiledScenario& before);
+    void json_incident(JsonWriter& json) const;
+    void metrics_incidents(PrometheusText& out) const;
     [[nodiscard]] ScenarioSwap prepare_scenario(config::Settings& next) const;
     void swap_scenario(ScenarioSwap& swap, const config::Settings& next);
     void push_change();

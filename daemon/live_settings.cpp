@@ -355,7 +355,9 @@ void Daemon::Shared::swap_scenario(ScenarioSwap& swap, const config::Settings& n
     settings.window_start_ns = next.window_start_ns;
     settings.window_end_ns = next.window_end_ns;
     settings.live = next.live;
+    const std::shared_ptr<const core::CompiledScenario> before = scenario;
     scenario = swap.scenario;
+    follow_incident(*before);
     ++scenario_generation;
     scenario_history[scenario_generation] = scenario;
     routes = std::move(swap.routes);

@@ -290,6 +290,12 @@ void Shard::apply_control(std::int64_t now_ns) {
         stop_generation();
     }
     paused_ = control_.paused.load(std::memory_order_acquire);
+    // A live incident (incident_control.cpp); one that silences every source
+    // blocks the engine, and its end must unblock it.
+    if (const int incident = control_.incident.load(std::memory_order_acquire); incident != engine_->live_incident()) {
+        engine_->set_live_incident(incident);
+        engine_blocked_ = false;
+    }
     stats_[Stat::loop_turns].add(1);
     // Sources toggled while a resumed backfill replays wait for its end: the replay follows its journal's.
     if (replay_ == nullptr && control_.change_version.load(std::memory_order_acquire) != change_version_) apply_change();

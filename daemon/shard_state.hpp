@@ -241,6 +241,9 @@ struct alignas(64) ShardControl {
     std::mutex change_mutex;
     ScenarioChange change;
     std::atomic<std::uint64_t> change_version{0};
+    // The incident started live (an index into the scenario's incidents; -1
+    // = none): the shard reads it once per loop turn (daemon/incident_control.cpp).
+    std::atomic<std::int32_t> incident{-1};
     static_assert(std::atomic<double>::is_always_lock_free);
 };
 

@@ -77,6 +77,7 @@ std::string Daemon::Shared::status_json() const {
     json.key("metrics");
     if (metrics_server) json.value("http://" + metrics_server->address() + "/metrics"); else json.null();
     json_sources(json);
+    json_incident(json);
     json_progress(json, total);
     json_checkpoint(json);
     sink_health.write_json(json, stats.get(), shard_count, monotonic_ns());
@@ -187,6 +188,7 @@ std::string Daemon::Shared::metrics_text() const {
     out.failed_by_reason(total);
     sink_health.write_metrics(out, stats.get(), shard_count, monotonic_ns());
     metrics_local_addresses(out);
+    metrics_incidents(out);
     out.family("supervent_buffer_utilization_ratio", "gauge", "Busy send buffer slots over all slots.");
     const std::uint64_t slots = total[Stat::slots_total];
     out.sample("supervent_buffer_utilization_ratio", "", slots > 0 ? double(total[Stat::slots_busy]) / double(slots) : 0.0);
