@@ -39,6 +39,10 @@ struct DependencySpec {
     std::string action_type;
     double percentage = 100;
     DelaySpec delay;
+    // Fields the dependent takes from its parent (a session, a user journey):
+    // drawn from the chain's entity key instead of the event's own, so they
+    // equal the parent's (docs/configuration.md, "Sessions").
+    std::vector<std::string> inherit;
     SchemaOrigin origin;
     bool operator==(const DependencySpec&) const = default;
 };
@@ -96,6 +100,10 @@ struct ScenarioSpec {
     // Days for weekday/weekend and business hours: an IANA name ("Europe/Berlin")
     // or a fixed offset ("+02:00"); default UTC.
     std::string timezone = "UTC";
+    // Every source's events carry trace context (core/trace_context.hpp);
+    // traceparent adds the W3C traceparent field (and implies trace_context).
+    bool trace_context = false;
+    bool traceparent = false;
     bool operator==(const ScenarioSpec&) const = default;
 };
 

@@ -43,6 +43,8 @@ struct ScenarioSource {
     // Live mode: the volume entries whose calendar shape (weekday/weekend,
     // sine_wave, hour and day tables, bursts) the source's rate follows.
     std::vector<VolumeSpec> live_volume;
+    // Its events carry trace context (core/trace_context.hpp).
+    bool traced = false;
 };
 
 struct ScenarioRule {
@@ -51,6 +53,7 @@ struct ScenarioRule {
     double probability = 1;
     DelaySpec delay;
     std::string message_contains;
+    bool inherit = false;  // the dependent takes its parent's entity key (inherited fields)
 };
 
 struct CompiledScenario {
@@ -73,6 +76,8 @@ struct CompiledScenario {
     std::shared_ptr<const TimeZone> zone;
     std::string content_type;
     std::uint64_t identity = 0;  // ScenarioInputs::identity
+    bool traced = false;         // some source carries trace context
+    bool entities = false;       // some rule inherits fields
 };
 
 // What compile_scenario needs besides the sources themselves.
@@ -165,6 +170,10 @@ private:
     void spawn_children(std::uint16_t source, std::uint32_t count, const char* rendered);
     void push_pending(std::uint16_t source, const Pending& event);
     [[nodiscard]] static std::int64_t delay_ns(const DelaySpec& delay, std::uint64_t key);
+    // Trace context: the span of the event (source, shape, key) lasts until
+    // its latest possible descendant (rules that fire by their probability).
+    [[nodiscard]] std::int64_t span_duration_ns(std::uint16_t source, std::uint16_t shape, std::uint64_t key) const;
+    void fill_trace(std::uint16_t source, std::uint32_t count);
     [[nodiscard]] static std::uint16_t root_shape(const ScenarioSource& spec, std::uint64_t key);
     [[nodiscard]] std::uint16_t pick_live_source(std::int64_t now_ns);
     void advance_bursts(std::int64_t now_ns);
