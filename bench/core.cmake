@@ -8,3 +8,6 @@ target_link_libraries(supervent-bench-core PRIVATE supervent_core supervent_allo
 # Root event timelines (backfill patterns): ns per event for each pattern.
 add_executable(supervent-bench-timeline ${CMAKE_CURRENT_LIST_DIR}/timeline_bench.cpp)
 target_link_libraries(supervent-bench-timeline PRIVATE supervent_core)
+# Dependency chains with and without trace context and inherited fields (issue 19).
+add_executable(supervent-bench-trace ${CMAKE_CURRENT_LIST_DIR}/trace_bench.cpp)
+target_link_libraries(supervent-bench-trace PRIVATE supervent_core)
