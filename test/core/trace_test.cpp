@@ -298,3 +298,40 @@ TEST_CASE("span and trace ids are injective and never zero", "[trace]") {
     trace_of(0, 0, hi, lo);
     CHECK((hi | lo) != 0);
 }
+
+TEST_CASE("live: a chain's events line up the same way", "[trace]") {
+    ScenarioInputs in = shop(0);
+    in.window_start_ns.reset();
+    in.window_end_ns.reset();
+    in.sources[0].volume.clear();
+    const auto scenario = compile_scenario(in);
+    REQUIRE_FALSE(scenario->backfill);
+    ScenarioEngine engine(scenario, SourceIdentity{3, 0, 1}, 200, 0);
+    std::vector<char> buffer(200 * engine.event_bytes_max());
+    std::vector<std::string> lines;
+    auto take = [&](const ScenarioEngine::Batch& b) {
+        const std::string text(buffer.data(), b.bytes);
+        for (std::size_t begin = 0; begin < text.size();) {
+            const std::size_t end = text.find('\n', begin);
+            lines.push_back(text.substr(begin, end - begin));
+            begin = end + 1;
+        }
+    };
+    for (int i = 0; i < 20; ++i) take(engine.next(200, jan1_2024_ns + i * 1'000'000, buffer));
+    engine.stop_roots();
+    for (int guard = 0; guard < 10'000 && !engine.done(); ++guard) take(engine.next(200, jan1_2024_ns + 20'000'000, buffer));
+    REQUIRE(engine.done());
+    std::vector<Span> spans = spans_of(lines);
+    std::map<std::string, const Span*> by_span;
+    for (const Span& s : spans) by_span.emplace(s.span, &s);
+    std::size_t linked = 0;
+    for (const Span& s : spans) {
+        if (s.type == "login") continue;
+        const Span& p = *by_span.at(s.parent);
+        CHECK(p.trace == s.trace);
+        CHECK(s.time_ns - p.time_ns + s.duration_ns <= p.duration_ns);
+        if (s.type != "impression") CHECK(p.user == s.user);
+        ++linked;
+    }
+    CHECK(linked > 500);
+}
