@@ -74,8 +74,9 @@ constexpr std::array<std::string_view, 14> volume_keys{"pattern",      "count", 
                                                        "peak",         "hour_weights", "day_weights", "burst_factor",
                                                        "burst_on",     "burst_off"};
 constexpr std::array<std::string_view, 5> delay_keys{"distribution", "min", "max", "mean", "stddev"};
-constexpr std::array<std::string_view, 8> dependency_keys{"trigger_source", "trigger_type", "message_contains", "action_source",
-                                                          "action_type",    "percentage",   "delay",            "inherit"};
+constexpr std::array<std::string_view, 9> dependency_keys{"trigger_source", "trigger_type", "message_contains",
+                                                          "action_source",  "action_type",  "percentage",
+                                                          "delay",          "inherit",      "session"};
 constexpr std::array<std::string_view, 3> rate_keys{"source", "event_type", "per_second"};
 constexpr std::array<std::string_view, 12> live_keys{"kind",  "amplitude", "period",     "ramp_from",       "ramp",
                                                      "steps", "open_hour", "close_hour", "off_hours_factor",
@@ -251,6 +252,7 @@ void read_toml_scenario(const toml::node& node, const std::string& file, core::S
                             else if (k == "percentage") dependency.percentage = number_of(item_value);
                             else if (k == "delay") dependency.delay = delay_of(item_value);
                             else if (k == "inherit") dependency.inherit = names_of(item_value);
+                            else if (k == "session") dependency.session = flag_of(item_value);
                             else {
                                 reader.unknown(item_value, key_path, k, dependency_keys, "a dependency");
                                 ok = false;

@@ -252,6 +252,7 @@ void write_scenario(std::ostream& out, const core::ScenarioSpec& scenario) {
         if (dependency.percentage != 100) out << "percentage = " << number(dependency.percentage) << "\n";
         if (dependency.delay != core::DelaySpec{}) out << "delay = " << delay_text(dependency.delay) << "\n";
         if (!dependency.inherit.empty()) out << "inherit = " << list(dependency.inherit, str) << "\n";
+        if (dependency.session) out << "session = true\n";
     }
     for (const auto& rate : scenario.type_rates) {
         out << "\n[[scenario.rates]]\n";

@@ -43,6 +43,9 @@ struct DependencySpec {
     // drawn from the chain's entity key instead of the event's own, so they
     // equal the parent's (docs/configuration.md, "Sessions").
     std::vector<std::string> inherit;
+    // A session link: inherit every drawn field the trigger and action
+    // sources both have, by name and with the same definition (added to `inherit`).
+    bool session = false;
     SchemaOrigin origin;
     bool operator==(const DependencySpec&) const = default;
 };

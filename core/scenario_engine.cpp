@@ -74,14 +74,63 @@ const FieldSpec* find_field(const SourceSpec& spec, std::string_view name) {
     return nullptr;
 }
 
-// Inherited fields: both ends of the rule have the field, every source that
-// has it defines it the same way (the same draw gives the same value), and a
-// link passes the whole entity, so it must name every entity field its
-// action source has.
+// A session link inherits every field its two sources share: the same name
+// and definition, and a kind that is drawn (not a time, sequence or constant).
+ScenarioInputs with_sessions(const ScenarioInputs& given) {
+    ScenarioInputs in = given;
+    for (DependencySpec& d : in.spec.dependencies) {
+        if (!d.session) continue;
+        const SourceSpec* trigger = nullptr;
+        const SourceSpec* action = nullptr;
+        for (const SourceSpec& s : in.sources) {
+            if (s.name == d.trigger_source) trigger = &s;
+            if (s.name == d.action_source) action = &s;
+        }
+        if (trigger == nullptr || action == nullptr) continue;  // compile_rules names the unknown source
+        for (const FieldSpec& f : action->fields) {
+            const FieldSpec* p = find_field(*trigger, f.name);
+            if (p == nullptr || f.kind == FieldKind::timestamp || f.kind == FieldKind::sequence ||
+                f.kind == FieldKind::constant || f.name == builtin_request_id_field ||
+                std::find(d.inherit.begin(), d.inherit.end(), f.name) != d.inherit.end()) {
+                continue;
+            }
+            FieldSpec a = f;
+            FieldSpec b = *p;
+            a.origin = b.origin = {};
+            if (a == b) d.inherit.push_back(f.name);
+        }
+        if (d.inherit.empty()) fail(d.origin, "session: sources \"" + d.trigger_source + "\" and \"" + d.action_source +
+                                                  "\" share no field (same name and definition) to inherit");
+    }
+    return in;
+}
+
+// Every source that has an inherited field must define it the same way:
+// the same draw must give the same value.
+void check_same_definition(const std::string& name, const ScenarioInputs& in) {
+    const FieldSpec* first = nullptr;
+    for (const SourceSpec& s : in.sources) {
+        const FieldSpec* f = find_field(s, name);
+        if (f == nullptr) continue;
+        if (first == nullptr) {
+            first = f;
+            continue;
+        }
+        FieldSpec a = *f;
+        FieldSpec b = *first;
+        a.origin = b.origin = {};
+        if (!(a == b)) {
+            fail(f->origin, "inherited field \"" + name + "\" must be defined the same way in every source that has it "
+                            "(the same draw must give the same value)");
+        }
+    }
+}
+
+// Inherited fields: both ends of the rule have the field, defined alike
+// everywhere, and a link passes the whole entity, so it must name every
+// entity field its action source has.
 void check_inherit(const DependencySpec& d, const ScenarioInputs& in) {
     if (d.inherit.empty()) return;
-    std::set<std::string> entity;
-    for (const DependencySpec& other : in.spec.dependencies) entity.insert(other.inherit.begin(), other.inherit.end());
     const SourceSpec* trigger = nullptr;
     const SourceSpec* action = nullptr;
     for (const SourceSpec& s : in.sources) {
@@ -93,26 +142,13 @@ void check_inherit(const DependencySpec& d, const ScenarioInputs& in) {
         if (is_trace_field(name) || name == builtin_request_id_field) {
             fail(d.origin, "inherit: \"" + name + "\" is shared along a chain anyway; list fields of the sources");
         }
-        if (find_field(*trigger, name) == nullptr) fail(d.origin, "inherit: source \"" + trigger->name + "\" has no field \"" + name + "\"");
-        if (find_field(*action, name) == nullptr) fail(d.origin, "inherit: source \"" + action->name + "\" has no field \"" + name + "\"");
-        const FieldSpec* first = nullptr;
-        for (const SourceSpec& s : in.sources) {
-            const FieldSpec* f = find_field(s, name);
-            if (f == nullptr) continue;
-            FieldSpec a = *f;
-            a.origin = {};
-            if (first == nullptr) {
-                first = f;
-                continue;
-            }
-            FieldSpec b = *first;
-            b.origin = {};
-            if (!(a == b)) {
-                fail(f->origin, "inherited field \"" + name + "\" must be defined the same way in every source that has it "
-                                "(the same draw must give the same value)");
-            }
+        for (const SourceSpec* end : {trigger, action}) {
+            if (find_field(*end, name) == nullptr) fail(d.origin, "inherit: source \"" + end->name + "\" has no field \"" + name + "\"");
         }
+        check_same_definition(name, in);
     }
+    std::set<std::string> entity;
+    for (const DependencySpec& other : in.spec.dependencies) entity.insert(other.inherit.begin(), other.inherit.end());
     for (const std::string& name : entity) {
         if (find_field(*action, name) != nullptr && std::find(d.inherit.begin(), d.inherit.end(), name) == d.inherit.end()) {
             fail(d.origin, "inherit: a link passes the whole entity, and source \"" + action->name + "\" has field \"" +
@@ -363,7 +399,8 @@ void assign_live_shares(CompiledScenario& out, const ScenarioInputs& in, const s
 
 }  // namespace
 
-std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& in) {
+std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& given) {
+    const ScenarioInputs in = with_sessions(given);
     auto out = std::make_shared<CompiledScenario>();
     out->backfill = in.window_start_ns.has_value() && in.window_end_ns.has_value();
     if (in.window_start_ns.has_value() != in.window_end_ns.has_value()) {

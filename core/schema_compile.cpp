@@ -851,7 +851,6 @@ std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec,
     return plans;
 }
 
-
 // Trace context: input columns the scenario engine fills, and a plan per field
 // (after the request id, so attributes read request_id, trace_id, span_id, ...).
 void add_trace_plans(ProgramBuilder& b, const SourceSpec& spec, std::vector<FieldPlan>& plans, FieldIndex& by_name) {

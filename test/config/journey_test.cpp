@@ -57,3 +57,36 @@ message = "{code} {trace_id}"
                                               "t.toml"),
                Contains("inherit: expected a list of field names"));
 }
+
+TEST_CASE("a session dependency reads back", "[journey]") {
+    const std::string source = R"(
+[sources.web.fields.code]
+type = "choice"
+values = [200]
+
+[[sources.web.event_types]]
+name = "login"
+message = "{code}"
+
+[[sources.web.event_types]]
+name = "browse"
+root = false
+message = "{code}"
+
+[[scenario.dependencies]]
+trigger_source = "web"
+trigger_type = "login"
+action_source = "web"
+action_type = "browse"
+session = true
+)";
+    const auto settings = supervent::test::load_toml_as(source, "s.toml");
+    REQUIRE(settings.scenario_spec.dependencies.size() == 1);
+    CHECK(settings.scenario_spec.dependencies[0].session);
+    const auto again = load_toml_text(to_toml(settings), "again.toml");
+    CHECK(without_origins(again.scenario_spec) == without_origins(settings.scenario_spec));
+    std::string wrong = source;
+    wrong.replace(wrong.find("session = true"), 14, "session = \"yes\"");
+    CHECK_THAT(supervent::test::toml_error_as(wrong, "s.toml"),
+               Contains("session: expected true or false"));
+}

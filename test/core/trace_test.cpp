@@ -335,3 +335,29 @@ TEST_CASE("live: a chain's events line up the same way", "[trace]") {
     }
     CHECK(linked > 500);
 }
+
+TEST_CASE("a session link inherits every field its two sources share", "[trace]") {
+    ScenarioInputs in = shop(3'000);
+    for (std::size_t r = 0; r < 3; ++r) {
+        in.spec.dependencies[r].inherit.clear();
+        in.spec.dependencies[r].session = true;
+    }
+    std::vector<Span> spans = spans_of(lines_of(compile_scenario(in), 2));
+    std::map<std::string, const Span*> by_span;
+    for (const Span& s : spans) by_span.emplace(s.span, &s);
+    std::size_t sessions = 0;
+    for (const Span& s : spans) {
+        if (s.type == "login" || s.type == "impression") continue;
+        const Span& p = *by_span.at(s.parent);
+        CHECK(p.user == s.user);
+        if (s.type != "charge") {
+            CHECK(p.ip == s.ip);
+            CHECK(p.session == s.session);
+        }
+        ++sessions;
+    }
+    CHECK(sessions > 5'000);
+    // Sources that share nothing cannot be a session.
+    in.spec.dependencies[3].session = true;  // browse -> ads: no common field
+    CHECK_THROWS_WITH(compile_scenario(in), Catch::Contains("share no field"));
+}
