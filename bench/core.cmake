@@ -11,3 +11,6 @@ target_link_libraries(supervent-bench-timeline PRIVATE supervent_core)
 # Entity pools: events/s with pooled fields against the same source without.
 add_executable(supervent-bench-pool ${CMAKE_CURRENT_LIST_DIR}/pool_bench.cpp)
 target_link_libraries(supervent-bench-pool PRIVATE supervent_core)
+# Dependency chains with and without trace context and inherited fields (issue 19).
+add_executable(supervent-bench-trace ${CMAKE_CURRENT_LIST_DIR}/trace_bench.cpp)
+target_link_libraries(supervent-bench-trace PRIVATE supervent_core)

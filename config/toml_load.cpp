@@ -446,7 +446,8 @@ constexpr std::array field_key_uses{
     FieldKeyUse{"zipf_exponent", pooled_kinds},
 };
 
-constexpr std::array<std::string_view, 6> source_key_names{"description", "dataset", "layout", "fields", "event_types", "volume"};
+constexpr std::array<std::string_view, 8> source_key_names{"description", "dataset",     "layout", "fields",
+                                                           "event_types", "volume", "trace_context", "traceparent"};
 constexpr std::array<std::string_view, 5> event_type_key_names{"name", "weight", "root", "message", "attributes"};
 
 std::vector<std::string_view> field_key_names() {
@@ -676,6 +677,8 @@ void read_source(Walk& walk, const toml::key& name, const toml::node& node) {
         try {
             if (key.str() == "description") spec.description = string_of(value);
             else if (key.str() == "dataset") spec.dataset = detail::check_dataset(string_of(value));
+            else if (key.str() == "trace_context") spec.trace_context = bool_of(value);
+            else if (key.str() == "traceparent") spec.traceparent = bool_of(value);
             else if (key.str() == "layout") {
                 const auto& layout = string_of(value);
                 if (layout == "nested") spec.layout = core::AttributeLayout::nested;

@@ -74,8 +74,9 @@ constexpr std::array<std::string_view, 14> volume_keys{"pattern",      "count", 
                                                        "peak",         "hour_weights", "day_weights", "burst_factor",
                                                        "burst_on",     "burst_off"};
 constexpr std::array<std::string_view, 5> delay_keys{"distribution", "min", "max", "mean", "stddev"};
-constexpr std::array<std::string_view, 7> dependency_keys{"trigger_source", "trigger_type", "message_contains", "action_source",
-                                                          "action_type",    "percentage",   "delay"};
+constexpr std::array<std::string_view, 9> dependency_keys{"trigger_source", "trigger_type", "message_contains",
+                                                          "action_source",  "action_type",  "percentage",
+                                                          "delay",          "inherit",      "session"};
 constexpr std::array<std::string_view, 3> rate_keys{"source", "event_type", "per_second"};
 constexpr std::array<std::string_view, 12> live_keys{"kind",  "amplitude", "period",     "ramp_from",       "ramp",
                                                      "steps", "open_hour", "close_hour", "off_hours_factor",
@@ -89,7 +90,23 @@ std::vector<double> numbers_of(const toml::node& node) {
     for (const auto& element : *array) out.push_back(number_of(element));
     return out;
 }
-constexpr std::array<std::string_view, 5> scenario_keys{"timezone", "dependencies", "rates", "live", "incidents"};
+constexpr std::array<std::string_view, 7> scenario_keys{"timezone", "dependencies", "rates",     "live",
+                                                        "incidents", "trace_context", "traceparent"};
+
+bool flag_of(const toml::node& node) {
+    const auto* value = node.as_boolean();
+    if (value == nullptr) throw ValueError("expected true or false");
+    return value->get();
+}
+
+// inherit = ["user.id", "client_ip"]: field names.
+std::vector<std::string> names_of(const toml::node& node) {
+    const auto* array = node.as_array();
+    if (array == nullptr) throw ValueError("expected a list of field names, e.g. [\"user.id\", \"client_ip\"]");
+    std::vector<std::string> out;
+    for (const auto& element : *array) out.push_back(text_of(element));
+    return out;
+}
 
 core::DelaySpec delay_of(const toml::node& node) {
     const auto& table = table_of(node, "a delay table, e.g. { distribution = \"exponential\", mean = \"50ms\" }");
@@ -197,6 +214,10 @@ void read_toml_scenario(const toml::node& node, const std::string& file, core::S
         try {
             if (name == "timezone") {
                 out.timezone = text_of(value);
+            } else if (name == "trace_context") {
+                out.trace_context = flag_of(value);
+            } else if (name == "traceparent") {
+                out.traceparent = flag_of(value);
             } else if (name == "dependencies" || name == "rates") {
                 const auto* array = value.as_array();
                 if (array == nullptr) throw ValueError(concat("expected an array of tables, [[scenario.", name, "]]"));
@@ -231,6 +252,8 @@ void read_toml_scenario(const toml::node& node, const std::string& file, core::S
                             else if (k == "action_type") dependency.action_type = text_of(item_value);
                             else if (k == "percentage") dependency.percentage = number_of(item_value);
                             else if (k == "delay") dependency.delay = delay_of(item_value);
+                            else if (k == "inherit") dependency.inherit = names_of(item_value);
+                            else if (k == "session") dependency.session = flag_of(item_value);
                             else {
                                 reader.unknown(item_value, key_path, k, dependency_keys, "a dependency");
                                 ok = false;

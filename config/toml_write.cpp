@@ -172,6 +172,8 @@ void write_source(std::ostream& out, const core::SourceSpec& spec) {
     if (!spec.description.empty()) out << "description = " << str(spec.description) << "\n";
     if (!spec.dataset.empty()) out << "dataset = " << str(spec.dataset) << "\n";
     if (spec.layout == core::AttributeLayout::flat) out << "layout = \"flat\"\n";
+    if (spec.trace_context) out << "trace_context = true\n";
+    if (spec.traceparent) out << "traceparent = true\n";
     for (const auto& field : spec.fields) write_field(out, source_key, field);
     for (const auto& type : spec.event_types) {
         out << "\n[[sources." << source_key << ".event_types]]\n";
@@ -252,6 +254,8 @@ void write_scenario(std::ostream& out, const core::ScenarioSpec& scenario) {
     if (scenario == defaults) return;
     out << "\n[scenario]\n";
     if (scenario.timezone != defaults.timezone) out << "timezone = " << str(scenario.timezone) << "\n";
+    if (scenario.trace_context) out << "trace_context = true\n";
+    if (scenario.traceparent) out << "traceparent = true\n";
     const auto& live = scenario.live;
     if (live != defaults.live) {
         const auto& d = defaults.live;
@@ -282,6 +286,8 @@ void write_scenario(std::ostream& out, const core::ScenarioSpec& scenario) {
         out << "action_type = " << str(dependency.action_type) << "\n";
         if (dependency.percentage != 100) out << "percentage = " << number(dependency.percentage) << "\n";
         if (dependency.delay != core::DelaySpec{}) out << "delay = " << delay_text(dependency.delay) << "\n";
+        if (!dependency.inherit.empty()) out << "inherit = " << list(dependency.inherit, str) << "\n";
+        if (dependency.session) out << "session = true\n";
     }
     for (const auto& rate : scenario.type_rates) {
         out << "\n[[scenario.rates]]\n";

@@ -139,7 +139,7 @@ IncidentSource overlay_source(const SourceSpec* spec, const ScenarioSource& sour
             rates.push_back(effect);
             continue;
         }
-        if (!recompile) copy = *spec;
+        if (!recompile) copy = with_chain_fields(*spec, in.spec);
         recompile = true;
         FieldSpec& field = field_of(copy, *effect);
         if (effect->kind == IncidentEffect::Kind::percent) apply_percent(field, *effect);

@@ -396,6 +396,39 @@ void ProgramBuilder::mark_request_id(Column uuid) {
     p_.request_id_column = uuid.index;
 }
 
+Column ProgramBuilder::input(std::uint16_t slot, std::uint32_t columns) {
+    return add_gen(GenKind::input, slot, columns, 0);
+}
+
+void ProgramBuilder::put_input(Column input, PutKind kind, std::uint8_t scale, std::size_t value_bytes_max) {
+    expect(input, GenKind::input, "input");
+    add_put(kind, input, value_bytes_max, 0, scale);
+}
+
+// Draws per event of each kind of gen (as add_gen is called for them).
+void ProgramBuilder::key_by_entity(Column column, std::uint64_t salt) {
+    for (const GenOp& g : p_.gens) {
+        if (g.column != column.index) continue;
+        std::uint32_t draws = 0;
+        switch (g.kind) {
+            case GenKind::choice: draws = 1; break;
+            case GenKind::buckets:
+            case GenKind::uuid4:
+            case GenKind::random_words: draws = 2; break;
+            case GenKind::ipv6: draws = 3; break;
+            default: throw std::invalid_argument("only drawn fields (choice, number, address, id) can be inherited");
+        }
+        for (std::uint32_t j = 0; j < draws; ++j) {
+            const auto draw = static_cast<std::uint16_t>(g.first_draw + j);
+            const bool known = std::any_of(p_.entity_draws.begin(), p_.entity_draws.end(),
+                                           [&](const Program::EntityDraw& e) { return e.draw == draw; });
+            if (!known) p_.entity_draws.push_back({draw, salt + j});
+        }
+        return;
+    }
+    throw std::invalid_argument("this field has no drawn column to inherit");
+}
+
 std::shared_ptr<const Program> ProgramBuilder::finish() {
     if (!has_time_) throw std::logic_error("source " + p_.name + " has no event time column");
     if (p_.shapes.empty() || !pending_literal_.empty() || shape_first_put_ != p_.puts.size()) end_shape();

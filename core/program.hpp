@@ -30,6 +30,7 @@ enum class GenKind : std::uint8_t {
     combine,       // column = mixed-radix index over other choice columns (fused puts)
     ipv6,          // column, column + 1 = address halves from weighted prefixes
     zero_when,     // column (already filled) set to 0 where another column's value is flagged
+    input,         // column(s) = what the scenario engine hands in (trace context slot `table`); no draws
 };
 
 struct GenOp {
@@ -52,6 +53,7 @@ enum class PutKind : std::uint8_t {
     ipv6,           // columns column, column + 1 as eight colon-separated hex groups
     time,           // column (ns) in time format `table`
     epoch,          // column (ns) as a signed integer count of 10^-scale seconds
+    span_hex,       // column as 16 hex digits; nothing when 0 (a root's parent span)
 };
 
 struct PutOp {
@@ -160,6 +162,13 @@ struct Program {
     std::int32_t shape_column = -1;    // choice column picking the shape; -1: shape 0
     std::int32_t time_column = -1;     // the event time column (every program has one)
     std::int32_t request_id_column = -1;  // UUID column a scenario may set (inherited request ids); -1: none
+    // Draws of inherited (entity) fields: keyed_word(entity key, salt), not
+    // keyed_word(own key, draw) (core/trace_context.hpp, scenario sessions).
+    struct EntityDraw {
+        std::uint16_t draw = 0;
+        std::uint64_t salt = 0;
+    };
+    std::vector<EntityDraw> entity_draws;
     std::vector<AliasTable> aliases;
     std::vector<BucketTable> buckets;
     std::vector<ChoiceTables> choices;
@@ -273,6 +282,13 @@ public:
     // This UUID column is the event's request id: a scenario engine may set it
     // (a dependent event inherits its parent's) instead of drawing it.
     void mark_request_id(Column uuid);
+    // Trace context (core/trace_context.hpp): a column the engine fills
+    // (slot of EventInputs::trace, `columns` adjacent slots), and a put of it.
+    Column input(std::uint16_t slot, std::uint32_t columns);
+    void put_input(Column input, PutKind kind, std::uint8_t scale, std::size_t value_bytes_max);
+    // The draws of this column's gen come from the event's entity key with
+    // this salt (a field a dependent inherits from its parent).
+    void key_by_entity(Column column, std::uint64_t salt);
 
     // Fusion (on by default) merges runs of choice puts with the literals
     // between them into one table lookup; output bytes are the same either way.

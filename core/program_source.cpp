@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/digits.hpp"
+#include "core/trace_context.hpp"
 
 namespace supervent::core {
 namespace {
@@ -43,6 +44,26 @@ void EventClock::fill(const std::uint64_t* raw, std::uint32_t count, std::uint64
     }
 }
 
+namespace {
+
+// The draws an inherited field takes from the entity key. A pooled field's
+// own words come from its pool member, so what it inherits is the member
+// pick: its entity draws move to the pool's select draw (once per pool).
+std::vector<Program::EntityDraw> entity_draws_of(const Program& p) {
+    std::vector<Program::EntityDraw> out;
+    for (const Program::EntityDraw& e : p.entity_draws) {
+        Program::EntityDraw moved = e;
+        for (const PooledDraws& d : p.pooled_draws) {
+            if (e.draw >= d.first_draw && e.draw < d.first_draw + d.draws) moved.draw = p.pool_selects[d.select].draw;
+        }
+        const bool known = std::any_of(out.begin(), out.end(), [&](const Program::EntityDraw& o) { return o.draw == moved.draw; });
+        if (!known) out.push_back(moved);
+    }
+    return out;
+}
+
+}  // namespace
+
 ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const SourceIdentity& identity,
                              std::uint32_t batch_events_max, const Kernels& kernels)
     : program_(std::move(program)),
@@ -54,6 +75,7 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
       shard_count_(std::max<std::uint32_t>(identity.shard_count, 1)) {
     assert(batch_events_max >= 1);  // runtime.batch_events is checked to be 1.. at load
     keys_.resize(block_stride_);
+    if (!program_->entity_draws.empty()) entity_keys_.resize(block_stride_);
     for (const GenOp& op : program_->gens) {
         if (op.kind == GenKind::event_time) time_draw_ = op.first_draw;
         if (op.kind == GenKind::uuid4 && op.column == program_->request_id_column) request_draw_ = op.first_draw;
@@ -69,6 +91,7 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
     }
     members_.resize(std::size_t{program_->pool_selects.size()} * block_stride_);
     member_keys_.resize(program_->pooled_draws.empty() ? 0 : block_stride_);
+    entity_draws_ = entity_draws_of(*program_);
     assert(!program_->shapes.empty());
 }
 
@@ -98,10 +121,14 @@ std::size_t ProgramSource::write_batch(std::uint32_t count, EventClock& clock, c
     for (std::uint32_t done = 0; done < count;) {
         const std::uint32_t n = std::min(count - done, block_stride_);
         if (inputs) {
-            const EventInputs block{inputs->times + done, inputs->keys + done,
+            const EventInputs block{inputs->times + done,
+                                    inputs->keys + done,
                                     inputs->request_hi ? inputs->request_hi + done : nullptr,
                                     inputs->request_lo ? inputs->request_lo + done : nullptr,
-                                    inputs->shapes ? inputs->shapes + done : nullptr};
+                                    inputs->shapes ? inputs->shapes + done : nullptr,
+                                    inputs->trace ? inputs->trace + done : nullptr,
+                                    inputs->trace_stride,
+                                    inputs->entity_keys ? inputs->entity_keys + done : nullptr};
             generate_block(n, clock, &block);
         } else {
             generate_block(n, clock, nullptr);
@@ -123,6 +150,11 @@ void ProgramSource::generate_block(std::uint32_t count, EventClock& clock, const
         for (std::uint32_t i = 0; i < count; ++i) keys_[i] = event_key(stream_, next_event_++);
     }
     std::fill(keys_.data() + count, keys_.data() + block_padded_, 0);  // padding lanes: drawn, never shown
+    if (!entity_keys_.empty()) {
+        const std::uint64_t* entity = inputs && inputs->entity_keys ? inputs->entity_keys : keys_.data();
+        std::copy(entity, entity + count, entity_keys_.data());
+        std::fill(entity_keys_.data() + count, entity_keys_.data() + block_padded_, 0);
+    }
     fill_keyed_words(inputs);
     for (const GenOp& op : program_->gens) generate_column(op, count, clock, inputs);
 }
@@ -182,6 +214,19 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
             for (std::uint32_t i = 0; i < block_padded_; ++i) col[i] &= spec.keep[row[i]];
             break;
         }
+        case GenKind::input:
+            // Trace context from the engine (slot op.table on): zeros without it.
+            for (std::uint32_t c = 0; c < (op.table == trace_slot::trace_hi ? 2u : 1u); ++c) {
+                std::uint64_t* out = column(op.column + c);
+                if (inputs && inputs->trace) {
+                    const std::uint64_t* in = inputs->trace + std::size_t{op.table + c} * inputs->trace_stride;
+                    std::copy(in, in + count, out);
+                    std::fill(out + count, out + block_padded_, 0);
+                } else {
+                    std::fill(out, out + block_padded_, 0);
+                }
+            }
+            break;
         case GenKind::ipv6: {
             const Ipv6Table& t = program_->ipv6_tables[op.table];
             const AliasView pick = t.pick.view();
@@ -211,6 +256,13 @@ void ProgramSource::fill_keyed_words(const EventInputs* inputs) {
         }
         if (pooled_draw_[d] != 0) continue;  // fill_pooled_words makes it
         kernels_.fill_keyed(keys, padded, d, raw_.data() + std::size_t{d} * padded);
+    }
+    // Inherited fields: drawn from the entity's key (a dependent's parent's
+    // entity), salted by the field, so parent and child draw the same words.
+    // A pooled field inherits its member pick (see entity_draws_), so this
+    // runs before the pooled words are made from the members.
+    for (const Program::EntityDraw& e : entity_draws_) {
+        kernels_.fill_keyed(entity_keys_.data(), padded, e.salt, raw_.data() + std::size_t{e.draw} * padded);
     }
     if (!program_->pooled_draws.empty()) fill_pooled_words();
 }
@@ -313,6 +365,13 @@ char* ProgramSource::put_value(const PutOp& op, std::uint32_t event, char* out) 
             return write_ipv6(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
         case PutKind::time:
             return p.time_formats[op.table].write(out, static_cast<std::int64_t>(value), time_caches_[op.table]);
+        case PutKind::span_hex: {
+            if (value == 0) return out;
+            alignas(32) char hex[64];
+            write_hex_32(hex, value, 0);
+            std::memcpy(out, hex, 16);
+            return out + 16;
+        }
         case PutKind::epoch:
             return write_int(out, floor_div(static_cast<std::int64_t>(value),
                                             static_cast<std::int64_t>(detail::powers_of_10[9 - op.scale])));

@@ -46,6 +46,12 @@ struct EventInputs {
     const std::uint64_t* request_hi = nullptr;  // UUID halves; null = drawn
     const std::uint64_t* request_lo = nullptr;
     const std::uint16_t* shapes = nullptr;      // null = drawn by the types' weights
+    // Trace context (core/trace_context.hpp): slot s of event i at
+    // trace[s * trace_stride + i], for a program with input columns; null = zeros.
+    const std::uint64_t* trace = nullptr;
+    std::size_t trace_stride = 0;
+    // The keys inherited (entity) fields are drawn from; null = the events' own keys.
+    const std::uint64_t* entity_keys = nullptr;
 };
 
 class ProgramSource final : public EventSource {
@@ -89,6 +95,8 @@ private:
     std::uint32_t block_stride_;  // events per block, rounded up to rng_lanes
     std::uint32_t block_padded_ = 0;  // the current block's count, rounded up
     std::vector<std::uint64_t> keys_;     // the current block's event keys, padded
+    std::vector<Program::EntityDraw> entity_draws_;  // Program::entity_draws, pooled fields' moved to their member pick
+    std::vector<std::uint64_t> entity_keys_;  // the current block's entity keys, padded (entity draws only)
     // Draws a scenario's inputs replace (never made then): the event time's,
     // the request id's two, the event type's. -1: none.
     std::int32_t time_draw_ = -1;

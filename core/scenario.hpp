@@ -40,6 +40,13 @@ struct DependencySpec {
     std::string action_type;
     double percentage = 100;
     DelaySpec delay;
+    // Fields the dependent takes from its parent (a session, a user journey):
+    // drawn from the chain's entity key instead of the event's own, so they
+    // equal the parent's (docs/configuration.md, "Sessions").
+    std::vector<std::string> inherit;
+    // A session link: inherit every drawn field the trigger and action
+    // sources both have, by name and with the same definition (added to `inherit`).
+    bool session = false;
     SchemaOrigin origin;
     bool operator==(const DependencySpec&) const = default;
 };
@@ -99,6 +106,10 @@ struct ScenarioSpec {
     std::string timezone = "UTC";
     // Overlays that change the attribute mix for a while (core/incident.hpp).
     std::vector<IncidentSpec> incidents;
+    // Every source's events carry trace context (core/trace_context.hpp);
+    // traceparent adds the W3C traceparent field (and implies trace_context).
+    bool trace_context = false;
+    bool traceparent = false;
     bool operator==(const ScenarioSpec&) const = default;
 };
 

@@ -14,6 +14,7 @@
 #include "core/event_key.hpp"
 #include "core/kernels.hpp"
 #include "core/rng.hpp"
+#include "core/trace_context.hpp"
 
 namespace supervent::core {
 namespace {
@@ -51,6 +52,97 @@ std::int32_t source_index(const CompiledScenario& s, std::string_view name) {
     return -1;
 }
 
+
+const FieldSpec* find_field(const SourceSpec& spec, std::string_view name) {
+    for (const FieldSpec& f : spec.fields) {
+        if (f.name == name) return &f;
+    }
+    return nullptr;
+}
+
+// A session link inherits every field its two sources share: the same name
+// and definition, and a kind that is drawn (not a time, sequence or constant).
+ScenarioInputs with_sessions(const ScenarioInputs& given) {
+    ScenarioInputs in = given;
+    for (DependencySpec& d : in.spec.dependencies) {
+        if (!d.session) continue;
+        const SourceSpec* trigger = nullptr;
+        const SourceSpec* action = nullptr;
+        for (const SourceSpec& s : in.sources) {
+            if (s.name == d.trigger_source) trigger = &s;
+            if (s.name == d.action_source) action = &s;
+        }
+        if (trigger == nullptr || action == nullptr) continue;  // compile_rules names the unknown source
+        for (const FieldSpec& f : action->fields) {
+            const FieldSpec* p = find_field(*trigger, f.name);
+            if (p == nullptr || f.kind == FieldKind::timestamp || f.kind == FieldKind::sequence ||
+                f.kind == FieldKind::constant || f.name == builtin_request_id_field ||
+                std::find(d.inherit.begin(), d.inherit.end(), f.name) != d.inherit.end()) {
+                continue;
+            }
+            FieldSpec a = f;
+            FieldSpec b = *p;
+            a.origin = b.origin = {};
+            if (a == b) d.inherit.push_back(f.name);
+        }
+        if (d.inherit.empty()) fail(d.origin, "session: sources \"" + d.trigger_source + "\" and \"" + d.action_source +
+                                                  "\" share no field (same name and definition) to inherit");
+    }
+    return in;
+}
+
+// Every source that has an inherited field must define it the same way:
+// the same draw must give the same value.
+void check_same_definition(const std::string& name, const ScenarioInputs& in) {
+    const FieldSpec* first = nullptr;
+    for (const SourceSpec& s : in.sources) {
+        const FieldSpec* f = find_field(s, name);
+        if (f == nullptr) continue;
+        if (first == nullptr) {
+            first = f;
+            continue;
+        }
+        FieldSpec a = *f;
+        FieldSpec b = *first;
+        a.origin = b.origin = {};
+        if (!(a == b)) {
+            fail(f->origin, "inherited field \"" + name + "\" must be defined the same way in every source that has it "
+                            "(the same draw must give the same value)");
+        }
+    }
+}
+
+// Inherited fields: both ends of the rule have the field, defined alike
+// everywhere, and a link passes the whole entity, so it must name every
+// entity field its action source has.
+void check_inherit(const DependencySpec& d, const ScenarioInputs& in) {
+    if (d.inherit.empty()) return;
+    const SourceSpec* trigger = nullptr;
+    const SourceSpec* action = nullptr;
+    for (const SourceSpec& s : in.sources) {
+        if (s.name == d.trigger_source) trigger = &s;
+        if (s.name == d.action_source) action = &s;
+    }
+    if (trigger == nullptr || action == nullptr) fail(d.origin, "inherit needs sources with fields (not a built-in)");
+    for (const std::string& name : d.inherit) {
+        if (is_trace_field(name) || name == builtin_request_id_field) {
+            fail(d.origin, "inherit: \"" + name + "\" is shared along a chain anyway; list fields of the sources");
+        }
+        for (const SourceSpec* end : {trigger, action}) {
+            if (find_field(*end, name) == nullptr) fail(d.origin, "inherit: source \"" + end->name + "\" has no field \"" + name + "\"");
+        }
+        check_same_definition(name, in);
+    }
+    std::set<std::string> entity;
+    for (const DependencySpec& other : in.spec.dependencies) entity.insert(other.inherit.begin(), other.inherit.end());
+    for (const std::string& name : entity) {
+        if (find_field(*action, name) != nullptr && std::find(d.inherit.begin(), d.inherit.end(), name) == d.inherit.end()) {
+            fail(d.origin, "inherit: a link passes the whole entity, and source \"" + action->name + "\" has field \"" +
+                               name + "\", which another dependency inherits: list it here too");
+        }
+    }
+}
+
 ScenarioSource builtin_source(const ScenarioInputs& in) {
     if (!in.builtin) throw std::invalid_argument("a scenario needs sources or a built-in program");
     ScenarioSource s;
@@ -63,11 +155,13 @@ ScenarioSource builtin_source(const ScenarioInputs& in) {
     return s;
 }
 
-ScenarioSource compile_one(const SourceSpec& spec, const ScenarioInputs& in, std::shared_ptr<const TimeZone> zone) {
+ScenarioSource compile_one(const SourceSpec& given, const ScenarioInputs& in, std::shared_ptr<const TimeZone> zone) {
+    const SourceSpec spec = with_chain_fields(given, in.spec);
     ScenarioSource s;
     s.name = spec.name;
     s.dataset = spec.dataset.empty() ? in.default_dataset : spec.dataset;
     s.program = compile_source(spec, in.format, std::move(zone));
+    s.traced = spec.trace_context;
     std::vector<double> weights;
     for (std::size_t i = 0; i < spec.event_types.size(); ++i) {
         const EventTypeSpec& type = spec.event_types[i];
@@ -134,8 +228,10 @@ void compile_rules(CompiledScenario& out, const ScenarioInputs& in) {
             fail(d.origin, "a delay must not be negative and its max must not be below its min");
         }
         out.rules_by_trigger[trigger][trigger_shape].push_back(static_cast<std::uint32_t>(out.rules.size()));
+        check_inherit(d, in);
         out.rules.push_back({static_cast<std::uint16_t>(action), static_cast<std::uint16_t>(action_shape),
-                             d.percentage / 100, d.delay, d.message_contains});
+                             d.percentage / 100, d.delay, d.message_contains, !d.inherit.empty()});
+        out.entities |= !d.inherit.empty();
     }
 }
 
@@ -289,7 +385,23 @@ void assign_live_shares(CompiledScenario& out, const ScenarioInputs& in, const s
 
 }  // namespace
 
-std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& in) {
+// A source as the scenario's chains need it: trace context when the scenario
+// or the source asks for it, and the inherited fields it has (drawn from the
+// entity key).
+SourceSpec with_chain_fields(const SourceSpec& given, const ScenarioSpec& scenario) {
+    SourceSpec spec = given;
+    spec.traceparent |= scenario.traceparent;
+    spec.trace_context |= scenario.trace_context || spec.traceparent;
+    std::set<std::string> names;
+    for (const DependencySpec& d : scenario.dependencies) names.insert(d.inherit.begin(), d.inherit.end());
+    for (const FieldSpec& f : spec.fields) {
+        if (names.count(f.name) != 0) spec.entity_fields.push_back(f.name);
+    }
+    return spec;
+}
+
+std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& given) {
+    const ScenarioInputs in = with_sessions(given);
     auto out = std::make_shared<CompiledScenario>();
     out->backfill = in.window_start_ns.has_value() && in.window_end_ns.has_value();
     if (in.window_start_ns.has_value() != in.window_end_ns.has_value()) {
@@ -350,6 +462,7 @@ std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& i
         for (const ScenarioSource& s : out->sources) any_share |= s.live_share > 0;
         if (!any_share) throw std::invalid_argument("no source can start events: give a root event type a rate or weight");
     }
+    for (const ScenarioSource& s : out->sources) out->traced |= s.traced;
     out->content_type = out->sources.front().program->content_type;
     out->identity = in.identity;
     compile_incidents(in, *out);
@@ -365,6 +478,8 @@ struct ScenarioEngine::Pending {
     std::uint16_t shape = 0;
     bool root = false;
     std::uint64_t key = 0;  // core/event_key.hpp: everything drawn for the event comes from it
+    std::uint64_t parent_key = 0;  // trace context: the parent's span (unused on a root)
+    std::uint64_t entity_key = 0;  // inherited fields are drawn from it (a root's own key)
 };
 
 namespace {
@@ -437,7 +552,9 @@ struct ScenarioEngine::SourceState {
 
 // The batch being assembled: what the engine decides per event.
 struct ScenarioEngine::Staging {
-    explicit Staging(std::uint32_t n) : times(n), keys(n), hi(n), lo(n), shapes(n), root(n), ends(n), spacings(n) {}
+    explicit Staging(std::uint32_t n)
+        : times(n), keys(n), hi(n), lo(n), shapes(n), root(n), ends(n), spacings(n), parents(n), entities(n),
+          trace(std::size_t{n} * trace_slot::count) {}
     std::vector<std::int64_t> times;
     std::vector<std::uint64_t> keys;
     std::vector<std::uint64_t> hi;
@@ -446,6 +563,9 @@ struct ScenarioEngine::Staging {
     std::vector<std::uint8_t> root;
     std::vector<std::uint32_t> ends;
     std::vector<double> spacings;  // live: running sums of exponential gaps
+    std::vector<std::uint64_t> parents;   // dependents: the parent's key
+    std::vector<std::uint64_t> entities;  // the entity key (a root's own)
+    std::vector<std::uint64_t> trace;     // trace context input columns, slot-major (core/trace_context.hpp)
 };
 
 ScenarioEngine::ScenarioEngine(std::shared_ptr<const CompiledScenario> scenario, const SourceIdentity& identity,
@@ -614,6 +734,8 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
             st.lo[n] = p.id_lo;
             st.shapes[n] = p.shape;
             st.root[n] = p.root;
+            st.parents[n] = p.parent_key;
+            st.entities[n] = p.entity_key;
             ++n;
             continue;
         }
@@ -628,6 +750,8 @@ std::uint32_t ScenarioEngine::collect(std::uint16_t source, std::uint32_t max_ev
         st.shapes[n] = root_shape_in(source, incident, st.keys[n]);
         request_id(best->tag, st.keys[n], st.hi[n], st.lo[n]);
         st.root[n] = 1;
+        st.parents[n] = 0;
+        st.entities[n] = st.keys[n];
         ++n;
     }
     return n;
@@ -788,6 +912,8 @@ std::uint32_t ScenarioEngine::collect_live_roots(std::uint16_t source, std::uint
         st.shapes[i] = root_shape_in(source, batch_incident_, key);
         request_id(state.live_tag, key, st.hi[i], st.lo[i]);
         st.root[i] = 1;
+        st.parents[i] = 0;
+        st.entities[i] = key;
     }
     live_last_root_ns_ = previous;
     state.live_last_ns = now_ns;
@@ -801,8 +927,15 @@ ScenarioEngine::Batch ScenarioEngine::render(std::uint16_t source, std::uint32_t
     // A built-in program draws its own event types (its batches are all roots)
     // from the event keys. Request ids always come from the engine: unique
     // per root, inherited by dependents.
-    const EventInputs inputs{st.times.data(), st.keys.data(), st.hi.data(), st.lo.data(),
-                             spec.program_picks_types ? nullptr : st.shapes.data()};
+    if (spec.traced) fill_trace(source, count);
+    const EventInputs inputs{st.times.data(),
+                             st.keys.data(),
+                             st.hi.data(),
+                             st.lo.data(),
+                             spec.program_picks_types ? nullptr : st.shapes.data(),
+                             spec.traced ? st.trace.data() : nullptr,
+                             batch_events_max_,
+                             scenario_->entities ? st.entities.data() : nullptr};
     ProgramSource* program = state.program.get();
     if (batch_incident_ >= 0 && state.incident_programs[batch_incident_] != nullptr) {
         program = state.incident_programs[batch_incident_].get();
@@ -817,7 +950,8 @@ ScenarioEngine::Batch ScenarioEngine::render(std::uint16_t source, std::uint32_t
             std::upper_bound(st.ends.begin(), st.ends.begin() + count, batch_bytes_max_) - st.ends.begin());
         kept = std::max<std::uint32_t>(kept, 1);
         for (std::uint32_t i = kept; i < count; ++i) {
-            push_pending(source, Pending{st.times[i], st.hi[i], st.lo[i], st.shapes[i], st.root[i] != 0, st.keys[i]});
+            push_pending(source, Pending{st.times[i], st.hi[i], st.lo[i], st.shapes[i], st.root[i] != 0, st.keys[i],
+                                         st.parents[i], st.entities[i]});
         }
         bytes = st.ends[kept - 1];
     }
@@ -847,7 +981,8 @@ void ScenarioEngine::spawn_children(std::uint16_t source, std::uint32_t count, c
             // instant or being dropped, which would leave its parent without it.
             const std::uint64_t child = child_key(parent, r);
             const std::int64_t t = st.times[i] + delay_ns(rule.delay, child);
-            push_pending(rule.action_source, Pending{t, st.hi[i], st.lo[i], rule.action_shape, false, child});
+            const std::uint64_t entity = rule.inherit ? st.entities[i] : child;  // a link that inherits passes the entity on
+            push_pending(rule.action_source, Pending{t, st.hi[i], st.lo[i], rule.action_shape, false, child, parent, entity});
         }
     }
 }
@@ -856,6 +991,38 @@ void ScenarioEngine::push_pending(std::uint16_t source, const Pending& event) {
     std::vector<Pending>& heap = sources_[source].heap;
     heap.push_back(event);
     std::push_heap(heap.begin(), heap.end(), LaterFirst{});
+}
+
+// Trace context of a batch: ids from the keys and request ids, durations
+// from the rules (pure functions of the keys, as everything else).
+void ScenarioEngine::fill_trace(std::uint16_t source, std::uint32_t count) {
+    Staging& st = *staging_;
+    const std::size_t stride = batch_events_max_;
+    std::uint64_t* trace = st.trace.data();
+    for (std::uint32_t i = 0; i < count; ++i) {
+        trace_of(st.hi[i], st.lo[i], trace[trace_slot::trace_hi * stride + i], trace[trace_slot::trace_lo * stride + i]);
+        trace[trace_slot::span * stride + i] = span_of(st.keys[i]);
+        trace[trace_slot::parent_span * stride + i] = st.root[i] != 0 ? 0 : span_of(st.parents[i]);
+        trace[trace_slot::duration_ns * stride + i] =
+            static_cast<std::uint64_t>(span_duration_ns(source, st.shapes[i], st.keys[i]));
+    }
+}
+
+// The span covers every child its rules may make (by their probability; a
+// message_contains rule counts whether or not the text turns up) and, in
+// turn, their spans: max over children of delay + the child's span. The
+// rules form no cycle (reject_cycles), so the recursion ends.
+std::int64_t ScenarioEngine::span_duration_ns(std::uint16_t source, std::uint16_t shape, std::uint64_t key) const {
+    const CompiledScenario& s = *scenario_;
+    std::int64_t longest = 0;
+    for (const std::uint32_t r : s.rules_by_trigger[source][shape]) {
+        const ScenarioRule& rule = s.rules[r];
+        if (rule.probability < 1 && unit_double(keyed_word(key, key_draw::rule_fires + r)) >= rule.probability) continue;
+        const std::uint64_t child = child_key(key, r);
+        const std::int64_t end = delay_ns(rule.delay, child) + span_duration_ns(rule.action_source, rule.action_shape, child);
+        longest = std::max(longest, end);
+    }
+    return longest;
 }
 
 // Drawn from the dependent's own key: the same delay whichever shard makes it.

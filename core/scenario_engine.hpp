@@ -44,6 +44,8 @@ struct ScenarioSource {
     // Live mode: the volume entries whose calendar shape (weekday/weekend,
     // sine_wave, hour and day tables, bursts) the source's rate follows.
     std::vector<VolumeSpec> live_volume;
+    // Its events carry trace context (core/trace_context.hpp).
+    bool traced = false;
 };
 
 struct ScenarioRule {
@@ -52,6 +54,7 @@ struct ScenarioRule {
     double probability = 1;
     DelaySpec delay;
     std::string message_contains;
+    bool inherit = false;  // the dependent takes its parent's entity key (inherited fields)
 };
 
 struct CompiledScenario {
@@ -76,6 +79,8 @@ struct CompiledScenario {
     std::uint64_t identity = 0;  // ScenarioInputs::identity
     // Incidents (core/incident.hpp), by index: what ShardControl's incident names.
     std::vector<CompiledIncident> incidents;
+    bool traced = false;         // some source carries trace context
+    bool entities = false;       // some rule inherits fields
 };
 
 // What compile_scenario needs besides the sources themselves.
@@ -98,6 +103,12 @@ struct ScenarioInputs {
     // an overlay and its base, never share request ids or times.
     std::uint64_t identity = 0;
 };
+
+// A source as the scenario's chains need it: trace context when the scenario
+// or the source asks for it, and the inherited fields it has (drawn from the
+// entity key). Every program of the source (its own, an incident's) is
+// compiled from this.
+[[nodiscard]] SourceSpec with_chain_fields(const SourceSpec& given, const ScenarioSpec& scenario);
 
 // Throws SchemaError (naming the origin) or std::invalid_argument.
 [[nodiscard]] std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& inputs);
@@ -178,6 +189,10 @@ private:
     void spawn_children(std::uint16_t source, std::uint32_t count, const char* rendered);
     void push_pending(std::uint16_t source, const Pending& event);
     [[nodiscard]] static std::int64_t delay_ns(const DelaySpec& delay, std::uint64_t key);
+    // Trace context: the span of the event (source, shape, key) lasts until
+    // its latest possible descendant (rules that fire by their probability).
+    [[nodiscard]] std::int64_t span_duration_ns(std::uint16_t source, std::uint16_t shape, std::uint64_t key) const;
+    void fill_trace(std::uint16_t source, std::uint32_t count);
     [[nodiscard]] static std::uint16_t root_shape(const ScenarioSource& spec, std::uint64_t key);
     [[nodiscard]] std::uint16_t pick_live_source(std::int64_t now_ns);
     void advance_bursts(std::int64_t now_ns);

@@ -217,6 +217,14 @@ struct SourceSpec {
     // a window: the source only makes dependent events (the original's
     // `volume: []`). Ignored in live mode.
     std::vector<VolumeSpec> volume;
+    // Trace context (core/trace_context.hpp): its events carry trace_id,
+    // span_id, parent_span_id and duration_ms; with traceparent also a
+    // W3C traceparent. Set per source or by [scenario] trace_context.
+    bool trace_context = false;
+    bool traceparent = false;
+    // Set by the scenario compiler: fields a dependent inherits (drawn from
+    // the event's entity key, see Program::entity_draws).
+    std::vector<std::string> entity_fields;
     SchemaOrigin origin;
     // Compares origins too: a reload that only moves a source reports it changed.
     bool operator==(const SourceSpec&) const = default;

@@ -1,5 +1,7 @@
 // Checks a SourceSpec and compiles it into a Program.
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <cctype>
 #include <cmath>
 #include <functional>
@@ -12,6 +14,7 @@
 #include "core/entity_pools.hpp"
 #include "core/program_source.hpp"
 #include "core/schema.hpp"
+#include "core/trace_context.hpp"
 #include "core/value_rows.hpp"
 
 namespace supervent::core {
@@ -389,6 +392,7 @@ struct FieldPlan {
     std::string constant_text;  // constant: escaped text
     std::string constant_json;  // constant: JSON value
     bool row = false;           // a part of a row choice (value_rows.hpp): written from its column's tables
+    std::uint8_t trace = 0;     // trace context: 1 + index in trace_field_names; 0: not a trace field
 };
 
 std::string typed_value(const SchemaValue& v, TextContext context) {
@@ -495,9 +499,24 @@ FieldPlan compile_field(ProgramBuilder& b, const FieldSpec& f, Column time) {
     return plan;
 }
 
+// Trace context fields, from the engine's input columns: trace id (2
+// columns), then span, parent span and duration (one each).
+void put_trace_text(ProgramBuilder& b, Column c, std::string_view name) {
+    if (name == trace_id_field) return b.put_input(c, PutKind::hex, 32, 32);
+    if (name == span_id_field || name == parent_span_id_field) return b.put_input(c, PutKind::span_hex, 0, 16);
+    if (name == duration_ms_field) return b.put_input(c, PutKind::fixed_decimal, 6, 22);  // ns as ms.nnnnnn
+    assert(name == traceparent_field && c.table == trace_slot::trace_hi);
+    b.raw("00-");
+    b.put_input(c, PutKind::hex, 32, 32);
+    b.raw("-");
+    b.put_input(Column{GenKind::input, static_cast<std::uint16_t>(c.index + 2), trace_slot::span}, PutKind::span_hex, 0, 16);
+    b.raw("-01");  // sampled
+}
+
 // Writes the field's value as text inside a JSON string (the message).
 void put_text(ProgramBuilder& b, const FieldPlan& p, std::string_view time_format = {}) {
     const FieldSpec& f = *p.spec;
+    if (p.trace != 0) return put_trace_text(b, p.column, trace_field_names[p.trace - 1]);
     if (p.row) return b.put_text(p.column);
     switch (f.kind) {
         case FieldKind::choice: return b.put_text(p.column);
@@ -697,7 +716,7 @@ AttributeNode attributes_of(const SourceSpec& spec, const EventTypeSpec& type, c
         const bool listed = type.attributes.empty()
                                 ? in_some_template.count(name) == 0 && !tells_a_message
                                 : std::find(type.attributes.begin(), type.attributes.end(), name) != type.attributes.end();
-        if (own.count(name) != 0 || listed || name == builtin_request_id_field) insert_attribute(node, p);
+        if (own.count(name) != 0 || listed || name == builtin_request_id_field || p.trace != 0) insert_attribute(node, p);
     }
     return node;
 }
@@ -810,7 +829,7 @@ struct RowColumns {
 
 std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec, Column time) {
     std::vector<FieldPlan> plans;
-    plans.reserve(spec.fields.size() + 1);
+    plans.reserve(spec.fields.size() + 1 + trace_field_names.size());  // + request_id + trace context: by_name points in
     RowColumns rows(spec);
     std::vector<int> row_of(spec.fields.size(), -1);
     for (const auto& [field, where] : rows.part_of) row_of[field] = static_cast<int>(where.first);
@@ -835,6 +854,44 @@ std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec,
         if (group.zero_field) b.zero_when(plans[*group.zero_field].column, rows.columns[g].front(), group.zero_rows);
     }
     return plans;
+}
+
+// Trace context: input columns the scenario engine fills, and a plan per field
+// (after the request id, so attributes read request_id, trace_id, span_id, ...).
+void add_trace_plans(ProgramBuilder& b, const SourceSpec& spec, std::vector<FieldPlan>& plans, FieldIndex& by_name) {
+    static const std::array<FieldSpec, trace_field_names.size()> specs = [] {
+        std::array<FieldSpec, trace_field_names.size()> out;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            out[i].name = std::string(trace_field_names[i]);
+            out[i].kind = trace_field_names[i] == duration_ms_field ? FieldKind::floating : FieldKind::hex_id;
+        }
+        return out;
+    }();
+    for (const FieldSpec& f : spec.fields) {
+        if (is_trace_field(f.name)) {
+            fail(f.origin, "trace_context provides the field \"" + f.name + "\": rename or remove this one");
+        }
+    }
+    const Column trace = b.input(trace_slot::trace_hi, 2);
+    const Column columns[] = {trace, b.input(trace_slot::span, 1), b.input(trace_slot::parent_span, 1),
+                              b.input(trace_slot::duration_ns, 1), trace};
+    assert(columns[1].index == trace.index + 2);  // put_trace_text's traceparent finds the span there
+    const std::size_t fields = spec.traceparent ? trace_field_names.size() : trace_field_names.size() - 1;
+    for (std::size_t i = 0; i < fields; ++i) {
+        plans.push_back(FieldPlan{&specs[i], columns[i], {}, {}, false, static_cast<std::uint8_t>(i + 1)});
+        by_name.emplace(specs[i].name, &plans.back());
+    }
+}
+
+// A field a dependent inherits: its draws come from the event's entity key.
+void key_by_entity(ProgramBuilder& b, const SourceSpec& spec, const FieldIndex& by_name, const std::string& name) {
+    const auto found = by_name.find(name);
+    if (found == by_name.end()) fail(spec.origin, "source \"" + spec.name + "\" has no field \"" + name + "\" to inherit");
+    try {
+        b.key_by_entity(found->second->column, entity_salt(name));
+    } catch (const std::invalid_argument& e) {
+        fail(found->second->spec->origin, "field \"" + name + "\" cannot be inherited: " + e.what());
+    }
 }
 
 }  // namespace
@@ -864,6 +921,8 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
     if (const FieldPlan* id = by_name.find(builtin_request_id_field)->second; id->spec->kind == FieldKind::uuid4) {
         b.mark_request_id(id->column);
     }
+    if (spec.trace_context) add_trace_plans(b, spec, plans, by_name);
+    for (const std::string& name : spec.entity_fields) key_by_entity(b, spec, by_name, name);
     // The built-in timestamp is the event time: usable in templates, not an attribute.
     const FieldPlan timestamp_plan{&timestamp, time, {}, {}};
     by_name.emplace(timestamp.name, &timestamp_plan);
