@@ -49,7 +49,9 @@ bool is_level_field(const FieldSpec& f) {
 }
 
 bool is_outcome_field(const FieldSpec& f) {
-    return f.kind == FieldKind::choice && !f.values.empty() && f.group.empty() &&
+    // A field in a choice group (outcome.result with outcome.reason) is drawn
+    // by row, row i being value i, so it can be given as well.
+    return f.kind == FieldKind::choice && !f.values.empty() &&
            one_of(lower(leaf_of(f.name)), {"message", "msg", "outcome", "result", "reason", "description", "text",
                                            "error", "error_message", "displaymessage", "event", "action"});
 }

@@ -856,7 +856,11 @@ void agree_level(ProgramBuilder& b, const SourceSpec& spec, const std::vector<Fi
     }
     const FieldPlan& given = plans[plan->given_field];
     if (given.column.kind != GenKind::choice) return;
-    b.choice_given(level.column, &given.column, plan->weights);
+    try {
+        b.choice_given(level.column, &given.column, plan->weights);
+    } catch (const std::logic_error&) {
+        // The given field's rows are not its values (an HTTP row): leave the level as drawn.
+    }
 }
 
 }  // namespace
