@@ -838,7 +838,12 @@ std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec,
             scale.push_back(size.scale_q16);
             add.push_back(size.add);
         }
-        b.size_by_row(plans[*group.zero_field].column, rows.columns[g].front(), scale, add);
+        try {
+            b.size_by_row(plans[*group.zero_field].column, rows.columns[g].front(), scale, add);
+        } catch (const std::logic_error&) {
+            // Values too large (or negative) to scale: no body stays 0, the rest as drawn.
+            b.zero_when(plans[*group.zero_field].column, rows.columns[g].front(), group.zero_rows);
+        }
     }
     return plans;
 }

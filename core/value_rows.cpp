@@ -310,8 +310,12 @@ RowGroup method_rows(const SourceSpec& spec, std::vector<RowGroup>& groups, std:
 // below 2^64 / 2^18 (a byte count does, by 2^20).
 bool fits_body_scaling(const FieldSpec& bytes) {
     double most = bytes.max;
-    for (const WeightedRange& r : bytes.ranges) most = std::max(most, static_cast<double>(r.max));
-    return most >= 0 && most < 1e12 && bytes.min >= 0;
+    double least = bytes.min;
+    for (const WeightedRange& r : bytes.ranges) {
+        most = std::max(most, static_cast<double>(r.max));
+        least = std::min(least, static_cast<double>(r.min));
+    }
+    return most >= 0 && most < 1e12 && least >= 0;
 }
 
 void Grouper::http() {
