@@ -59,7 +59,10 @@ constexpr std::array options{
                [](Settings& s, std::string_view v) {
                    s.rotate_keep = detail::parse_uint32_in(v, detail::rotate_keep_range);
                }},
-    OptionSpec{"--rate", "N|unlimited", [](Settings& s, std::string_view v) { s.rate_eps = detail::parse_rate(v); }},
+    OptionSpec{"--rate", "N|unlimited", [](Settings& s, std::string_view v) {
+                   s.rate_eps = detail::parse_rate(v);
+                   s.rate_unlimited = !s.rate_eps;
+               }},
     OptionSpec{"--events", "N", [](Settings& s, std::string_view v) { s.events = detail::parse_uint(v); }},
     OptionSpec{"--duration", "TIME",
                [](Settings& s, std::string_view v) { s.duration_s = detail::parse_duration(v); }},
@@ -376,7 +379,8 @@ std::string daemon_help_text() {
         "  --rotate-keep N         rotated files to keep (1 to 1000; default 5)\n"
         "\n"
         "Generation:\n"
-        "  --rate N|unlimited      events per second over all workers (default\n"
+        "  --rate N|unlimited      events per second over all workers (default: live,\n"
+        "                          the scenario's volume over its window; else\n"
         "                          unlimited); with --shard, over all parts: each part\n"
         "                          runs 1/N of it\n"
         "  --events N              stop after N events, once every one is acknowledged\n"

@@ -93,6 +93,7 @@ struct Settings {
 
     // [generation]
     std::optional<double> rate_eps;  // events/s over all shards; nullopt = unlimited
+    bool rate_unlimited = false;  // --rate unlimited given: live ignores the scenario's volume rate
     std::uint64_t events = 0;        // stop after this many; 0 = no limit
     double duration_s = 0;           // stop after this long; 0 = no limit
     // A fixed time window [start, end) for event times instead of the wall

@@ -187,6 +187,52 @@ void ProgramBuilder::pooled(Column column, std::uint16_t select, std::uint64_t s
     throw std::logic_error("pooled: the column draws no words");
 }
 
+void ProgramBuilder::size_by_row(Column value, Column row, std::span<const std::uint64_t> scale_q16,
+                                 std::span<const std::uint64_t> add) {
+    expect(value, GenKind::buckets, "size_by_row");
+    expect(row, GenKind::choice, "size_by_row");
+    const std::uint32_t rows = p_.text_tables[p_.choices[row.table].text].count;
+    if (scale_q16.size() != rows || add.size() != rows) throw std::logic_error("size_by_row needs one scale and add per row");
+    BucketTable& t = p_.buckets[value.table];
+    // value * scale stays below 2^64: values below 2^40, scales below 2^24.
+    if ((t.is_signed && t.value_min_signed < 0) || t.value_max >= (std::uint64_t{1} << 40) ||
+        std::any_of(scale_q16.begin(), scale_q16.end(), [](std::uint64_t s) { return s >= (std::uint64_t{1} << 24); })) {
+        throw std::logic_error("size_by_row needs values below 2^40 and scales below 2^24");
+    }
+    // The largest value written bounds the digits each put reserves.
+    std::uint64_t most = 0;
+    for (std::size_t v = 0; v < rows; ++v) most = std::max(most, ((t.value_max * scale_q16[v]) >> 16) + add[v]);
+    t.value_max = most;
+    ZeroWhenSpec spec{row.index, std::vector<std::uint64_t>(rows, ~std::uint64_t{0}), {scale_q16.begin(), scale_q16.end()},
+                      {add.begin(), add.end()}};
+    p_.zero_whens.push_back(std::move(spec));
+    p_.gens.push_back(GenOp{GenKind::zero_when, value.index, static_cast<std::uint16_t>(p_.zero_whens.size() - 1), 0});
+}
+
+void ProgramBuilder::choice_given(Column value, const Column* given, std::span<const std::vector<double>> weights) {
+    expect(value, GenKind::choice, "choice_given");
+    if (weights.empty()) throw std::logic_error("choice_given needs weights");
+    AliasTable& own = p_.aliases[p_.choices[value.table].alias];
+    if (given == nullptr) {
+        own = build_alias_table(weights[0]);
+        return;
+    }
+    expect(*given, GenKind::choice, "choice_given");
+    if (weights.size() != p_.text_tables[p_.choices[given->table].text].count) {
+        throw std::logic_error("choice_given needs weights for each value of the given column");
+    }
+    // The value's own op: its random words are redrawn.
+    const auto op = std::find_if(p_.gens.begin(), p_.gens.end(), [&](const GenOp& g) {
+        return g.kind == GenKind::choice && g.column == value.index;
+    });
+    if (op == p_.gens.end()) throw std::logic_error("choice_given: no op fills the value column");
+    GivenChoiceSpec spec{given->index, {}};
+    for (const std::vector<double>& w : weights) spec.tables.push_back(build_alias_table(w));
+    p_.given_choices.push_back(std::move(spec));
+    p_.gens.push_back(GenOp{GenKind::choice_given, value.index, static_cast<std::uint16_t>(p_.given_choices.size() - 1),
+                            op->first_draw});
+}
+
 Column ProgramBuilder::buckets(std::span<const IntBucket> list, bool is_signed) {
     if (list.empty()) throw std::invalid_argument("an integer range needs at least one bucket");
     BucketTable t;

@@ -31,6 +31,7 @@ enum class GenKind : std::uint8_t {
     ipv6,          // column, column + 1 = address halves from weighted prefixes
     zero_when,     // column (already filled) set to 0 where another column's value is flagged
     input,         // column(s) = what the scenario engine hands in (trace context slot `table`); no draws
+    choice_given,  // column (a choice) redrawn from its own words with the alias table of another column's value
 };
 
 struct GenOp {
@@ -91,9 +92,13 @@ struct SequenceSpec {
 
 // zero_when: value column `column` becomes 0 on events whose `row_column`
 // value v has keep[v] == 0 (an HTTP response without a body has 0 bytes).
+// With scale non-empty, the value becomes (value * scale[v]) >> 16 + add[v]
+// instead (a byte count that follows the path it answers, size_by_row).
 struct ZeroWhenSpec {
     std::uint16_t row_column = 0;
     std::vector<std::uint64_t> keep;  // one per row value: ~0 keeps, 0 zeroes
+    std::vector<std::uint64_t> scale;  // empty, or one per row value (16-bit fixed point)
+    std::vector<std::uint64_t> add;
 };
 
 // Inputs of a combine column: value = ((c0 * r1 + c1) * r2 + c2) ...
@@ -130,6 +135,14 @@ struct AliasTable {
     [[nodiscard]] AliasView view() const {
         return {threshold.data(), alias.data(), static_cast<std::uint32_t>(threshold.size())};
     }
+};
+
+// choice_given: choice column `column` is redrawn, from the same random
+// words, with tables[v] where `given_column`'s value is v (a log level that
+// agrees with the event type's text, core/level_agreement.hpp).
+struct GivenChoiceSpec {
+    std::uint16_t given_column = 0;
+    std::vector<AliasTable> tables;  // one per value of the given column
 };
 
 struct BucketTable {
@@ -181,6 +194,7 @@ struct Program {
     std::vector<ZeroWhenSpec> zero_whens;
     std::vector<PoolSelect> pool_selects;
     std::vector<PooledDraws> pooled_draws;
+    std::vector<GivenChoiceSpec> given_choices;
     std::string pool;  // literals and texts, padded so 32-byte chunk copies stay inside
     std::uint32_t column_count = 0;
     std::uint32_t draws_per_event = 0;
@@ -235,6 +249,13 @@ public:
     // column is made; not for request ids, times, sequences or shapes.
     std::uint16_t pool_select(std::span<const double> popularity);
     void pooled(Column column, std::uint16_t select, std::uint64_t salt);
+    // Sets `value` (an unsigned integer column below 2^40) to
+    // (value * scale_q16[v]) >> 16 + add[v] for `row` value v.
+    void size_by_row(Column value, Column row, std::span<const std::uint64_t> scale_q16, std::span<const std::uint64_t> add);
+    // Redraws choice `value` with weights[v] where `given`'s value is v (its
+    // values and texts stay). Without `given` (one event type, no shape
+    // column), weights[0] replaces its weights. Call before any put reads it.
+    void choice_given(Column value, const Column* given, std::span<const std::vector<double>> weights);
     Column buckets(std::span<const IntBucket> buckets, bool is_signed = false);
     Column uuid4();
     Column event_time();

@@ -211,7 +211,17 @@ void ProgramSource::generate_column(const GenOp& op, std::uint32_t count, EventC
         case GenKind::zero_when: {
             const ZeroWhenSpec& spec = program_->zero_whens[op.table];
             const std::uint64_t* row = column(spec.row_column);
-            for (std::uint32_t i = 0; i < block_padded_; ++i) col[i] &= spec.keep[row[i]];
+            if (spec.scale.empty()) {
+                for (std::uint32_t i = 0; i < block_padded_; ++i) col[i] &= spec.keep[row[i]];
+                break;
+            }
+            for (std::uint32_t i = 0; i < block_padded_; ++i) col[i] = ((col[i] * spec.scale[row[i]]) >> 16) + spec.add[row[i]];
+            break;
+        }
+        case GenKind::choice_given: {
+            const GivenChoiceSpec& spec = program_->given_choices[op.table];
+            const std::uint64_t* given = column(spec.given_column);
+            for (std::uint32_t i = 0; i < block_padded_; ++i) col[i] = alias_sample_one(r[i], spec.tables[given[i]].view());
             break;
         }
         case GenKind::input:

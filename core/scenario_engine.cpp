@@ -446,12 +446,13 @@ std::shared_ptr<const CompiledScenario> compile_scenario(const ScenarioInputs& g
         }
         out->expected_events_total = expected_events(*out);
     } else {
-        // Live: the volume entries' calendar shapes (weekday, sine, hour and
+        // Live: the volume entries' calendar shapes (weekday, sine, linear_increase, gaussian, hour and
         // day tables) shape each source's rate; flat entries change nothing.
         for (std::size_t i = 0; i < in.sources.size(); ++i) {
             for (const VolumeSpec& v : in.sources[i].volume) {
                 if (v.pattern == VolumePattern::weekday || v.pattern == VolumePattern::weekend ||
-                    v.pattern == VolumePattern::sine_wave || !v.hour_weights.empty() || !v.day_weights.empty() ||
+                    v.pattern == VolumePattern::sine_wave || v.pattern == VolumePattern::linear_increase ||
+                    v.distribution == SpreadDistribution::gaussian || !v.hour_weights.empty() || !v.day_weights.empty() ||
                     v.burst_factor != 1) {
                     out->sources[i].live_volume.push_back(v);
                 }

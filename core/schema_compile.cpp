@@ -12,6 +12,7 @@
 #include <span>
 
 #include "core/entity_pools.hpp"
+#include "core/level_agreement.hpp"
 #include "core/program_source.hpp"
 #include "core/schema.hpp"
 #include "core/trace_context.hpp"
@@ -851,7 +852,22 @@ std::vector<FieldPlan> compile_fields(ProgramBuilder& b, const SourceSpec& spec,
     }
     for (std::size_t g = 0; g < rows.groups.size(); ++g) {
         const RowGroup& group = rows.groups[g];
-        if (group.zero_field) b.zero_when(plans[*group.zero_field].column, rows.columns[g].front(), group.zero_rows);
+        if (!group.zero_field) continue;
+        if (group.body_rows.empty()) {
+            b.zero_when(plans[*group.zero_field].column, rows.columns[g].front(), group.zero_rows);
+            continue;
+        }
+        std::vector<std::uint64_t> scale, add;
+        for (const BodySize& size : group.body_rows) {
+            scale.push_back(size.scale_q16);
+            add.push_back(size.add);
+        }
+        try {
+            b.size_by_row(plans[*group.zero_field].column, rows.columns[g].front(), scale, add);
+        } catch (const std::logic_error&) {
+            // Values too large (or negative) to scale: no body stays 0, the rest as drawn.
+            b.zero_when(plans[*group.zero_field].column, rows.columns[g].front(), group.zero_rows);
+        }
     }
     return plans;
 }
@@ -894,6 +910,26 @@ void key_by_entity(ProgramBuilder& b, const SourceSpec& spec, const FieldIndex& 
     }
 }
 
+// A level drawn given the text beside it (core/level_agreement.hpp). Before
+// any put, so fused (combine) puts read the redrawn level.
+void agree_level(ProgramBuilder& b, const SourceSpec& spec, const std::vector<FieldPlan>& plans,
+                 const std::optional<Column>& shape) {
+    const std::optional<LevelAgreement> plan = plan_level_agreement(spec);
+    if (!plan || plan->level_field >= plans.size() || plans[plan->level_field].column.kind != GenKind::choice) return;
+    const FieldPlan& level = plans[plan->level_field];
+    if (plan->given_event_type) {
+        b.choice_given(level.column, shape ? &*shape : nullptr, plan->weights);
+        return;
+    }
+    const FieldPlan& given = plans[plan->given_field];
+    if (given.column.kind != GenKind::choice) return;
+    try {
+        b.choice_given(level.column, &given.column, plan->weights);
+    } catch (const std::logic_error&) {
+        // The given field's rows are not its values (an HTTP row): leave the level as drawn.
+    }
+}
+
 }  // namespace
 
 SchemaError::SchemaError(const SchemaOrigin& origin, const std::string& reason)
@@ -927,6 +963,7 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
     const FieldPlan timestamp_plan{&timestamp, time, {}, {}};
     by_name.emplace(timestamp.name, &timestamp_plan);
 
+    std::optional<Column> shape;
     if (spec.event_types.size() > 1) {
         std::vector<std::string_view> names;
         std::vector<double> weights;
@@ -939,11 +976,13 @@ std::shared_ptr<const Program> compile_source(const SourceSpec& spec, OutputForm
             weights.push_back(!any_root || t.root ? t.weight : 0.0);
         }
         try {
-            b.pick_shape_by(b.choice(names, weights));
+            shape = b.choice(names, weights);
+            b.pick_shape_by(*shape);
         } catch (const std::invalid_argument& e) {
             fail(spec.event_types.front().origin, std::string("event type weights: ") + e.what());
         }
     }
+    agree_level(b, spec, plans, shape);
     for (const EventTypeSpec& t : spec.event_types) {
         switch (format) {
             case OutputFormat::ndjson: put_ndjson_event(b, spec, t, time, by_name, attributes_of(spec, t, plans)); break;

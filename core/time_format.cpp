@@ -215,8 +215,10 @@ void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) cons
             case K::day_of_year3: write_3_digits(p, c.day_of_year); p += 3; break;
             case K::weekday_abbr: append(p, weekday_abbrs[c.weekday]); break;
             case K::weekday_name: append(p, weekday_names[c.weekday]); break;
-            case K::tz_offset: append_offset(p, zone_ ? cache.offset_s : 0, false); break;
-            case K::tz_offset_colon: append_offset(p, zone_ ? cache.offset_s : 0, true); break;
+            // UTC (no zone) copies its constant offset: backfill renders a
+            // new second for nearly every event (BENCHMARKS.md, issue 18).
+            case K::tz_offset: zone_ ? append_offset(p, cache.offset_s, false) : append(p, "+0000"); break;
+            case K::tz_offset_colon: zone_ ? append_offset(p, cache.offset_s, true) : append(p, "+00:00"); break;
             case K::tz_name: append(p, zone_name_); break;
             case K::epoch_seconds:
                 if (second < 0) *p++ = '-';

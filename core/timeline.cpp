@@ -960,6 +960,36 @@ double live_factor(const LiveShape& shape, std::int64_t since_start_ns, std::int
     return f;
 }
 
+namespace {
+
+// A live run has no window: linear_increase and gaussian repeat over the
+// entry's own window (start, end), its phase counted from that start so a
+// live run continues a backfill's curve, each scaled to average 1 over it.
+// Without a window of its own the entry is flat live: a phase from the run's
+// start would put every run at the gaussian's trough (1/37 of its peak).
+double window_shape_live_factor(const VolumeSpec& spec, std::int64_t now_ns) {
+    if (spec.end_ns <= spec.start_ns) return 1;
+    const std::int64_t period = spec.end_ns - spec.start_ns;
+    std::int64_t phase = (now_ns - spec.start_ns) % period;
+    if (phase < 0) phase += period;
+    const double x = static_cast<double>(phase) / static_cast<double>(period);
+    double f = 1;
+    if (spec.pattern == VolumePattern::linear_increase) {
+        const double from = std::max(0.0, spec.ramp_from);
+        f *= (from + (1 - from) * x) / ((from + 1) / 2);
+    }
+    if (spec.distribution == SpreadDistribution::gaussian) {
+        // Mean mid-period, sigma a sixth of it (as in a backfill), clipped:
+        // the density's mean over [0, 1] is sqrt(pi / 2) / 3 * erf(3 / sqrt(2)).
+        const double mean = std::sqrt(std::acos(-1.0) / 2) / 3 * std::erf(3 / std::sqrt(2.0));
+        const double z = (x - 0.5) * 6;
+        f *= std::exp(-0.5 * z * z) / mean;
+    }
+    return f;
+}
+
+}  // namespace
+
 double volume_live_factor(const VolumeSpec& spec, std::int64_t since_start_ns, std::int64_t now_ns,
                           const TimeZone& zone) {
     double f = 1;
@@ -967,6 +997,9 @@ double volume_live_factor(const VolumeSpec& spec, std::int64_t since_start_ns, s
         f = (spec.pattern == VolumePattern::weekend) == (zone.weekday(now_ns) >= 5) ? 1 : 0;
     } else if (spec.pattern == VolumePattern::sine_wave) {
         f = sine_factor(spec.amplitude, spec.period_ns, spec.peak_ns, since_start_ns, now_ns, zone);
+    }
+    if (spec.pattern == VolumePattern::linear_increase || spec.distribution == SpreadDistribution::gaussian) {
+        f *= window_shape_live_factor(spec, now_ns);
     }
     if (!spec.hour_weights.empty()) f *= table_factor(spec.hour_weights, zone.hour(now_ns));
     if (!spec.day_weights.empty()) f *= table_factor(spec.day_weights, zone.weekday(now_ns));

@@ -200,8 +200,11 @@ double live_factor(const LiveShape& shape, std::int64_t since_start_ns, std::int
 // now_ns, so a live run follows the same business day as a backfill.
 // weekday/weekend: 1 on their local days, else 0; sine_wave as in the
 // timeline (without peak_ns the phase counts from since_start_ns); hour and
-// day tables scaled to average 1. (Bursts are the engine's: they need state.) linear_increase and gaussian need a
-// window's start and end, which a live run does not have: factor 1.
+// day tables scaled to average 1. (Bursts are the engine's: they need state.)
+// linear_increase and gaussian, which a backfill spreads over a window, repeat
+// live over the entry's own window (start..end, phase from its start; flat
+// without one), scaled to average 1: gaussian peaks mid-period (sigma a
+// sixth), linear_increase rises from ramp_from to 1.
 double volume_live_factor(const VolumeSpec& spec, std::int64_t since_start_ns, std::int64_t now_ns,
                           const TimeZone& zone);
 

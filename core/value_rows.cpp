@@ -245,6 +245,34 @@ bool without_body(std::string_view method, int status) {
     return method == "HEAD" || status < 200 || status == 204 || status == 304;
 }
 
+bool ends_with_any(std::string_view text, std::initializer_list<std::string_view> ends) {
+    return std::any_of(ends.begin(), ends.end(), [&](std::string_view e) { return text.ends_with(e); });
+}
+
+}  // namespace
+
+BodySize body_size_of(std::string_view method, std::string_view path, int status) {
+    constexpr std::uint64_t one = std::uint64_t{1} << 16;
+    if (without_body(method, status)) return {0, 0};
+    const std::string p = lower(path.substr(0, path.find('?')));
+    // Error pages and redirects: a short JSON error or "Moved" page, ~70-300 B.
+    if (status >= 300) return {one / 64, 60};
+    // Health and readiness probes answer "OK" or {"status":"ok"}.
+    if (ends_with_any(p, {"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/status"})) return {one / 4096, 15};
+    // Static assets: scripts, styles, images, fonts, tens to hundreds of kB.
+    if (p.starts_with("/static/") || p.starts_with("/assets/") ||
+        ends_with_any(p, {".js", ".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".woff", ".woff2", ".map", ".html"})) {
+        return {one * 4, 60'000};
+    }
+    // A Prometheus scrape: a few kB of text.
+    if (p.ends_with("/metrics")) return {one / 4, 2'000};
+    // API replies: mostly small JSON.
+    if (p.starts_with("/api/")) return {one / 2, 0};
+    return {one, 0};
+}
+
+namespace {
+
 std::optional<int> status_of(const SchemaValue& v) {
     if (v.text.size() != 3 || !std::all_of(v.text.begin(), v.text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return std::nullopt;
@@ -278,6 +306,18 @@ RowGroup method_rows(const SourceSpec& spec, std::vector<RowGroup>& groups, std:
     return rows;
 }
 
+// Scaling multiplies by up to 4 * 2^16: the field's values must stay far
+// below 2^64 / 2^18 (a byte count does, by 2^20).
+bool fits_body_scaling(const FieldSpec& bytes) {
+    double most = bytes.max;
+    double least = bytes.min;
+    for (const WeightedRange& r : bytes.ranges) {
+        most = std::max(most, static_cast<double>(r.max));
+        least = std::min(least, static_cast<double>(r.min));
+    }
+    return most >= 0 && most < 1e12 && least >= 0;
+}
+
 void Grouper::http() {
     for (std::size_t m = 0; m < spec.fields.size(); ++m) {
         const FieldSpec& method = spec.fields[m];
@@ -291,6 +331,12 @@ void Grouper::http() {
             }
             std::size_t replaced = 0;
             const RowGroup rows = method_rows(spec, groups, m, replaced);
+            // A path among the rows (method and path drawn together): the
+            // byte count follows what the path serves.
+            std::optional<std::size_t> path_part;
+            for (std::size_t k = 1; k < rows.fields.size() && !path_part; ++k) {
+                if (leaf_in(spec.fields[rows.fields[k]].name, {"path", "url", "uri", "request_path", "endpoint"})) path_part = k;
+            }
             RowGroup g;
             g.fields = rows.fields;
             g.fields.push_back(s);
@@ -305,6 +351,7 @@ void Grouper::http() {
                     g.parts.back().push_back({status.values[b].text, status.values[b].type != SchemaValue::Type::string});
                     g.weights.push_back(rows.weights[r] * (status.weights.empty() ? 1.0 : status.weights[b]));
                     g.zero_rows.push_back(without_body(verb, code));
+                    if (path_part) g.body_rows.push_back(body_size_of(verb, rows.parts[*path_part][r].text, code));
                 }
             }
             double total = 0;
@@ -320,6 +367,7 @@ void Grouper::http() {
                 }
             }
             if (!g.zero_field) g.zero_rows.clear();
+            if (!g.zero_field || !fits_body_scaling(spec.fields[*g.zero_field])) g.body_rows.clear();
             used[m] = used[s] = true;
             if (replaced < groups.size()) groups[replaced] = std::move(g);
             else groups.push_back(std::move(g));

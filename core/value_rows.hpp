@@ -13,10 +13,15 @@
 //     "client.userAgent.os"): the same fact written twice, one draw;
 //   - an HTTP method and status (sibling choice fields named like method and
 //     status): only pairs a server answers with (no GET 201, no POST 304),
-//     and a sibling byte count is 0 where there is no body (HEAD, 1xx, 204, 304).
+//     and a sibling byte count is 0 where there is no body (HEAD, 1xx, 204, 304);
+//     when the rows also hold a path (web_access's endpoints), the byte count
+//     follows what the path serves (body_size_of: assets large, API replies
+//     small, health checks tiny, error pages small).
 #include <cstddef>
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/schema.hpp"
@@ -28,12 +33,24 @@ struct RowValue {
     bool json_bare = false;  // numbers: bare in JSON attributes
 };
 
+// A row's byte count: drawn * scale_q16 / 2^16 + add (0 and 0: no body).
+struct BodySize {
+    std::uint64_t scale_q16 = std::uint64_t{1} << 16;
+    std::uint64_t add = 0;
+    bool operator==(const BodySize&) const = default;
+};
+
+// What a response to `method` `path` with `status` weighs, as a scaling of a
+// drawn byte count (e.g. web_access's 100 B..2 MB histogram, median ~5 kB).
+[[nodiscard]] BodySize body_size_of(std::string_view method, std::string_view path, int status);
+
 struct RowGroup {
     std::vector<std::size_t> fields;            // indices into SourceSpec::fields, one per part
     std::vector<std::vector<RowValue>> parts;   // parts[k][row]
     std::vector<double> weights;                // one per row; empty = uniform
     std::optional<std::size_t> zero_field;      // an integer field that is 0 on flagged rows
     std::vector<bool> zero_rows;
+    std::vector<BodySize> body_rows;            // one per row when the rows hold a path; else empty
 };
 
 // Finds the groups of a source. Throws SchemaError for a bad part or a

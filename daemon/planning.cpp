@@ -388,10 +388,29 @@ bool edge_path(const config::Settings& settings) {
     return settings.edge == config::EdgeMode::on;
 }
 
-// The run's target rate: --rate, else (live) the scenario's event frequencies.
+// Live without a rate: the scenario's own root volume over its window — each
+// volume entry's count per its own window, or per the file's start..end
+// (start_time/end_time, --start/--end) — so `--live` plays the file at the
+// pace it describes instead of all at once. 0 without counts or a window.
+double live_volume_rate_eps(const config::Settings& settings) {
+    double eps = 0;
+    for (const core::SourceSpec& source : settings.sources) {
+        for (const core::VolumeSpec& v : source.volume) {
+            std::int64_t span = v.end_ns - v.start_ns;
+            if (span <= 0 && settings.window_start_ns && settings.window_end_ns) span = *settings.window_end_ns - *settings.window_start_ns;
+            if (span > 0) eps += static_cast<double>(v.count) * 1e9 / static_cast<double>(span);
+        }
+    }
+    return eps;
+}
+
+// The run's target rate: --rate, else (live) the scenario's event frequencies,
+// else (live) its volume over its window.
 std::optional<double> run_rate_eps(const config::Settings& settings, const core::CompiledScenario& scenario) {
     if (settings.rate_eps) return settings.rate_eps;
     if (!scenario.backfill && scenario.live_rate_eps > 0) return scenario.live_rate_eps;
+    if (settings.rate_unlimited) return std::nullopt;
+    if (const double eps = live_volume_rate_eps(settings); !scenario.backfill && eps > 0) return eps;
     return std::nullopt;
 }
 

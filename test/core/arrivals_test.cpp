@@ -273,3 +273,36 @@ TEST_CASE("arrivals: a live sine with a peak time peaks then, in local time", "[
     CHECK(volume_live_factor(spec, july1, july1 + 12 * hour_ns, berlin) == 0);  // a Monday
     CHECK(volume_live_factor(spec, july1, july1 - day_ns + 10 * hour_ns, berlin) == Approx(12.5));  // Sunday 12:00
 }
+
+// Live gaussian and linear_increase (issue 18): no window live, so they repeat
+// over the entry's own window (flat without one), scaled to average 1 over
+// it; tolerance 1 % on the numeric mean.
+TEST_CASE("arrivals: live gaussian and linear_increase follow their window length", "[timeline][arrivals]") {
+    const TimeZone utc = TimeZone::parse("UTC");
+    const std::int64_t start = 1'719'792'000 * s_ns;
+    VolumeSpec gaussian = volume(1);
+    gaussian.distribution = SpreadDistribution::gaussian;
+    CHECK(volume_live_factor(gaussian, start, start + 5 * hour_ns, utc) == 1);  // no window of its own: flat
+    gaussian.start_ns = start;
+    gaussian.end_ns = start + day_ns;
+    // Lowest at the window's start, highest mid-window (e^{-4.5} apart), again a period later.
+    const double low = volume_live_factor(gaussian, 0, start, utc);
+    const double high = volume_live_factor(gaussian, 0, start + 12 * hour_ns, utc);
+    CHECK(high / low == Approx(std::exp(4.5)).epsilon(0.001));
+    CHECK(volume_live_factor(gaussian, 0, start + 36 * hour_ns, utc) == Approx(high));
+    VolumeSpec linear = volume(1);
+    linear.pattern = VolumePattern::linear_increase;
+    linear.ramp_from = 0.1;
+    linear.start_ns = start;
+    linear.end_ns = start + 2 * hour_ns;  // its own window: a 2-hour period from its start
+    CHECK(volume_live_factor(linear, 0, start, utc) == Approx(0.1 / 0.55));
+    CHECK(volume_live_factor(linear, 0, start + hour_ns, utc) == Approx(0.55 / 0.55));
+    CHECK(volume_live_factor(linear, 0, start + 3 * hour_ns, utc) == Approx(0.55 / 0.55));
+    for (const VolumeSpec& spec : {gaussian, linear}) {
+        double sum = 0;
+        constexpr int steps = 2000;
+        const std::int64_t period = spec.end_ns - spec.start_ns;
+        for (int i = 0; i < steps; ++i) sum += volume_live_factor(spec, start, start + period * i / steps + period / (2 * steps), utc);
+        CHECK(sum / steps == Approx(1.0).epsilon(0.01));
+    }
+}

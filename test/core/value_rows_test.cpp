@@ -13,6 +13,7 @@
 #include "core/program_source.hpp"
 #include "core/schema.hpp"
 #include "core/timeline.hpp"
+#include "core/level_agreement.hpp"
 #include "core/value_rows.hpp"
 
 using namespace supervent::core;
@@ -241,4 +242,53 @@ TEST_CASE("a choice whose weights do not match its values is refused before any 
     }
     status.weights = {1.0, 2.0, 3.0};
     CHECK(lines_of(source_of({method, status}, {type("req", "{http.method} {http.status}")}), 50).size() == 50);
+}
+
+// A level drawn given its text (core/level_agreement.hpp): "ERROR … authentication
+// successful" was the original files' most visible contradiction.
+TEST_CASE("a level agrees with the words of its event type", "[values][levels]") {
+    const SourceSpec spec = source_of({choice("level", {"INFO", "WARNING", "ERROR", "DEBUG"})},
+                                      {type("auth", "{level} - User authentication successful"),
+                                       type("login", "{level} - Login failed for user"),
+                                       type("cache", "{level} - Cache miss for product data")});
+    std::map<std::string, std::set<std::string>> seen;  // ending -> levels
+    for (const std::string& line : lines_of(spec, 3000)) {
+        simdjson::dom::parser parser;
+        const std::string message = text(parser.parse(line), "message");
+        const auto dash = message.find(" - ");
+        seen[message.substr(dash + 3)].insert(message.substr(0, dash));
+    }
+    CHECK(seen["User authentication successful"] == std::set<std::string>{"DEBUG", "INFO"});
+    CHECK(seen["Login failed for user"] == std::set<std::string>{"ERROR", "WARNING"});
+    CHECK(seen["Cache miss for product data"] == std::set<std::string>{"DEBUG", "ERROR", "INFO", "WARNING"});
+}
+
+TEST_CASE("a level agrees with a message choice beside it", "[values][levels]") {
+    const SourceSpec spec = source_of({choice("error_level", {"Error", "Warning", "Info"}),
+                                       choice("message", {"Connection established", "Access denied for user", "Rate limit approaching"})},
+                                      {type("db", "{error_level}: {message}")});
+    std::map<std::string, std::set<std::string>> seen;
+    for (const std::string& line : lines_of(spec, 3000)) {
+        simdjson::dom::parser parser;
+        const std::string message = text(parser.parse(line), "message");
+        const auto colon = message.find(": ");
+        seen[message.substr(colon + 2)].insert(message.substr(0, colon));
+    }
+    CHECK(seen["Connection established"] == std::set<std::string>{"Info"});
+    CHECK(seen["Access denied for user"] == std::set<std::string>{"Error", "Warning"});
+    CHECK(seen["Rate limit approaching"] == std::set<std::string>{"Warning"});
+}
+
+TEST_CASE("text outcomes and level ranks", "[values][levels]") {
+    CHECK(text_outcome("User authentication successful") == TextOutcome::success);
+    CHECK(text_outcome("Order created, payment failed") == TextOutcome::failure);
+    CHECK(text_outcome("Lock wait timeout exceeded") == TextOutcome::failure);
+    CHECK(text_outcome("Rate limit threshold approaching") == TextOutcome::warning);
+    CHECK(text_outcome("Cache miss for product data") == TextOutcome::neutral);
+    CHECK(text_outcome("id 5OB7XZ74Yxu0e5j3A1OK") == TextOutcome::neutral);  // whole words only
+    CHECK(level_rank("WARNING") == 2);
+    CHECK(level_rank("Error") == 3);
+    CHECK(!level_rank("auth-service").has_value());
+    // No level field, or one whose values are not level words: nothing to plan.
+    CHECK(!plan_level_agreement(source_of({choice("level", {"gold", "silver"})}, {type("t", "{level} failed")})).has_value());
 }

@@ -176,6 +176,8 @@ def check_values(tag, source, events):
     for name, spec in source.leaves.items():
         if not isinstance(spec, dict) or drawn_in_rows(source, name):
             continue
+        if name.rpartition(".")[2].lower() in ("level", "severity", "log_level", "loglevel", "error_level"):
+            continue  # drawn given the text beside it (core/level_agreement.hpp; e2e.levels_agree checks it)
         values = [sc.attr_at(e["attributes"], name) for e in events]
         if any(v is sc._MISSING for v in values):
             continue  # carried by some event types only
