@@ -259,9 +259,11 @@ BodySize body_size_of(std::string_view method, std::string_view path, int status
     if (status >= 300) return {one / 64, 60};
     // Health and readiness probes answer "OK" or {"status":"ok"}.
     if (ends_with_any(p, {"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/status"})) return {one / 4096, 15};
+    // A favicon: a few kB at most.
+    if (p.ends_with(".ico")) return {one / 32, 300};
     // Static assets: scripts, styles, images, fonts, tens to hundreds of kB.
     if (p.starts_with("/static/") || p.starts_with("/assets/") ||
-        ends_with_any(p, {".js", ".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".woff", ".woff2", ".map", ".html"})) {
+        ends_with_any(p, {".js", ".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".woff", ".woff2", ".map", ".html"})) {
         return {one * 4, 60'000};
     }
     // A Prometheus scrape: a few kB of text.
