@@ -362,8 +362,9 @@ Compression parse_compression(std::string_view text) {
     constexpr int level_min = -7;
     constexpr int level_max = 19;
     if (text == "none") return Compression{};
-    if (text == "zstd") return Compression{true, 1};
-    if (text == "zstd:fast") return Compression{true, 1, false, true};
+    // Plain zstd is zstd:fast, level 1 tuned (BENCHMARKS.md, "zstd: the
+    // speed/ratio frontier"); zstd:N is level N exactly as the zstd CLI's.
+    if (text == "zstd" || text == "zstd:fast") return Compression{true, 1, false, true};
     if (text.starts_with("zstd:")) {
         const std::string_view level_text = text.substr(5);
         int level = 0;

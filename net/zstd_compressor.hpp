@@ -43,9 +43,10 @@ struct ZstdProfile {
     friend bool operator==(const ZstdProfile&, const ZstdProfile&) = default;
 };
 
-// The tuned profile `--compression zstd:fast` names: level 1's fast strategy
-// with a larger hash table and longer minimum match, which on web_access keeps
-// level 1's ratio (8.x) and compresses and decompresses faster.
+// The tuned profile `--compression zstd:fast` (and plain `zstd`) names:
+// level 1's fast strategy with a 2^11-entry hash table instead of 2^13, which
+// stays in the core's L1 cache: on web_access batches 1.14x level 1's
+// compression speed at a ratio of 8.26 instead of 8.45 (supervent-bench-zstd).
 inline constexpr std::string_view zstd_fast_profile_spec = "level=1,hlog=11";
 
 // Parses "key=value,key=value": keys level, strategy, wlog, hlog, clog, slog,
