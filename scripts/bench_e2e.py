@@ -46,7 +46,7 @@ def run_daemon(bin_dir, args):
     if proc.returncode != 0:
         sys.exit(f"superventd {' '.join(args)} failed:\n{proc.stderr}")
     match = SUMMARY.search(proc.stderr)
-    acked = int(re.search(r"(\d+) acknowledged", proc.stderr).group(1))
+    acked = int(re.search(r"([\d,]+) acknowledged", proc.stderr).group(1).replace(",", ""))
     wall_s = time.monotonic() - started
     peak_rss = int(re.search(r"PEAK_RSS_KB (\d+)", proc.stderr).group(1)) * 1024
     return float(match.group(2).replace(",", "")), float(match.group(3)), acked, wall_s, peak_rss
