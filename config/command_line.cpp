@@ -343,11 +343,11 @@ std::string daemon_help_text() {
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,
         " bytes\n"
-        "  --compression none|zstd[:LEVEL]|gzip[:LEVEL]\n"
+        "  --compression none|zstd[:LEVEL|:fast]|gzip[:LEVEL]\n"
         "                          compress request bodies (Content-Encoding: zstd) and\n"
         "                          file output (concatenated zstd frames); LEVEL -7..19,\n"
-        "                          negative is faster (default none); zstd means zstd:fast,\n"
-        "                          level 1 tuned for logs (net/zstd_compressor.hpp);\n"
+        "                          negative is faster (default none); zstd means\n"
+        "                          zstd:fast, level 1 tuned for logs;\n"
         "                          gzip[:LEVEL] (1..9, default 1) for the HTTP log APIs\n"
         "                          that take no zstd (docs/sinks.md)\n"
         "  --token-file FILE       read the Axiom API token from FILE (one line); used\n"
