@@ -4,3 +4,6 @@ if(NOT TARGET supervent_alloc_counter)
 endif()
 add_executable(supervent-bench-api-bodies ${CMAKE_CURRENT_LIST_DIR}/api_bodies_bench.cpp)
 target_link_libraries(supervent-bench-api-bodies PRIVATE supervent_net supervent_core supervent_alloc_counter)
+# zstd on web_access batches (net/zstd_compressor.hpp): the speed/ratio frontier beside the zstd CLI.
+add_executable(supervent-bench-zstd ${CMAKE_CURRENT_LIST_DIR}/zstd_bench.cpp)
+target_link_libraries(supervent-bench-zstd PRIVATE supervent_net supervent_core)

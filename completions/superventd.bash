@@ -17,7 +17,7 @@ _superventd() {
             COMPREPLY=($(compgen -W 'ndjson json csv text' -- "$cur"))
             return ;;
         --compression)
-            COMPREPLY=($(compgen -W 'none zstd gzip' -- "$cur"))
+            COMPREPLY=($(compgen -W 'none zstd zstd:fast gzip' -- "$cur"))
             return ;;
         --shard)
             COMPREPLY=($(compgen -W 'auto/' -- "$cur"))

@@ -40,7 +40,7 @@ constexpr std::array options{
     OptionSpec{"--json", "", [](Settings& s, std::string_view) { s.check_config_json = true; }},
     OptionSpec{"--sink", "URL", [](Settings& s, std::string_view v) { s.sink = detail::parse_sink(v); }},
     OptionSpec{"--dataset", "NAME", [](Settings& s, std::string_view v) { s.dataset = detail::check_dataset(v); }},
-    OptionSpec{"--compression", "none|zstd[:LEVEL]|gzip[:LEVEL]",
+    OptionSpec{"--compression", "none|zstd[:LEVEL|:fast]|gzip[:LEVEL]",
                [](Settings& s, std::string_view v) { s.compression = detail::parse_compression(v); }},
     OptionSpec{"--token-file", "FILE",
                [](Settings& s, std::string_view v) { s.token_file = detail::check_token_file(v); }},
@@ -351,10 +351,11 @@ std::string daemon_help_text() {
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,
         " bytes\n"
-        "  --compression none|zstd[:LEVEL]|gzip[:LEVEL]\n"
+        "  --compression none|zstd[:LEVEL|:fast]|gzip[:LEVEL]\n"
         "                          compress request bodies (Content-Encoding: zstd) and\n"
         "                          file output (concatenated zstd frames); LEVEL -7..19,\n"
-        "                          negative is faster (default none; zstd means level 1);\n"
+        "                          negative is faster (default none); zstd means\n"
+        "                          zstd:fast, level 1 tuned for logs;\n"
         "                          gzip[:LEVEL] (1..9, default 1) for the HTTP log APIs\n"
         "                          that take no zstd (docs/sinks.md)\n"
         "  --token-file FILE       read the Axiom API token from FILE (one line); used\n"

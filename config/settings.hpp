@@ -58,6 +58,9 @@ struct Compression {
     bool zstd = false;
     int level = 1;  // zstd level; negative = fast modes (gzip: 1-9)
     bool gzip = false;  // Content-Encoding: gzip instead (--compression gzip[:LEVEL])
+    // zstd:fast: level 1 with the advanced parameters tuned on web_access
+    // (net::zstd_fast_profile_spec) instead of the plain level.
+    bool zstd_fast = false;
 };
 
 struct Settings {

@@ -362,7 +362,9 @@ Compression parse_compression(std::string_view text) {
     constexpr int level_min = -7;
     constexpr int level_max = 19;
     if (text == "none") return Compression{};
-    if (text == "zstd") return Compression{true, 1};
+    // Plain zstd is zstd:fast, level 1 tuned (BENCHMARKS.md, "zstd: the
+    // speed/ratio frontier"); zstd:N is level N exactly as the zstd CLI's.
+    if (text == "zstd" || text == "zstd:fast") return Compression{true, 1, false, true};
     if (text.starts_with("zstd:")) {
         const std::string_view level_text = text.substr(5);
         int level = 0;
@@ -387,11 +389,13 @@ Compression parse_compression(std::string_view text) {
         }
         throw ValueError(concat("gzip level must be a whole number from 1 to 9, got ", quoted(level_text)));
     }
-    throw ValueError(concat("expected 'none', 'zstd', 'zstd:LEVEL', 'gzip' or 'gzip:LEVEL', got ", quoted(text)));
+    throw ValueError(
+        concat("expected 'none', 'zstd', 'zstd:LEVEL', 'zstd:fast', 'gzip' or 'gzip:LEVEL', got ", quoted(text)));
 }
 
 std::string compression_name(const Compression& compression) {
     if (compression.gzip) return "gzip:" + std::to_string(compression.level);
+    if (compression.zstd && compression.zstd_fast) return "zstd:fast";
     return compression.zstd ? "zstd:" + std::to_string(compression.level) : "none";
 }
 

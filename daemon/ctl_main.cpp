@@ -235,6 +235,12 @@ void print_status_table(simdjson::dom::element status) {
                 with_commas(u64(status, "requests_retried")).c_str(),
                 with_commas(u64(status, "requests_ambiguous")).c_str(), with_commas(u64(status, "requests_failed")).c_str(),
                 f64(status, "mean_request_latency_ms"));
+    double ratio = 0;
+    if (status["compression_ratio"].get_double().get(ratio) == simdjson::SUCCESS) {
+        std::printf("compression  %s   ratio %.2f (bodies %.1f MB before, %.1f MB after)\n",
+                    std::string(str(status, "compression")).c_str(), ratio,
+                    double(u64(status, "body_bytes_uncompressed")) / 1e6, double(u64(status, "body_bytes_compressed")) / 1e6);
+    }
     std::printf("slots        %llu of %llu busy\n", static_cast<unsigned long long>(u64(status, "slots_busy")),
                 static_cast<unsigned long long>(u64(status, "slots_total")));
     simdjson::dom::element tls;

@@ -54,7 +54,7 @@ constexpr SettingKey setting_keys[] = {
     {"sink.compression", false,
      [](const S& a, const S& b) {
          return a.compression.zstd != b.compression.zstd || a.compression.level != b.compression.level ||
-                a.compression.gzip != b.compression.gzip;
+                a.compression.gzip != b.compression.gzip || a.compression.zstd_fast != b.compression.zstd_fast;
      }},
     {"network.tcp_nodelay", false, [](const S& a, const S& b) { return a.tcp_nodelay != b.tcp_nodelay; }},
     {"network.connect_timeout", false,

@@ -521,7 +521,8 @@ std::size_t Shard::make_compressor(std::size_t input_bytes_max) {
         gzip_ = std::make_unique<net::GzipCompressor>(plan_.compression.level);
         return net::GzipCompressor::bound_bytes(input_bytes_max);
     }
-    compressor_ = std::make_unique<net::ZstdCompressor>(plan_.compression.level);
+    compressor_ = plan_.compression.zstd_fast ? std::make_unique<net::ZstdCompressor>(net::zstd_fast_profile())
+                                              : std::make_unique<net::ZstdCompressor>(plan_.compression.level);
     return net::ZstdCompressor::bound_bytes(input_bytes_max);
 }
 
@@ -569,6 +570,8 @@ std::uint32_t Shard::generate_into(net::Slot& slot, std::uint32_t event_count) {
     if (api_writer_) payload = write_api_body(payload, batch.events, body);
     if (compressor_ || gzip_) {
         slot.body_bytes = compress(payload, body);
+        stats_[Stat::body_bytes_uncompressed].add(payload.size());
+        stats_[Stat::body_bytes_compressed].add(slot.body_bytes);
     } else if (api_writer_) {
         slot.body_bytes = payload.size();  // written at the body's start
     } else {

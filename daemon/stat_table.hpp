@@ -37,6 +37,10 @@ namespace supervent::daemon {
     X(events_generated,   counter, run,      "supervent_events_generated_total",   per_shard, nullptr,                  SOURCE_NONE,  "Events generated.") \
     X(events_acked,       counter, run,      "supervent_events_acked_total",       per_shard, nullptr,                  SOURCE_NONE,  "Events acknowledged by the sink.") \
     X(bytes_generated,    counter, run,      "supervent_bytes_generated_total",    per_shard, nullptr,                  SOURCE_NONE,  "Serialized event bytes, before compression.") \
+    X(body_bytes_uncompressed, counter, run, "supervent_body_bytes_uncompressed_total", per_shard, nullptr,       SOURCE_NONE,  \
+      "Request bodies before compression (zstd or gzip), of the batches compressed; compression_ratio = this / body_bytes_compressed.") \
+    X(body_bytes_compressed, counter, run,   "supervent_body_bytes_compressed_total", per_shard, nullptr,         SOURCE_NONE,  \
+      "Request bodies after compression (zstd or gzip), of the same batches as body_bytes_uncompressed.") \
     X(bytes_sent,         counter, run,      "supervent_bytes_sent_total",         per_shard, "bytes sent",             SOURCE_NONE,  "Wire bytes of requests the sink answered, acknowledged or not, head included.") \
     X(requests_sent,      counter, run,      "supervent_requests_sent_total",      per_shard, "requests sent",          SOURCE_NONE,  "Requests put on the wire (retries included).") \
     X(requests_acked,     counter, run,      "supervent_requests_total{outcome=\"acked\"}",   total, "acknowledged",    SOURCE_NONE,  "Requests by outcome.") \
@@ -128,6 +132,14 @@ inline constexpr std::array<StatSpec, stat_count> stat_table{{
 #undef SOURCE_TLS
 
 [[nodiscard]] constexpr const StatSpec& stat_spec(Stat id) { return stat_table[static_cast<std::size_t>(id)]; }
+
+// The compression ratio achieved: body bytes before compression over the
+// same bodies' bytes after it; 0 before any compressed batch (or without
+// compression). Derived here, from the two rows above, for status, the
+// metrics and the summary alike.
+[[nodiscard]] constexpr double compression_ratio(std::uint64_t uncompressed_bytes, std::uint64_t compressed_bytes) {
+    return compressed_bytes > 0 ? double(uncompressed_bytes) / double(compressed_bytes) : 0.0;
+}
 
 // What must hold of the table: rows in enum order, exported numbers named as
 // Prometheus expects, one help and type per family.

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "config/load.hpp"
+#include "config/values.hpp"
 #include "core/bounds.hpp"
 #include "daemon/local_addresses.hpp"
 #include "daemon/log.hpp"
@@ -61,6 +62,14 @@ std::string Daemon::Shared::status_json() const {
         json.begin_object();
         write_stat_fields(json, total, StatGroup::tls);
         json.field("kernel_tls", describe_kernel_tls(total)).end_object();
+    } else {
+        json.null();
+    }
+    // Uncompressed over compressed body bytes; null without compression.
+    json.field("compression", config::detail::compression_name(settings.compression));
+    json.key("compression_ratio");
+    if (settings.compression.zstd || settings.compression.gzip) {
+        json.value(compression_ratio(total[Stat::body_bytes_uncompressed], total[Stat::body_bytes_compressed]));
     } else {
         json.null();
     }
@@ -189,6 +198,10 @@ std::string Daemon::Shared::metrics_text() const {
     sink_health.write_metrics(out, stats.get(), shard_count, monotonic_ns());
     metrics_local_addresses(out);
     metrics_incidents(out);
+    out.family("supervent_compression_ratio", "gauge",
+               "Request body bytes before compression over after (body_bytes_uncompressed / body_bytes_compressed); 0 = none yet.");
+    out.sample("supervent_compression_ratio", "",
+               compression_ratio(total[Stat::body_bytes_uncompressed], total[Stat::body_bytes_compressed]));
     out.family("supervent_buffer_utilization_ratio", "gauge", "Busy send buffer slots over all slots.");
     const std::uint64_t slots = total[Stat::slots_total];
     out.sample("supervent_buffer_utilization_ratio", "", slots > 0 ? double(total[Stat::slots_busy]) / double(slots) : 0.0);
@@ -408,6 +421,12 @@ void Daemon::Shared::print_summary(const Totals& total, double elapsed_s, std::u
     if (cpu_s > 0) {
         log::notice("summary: workers used %.2f CPU-s, %s events generated per CPU-second", cpu_s,
                     with_commas(static_cast<std::uint64_t>(std::llround(double(total[Stat::events_generated]) / cpu_s))).c_str());
+    }
+    if (total[Stat::body_bytes_compressed] > 0) {
+        log::notice("summary: compression %s, ratio %.2f (%.1f MB of bodies sent as %.1f MB)",
+                    config::detail::compression_name(settings.compression).c_str(),
+                    compression_ratio(total[Stat::body_bytes_uncompressed], total[Stat::body_bytes_compressed]),
+                    double(total[Stat::body_bytes_uncompressed]) / 1e6, double(total[Stat::body_bytes_compressed]) / 1e6);
     }
     // So a run can be replayed (--seed) and a fleet's parts told apart.
     log::notice("summary: seed %llu, part %u/%u", static_cast<unsigned long long>(settings.seed), settings.shard_index,

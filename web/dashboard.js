@@ -210,6 +210,9 @@ function showTiles(status, sample) {
   show('rate_target', typeof status.rate_target === 'number' ? si(status.rate_target) : status.rate_target, status.rate_target);
   show('wire_bps', si(status.bytes_per_second, 'B/s'), status.bytes_per_second);
   show('raw_bps', si(sample.raw_bps, 'B/s'), sample.raw_bps);
+  // Uncompressed over compressed body bytes (null: no compression).
+  const ratio = status.compression_ratio;
+  show('compression_ratio', typeof ratio === 'number' ? ratio.toFixed(2) + '×' : 'none', ratio);
   for (const key of ['events_acked', 'events_generated', 'events_failed', 'events_in_flight', 'requests_retried', 'requests_ambiguous']) {
     show(key, count(status[key]), status[key]);
   }

@@ -233,6 +233,10 @@ TEST_CASE("compression is none, zstd or zstd:LEVEL", "[toml]") {
     const auto plain = load_toml_text("[sink]\ncompression = \"zstd\"\n", "t.toml").compression;
     CHECK(plain.zstd);
     CHECK(plain.level == 1);
+    CHECK(plain.zstd_fast);  // plain zstd is the tuned level 1
+    const auto tuned = load_toml_text("[sink]\ncompression = \"zstd:fast\"\n", "t.toml").compression;
+    CHECK((tuned.zstd && tuned.zstd_fast && tuned.level == 1));
+    CHECK_FALSE(load_toml_text("[sink]\ncompression = \"zstd:1\"\n", "t.toml").compression.zstd_fast);
     const auto fast = load_toml_text("[sink]\ncompression = \"zstd:-5\"\n", "t.toml").compression;
     CHECK(fast.zstd);
     CHECK(fast.level == -5);
