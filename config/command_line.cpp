@@ -107,6 +107,10 @@ constexpr std::array options{
                [](Settings& s, std::string_view v) {
                    s.connections = detail::parse_uint32_in(v, detail::connections_range);
                }},
+    OptionSpec{"--pipeline-max", "N",
+               [](Settings& s, std::string_view v) {
+                   s.pipeline_depth_max = detail::parse_uint32_in(v, detail::pipeline_depth_range);
+               }},
     OptionSpec{"--zero-copy", "auto|on|off",
                [](Settings& s, std::string_view v) { s.zero_copy = detail::parse_zero_copy(v); }},
     OptionSpec{"--bind", "ADDR[,ADDR...]",
@@ -442,6 +446,11 @@ std::string daemon_help_text() {
         "  --connections N         keep-alive connections per worker (1 to ",
         bounds::connections_per_shard_max, "; default ", bounds::connections_per_shard_default,
         ")\n"
+        "  --pipeline-max N        HTTP requests in flight per connection at most\n"
+        "                          (1 to ", bounds::http_pipeline_depth_limit, "; default ", bounds::http_pipeline_depth_max_default,
+        "): the pipeline deepens from 2\n"
+        "                          toward it while the sink is far (answers' latency);\n"
+        "                          each step past 2 costs a send slot per connection\n"
         "  --zero-copy auto|on|off zero-copy sends (io_uring SEND_ZC): auto uses them\n"
         "                          where the kernel has them, on refuses to start without\n"
         "                          them, off never uses them (default auto)\n"

@@ -96,6 +96,7 @@ std::string describe(const Settings& settings) {
     text += line("format", concat(detail::format_name(settings.format), ", at most ", settings.batch_bytes_max,
                                   " body bytes per request"));
     text += line("tcp nodelay", yes_no(settings.tcp_nodelay));
+    text += line("pipeline", concat("2 requests per connection, up to ", settings.pipeline_depth_max, " toward a far sink"));
     if (!settings.bind.empty()) {
         std::string entries;
         for (const auto& entry : settings.bind) entries += (entries.empty() ? "" : ", ") + entry;

@@ -84,6 +84,9 @@ struct Settings {
     std::uint32_t connections = bounds::connections_per_shard_default;  // per shard
     ZeroCopyMode zero_copy = ZeroCopyMode::automatic;
     bool tcp_nodelay = true;
+    // HTTP requests in flight per connection at most: the pipeline deepens
+    // from 2 toward this while the sink is far (net/pipeline_depth.hpp).
+    std::uint32_t pipeline_depth_max = bounds::http_pipeline_depth_max_default;
     // Local addresses (or interface names) to connect from, spread over the
     // connections round robin; empty = let the kernel choose.
     std::vector<std::string> bind;

@@ -226,6 +226,8 @@ constexpr std::array network_keys{
     KeySpec{"zero_copy",
             [](Settings& s, const toml::node& n) { s.zero_copy = detail::parse_zero_copy(string_of(n)); }},
     KeySpec{"tcp_nodelay", [](Settings& s, const toml::node& n) { s.tcp_nodelay = bool_of(n); }},
+    KeySpec{"pipeline_depth_max",
+            [](Settings& s, const toml::node& n) { s.pipeline_depth_max = uint32_in(n, detail::pipeline_depth_range); }},
     KeySpec{"bind", [](Settings& s, const toml::node& n) { s.bind = bind_list_of(n); }},
     KeySpec{"connect_timeout", [](Settings& s, const toml::node& n) { s.connect_timeout_s = timeout_of(n); }},
     KeySpec{"request_timeout", [](Settings& s, const toml::node& n) { s.request_timeout_s = timeout_of(n); }},

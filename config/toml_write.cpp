@@ -331,6 +331,7 @@ std::string to_toml(const Settings& settings) {
     std::ostringstream network;
     if (settings.connections != defaults.connections) network << "connections = " << settings.connections << "\n";
     if (settings.tcp_nodelay != defaults.tcp_nodelay) network << "tcp_nodelay = " << (settings.tcp_nodelay ? "true" : "false") << "\n";
+    if (settings.pipeline_depth_max != defaults.pipeline_depth_max) network << "pipeline_depth_max = " << settings.pipeline_depth_max << "\n";
     if (!network.str().empty()) out << "\n[network]\n" << network.str();
 
     std::ostringstream generation;

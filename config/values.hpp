@@ -30,6 +30,7 @@ struct UintRange {
 inline constexpr UintRange workers_range{0, bounds::workers_max};
 inline constexpr UintRange batch_events_range{1, bounds::batch_events_max};
 inline constexpr UintRange connections_range{1, bounds::connections_per_shard_max};
+inline constexpr UintRange pipeline_depth_range{1, bounds::http_pipeline_depth_limit};
 inline constexpr UintRange events_range{0, UINT64_MAX};
 inline constexpr UintRange seed_range{0, UINT64_MAX};
 // Faster than 10 Hz is noise on a terminal; slower than an hour is no progress report.

@@ -20,7 +20,27 @@ inline constexpr std::uint32_t connections_per_shard_default = 2;
 // Batches a shard may have filled or in flight per connection: one on the
 // wire, one being generated behind it.
 inline constexpr std::uint32_t slots_per_connection = 2;
+// HTTP/1.1 pipelining: requests in flight per connection. The transport
+// starts at 2 and raises its depth toward network.pipeline_depth_max while
+// the answers' latency says the sink is far (the bandwidth-delay product in
+// requests exceeds what is in flight); each step past 2 costs one slot per
+// connection, allocated at start-up (net/pipeline_depth.hpp).
+inline constexpr std::uint32_t http_pipeline_depth_limit = 32;
+inline constexpr std::uint32_t http_pipeline_depth_max_default = 8;
+// Slots an HTTP shard has per connection for a pipeline up to depth_max deep:
+// the depth's worth in flight and one being generated behind them; the two of
+// slots_per_connection for depths up to 2 (the historic layout).
+[[nodiscard]] constexpr std::uint32_t http_slots_per_connection(std::uint32_t depth_max) {
+    return depth_max <= slots_per_connection ? slots_per_connection : depth_max + 1;
+}
+// Send buffer memory an HTTP shard gives deeper pipelines: past this, a
+// shard with large slots (big batches) keeps fewer slots, at least
+// slots_per_connection per connection (the depth then stops where the slots do).
+inline constexpr std::size_t http_pipeline_slot_bytes_budget = std::size_t{256} << 20;
 inline constexpr std::uint32_t slots_per_shard_max = connections_per_shard_max * slots_per_connection;
+inline constexpr std::uint32_t http_slots_per_shard_max =
+    connections_per_shard_max * http_slots_per_connection(http_pipeline_depth_limit);
+static_assert(http_slots_per_shard_max >= slots_per_shard_max);
 
 // The HTTP request head is written right-aligned into this room in front of
 // the body, so head and body form one contiguous registered buffer.

@@ -259,12 +259,14 @@ void print_status_table(simdjson::dom::element status) {
     }
     simdjson::dom::array shards;
     if (status["shards"].get_array().get(shards) == simdjson::SUCCESS) {
-        std::printf("\nshard  phase      %15s %15s %12s  slots busy\n", "generated", "acked", "failed");
+        std::printf("\nshard  phase      %15s %15s %12s  depth  slots busy\n", "generated", "acked", "failed");
         for (simdjson::dom::element shard : shards) {
             const bool backpressured = flag(shard, "backpressured");
-            std::printf("%5llu  %-9s  %15s %15s %12s  %llu%s\n", static_cast<unsigned long long>(u64(shard, "index")),
+            // depth: HTTP requests in flight per connection at most, now (0: not an HTTP sink).
+            std::printf("%5llu  %-9s  %15s %15s %12s  %5llu  %llu%s\n", static_cast<unsigned long long>(u64(shard, "index")),
                         std::string(str(shard, "phase")).c_str(), with_commas(u64(shard, "events_generated")).c_str(),
                         with_commas(u64(shard, "events_acked")).c_str(), with_commas(u64(shard, "events_failed")).c_str(),
+                        static_cast<unsigned long long>(u64(shard, "pipeline_depth")),
                         static_cast<unsigned long long>(u64(shard, "slots_busy")), backpressured ? "  (waiting on the sink)" : "");
         }
     }

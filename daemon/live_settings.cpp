@@ -57,6 +57,8 @@ constexpr SettingKey setting_keys[] = {
                 a.compression.gzip != b.compression.gzip || a.compression.zstd_fast != b.compression.zstd_fast;
      }},
     {"network.tcp_nodelay", false, [](const S& a, const S& b) { return a.tcp_nodelay != b.tcp_nodelay; }},
+    {"network.pipeline_depth_max", false,
+     [](const S& a, const S& b) { return a.pipeline_depth_max != b.pipeline_depth_max; }},
     {"network.connect_timeout", false,
      [](const S& a, const S& b) { return a.connect_timeout_s != b.connect_timeout_s; }},
     {"network.request_timeout", false,

@@ -266,6 +266,8 @@ net::HttpTransportConfig plan_http(const config::Settings& settings, const PlanI
     if (settings.compression.gzip) http.target.content_encoding = "gzip";
     http.local_addresses = inputs.local_addresses;
     http.connections = settings.connections;
+    http.pipeline_depth_max = settings.pipeline_depth_max;
+    http.pipeline_depth = std::min(http.pipeline_depth, settings.pipeline_depth_max);
     http.tcp_nodelay = settings.tcp_nodelay;
     http.connect_timeout_ns = static_cast<std::int64_t>(settings.connect_timeout_s * ns_per_s);
     http.request_timeout_ns = static_cast<std::int64_t>(settings.request_timeout_s * ns_per_s);
@@ -320,6 +322,11 @@ void plan_sink(const config::Settings& settings, const CommonPlan& common, Shard
         case Kind::https:
             plan.sink.http = common.http;
             plan.slots = settings.connections * bounds::slots_per_connection;
+            // Plain HTTP pipelines deeper toward a far sink (HTTPS keeps one
+            // request per connection): a slot for each request it may have in flight.
+            if (sink.kind == Kind::http) {
+                plan.slots = settings.connections * bounds::http_slots_per_connection(settings.pipeline_depth_max);
+            }
             break;
         case Kind::file:
             // file_fd: open_run_files opens one per shard once planning is done.

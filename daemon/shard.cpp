@@ -115,6 +115,7 @@ void Shard::start() {
         body_bytes_max = make_compressor(net::json_array_head_room_bytes + raw_batch_bytes_);
     }
     const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
+    if (plan_.sink.kind == config::SinkUrl::Kind::http) fit_pipeline_to_budget(slot_bytes);
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
     // Room for an HTTPS transport's ciphertext buffers, one per connection.
     const std::uint32_t spare_buffers = plan_.sink.kind == config::SinkUrl::Kind::https ? plan_.sink.http.connections : 0;
@@ -498,6 +499,13 @@ net::Slot* Shard::free_slot() {
 // of the largest batch the engine makes (batch_bytes_max, or one event more
 // than it when a single event is larger); compressed, through api_batch_.
 // Returns the slot's body size.
+void Shard::fit_pipeline_to_budget(std::size_t slot_bytes) {
+    net::HttpTransportConfig& http = plan_.sink.http;
+    const net::PipelineSlots fitted = net::fit_pipeline_slots(plan_.slots, http.connections, slot_bytes);
+    plan_.slots = fitted.slots;
+    http.pipeline_depth_max = std::min(http.pipeline_depth_max, fitted.depth_max);
+}
+
 std::size_t Shard::plan_api_buffers(std::size_t rendered_bytes_max) {
     api_writer_ = std::make_unique<net::ApiBodyWriter>(plan_.sink.api, plan_.batch_events);
     raw_batch_bytes_ = rendered_bytes_max;

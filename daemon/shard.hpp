@@ -98,6 +98,9 @@ private:
     void fill(std::int64_t now_ns);
     [[nodiscard]] std::uint32_t generate_into(net::Slot& slot, std::uint32_t event_count);
     [[nodiscard]] std::size_t plan_api_buffers(std::size_t rendered_bytes_max);
+    // Plain HTTP: fewer slots (and a shallower pipeline) when the planned ones
+    // of slot_bytes each would pass bounds::http_pipeline_slot_bytes_budget.
+    void fit_pipeline_to_budget(std::size_t slot_bytes);
     // zstd or gzip, whichever --compression chose: made here, bound, compress.
     [[nodiscard]] std::size_t make_compressor(std::size_t input_bytes_max);
     [[nodiscard]] std::size_t compress(std::span<const char> payload, std::span<char> body);

@@ -58,6 +58,8 @@ namespace supervent::daemon {
     X(zc_copied,          counter, run,      "supervent_zerocopy_copied_total",    per_shard, nullptr,                  SOURCE_TRANSPORT(zc_copied), "Zero-copy sends the kernel had to copy after all.") \
     X(slots_busy,         gauge,   run,      "supervent_slots_busy",               per_shard, nullptr,                  SOURCE_NONE,  "Send buffer slots in use (filling, queued, sending, settling).") \
     X(slots_total,        gauge,   run,      "supervent_slots",                    per_shard, nullptr,                  SOURCE_NONE,  "Send buffer slots.") \
+    X(pipeline_depth,     gauge,   run,      "supervent_pipeline_depth",           per_shard, nullptr,                  SOURCE_TRANSPORT(pipeline_depth), \
+      "HTTP requests in flight per connection at most, now (deepens toward network.pipeline_depth_max while the sink is far).") \
     X(batches_retrying,   gauge,   run,      "supervent_batches_retrying",         total,     nullptr,                  SOURCE_NONE,  \
       "Batches that failed an attempt and wait to be sent again (until network.retry_for is spent).") \
     X(roots_total,        gauge,   progress, "supervent_backfill_roots",           per_shard, nullptr,                  SOURCE_NONE,  \

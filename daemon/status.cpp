@@ -157,6 +157,7 @@ void Daemon::Shared::json_shards(JsonWriter& json) const {
             .field("events_generated", shard[Stat::events_generated].get())
             .field("slots_busy", shard[Stat::slots_busy].get())
             .field("slots_total", shard[Stat::slots_total].get())
+            .field("pipeline_depth", shard[Stat::pipeline_depth].get())
             .field("backpressured", shard.backpressured.load(std::memory_order_relaxed))
             .end_object();
     }

@@ -101,6 +101,7 @@ private:
 static_assert(bounds::connections_per_shard_max - 1 <= CompletionTag::send_connection_index_max,
               "a send tag has 8 bits for the connection");
 static_assert(bounds::slots_per_shard_max - 1 <= CompletionTag::target_index_max);
+static_assert(bounds::http_slots_per_shard_max - 1 <= CompletionTag::target_index_max);
 static_assert(CompletionTag::decode(CompletionTag::connection(Op::recv, 77, 0xdeadbeef).encode()).connection_index() == 77);
 static_assert(CompletionTag::decode(CompletionTag::send(5, 63, 0xdeadbeef).encode()).connection_index() == 63);
 static_assert(CompletionTag::decode(CompletionTag::send(5, 63, 0xdeadbeef).encode()).connection_generation() == 0xadbeef);

@@ -58,6 +58,18 @@ std::vector<RequestHead> make_heads(const HttpTransportConfig& config) {
     return heads;
 }
 
+// https:// keeps one request per connection (its ciphertext buffer holds
+// one); plain HTTP starts at the configured depth and may deepen to its max.
+std::uint32_t first_depth(const HttpTransportConfig& config) {
+    return config.tls.enabled ? 1 : std::clamp<std::uint32_t>(config.pipeline_depth, 1, bounds::http_pipeline_depth_limit);
+}
+
+std::uint32_t depth_limit(const HttpTransportConfig& config) {
+    return config.tls.enabled ? 1
+                              : std::clamp<std::uint32_t>(std::max(config.pipeline_depth, config.pipeline_depth_max), 1,
+                                                          bounds::http_pipeline_depth_limit);
+}
+
 }  // namespace
 
 std::size_t HttpTransport::head_bytes_max() const {
@@ -91,7 +103,7 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
       response_bytes_max_(config_.response_bytes_max),
       reply_parser_(bounds::http_response_bytes_max),
       backoff_(0x9e3779b97f4a7c15ULL * (config_.shard_index + 1)),
-      pipeline_depth_(config_.tls.enabled ? 1 : std::clamp<std::uint32_t>(config_.pipeline_depth, 1, pipeline_depth_max)),
+      depth_(first_depth(config_), depth_limit(config_), config_.connections),
       loopback_(is_loopback(config_.address)) {
     assert(config_.connections >= 1 && config_.connections <= bounds::connections_per_shard_max);
     if (config_.zc_adaptive && config_.zc_loopback_known && config_.zero_copy && loopback_) {
@@ -113,6 +125,7 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
     }
     if (tls_context_) register_cipher_buffers();
     if (config_.api != LogApi::axiom) api_reply_parser_ = std::make_unique<ApiReplyParser>(response_bytes_max_);
+    counters_.pipeline_depth = depth_.depth();
 }
 
 void HttpTransport::register_cipher_buffers() {
@@ -153,7 +166,7 @@ HttpTransport::Connection* HttpTransport::connection_with_room() {
         // Pipelined only once an answer has shown the server keeps the
         // connection open: a server that closes after each answer would
         // throw the second request away (RFC 9112 §9.6) and cost a retry.
-        if (conn.state == ConnState::busy && conn.answered && conn.request_count < pipeline_depth_ &&
+        if (conn.state == ConnState::busy && conn.answered && conn.request_count < depth_.depth() &&
             (least_busy == nullptr || conn.request_count < least_busy->request_count)) {
             least_busy = &conn;
         }
@@ -161,10 +174,19 @@ HttpTransport::Connection* HttpTransport::connection_with_room() {
     return least_busy;
 }
 
+bool HttpTransport::all_connections_full() const {
+    return std::all_of(connections_.begin(), connections_.end(), [this](const Connection& conn) {
+        return conn.state == ConnState::busy && conn.answered && conn.request_count >= depth_.depth();
+    });
+}
+
 bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
     if (shutting_down_ || !fatal_error_.empty()) return false;
     Connection* found = connection_with_room();
-    if (found == nullptr) return false;
+    if (found == nullptr) {
+        if (all_connections_full()) depth_.note_no_room();  // the pipeline, not the sink's state, held it back
+        return false;
+    }
     Connection& conn = *found;
 
     // Routes are the shard's own numbering of add_route's paths.
@@ -641,6 +663,8 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
         if (!config_.local_addresses.empty()) {
             counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
         }
+        depth_.on_answer(slot.send_started_ns, now_ns);
+        counters_.pipeline_depth = depth_.depth();
         decide(conn, Verdict::acked, acked < slot.events ? FailReason::partial : FailReason::none, acked, 0, now_ns);
     } else {
         on_error_answer(conn, response, now_ns);

@@ -28,6 +28,7 @@
 #include "net/backoff.hpp"
 #include "net/http_request.hpp"
 #include "net/http_response.hpp"
+#include "net/pipeline_depth.hpp"
 #include "net/ring.hpp"
 #include "net/tls_client.hpp"
 #include "net/transport.hpp"
@@ -49,6 +50,10 @@ struct HttpTransportConfig {
     // back in order). 1 = wait for each answer. https:// always uses 1: a
     // connection's ciphertext buffer holds one request.
     std::uint32_t pipeline_depth = 2;
+    // How deep the pipeline may grow while the sink is far (net/pipeline_depth.hpp):
+    // the shard has a slot for each request (bounds::http_slots_per_connection).
+    // The default keeps the starting depth.
+    std::uint32_t pipeline_depth_max = 2;
     bool tcp_nodelay = true;
     // SO_SNDBUF per connection to a loopback sink (the kernel doubles it);
     // 0 = autotuning there too. A fixed, moderate buffer measured faster over
@@ -97,8 +102,6 @@ struct TlsCounters {
 
 class HttpTransport final : public Transport {
 public:
-    static constexpr std::uint32_t pipeline_depth_max = 4;
-
     HttpTransport(Ring& ring, SlotListener& listener, HttpTransportConfig config);
     ~HttpTransport() override;
 
@@ -123,6 +126,7 @@ public:
     void add_route(std::string path);
     [[nodiscard]] std::size_t route_count() const { return heads_.size(); }
     [[nodiscard]] const TlsCounters& tls_counters() const { return tls_counters_; }
+    [[nodiscard]] std::uint32_t pipeline_depth() const { return depth_.depth(); }
 
 private:
     enum class ConnState : std::uint8_t { closed, connecting, handshaking, idle, busy, closing };
@@ -136,7 +140,7 @@ private:
         // Slot indices of the requests in flight, in wire order: requests[0]
         // is answered by the next response. The first sent_count of them are
         // wholly sent; requests[sent_count] is being sent (sent_bytes so far).
-        std::array<std::uint32_t, pipeline_depth_max> requests{};
+        std::array<std::uint32_t, bounds::http_pipeline_depth_limit> requests{};
         std::uint32_t request_count = 0;
         std::uint32_t sent_count = 0;
         std::size_t sent_bytes = 0;
@@ -157,6 +161,8 @@ private:
     };
 
     [[nodiscard]] Connection* connection_with_room();
+    // Every connection is open and holds as many requests as the depth allows.
+    [[nodiscard]] bool all_connections_full() const;
     void open(Connection& conn, std::int64_t now_ns);
     void post_recv(Connection& conn);
     void post_send(Connection& conn, Slot& slot);
@@ -212,7 +218,7 @@ private:
     std::unique_ptr<ApiReplyParser> api_reply_parser_;  // an HTTP log API other than Axiom's
     std::uint32_t next_connection_ = 0;
     Backoff backoff_;  // reconnect delays
-    std::uint32_t pipeline_depth_ = 1;  // requests in flight per connection
+    PipelineDepth depth_;  // requests in flight per connection, adapted to the sink's distance
     bool loopback_ = false;             // the sink is on this machine's loopback
     bool shutting_down_ = false;
     bool work_waiting_ = false;  // as of the last on_tick: closed connections matter only then

@@ -74,6 +74,7 @@ struct TransportCounters {
     std::uint64_t zc_notifications = 0;
     std::uint64_t zc_copied = 0;  // notifications saying the kernel copied after all
     bool zc_abandoned = false;    // auto mode switched to copying sends
+    std::uint64_t pipeline_depth = 0;  // HTTP: requests in flight per connection now (a gauge)
     // Failed attempts (a batch's or a connection's), by reason, and the last one's facts.
     std::uint64_t failures_by_reason[static_cast<int>(FailReason::count_)] = {};
     FailureFacts last_failure;

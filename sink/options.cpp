@@ -6,6 +6,7 @@ namespace supervent::sink {
 namespace {
 
 constexpr unsigned threads_max = 256;
+constexpr std::uint64_t delay_ms_max = 60'000;
 // Bodies are held in memory, and 16x this bounds decompression: keep both sane.
 constexpr std::uint64_t max_body_bytes_limit = 4ull << 30;
 
@@ -46,6 +47,10 @@ Options:
   --tls-cert FILE         serve HTTPS (TLS 1.2/1.3, ALPN http/1.1) with the PEM
                           certificate chain in FILE (leaf first); needs --tls-key
   --tls-key FILE          the PEM private key of --tls-cert
+  --delay-ms N            simulate a distant API: send each answer N ms after
+                          its request arrived (0 to 60000; default 0). Requests
+                          keep being read meanwhile and answers keep their
+                          order, so a pipelining client sees an N ms round trip
   -h, --help              show this help
 
 Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 usage error.
@@ -134,6 +139,8 @@ Options parse_options(const std::vector<std::string_view>& args) {
             options.server.tls_cert_file = value();
         } else if (arg == "--tls-key") {
             options.server.tls_key_file = value();
+        } else if (arg == "--delay-ms") {
+            options.server.delay_ms = static_cast<std::uint32_t>(parse_number(arg, value(), delay_ms_max));
         } else if (arg == "--faults-seed") {
             options.faults_seed = parse_number(arg, value(), UINT64_MAX);
         } else {

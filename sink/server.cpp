@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -125,7 +126,8 @@ std::unique_ptr<asio::ssl::context> make_tls_context(const ServerConfig& config)
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(asio::io_context& context, Shared& shared) : shared_(shared), socket_(context), timer_(context) {
+    Connection(asio::io_context& context, Shared& shared)
+        : shared_(shared), socket_(context), timer_(context), held_timer_(context) {
         if (shared_.tls != nullptr) tls_.emplace(socket_, *shared_.tls);
     }
 
@@ -247,6 +249,12 @@ private:
             case Phase::head: progress = parse_head(); break;
             case Phase::body: progress = collect_body(); break;
             case Phase::chunked_body: progress = collect_chunked_body(); break;
+            }
+            if (shared_.config.delay_ms > 0) {
+                if (progress == Progress::closed) return;
+                if (!hold_answers(progress)) return;  // a closing answer: read no further
+                if (progress == Progress::again) continue;
+                return read_more();
             }
             switch (progress) {
             case Progress::again:
@@ -534,6 +542,63 @@ private:
         });
     }
 
+    // ---- --delay-ms: answers held until they are due ------------------
+
+    // Moves the answers in out_ to the held queue, due delay_ms from now (plus
+    // a delay fault's own). Returns false when the last of them closes the
+    // connection: nothing more is read, the writer closes after it.
+    bool hold_answers(Progress progress) {
+        std::uint32_t extra_ms = 0;
+        if (progress == Progress::delay) {
+            extra_ms = request_.fault.delay_ms;
+            request_.fault = FaultAction{};
+        }
+        if (out_.empty()) return true;
+        const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(shared_.config.delay_ms + extra_ms);
+        held_.push_back(Held{due, std::move(out_), close_after_write_});
+        out_ = std::string();
+        const bool closing = close_after_write_;
+        close_after_write_ = false;
+        if (!writing_held_) write_held_when_due();
+        return !closing;
+    }
+
+    // Answers go out in request order: the oldest held one sets the timer,
+    // and everything due by then is written together.
+    void write_held_when_due() {
+        if (held_.empty()) {
+            writing_held_ = false;
+            return;
+        }
+        writing_held_ = true;
+        held_timer_.expires_at(held_.front().due);
+        held_timer_.async_wait([self = shared_from_this()](const error_code& error) {
+            if (error) return self->close();
+            self->write_due_answers();
+        });
+    }
+
+    void write_due_answers() {
+        const auto now = std::chrono::steady_clock::now();
+        held_out_.clear();
+        bool closing = false;
+        while (!held_.empty() && held_.front().due <= now && !closing) {
+            held_out_.append(held_.front().bytes);
+            closing = held_.front().close_after;
+            held_.pop_front();
+        }
+        auto on_written = [self = shared_from_this(), closing](const error_code& error, std::size_t) {
+            if (error) return self->close();
+            if (closing) return self->linger_close();
+            self->write_held_when_due();
+        };
+        if (tls_) {
+            asio::async_write(*tls_, asio::buffer(held_out_), std::move(on_written));
+        } else {
+            asio::async_write(socket_, asio::buffer(held_out_), std::move(on_written));
+        }
+    }
+
     // Half-close, then drain what the peer is still sending for a moment:
     // closing with unread bytes would send a reset that can destroy our answer.
     void linger_close() {
@@ -555,6 +620,7 @@ private:
     void close() {
         error_code ignored;
         timer_.cancel();
+        held_timer_.cancel();
         socket_.close(ignored);
     }
 
@@ -572,6 +638,16 @@ private:
     std::string out_;         // answers waiting to be written
     std::string scratch_;     // the answer body being built
     bool close_after_write_ = false;
+    // --delay-ms: answers waiting until they are due, oldest first.
+    struct Held {
+        std::chrono::steady_clock::time_point due;
+        std::string bytes;
+        bool close_after = false;
+    };
+    std::deque<Held> held_;
+    std::string held_out_;  // the due answers being written
+    bool writing_held_ = false;
+    asio::steady_timer held_timer_;
 };
 
 std::string format_endpoint(const tcp::endpoint& endpoint) {

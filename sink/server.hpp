@@ -27,6 +27,9 @@ struct ServerConfig {
     // PEM files: with both set every connection speaks TLS 1.2/1.3 (HTTPS).
     std::string tls_cert_file;  // the certificate (chain), leaf first
     std::string tls_key_file;
+    // Each answer leaves this long after its request arrived (a distant API);
+    // reading goes on meanwhile and answers keep request order. 0 = at once.
+    std::uint32_t delay_ms = 0;
 };
 
 class Server {

@@ -80,7 +80,7 @@ TEST_CASE("every option is read in the form --opt value", "[cli]") {
 TEST_CASE("every option is read in the form --opt=value", "[cli]") {
     const auto settings = settings_of({"--sink=stdout:", "--dataset=a.b", "--rate=2.5e3", "--events=9",
                                        "--duration=5m", "--seed=0", "--workers=1", "--socket=", "--batch-events=1",
-                                       "--connections=64", "--zero-copy=off"});
+                                       "--connections=64", "--zero-copy=off", "--pipeline-max=16"});
     CHECK(settings.sink.kind == SinkUrl::Kind::stdout_stream);
     CHECK(settings.dataset == "a.b");
     CHECK(*settings.rate_eps == 2500);
@@ -92,6 +92,7 @@ TEST_CASE("every option is read in the form --opt=value", "[cli]") {
     CHECK(settings.batch_events == 1);
     CHECK(settings.connections == 64);
     CHECK(settings.zero_copy == ZeroCopyMode::off);
+    CHECK(settings.pipeline_depth_max == 16);
 }
 
 TEST_CASE("the command line overrides the config file wherever --config stands", "[cli]") {
@@ -127,6 +128,7 @@ TEST_CASE("bad numbers are refused with the option and the value", "[cli]") {
     CHECK_THAT(error_of({"--workers", "300"}), Equals("--workers: must be from 0 to 256, got 300"));
     CHECK_THAT(error_of({"--batch-events", "0"}), Contains("--batch-events: must be from 1 to 10000"));
     CHECK_THAT(error_of({"--connections=65"}), Contains("--connections: must be from 1 to 64"));
+    CHECK_THAT(error_of({"--pipeline-max", "0"}), Contains("--pipeline-max: must be from 1 to 32"));
     CHECK_THAT(error_of({"--events", "-1"}), Contains("--events: expected a non-negative whole number, got '-1'"));
     CHECK_THAT(error_of({"--events", "1.5"}), Contains("--events: expected a non-negative whole number"));
     CHECK_THAT(error_of({"--seed", " 1"}), Contains("--seed: expected a non-negative whole number"));

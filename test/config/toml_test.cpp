@@ -158,6 +158,7 @@ TEST_CASE("out-of-range values give the range", "[toml]") {
     CHECK_THAT(error_of("[runtime]\nworkers = 257\n"), Contains("runtime.workers: must be from 0 to 256"));
     CHECK_THAT(error_of("[network]\nconnections = 0\n"), Contains("network.connections: must be from 1 to 64"));
     CHECK_THAT(error_of("[network]\nconnections = 65\n"), Contains("must be from 1 to 64"));
+    CHECK_THAT(error_of("[network]\npipeline_depth_max = 33\n"), Contains("network.pipeline_depth_max: must be from 1 to 32"));
     CHECK_THAT(error_of("[generation]\nseed = -1\n"), Contains("generation.seed: must not be negative"));
     CHECK_THAT(error_of("[generation]\nevents = -5\n"), Contains("generation.events: must not be negative"));
     CHECK_THAT(error_of("[monitoring]\nprogress_interval_ms = 5\n"), Contains("must be from 100 to 3600000"));

@@ -203,7 +203,10 @@ TEST_CASE("an HTTP sink posts each source to its dataset's path, from the inputs
     CHECK(http.address_bytes == sizeof(sockaddr_in));
     CHECK(reinterpret_cast<const sockaddr_in&>(http.address).sin_port == htons(8080));
     CHECK(http.local_addresses.size() == 2);
-    CHECK(run.shards[1].slots == settings.connections * supervent::bounds::slots_per_connection);
+    // A slot per request a pipeline may hold, and one behind each connection's.
+    CHECK(run.shards[1].slots == settings.connections * (settings.pipeline_depth_max + 1));
+    CHECK(http.pipeline_depth_max == settings.pipeline_depth_max);
+    CHECK(http.pipeline_depth == 2);
 
     settings.edge = supervent::config::EdgeMode::on;
     const RunPlan edge = plan_shards(settings, inputs);

@@ -56,10 +56,10 @@ class Receiver:
         self.counted = 0        # events counted by receivers already stopped
         self.generation = 0
 
-    def start_sink(self, faults=None):
+    def start_sink(self, faults=None, extra=()):
         self.stop()
         self.generation += 1
-        args = ["--listen", f"127.0.0.1:{self.port}"]
+        args = ["--listen", f"127.0.0.1:{self.port}"] + list(extra)
         if faults:
             args += ["--faults", faults]
         # The harness sink writes a port file; with a fixed port it is the same port.

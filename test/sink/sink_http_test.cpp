@@ -266,8 +266,10 @@ TEST_CASE("command line: listen addresses and options", "[sink][options]") {
 
     const Options o = parse_options({"--listen", "127.0.0.1:0", "--threads=2", "--verify", "--max-body-bytes", "1MiB",
                                      "--report", "r.json", "--port-file", "p", "--faults-seed", "9", "--faults",
-                                     "close@1%"});
+                                     "close@1%", "--delay-ms", "50"});
     CHECK(o.server.port == 0);
+    CHECK(o.server.delay_ms == 50);
+    CHECK_THROWS_AS(parse_options({"--delay-ms", "60001"}), UsageError);
     CHECK(o.server.threads == 2);
     CHECK(o.server.verify);
     CHECK(o.server.max_body_bytes == 1 << 20);

@@ -1,0 +1,97 @@
+#include "net/pipeline_depth.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "core/bounds.hpp"
+
+namespace supervent::net {
+
+PipelineSlots fit_pipeline_slots(std::uint32_t planned_slots, std::uint32_t connections, std::size_t slot_bytes) {
+    assert(connections >= 1 && slot_bytes > 0);
+    const std::uint32_t floor = connections * bounds::slots_per_connection;
+    const std::size_t affordable = bounds::http_pipeline_slot_bytes_budget / slot_bytes;
+    std::uint32_t slots = planned_slots;
+    if (slots > floor && affordable < slots) slots = static_cast<std::uint32_t>(std::max<std::size_t>(floor, affordable));
+    // Each connection holds its depth in flight with one slot behind them (2 of 2 up to depth 2).
+    const std::uint32_t per_connection = slots / connections;
+    const std::uint32_t depth_max = per_connection <= bounds::slots_per_connection ? per_connection : per_connection - 1;
+    return {slots, depth_max};
+}
+
+PipelineDepth::PipelineDepth(std::uint32_t start, std::uint32_t depth_max, std::uint32_t connections)
+    : start_(std::min(start, depth_max)),
+      depth_max_(depth_max),
+      connections_(connections),
+      depth_(std::min(start, depth_max)) {
+    assert(depth_max >= 1 && connections >= 1);
+}
+
+void PipelineDepth::on_answer(std::int64_t started_ns, std::int64_t now_ns) {
+    const std::int64_t latency_ns = std::max<std::int64_t>(now_ns - started_ns, 1);
+    if (window_start_ns_ < 0 || now_ns - window_start_ns_ >= latency_window_ns) {
+        previous_min_ns_ = current_min_ns_;
+        current_min_ns_ = latency_ns;
+        window_start_ns_ = now_ns;
+    } else {
+        current_min_ns_ = std::min(current_min_ns_, latency_ns);
+    }
+    if (period_start_ns_ < 0) {
+        period_start_ns_ = now_ns;  // the first answer opens the first period
+        return;
+    }
+    ++period_answers_;
+    if (period_answers_ >= depth_ * connections_ && now_ns - period_start_ns_ >= period_ns_min) end_period(now_ns);
+}
+
+void PipelineDepth::end_period(std::int64_t now_ns) {
+    const double elapsed_ns = static_cast<double>(now_ns - period_start_ns_);
+    const double rate = period_answers_ * 1e9 / elapsed_ns;
+    const double bdp = static_cast<double>(least_latency_ns()) * period_answers_ / elapsed_ns;
+    const double capacity = static_cast<double>(depth_) * connections_;
+    const bool no_room = no_room_;
+    period_start_ns_ = now_ns;
+    period_answers_ = 0;
+    no_room_ = false;
+    if (next_down_probe_ns_ == 0) next_down_probe_ns_ = now_ns + down_probe_ns;
+
+    if (probe_ == Probe::settling) {  // its answers are for requests sent before the step
+        probe_ = Probe::judging;
+        return;
+    }
+    if (probe_ == Probe::judging) return judge_step(rate, now_ns);
+    if (no_room && depth_ < depth_max_ && bdp * 4 >= capacity * 3 && now_ns >= hold_until_ns_) {
+        ++depth_;
+        step_was_down_ = false;
+    } else if (depth_ > start_ && bdp * 2 < capacity - connections_) {
+        --depth_;  // the sink came nearer: no probe needed
+        return;
+    } else if (depth_ > start_ && now_ns >= next_down_probe_ns_) {
+        --depth_;
+        step_was_down_ = true;
+        next_down_probe_ns_ = now_ns + down_probe_ns;
+    } else {
+        return;
+    }
+    probe_ = Probe::settling;
+    rate_before_step_ = rate;
+}
+
+void PipelineDepth::judge_step(double rate, std::int64_t now_ns) {
+    probe_ = Probe::none;
+    const double capacity = static_cast<double>(depth_) * connections_;
+    if (!step_was_down_) {
+        // The step deeper could raise the rate by connections / (capacity before it).
+        const double step_gain = static_cast<double>(connections_) / (capacity - connections_);
+        if (rate < rate_before_step_ * (1 + step_gain / 2)) {
+            --depth_;  // a queue, not a distance: step back and hold
+            hold_until_ns_ = now_ns + hold_ns;
+        }
+        return;
+    }
+    // The step shallower could cost connections / (capacity before it) of the rate.
+    const double step_loss = static_cast<double>(connections_) / (capacity + connections_);
+    if (rate < rate_before_step_ * (1 - step_loss / 2)) ++depth_;  // the depth was needed
+}
+
+}  // namespace supervent::net
