@@ -494,18 +494,24 @@ net::Slot* Shard::free_slot() {
     return &slot;
 }
 
+// Plain HTTP: as many slots as the pipelines' depth asks, fewer when they
+// would pass the memory budget or what the memlock limit lets io_uring
+// register (a non-root user without CAP_IPC_LOCK: 8 MiB by default), and
+// the depth bound to the slots kept. status shows the depth reached.
+void Shard::fit_pipeline_to_budget(std::size_t slot_bytes) {
+    net::HttpTransportConfig& http = plan_.sink.http;
+    std::size_t budget = bounds::http_pipeline_slot_bytes_budget;
+    if (const auto memlock = net::memlock_budget_bytes(plan_.count)) budget = std::min(budget, *memlock);
+    const net::PipelineSlots fitted = net::fit_pipeline_slots(plan_.slots, http.connections, slot_bytes, budget);
+    plan_.slots = fitted.slots;
+    http.pipeline_depth_max = std::min(http.pipeline_depth_max, fitted.depth_max);
+}
+
 // An HTTP log API preset: the engine renders into raw_batch_ (what a slot
 // would hold), the writer writes the API's body from it, at most the bound
 // of the largest batch the engine makes (batch_bytes_max, or one event more
 // than it when a single event is larger); compressed, through api_batch_.
 // Returns the slot's body size.
-void Shard::fit_pipeline_to_budget(std::size_t slot_bytes) {
-    net::HttpTransportConfig& http = plan_.sink.http;
-    const net::PipelineSlots fitted = net::fit_pipeline_slots(plan_.slots, http.connections, slot_bytes);
-    plan_.slots = fitted.slots;
-    http.pipeline_depth_max = std::min(http.pipeline_depth_max, fitted.depth_max);
-}
-
 std::size_t Shard::plan_api_buffers(std::size_t rendered_bytes_max) {
     api_writer_ = std::make_unique<net::ApiBodyWriter>(plan_.sink.api, plan_.batch_events);
     raw_batch_bytes_ = rendered_bytes_max;

@@ -1,22 +1,51 @@
 #include "net/pipeline_depth.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cassert>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "core/bounds.hpp"
 
 namespace supervent::net {
 
-PipelineSlots fit_pipeline_slots(std::uint32_t planned_slots, std::uint32_t connections, std::size_t slot_bytes) {
+PipelineSlots fit_pipeline_slots(std::uint32_t planned_slots, std::uint32_t connections, std::size_t slot_bytes,
+                                 std::size_t budget_bytes) {
     assert(connections >= 1 && slot_bytes > 0);
     const std::uint32_t floor = connections * bounds::slots_per_connection;
-    const std::size_t affordable = bounds::http_pipeline_slot_bytes_budget / slot_bytes;
+    const std::size_t affordable = budget_bytes / slot_bytes;
     std::uint32_t slots = planned_slots;
     if (slots > floor && affordable < slots) slots = static_cast<std::uint32_t>(std::max<std::size_t>(floor, affordable));
     // Each connection holds its depth in flight with one slot behind them (2 of 2 up to depth 2).
     const std::uint32_t per_connection = slots / connections;
     const std::uint32_t depth_max = per_connection <= bounds::slots_per_connection ? per_connection : per_connection - 1;
     return {slots, depth_max};
+}
+
+namespace {
+
+// Whether the effective capabilities hold CAP_IPC_LOCK (bit 14 of CapEff in
+// /proc/self/status), which exempts io_uring's buffers from the memlock limit.
+bool has_ipc_lock() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("CapEff:", 0) != 0) continue;
+        const std::uint64_t caps = std::strtoull(line.c_str() + 7, nullptr, 16);
+        return (caps >> 14) & 1U;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<std::size_t> memlock_budget_bytes(std::uint32_t shards) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY || has_ipc_lock()) return std::nullopt;
+    return static_cast<std::size_t>(limit.rlim_cur) / 4 * 3 / std::max<std::uint32_t>(shards, 1);
 }
 
 PipelineDepth::PipelineDepth(std::uint32_t start, std::uint32_t depth_max, std::uint32_t connections)

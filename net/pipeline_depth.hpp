@@ -22,19 +22,31 @@
 // the shard's slots (allocated at start-up) bound in turn.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+
+#include "core/bounds.hpp"
 
 namespace supervent::net {
 
 // The slots a plain-HTTP shard gets for its pipelines, and how deep they can
 // then go: the planned slots, fewer when they would pass
-// bounds::http_pipeline_slot_bytes_budget, never under
+// budget_bytes (bounds::http_pipeline_slot_bytes_budget, or less where the
+// memlock limit allows less: see memlock_budget_bytes), never under
 // bounds::slots_per_connection per connection.
 struct PipelineSlots {
     std::uint32_t slots = 0;
     std::uint32_t depth_max = 0;
 };
 [[nodiscard]] PipelineSlots fit_pipeline_slots(std::uint32_t planned_slots, std::uint32_t connections,
-                                               std::size_t slot_bytes);
+                                               std::size_t slot_bytes,
+                                               std::size_t budget_bytes = bounds::http_pipeline_slot_bytes_budget);
+
+// The registered-buffer bytes one of `shards` shards may lock: io_uring
+// charges registered buffers to the user's RLIMIT_MEMLOCK unless the process
+// has CAP_IPC_LOCK. None when nothing limits it (unlimited, or the
+// capability); else three quarters of the limit split between the shards
+// (the rest for the rings and other locked memory).
+[[nodiscard]] std::optional<std::size_t> memlock_budget_bytes(std::uint32_t shards);
 
 class PipelineDepth {
 public:

@@ -100,3 +100,18 @@ TEST_CASE("pipeline depth: slots past the memory budget are cut and the depth wi
     CHECK(mid.slots == 10);
     CHECK(mid.depth_max == 4);
 }
+
+TEST_CASE("pipeline depth: a memlock limit budgets the slots a shard registers", "[pipeline_depth]") {
+    // A non-root user's default 8 MiB memlock, 1 shard: 6 MiB for slots. With
+    // 1 MiB slots 6 fit (depth 2 on 2 connections), not the 18 planned: the
+    // daemon starts with shallower pipelines instead of failing to register.
+    constexpr std::size_t mib = std::size_t{1} << 20;
+    const auto fitted = fit_pipeline_slots(18, 2, mib, 6 * mib);
+    CHECK(fitted.slots == 6);
+    CHECK(fitted.depth_max == 2);
+    // Never under two slots per connection: a limit below that fails loudly at registration.
+    CHECK(fit_pipeline_slots(18, 2, mib, mib).slots == 4);
+    // Root (CAP_IPC_LOCK) is not limited; whoever runs the test, a budget is never 0.
+    const auto budget = supervent::net::memlock_budget_bytes(2);
+    if (budget) CHECK(*budget > 0);
+}
