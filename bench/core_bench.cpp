@@ -2,7 +2,7 @@
 // scenario on one core, side by side with memcpy of the same bytes, and the
 // heap allocations per batch after warm-up (must be 0).
 //
-// usage: supervent-bench-core [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N]
+// usage: supervent-bench-core [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N] [--span-ns NS]
 #include <algorithm>
 #include <ctime>
 #include <cstdio>
@@ -29,6 +29,7 @@ struct Options {
     double seconds = 1.0;
     std::uint32_t dump_events = 0;  // --dump N: print N events and exit
     std::int32_t run_batches = -1;  // --run-batches N: N untimed live batches, for callgrind
+    std::int64_t span_ns = 400'000;  // --span-ns NS: time span of each --run-batches batch (3600000000000: backfill)
 };
 
 struct Row {
@@ -126,8 +127,8 @@ int run_batches(const Options& o) {
     std::int64_t t_ns = 1'795'000'000'000'000'000;
     std::size_t bytes = 0;
     for (std::int32_t i = 0; i < o.run_batches; ++i) {
-        bytes += source->write_ndjson(o.batch_events, {t_ns, t_ns + 400'000}, out);
-        t_ns += 400'000;
+        bytes += source->write_ndjson(o.batch_events, {t_ns, t_ns + o.span_ns}, out);
+        t_ns += o.span_ns;
     }
     std::printf("%zu bytes\n", bytes);
     return 0;
@@ -141,9 +142,10 @@ Options parse(int argc, char** argv) {
         else if (flag == "--seconds") o.seconds = std::strtod(argv[i + 1], nullptr);
         else if (flag == "--scenario") o.scenario = argv[i + 1];
         else if (flag == "--run-batches") o.run_batches = static_cast<std::int32_t>(std::strtol(argv[i + 1], nullptr, 10));
+        else if (flag == "--span-ns") o.span_ns = std::strtoll(argv[i + 1], nullptr, 10);
         else if (flag == "--dump") o.dump_events = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
         else {
-            std::fprintf(stderr, "usage: %s [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N] [--span-ns NS]\n", argv[0]);
             std::exit(2);
         }
     }

@@ -126,6 +126,8 @@ void TimeFormat::add(PieceKind kind, std::uint16_t digits) {
                   : kind == PieceKind::tz_name ? zone_name_.size()
                                                : widths[static_cast<std::size_t>(kind)];
     if (kind == PieceKind::subsecond) ++subsecond_pieces_;
+    if (kind == PieceKind::hour2 || kind == PieceKind::minute2 || kind == PieceKind::second2) ++clock_pieces_;
+    if (kind == PieceKind::epoch_seconds || clock_pieces_ > TimeFormatCache::clock_patches_max) clock_patchable_ = false;
 }
 
 void TimeFormat::add_literal(std::string_view text, TextContext context) {
@@ -191,13 +193,33 @@ void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) cons
         second_of_day += 86400;
         days -= 1;
     }
-    if (days != cache.day) set_civil_day(days, cache);
-    const auto& c = cache;
     const auto sod = static_cast<std::uint32_t>(second_of_day);
+    if (days == cache.day && cache.offset_s == cache.text_offset_s && clock_patchable_) {
+        // Same local day and offset: only %H %M %S differ from the cached text.
+        const std::uint32_t units[] = {sod / 3600, sod / 60 % 60, sod % 60};
+        for (std::uint32_t i = 0; i < cache.clock_patch_count; ++i) {
+            const TimeFormatCache::ClockPatch patch = cache.clock_patches[i];
+            write_2_digits(cache.text + patch.offset_bytes, units[patch.unit]);
+        }
+        cache.second = second;
+        return;
+    }
+    if (days != cache.day) set_civil_day(days, cache);
+    render_text(second, sod, cache);
+}
+
+// The whole text for `second` (second_of_day local), the civil day already in the cache.
+void TimeFormat::render_text(std::int64_t second, std::uint32_t sod, TimeFormatCache& cache) const {
+    const auto& c = cache;
     const std::uint32_t hour = sod / 3600;
     const std::uint32_t minute = sod / 60 % 60;
     char* p = cache.text;
     cache.patch_count = 0;
+    cache.clock_patch_count = 0;
+    auto clock = [&](std::uint16_t unit, std::uint32_t value) {
+        if (clock_patchable_) cache.clock_patches[cache.clock_patch_count++] = {static_cast<std::uint16_t>(p - cache.text), unit};
+        append_2(p, value);
+    };
     using K = PieceKind;
     for (const Piece& piece : pieces_) {
         switch (piece.kind) {
@@ -209,9 +231,9 @@ void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) cons
             case K::month_name: append(p, month_names[c.month - 1]); break;
             case K::day2: append_2(p, c.day_of_month); break;
             case K::day_space: append_2(p, c.day_of_month); if (c.day_of_month < 10) p[-2] = ' '; break;
-            case K::hour2: append_2(p, hour); break;
-            case K::minute2: append_2(p, minute); break;
-            case K::second2: append_2(p, sod % 60); break;
+            case K::hour2: clock(0, hour); break;
+            case K::minute2: clock(1, minute); break;
+            case K::second2: clock(2, sod % 60); break;
             case K::day_of_year3: write_3_digits(p, c.day_of_year); p += 3; break;
             case K::weekday_abbr: append(p, weekday_abbrs[c.weekday]); break;
             case K::weekday_name: append(p, weekday_names[c.weekday]); break;
@@ -233,6 +255,7 @@ void TimeFormat::render_second(std::int64_t second, TimeFormatCache& cache) cons
     }
     cache.text_bytes = static_cast<std::uint32_t>(p - cache.text);
     cache.second = second;
+    cache.text_offset_s = cache.offset_s;
     assert(cache.text_bytes <= bytes_max_);
 }
 

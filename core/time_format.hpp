@@ -51,6 +51,18 @@ struct TimeFormatCache {
     std::uint32_t text_bytes = 0;
     std::uint32_t patch_count = 0;
     SubsecondPatch patches[patches_max]{};
+    // Where the text holds %H, %M and %S (unit 0, 1, 2), and the offset it
+    // was rendered with: a new second of the same local day and offset
+    // rewrites only those digits (backfill renders a new second for nearly
+    // every event; BENCHMARKS.md, issue 18 close-out).
+    struct ClockPatch {
+        std::uint16_t offset_bytes = 0;
+        std::uint16_t unit = 0;
+    };
+    static constexpr std::size_t clock_patches_max = 6;
+    std::uint32_t clock_patch_count = 0;
+    std::int32_t text_offset_s = 0;
+    ClockPatch clock_patches[clock_patches_max]{};
     // Room for a 32-byte chunked copy of the longest text.
     alignas(32) char text[time_text_bytes_max + 32]{};
 };
@@ -89,6 +101,7 @@ private:
     };
 
     void refresh_offset(std::int64_t second, TimeFormatCache& cache) const;
+    void render_text(std::int64_t second, std::uint32_t second_of_day, TimeFormatCache& cache) const;
     void add_directive(std::string_view directive, TextContext context);
     void add_literal(std::string_view text, TextContext context);
     void add(PieceKind kind, std::uint16_t digits = 0);
@@ -96,6 +109,10 @@ private:
     std::vector<Piece> pieces_;
     std::size_t bytes_max_ = 0;
     std::size_t subsecond_pieces_ = 0;
+    std::size_t clock_pieces_ = 0;  // %H %M %S
+    // Whether a new second of the same day may patch the clock digits alone:
+    // not with %s (its digits are the whole second) or too many clock pieces.
+    bool clock_patchable_ = true;
     std::string source_;
     std::shared_ptr<const TimeZone> zone_;  // null: UTC
     std::string zone_name_ = "UTC";         // what %Z prints

@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "core/time_format.hpp"
+#include "core/timeline.hpp"
 
 using namespace supervent::core;
 
@@ -50,6 +52,35 @@ TEST_CASE("the per-second cache follows the time", "[time]") {
     const std::int64_t ns[] = {sample_ns, sample_ns + 1, sample_ns + 1'000'000'000, sample_ns - 86'400'000'000'000};
     for (const std::int64_t t : ns) {
         CHECK(std::string(buf, f.write(buf, t, cache)) == render(f, t));
+    }
+}
+
+// A new second of the same day patches only the %H %M %S digits of the
+// cached text; it must give what a fresh render gives, across days, DST
+// changes (the offset moves within a day) and with %s or many clock pieces.
+TEST_CASE("patched clock digits match a fresh render", "[time]") {
+    const std::shared_ptr<const TimeZone> zones[] = {
+        nullptr, std::make_shared<TimeZone>(TimeZone::fixed(19800, "IST")),
+        std::make_shared<TimeZone>(TimeZone::parse("Europe/Berlin"))};
+    const char* formats[] = {"[%d/%b/%Y:%H:%M:%S %z]", "%FT%T.%L%:z", "%e %a %H:%H:%M %Z|%j", "%T %s", "%H%M%S%H%M%S%H",
+                             "%Y-%m-%dT%H:%M:%S.%NZ"};
+    const std::int64_t dst_start_2024 = 1'711'846'800;  // 2024-03-31T01:00:00Z, Berlin +01:00 -> +02:00
+    for (const auto& zone : zones) {
+        for (const char* format : formats) {
+            const TimeFormat f = TimeFormat::compile(format, TextContext::json_string, zone);
+            TimeFormatCache cache;
+            char buf[time_text_bytes_max + 64];
+            std::int64_t second = dst_start_2024 - 2 * 86400;
+            std::uint64_t x = 88172645463325252ull;
+            for (int i = 0; i < 3000; ++i) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                second += static_cast<std::int64_t>(x % 4000) - (x % 10 == 0 ? 6000 : 0);  // mostly forward
+                const std::int64_t t = second * 1'000'000'000 + static_cast<std::int64_t>(x % 1'000'000'000);
+                const std::string patched(buf, f.write(buf, t, cache));
+                INFO(format << " at " << t);
+                REQUIRE(patched == render(f, t));
+            }
+        }
     }
 }
 
