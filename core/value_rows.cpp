@@ -8,8 +8,6 @@
 #include <string_view>
 
 namespace supervent::core {
-namespace {
-
 std::string lower(std::string_view text) {
     std::string out(text);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -20,6 +18,8 @@ std::string_view leaf_of(std::string_view name) {
     const auto dot = name.rfind('.');
     return dot == std::string_view::npos ? name : name.substr(dot + 1);
 }
+
+namespace {
 
 std::string_view parent_of(std::string_view name) {
     const auto dot = name.rfind('.');

@@ -28,6 +28,11 @@
 
 namespace supervent::core {
 
+// A name's ASCII lower case, and its last dotted part ("http.status" -> "status"):
+// how the value-row and level rules recognise fields by name.
+[[nodiscard]] std::string lower(std::string_view text);
+[[nodiscard]] std::string_view leaf_of(std::string_view name);
+
 struct RowValue {
     std::string text;
     bool json_bare = false;  // numbers: bare in JSON attributes
