@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "config/scenario_rules.hpp"
+#include "config/toml_nodes.hpp"
 #include "config/toml_scenario.hpp"
 #include "config/values.hpp"
 
@@ -17,25 +18,6 @@ namespace {
 constexpr std::array<std::string_view, 5> incident_keys{"name", "start", "duration", "end", "effects"};
 constexpr std::array<std::string_view, 8> effect_keys{"source", "field",  "percent", "scale",
                                                       "event_type", "rate", "weight",  "silent"};
-
-std::uint32_t line_of(const toml::node& node) { return static_cast<std::uint32_t>(node.source().begin.line); }
-
-const std::string& text_of(const toml::node& node) {
-    const auto* value = node.as_string();
-    if (value == nullptr) throw ValueError("expected a string");
-    return value->get();
-}
-
-double number_of(const toml::node& node) {
-    if (const auto* value = node.as_integer()) return static_cast<double>(value->get());
-    if (const auto* value = node.as_floating_point(); value != nullptr && std::isfinite(value->get())) return value->get();
-    throw ValueError("expected a finite number");
-}
-
-std::int64_t duration_of(const toml::node& node) {
-    if (node.as_string() == nullptr) throw ValueError("expected a duration string with a unit, e.g. \"30m\"");
-    return parse_duration_ns(text_of(node));
-}
 
 struct IncidentReader {
     const std::string& file;

@@ -8,13 +8,12 @@
 #include <string_view>
 
 #include "config/scenario_rules.hpp"
+#include "config/toml_nodes.hpp"
 #include "config/values.hpp"
 
 namespace supervent::config::detail {
 
 namespace {
-
-std::uint32_t line_of(const toml::node& node) { return static_cast<std::uint32_t>(node.source().begin.line); }
 
 struct Reader {
     const std::string& file;
@@ -30,21 +29,6 @@ struct Reader {
     }
 };
 
-const std::string& text_of(const toml::node& node) {
-    const auto* value = node.as_string();
-    if (value == nullptr) throw ValueError("expected a string");
-    return value->get();
-}
-
-double number_of(const toml::node& node) {
-    if (const auto* value = node.as_integer()) return static_cast<double>(value->get());
-    if (const auto* value = node.as_floating_point()) {
-        if (!std::isfinite(value->get())) throw ValueError("expected a finite number");
-        return value->get();
-    }
-    throw ValueError("expected a number");
-}
-
 std::uint64_t count_of(const toml::node& node) {
     const auto* value = node.as_integer();
     if (value == nullptr || value->get() < 0) throw ValueError("expected a whole number >= 0");
@@ -55,12 +39,6 @@ std::uint32_t hour_of(const toml::node& node) {
     const auto hour = count_of(node);
     if (hour > 24) throw ValueError("expected an hour 0..24");
     return static_cast<std::uint32_t>(hour);
-}
-
-// Durations are strings with a unit ("50ms", "24h").
-std::int64_t duration_of(const toml::node& node) {
-    if (node.as_string() == nullptr) throw ValueError("expected a duration string with a unit, e.g. \"50ms\" or \"24h\"");
-    return parse_duration_ns(text_of(node));
 }
 
 const toml::table& table_of(const toml::node& node, std::string_view what) {
