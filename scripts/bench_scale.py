@@ -43,6 +43,7 @@ from bench_e2e import Sink, iperf3_bytes_per_s, wrk_bytes_per_s  # noqa: E402  (
 
 SUMMARY = re.compile(r"summary: ([\d.]+) s, ([\d,]+) events/s, ([\d.]+) MB/s")
 ACKED = re.compile(r"([\d,]+) acknowledged")
+CPU = re.compile(r"workers used ([\d.]+) CPU-s")
 MIB = 1 << 20
 
 # The constants of the formula, as in the code (core/bounds.hpp, daemon/shard.cpp).
@@ -170,18 +171,25 @@ def measure(bin_dir, work, point, compression, seconds):
         if point["instances"] > 1:
             argv += ["--shard", f"{i}/{point['instances']}"]
         argvs.append(argv)
+    # What the daemon itself predicts for its buffers (--check-config's memory line), summed over instances.
+    said = 0
+    for argv in argvs:
+        check = subprocess.run([os.path.join(bin_dir, "superventd"), "--check-config", "--json", *argv],
+                               capture_output=True, text=True)
+        said += json.loads(check.stdout).get("buffer_bytes", 0) if check.returncode == 0 else 0
     texts, samples, peak, _ = run_sampled(bin_dir, work, argvs, seconds)
     received = sink.stats()["events"]
     sink.stop()
-    eps = mbps = acked = 0.0
+    eps = mbps = acked = cpu_s = 0.0
     for text in texts:
         match = SUMMARY.search(text)
         eps += float(match.group(2).replace(",", ""))
         mbps += float(match.group(3))
         acked += int(ACKED.search(text).group(1).replace(",", ""))
+        cpu_s += float(CPU.search(text).group(1))
     if received != acked:
         sys.exit(f"{point}: the sink received {received} events but superventd acknowledged {int(acked)}")
-    return eps, mbps, peak, [rss_at(samples, f) for f in (0.25, 0.5, 0.75, 1.0)]
+    return eps, mbps, acked / max(cpu_s, 1e-9), peak, [rss_at(samples, f) for f in (0.25, 0.5, 0.75, 1.0)], said
 
 
 def calibrate(bin_dir, work):
@@ -253,13 +261,14 @@ def run(args, work, zstd):
     iperf = iperf3_bytes_per_s(peer_seconds)
     body_events_per_byte = 2000 / os.path.getsize(body)
 
-    header = (f"| curve | value | compression | events/s | MB/s | ÷ wrk | peak RSS MiB | RSS 25/50/75/100 % MiB "
-              f"| slots × slot MiB | predicted MiB | peak ÷ predicted |")
+    header = (f"| curve | value | compression | events/s | MB/s | ÷ wrk | events/worker CPU-s | peak RSS MiB "
+              f"| RSS 25/50/75/100 % MiB "
+              f"| slots × slot MiB | predicted MiB | peak ÷ predicted | check-config buffers MiB |")
     print("\n" + header)
-    print("|---|---:|---|---:|---:|---:|---:|---|---|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|")
     print(f"| peer: wrk -t2 -c4 POST of a {os.path.getsize(body):,}-byte body | | none | "
-          f"{wrk * body_events_per_byte:,.0f} | {wrk / 1e6:,.0f} | 1.00 | | | | | |")
-    print(f"| peer: iperf3 -l 1M, loopback | | | | {iperf / 1e6:,.0f} | {iperf / wrk:.2f} | | | | | |")
+          f"{wrk * body_events_per_byte:,.0f} | {wrk / 1e6:,.0f} | 1.00 | | | | | | | |")
+    print(f"| peer: iperf3 -l 1M, loopback | | | | {iperf / 1e6:,.0f} | {iperf / wrk:.2f} | | | | | | | |")
     worst = 0.0
     runs = [(name, value, point, compression) for name, value, point in points(args.quick)
             for compression in args.compression.split(",")]
@@ -267,18 +276,23 @@ def run(args, work, zstd):
         runs.append((f"soak {args.soak:.0f} s", 2000, dict(DEFAULTS, seconds=args.soak), "zstd:1"))
     for name, value, point, compression in runs:
         compressed = compression != "none"
-        eps, mbps, peak, quarters = measure(args.bin_dir, work, point, compression,
+        eps, mbps, per_cpu, peak, quarters, said = measure(args.bin_dir, work, point, compression,
                                               point.get("seconds", args.seconds))
         slots, slot, per_worker = buffer_bytes(point, event_bytes_max, compressed, zstd)
         processes = point["instances"]
         predicted = processes * (fixed + point["workers"] * (worker + per_worker))
         worst = max(worst, peak / predicted)
         ratio = f"{eps / (wrk * body_events_per_byte):.2f}" if not compressed else ""
-        print(f"| {name} | {value:,} | {compression} | {eps:,.0f} | {mbps:,.0f} | {ratio} | {peak / MIB:.0f} | "
+        print(f"| {name} | {value:,} | {compression} | {eps:,.0f} | {mbps:,.0f} | {ratio} | {per_cpu:,.0f} | "
+              f"{peak / MIB:.0f} | "
               f"{' / '.join(f'{q / MIB:.0f}' for q in quarters)} | {slots} × {slot / MIB:.2f} | "
-              f"{predicted / MIB:.0f} | {peak / predicted:.2f} |", flush=True)
+              f"{predicted / MIB:.0f} | {peak / predicted:.2f} | {said / MIB:.0f} |", flush=True)
     print(f"\n÷ wrk: events/s over wrk's events/s (the same NDJSON body, same sink, same run); zstd rows send "
           f"compressed bytes, so MB/s there is the compressed rate.")
+    print(f"events/worker CPU-s: acknowledged events over the workers' CPU time (the summary), which a loaded "
+          f"machine moves less than events/s.")
+    print(f"predicted: fixed + workers × (worker + buffers), by the formula here; check-config buffers: the "
+          f"daemon's own estimate of the buffers alone (superventd --check-config --json, buffer_bytes).")
     print(f"instances: N processes of one worker each (--shard i/N), RSS and the prediction summed over them.")
     print(f"largest peak ÷ predicted: {worst:.2f}; load average after: {os.getloadavg()[0]:.1f} "
           f"(other engineers' jobs share these cores); {time.monotonic() - began:.0f} s in all")
