@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # importing bench_e2e leaves no __pycache__ in scripts/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_e2e import Sink, iperf3_bytes_per_s, wrk_bytes_per_s  # noqa: E402  (the peers, shared)
 
