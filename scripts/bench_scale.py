@@ -25,7 +25,10 @@ the rest is computed from the settings and the scenario's event bound
 count exactly the events superventd acknowledged.
 
 Peers in the same run, for reference: wrk posting one 2,000-event body of the
-same events to the same kind of sink, and iperf3 over loopback.
+same events to the same kind of sink, measured at the start of each curve
+(the curve's ÷ wrk is to it), and iperf3 over loopback. Besides events/s,
+events per worker CPU-second (the summary) moves less when the machine is
+shared. A full run takes about 4 minutes; --quick about 1.5.
 """
 import argparse
 import ctypes
@@ -155,10 +158,11 @@ def run_sampled(bin_dir, work, argvs, seconds):
     return texts, samples, sum(hwm.values()), wall
 
 
-def rss_at(samples, fraction):
-    """The sampled RSS nearest to this fraction of the sampled span."""
-    end = samples[-1][0]
-    return min(samples, key=lambda s: abs(s[0] - fraction * end))[1]
+def rss_at(samples, fraction, seconds):
+    """The sampled RSS nearest to this fraction of the run's --duration (not
+    of the drain and exit after it, where the buffers are being unmapped)."""
+    during = [s for s in samples if s[0] <= seconds] or samples[:1]
+    return min(during, key=lambda s: abs(s[0] - fraction * seconds))[1]
 
 
 def measure(bin_dir, work, point, compression, seconds):
@@ -190,7 +194,8 @@ def measure(bin_dir, work, point, compression, seconds):
         cpu_s += float(CPU.search(text).group(1))
     if received != acked:
         sys.exit(f"{point}: the sink received {received} events but superventd acknowledged {int(acked)}")
-    return eps, mbps, acked / max(cpu_s, 1e-9), peak, [rss_at(samples, f) for f in (0.25, 0.5, 0.75, 1.0)], said
+    quarters = [rss_at(samples, f, seconds) for f in (0.25, 0.5, 0.75, 1.0)]
+    return eps, mbps, acked / max(cpu_s, 1e-9), peak, quarters, said
 
 
 def calibrate(bin_dir, work):
@@ -256,29 +261,35 @@ def run(args, work, zstd):
     subprocess.run([os.path.join(args.bin_dir, "superventd"), "--sink", f"file:{body}", "--workers", "1", "--events",
                     "2000", "--socket", os.path.join(work, "body.sock")], check=True, stderr=subprocess.DEVNULL)
     peer_seconds = max(2, int(args.seconds))
-    sink = Sink(args.bin_dir, work)
-    wrk = wrk_bytes_per_s(sink, body, peer_seconds)
-    sink.stop()
-    iperf = iperf3_bytes_per_s(peer_seconds)
     body_events_per_byte = 2000 / os.path.getsize(body)
+
+    def wrk_row(curve):
+        """wrk at the start of each curve: the ÷ wrk of the curve's rows is to this one, minutes apart at most."""
+        sink = Sink(args.bin_dir, work)
+        wrk = wrk_bytes_per_s(sink, body, peer_seconds)
+        sink.stop()
+        print(f"| {curve} | peer: wrk -t2 -c4 | none | {wrk * body_events_per_byte:,.0f} | {wrk / 1e6:,.0f} | 1.00 "
+              f"| | | | | | | |", flush=True)
+        return wrk
 
     header = (f"| curve | value | compression | events/s | MB/s | ÷ wrk | events/worker CPU-s | peak RSS MiB "
               f"| RSS 25/50/75/100 % MiB "
               f"| slots × slot MiB | predicted MiB | peak ÷ predicted | check-config buffers MiB |")
     print("\n" + header)
     print("|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|")
-    print(f"| peer: wrk -t2 -c4 POST of a {os.path.getsize(body):,}-byte body | | none | "
-          f"{wrk * body_events_per_byte:,.0f} | {wrk / 1e6:,.0f} | 1.00 | | | | | | | |")
-    print(f"| peer: iperf3 -l 1M, loopback | | | | {iperf / 1e6:,.0f} | {iperf / wrk:.2f} | | | | | | | |")
-    worst = 0.0
+    iperf = iperf3_bytes_per_s(peer_seconds)
+    print(f"| peer | iperf3 -l 1M, loopback | | | {iperf / 1e6:,.0f} | | | | | | | | |")
+    worst, wrk, curve = 0.0, None, None
     runs = [(name, value, point, compression) for name, value, point in points(args.quick)
             for compression in args.compression.split(",")]
     if args.soak > 0:
         runs.append((f"soak {args.soak:.0f} s", 2000, dict(DEFAULTS, seconds=args.soak), "zstd:1"))
     for name, value, point, compression in runs:
+        if name != curve and not name.startswith("soak"):
+            curve, wrk = name, wrk_row(name)
         compressed = compression != "none"
         eps, mbps, per_cpu, peak, quarters, said = measure(args.bin_dir, work, point, compression,
-                                              point.get("seconds", args.seconds))
+                                                           point.get("seconds", args.seconds))
         slots, slot, per_worker = buffer_bytes(point, event_bytes_max, compressed, zstd)
         processes = point["instances"]
         predicted = processes * (fixed + point["workers"] * (worker + per_worker))
@@ -288,7 +299,8 @@ def run(args, work, zstd):
               f"{peak / MIB:.0f} | "
               f"{' / '.join(f'{q / MIB:.0f}' for q in quarters)} | {slots} × {slot / MIB:.2f} | "
               f"{predicted / MIB:.0f} | {peak / predicted:.2f} | {said / MIB:.0f} |", flush=True)
-    print(f"\n÷ wrk: events/s over wrk's events/s (the same NDJSON body, same sink, same run); zstd rows send "
+    print(f"\n÷ wrk: events/s over the events/s of wrk posting the same 2,000-event NDJSON body to a "
+          f"supervent-sink, measured at the start of the same curve; zstd rows send "
           f"compressed bytes, so MB/s there is the compressed rate.")
     print(f"events/worker CPU-s: acknowledged events over the workers' CPU time (the summary), which a loaded "
           f"machine moves less than events/s.")
