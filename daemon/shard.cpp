@@ -105,6 +105,7 @@ void Shard::start() {
 
     // A slot holds the head room and the largest body: the batch as
     // serialized, or its zstd frame (serialized into raw_batch_ first).
+    // daemon/memory_estimate.cpp sizes it the same way for --check-config.
     std::size_t body_bytes_max = std::size_t{plan_.batch_events} * engine_->event_bytes_max();
     if (plan_.sink.api.api != net::LogApi::axiom) {
         body_bytes_max = plan_api_buffers(body_bytes_max);

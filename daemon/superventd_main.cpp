@@ -12,6 +12,8 @@
 #include "daemon/fleet.hpp"
 #include "daemon/json_writer.hpp"
 #include "daemon/log.hpp"
+#include "daemon/memory_estimate.hpp"
+#include "net/pipeline_depth.hpp"
 #include "net/ring.hpp"
 
 namespace {
@@ -27,10 +29,21 @@ std::uint64_t root_events(const supervent::core::ScenarioSource& source) {
     return roots;
 }
 
-void print_check_text(const supervent::config::Settings& settings, std::size_t shards,
+// The run's buffers by docs/architecture.md's Memory formula, as the shards will size them.
+void print_memory_line(const std::vector<daemon::ShardPlan>& shards) {
+    const daemon::ShardMemory one = daemon::estimate_shard_memory(
+        shards.front(), supervent::net::memlock_budget_bytes(static_cast<std::uint32_t>(shards.size())));
+    std::printf("memory:      ~%.0f MiB of buffers (%zu worker%s x %u slots of %.2f MiB, staging, render and I/O "
+                "buffers), plus ~12 MiB of code and tables\n",
+                static_cast<double>(daemon::estimate_run_buffer_bytes(shards)) / (1 << 20), shards.size(),
+                shards.size() == 1 ? "" : "s", one.slots, static_cast<double>(one.slot_bytes) / (1 << 20));
+}
+
+void print_check_text(const supervent::config::Settings& settings, const std::vector<daemon::ShardPlan>& plans,
                       const supervent::core::CompiledScenario& scenario) {
     std::printf("%s", supervent::config::describe(settings).c_str());
-    std::printf("shards:      %zu\n", shards);
+    std::printf("shards:      %zu\n", plans.size());
+    print_memory_line(plans);
     for (const supervent::core::ScenarioSource& source : scenario.sources) {
         std::printf("source:      %s -> dataset %s, event bound %zu bytes", source.name.c_str(), source.dataset.c_str(),
                     source.program->event_bytes_max);
@@ -47,12 +60,13 @@ void print_check_text(const supervent::config::Settings& settings, std::size_t s
 
 // --check-config --json: what the text says, for scripts.
 void print_check_json(const supervent::config::Settings& settings, std::size_t shards,
-                      const supervent::core::CompiledScenario& scenario) {
+                      const supervent::core::CompiledScenario& scenario, std::size_t buffer_bytes) {
     daemon::JsonWriter json;
     json.begin_object().field("ok", true).field("config", settings.config_path).field("sink", settings.sink.text);
     json.field("dataset", settings.dataset).key("rate");
     if (settings.rate_eps) json.value(*settings.rate_eps); else json.value("unlimited");
     json.field("events", settings.events).field("duration_s", settings.duration_s).field("shards", shards);
+    json.field("buffer_bytes", std::uint64_t{buffer_bytes});
     json.key("sources").begin_array();
     for (const supervent::core::ScenarioSource& source : scenario.sources) {
         json.begin_object().field("name", source.name).field("dataset", source.dataset);
@@ -82,8 +96,11 @@ int check_config(const supervent::config::Settings& settings) {
     daemon::log_plan_messages(run.messages);
     daemon::check_run_files(settings, run.shards);  // never creates or truncates the file sink's output
     const supervent::core::CompiledScenario& scenario = *run.shards.front().scenario;
-    if (settings.check_config_json) print_check_json(settings, run.shards.size(), scenario);
-    else print_check_text(settings, run.shards.size(), scenario);
+    if (settings.check_config_json) {
+        print_check_json(settings, run.shards.size(), scenario, daemon::estimate_run_buffer_bytes(run.shards));
+    } else {
+        print_check_text(settings, run.shards, scenario);
+    }
     return 0;
 }
 

@@ -43,6 +43,8 @@ def test(h):
     ok = h.run("check-example", [h.bin("superventd"), "--check-config", "--config", example], timeout_s=30)
     check(ok.rc == 0, f"--check-config rejects the shipped example (exit {ok.rc}):\n{ok.stdout}{ok.stderr}")
     check("config OK" in ok.stdout, f"--check-config printed no 'config OK' for the example:\n{ok.stdout}")
+    check(re.search(r"^memory: +~\d+ MiB of buffers", ok.stdout, re.M) is not None,
+          f"--check-config printed no memory line (docs/architecture.md, Memory):\n{ok.stdout}")
 
     # The example really drives the daemon; the command line overrides its sink.
     sink = h.start_sink(verify=True, report=True)
