@@ -112,7 +112,7 @@ void Shard::start() {
     } else if (plan_.compression.zstd || plan_.compression.gzip) {
         raw_batch_bytes_ = body_bytes_max;
         // One byte in front for the '[' of a JSON array body.
-        raw_batch_ = std::make_unique<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
+        raw_batch_ = std::make_unique_for_overwrite<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
         body_bytes_max = make_compressor(net::json_array_head_room_bytes + raw_batch_bytes_);
     }
     const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
@@ -516,14 +516,14 @@ void Shard::fit_pipeline_to_budget(std::size_t slot_bytes) {
 std::size_t Shard::plan_api_buffers(std::size_t rendered_bytes_max) {
     api_writer_ = std::make_unique<net::ApiBodyWriter>(plan_.sink.api, plan_.batch_events);
     raw_batch_bytes_ = rendered_bytes_max;
-    raw_batch_ = std::make_unique<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
+    raw_batch_ = std::make_unique_for_overwrite<char[]>(net::json_array_head_room_bytes + raw_batch_bytes_);
     const std::size_t raw_max = engine_bytes_max_ > 0
                                     ? std::min(raw_batch_bytes_, std::max(engine_bytes_max_, engine_->event_bytes_max()))
                                     : raw_batch_bytes_;
     std::size_t body_bytes_max = net::api_body_bytes_bound(plan_.sink.api, raw_max, plan_.batch_events);
     if (plan_.compression.zstd || plan_.compression.gzip) {
         api_batch_bytes_ = body_bytes_max;
-        api_batch_ = std::make_unique<char[]>(api_batch_bytes_);
+        api_batch_ = std::make_unique_for_overwrite<char[]>(api_batch_bytes_);
         body_bytes_max = make_compressor(api_batch_bytes_);
     }
     return body_bytes_max;
