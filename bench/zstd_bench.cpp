@@ -15,13 +15,8 @@
 // shard compressing, the sink decompressing, on the same two cores) this is
 // the ceiling compression leaves, before generation and TCP.
 //
-// A last table renders and compresses together, as a shard does: the whole
-// batch rendered, then compressed (what the shard does), against each piece
-// of --piece events fed to zstd as soon as it is rendered, while it is still
-// in the core's cache (ZstdCompressor::begin/feed/finish).
-//
 // usage: supervent-bench-zstd [--batch N] [--batches K] [--seconds S] [--cli PATH]
-//                              [--piece N] [--config NAME=SPEC]...
+//                              [--config NAME=SPEC]...
 //   SPEC: the net::ZstdProfile grammar (net/zstd_compressor.hpp), e.g.
 //         "level=1,hlog=14,mml=7,lit=raw"; without --config, a built-in list.
 #include <sys/resource.h>
@@ -140,64 +135,6 @@ Row measure_profile(const std::string& name, const net::ZstdProfile& profile, co
     return row;
 }
 
-// Rendering and compressing together, as a shard does: K batches rendered
-// in pieces of `piece` events (the engine's block) into one batch buffer,
-// then either compressed whole after the last piece (compress(), as the
-// shard does) or fed to zstd piece by piece while each is still in the core's
-// cache (begin/feed/finish). CPU seconds per round for: rendering alone,
-// rendering + whole, rendering + pieces; every frame checked to decode.
-struct RenderRows {
-    double render_s = 0, whole_s = 0, pieces_s = 0;
-    double whole_ratio = 0, pieces_ratio = 0;
-};
-
-RenderRows measure_render_modes(const net::ZstdProfile& profile, std::uint32_t batch, std::uint32_t count,
-                                std::uint32_t piece, double seconds) {
-    const auto source = core::make_builtin_source("web_access", core::SourceIdentity{42, 0, 1}, batch);
-    std::vector<char> room(std::size_t{batch} * source->event_bytes_max());
-    std::vector<char> frame(net::ZstdCompressor::bound_bytes(room.size()) + net::ZstdCompressor::piece_head_room_bytes);
-    net::ZstdCompressor compressor(profile);
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
-    std::vector<char> decoded(room.size());
-    std::size_t raw_total = 0, wire_total = 0;
-    // mode 0: render only; 1: whole; 2: pieces.
-    auto round = [&](int mode) {
-        std::int64_t t_ns = 1'795'000'000'000'000'000;
-        raw_total = wire_total = 0;
-        for (std::uint32_t i = 0; i < count; ++i, t_ns += 1'000'000'000) {
-            if (mode == 2) compressor.begin(frame);
-            std::size_t bytes = 0;
-            for (std::uint32_t done = 0; done < batch; done += piece) {
-                const std::uint32_t n = std::min(piece, batch - done);
-                const std::int64_t from = t_ns + std::int64_t{done} * 1'000'000'000 / batch;
-                const std::int64_t to = t_ns + std::int64_t{done + n} * 1'000'000'000 / batch;
-                bytes += source->write_ndjson(n, {from, to}, std::span<char>(room).subspan(bytes));
-                if (mode == 2) compressor.feed({room.data(), bytes});
-            }
-            std::size_t wire = 0;
-            if (mode == 1) wire = compressor.compress({room.data(), bytes}, frame);
-            if (mode == 2) wire = compressor.finish({room.data(), bytes});
-            raw_total += bytes;
-            wire_total += wire;
-            if (mode != 0 && i == 0) {  // one batch per round checked (decoding it is a small share)
-                const std::size_t got = ZSTD_decompressDCtx(dctx, decoded.data(), decoded.size(), frame.data(), wire);
-                if (ZSTD_isError(got) || got != bytes || std::memcmp(decoded.data(), room.data(), bytes) != 0 ||
-                    ZSTD_getFrameContentSize(frame.data(), wire) != bytes) {
-                    throw std::runtime_error("render+compress: the frame does not decode to the batch");
-                }
-            }
-        }
-    };
-    RenderRows rows;
-    rows.render_s = best_round_s([&] { round(0); }, seconds);
-    rows.whole_s = best_round_s([&] { round(1); }, seconds);
-    rows.whole_ratio = double(raw_total) / double(wire_total);
-    rows.pieces_s = best_round_s([&] { round(2); }, seconds);
-    rows.pieces_ratio = double(raw_total) / double(wire_total);
-    ZSTD_freeDCtx(dctx);
-    return rows;
-}
-
 // The zstd CLI compressing `path` to a temporary file: user + system CPU
 // seconds of the child (best of 3) and the bytes it wrote.
 std::pair<double, std::size_t> run_cli(const std::string& cli, const std::string& flag, const std::string& path,
@@ -274,7 +211,6 @@ std::vector<std::pair<std::string, std::string>> default_configs() {
 int main(int argc, char** argv) {
     std::uint32_t batch = 2000;
     std::uint32_t batch_count = 8;
-    std::uint32_t piece = 256;  // the engine's block of events
     double seconds = 0.6;
     std::string cli = "zstd";
     std::vector<std::pair<std::string, std::string>> configs;
@@ -284,7 +220,6 @@ int main(int argc, char** argv) {
         if (key == "--batch") batch = static_cast<std::uint32_t>(std::atoi(value));
         else if (key == "--batches") batch_count = static_cast<std::uint32_t>(std::atoi(value));
         else if (key == "--seconds") seconds = std::atof(value);
-        else if (key == "--piece") piece = std::max(1, std::atoi(value));
         else if (key == "--cli") cli = value;
         else if (key == "--config") {
             const std::string spec = value;
@@ -313,20 +248,6 @@ int main(int argc, char** argv) {
             return 1;
         }
         print_row(rows.back(), batches);
-    }
-
-    // Render + compress, whole batch or piece by piece, for the default profile.
-    {
-        const RenderRows r = measure_render_modes(net::zstd_fast_profile(), batch, batch_count, piece, seconds);
-        const double events = double(batch) * batch_count;
-        std::printf("\nrender + compress, zstd:fast, %u-event pieces: CPU time of this thread per event (best of 3)\n", piece);
-        std::printf("%-52s %6s %10s %12s %14s\n", "mode", "ratio", "us/event", "events/s", "compress us/ev");
-        std::printf("%-52s %6s %10.3f %12.0f %14s\n", "render only", "", 1e6 * r.render_s / events, events / r.render_s, "");
-        std::printf("%-52s %6.2f %10.3f %12.0f %14.3f\n", "render whole batch, then compress (compress)", r.whole_ratio,
-                    1e6 * r.whole_s / events, events / r.whole_s, 1e6 * (r.whole_s - r.render_s) / events);
-        std::printf("%-52s %6.2f %10.3f %12.0f %14.3f\n", "compress each piece as rendered (begin/feed/finish)",
-                    r.pieces_ratio, 1e6 * r.pieces_s / events, events / r.pieces_s, 1e6 * (r.pieces_s - r.render_s) / events);
-        std::printf("pieces / whole, render + compress CPU: %.3f\n", r.pieces_s / r.whole_s);
     }
 
     // The peer: the zstd command line on the same bytes, one core.

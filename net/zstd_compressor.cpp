@@ -5,39 +5,12 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
-#include <cassert>
 #include <charconv>
-#include <cstring>
 #include <string>
 
 namespace supervent::net {
 
 namespace {
-
-// A streamed frame is written four bytes after `out`, without its content
-// size when zstd had started before it knew it. Moves the header to `out`
-// and adds the size as a 4-byte Frame_Content_Size (RFC 8878 3.1.1.1), as
-// compress() declares it, so receivers can decompress it in one call. A frame
-// zstd began only at the end (all of it known) declares the size already and
-// moves whole. Returns the frame's size.
-std::size_t add_content_size(char* out, std::size_t frame_bytes, std::size_t content_bytes) {
-    constexpr std::size_t head_room = ZstdCompressor::piece_head_room_bytes;
-    constexpr std::size_t header_bytes = 6;  // magic, descriptor, window descriptor
-    const auto descriptor = static_cast<unsigned char>(out[head_room + 4]);
-    if (frame_bytes < header_bytes) throw std::runtime_error("zstd: streamed frame too short");
-    if ((descriptor & 0xC0U) != 0 || (descriptor & 0x20U) != 0) {
-        std::memmove(out, out + head_room, frame_bytes);  // content size declared already
-        return frame_bytes;
-    }
-    // No content size, not single-segment: the 6-byte header (no dictionary).
-    if ((descriptor & 0x03U) != 0 || content_bytes > 0xFFFFFFFFU) {
-        throw std::runtime_error("zstd: unexpected streamed frame header");
-    }
-    std::memmove(out, out + head_room, header_bytes);
-    out[4] = static_cast<char>(descriptor | (2U << 6));  // Frame_Content_Size_Flag 2: four bytes
-    for (std::size_t i = 0; i < 4; ++i) out[header_bytes + i] = static_cast<char>((content_bytes >> (8 * i)) & 0xFFU);
-    return frame_bytes + head_room;
-}
 
 struct ProfileKey {
     std::string_view name;
@@ -144,11 +117,6 @@ ZstdCompressor::ZstdCompressor(const ZstdProfile& profile) : context_(ZSTD_creat
         // The receiver learns the size from the frame: cheaper decompression.
         set(context_, ZSTD_c_contentSizeFlag, 1);
         set(context_, ZSTD_c_checksumFlag, 0);
-        // begin/feed/finish: zstd reads the rendered batch where it is and
-        // writes into the slot, with no staging copy of either (compress2
-        // sets both for its one call anyway).
-        set(context_, ZSTD_c_stableInBuffer, 1);
-        set(context_, ZSTD_c_stableOutBuffer, 1);
     } catch (...) {
         ZSTD_freeCCtx(context_);
         throw;
@@ -165,59 +133,6 @@ std::size_t ZstdCompressor::compress(std::span<const char> in, std::span<char> o
     const std::size_t result = ZSTD_compress2(context_, out.data(), out.size(), in.data(), in.size());
     if (ZSTD_isError(result) != 0) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(result));
     return result;
-}
-
-void ZstdCompressor::begin(std::span<char> out) {
-    assert(!streaming_ && out.size() > piece_head_room_bytes);
-    const std::size_t reset = ZSTD_CCtx_reset(context_, ZSTD_reset_session_only);
-    if (ZSTD_isError(reset) != 0) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(reset));
-    out_ = out;
-    in_pos_ = 0;
-    out_pos_ = 0;
-    streaming_ = true;
-    started_ = false;
-}
-
-void ZstdCompressor::feed(std::span<const char> rendered) {
-    assert(streaming_);
-    if (rendered.size() == in_pos_) return;
-    started_ = true;
-    step(rendered, false);
-}
-
-std::size_t ZstdCompressor::finish(std::span<const char> rendered) {
-    assert(streaming_);
-    if (!started_) {
-        // Nothing fed: zstd would see the whole input at once and declare its
-        // size itself; the one-shot call is that frame.
-        streaming_ = false;
-        return compress(rendered, out_);
-    }
-    const std::size_t bytes = step(rendered, true);
-    streaming_ = false;
-    return add_content_size(out_.data(), bytes, rendered.size());
-}
-
-// Hands zstd the input rendered so far (ZSTD_e_end: all of it, ending the
-// frame); returns the frame bytes written after the head room.
-std::size_t ZstdCompressor::step(std::span<const char> rendered, bool last) {
-    assert(rendered.size() >= in_pos_);
-    char* const frame = out_.data() + piece_head_room_bytes;
-    ZSTD_outBuffer out{frame, out_.size() - piece_head_room_bytes, out_pos_};
-    ZSTD_inBuffer in{rendered.data(), rendered.size(), in_pos_};
-    const ZSTD_EndDirective mode = last ? ZSTD_e_end : ZSTD_e_continue;
-    for (;;) {
-        const std::size_t left = ZSTD_compressStream2(context_, &out, &in, mode);
-        if (ZSTD_isError(left) != 0) {
-            streaming_ = false;
-            throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(left));
-        }
-        // With the output at least the bound, zstd stops only when done.
-        if (last ? left == 0 : in.pos == in.size) break;
-    }
-    in_pos_ = in.pos;
-    out_pos_ = out.pos;
-    return out.pos;
 }
 
 }  // namespace supervent::net

@@ -73,34 +73,12 @@ public:
     // which with a sufficient bound means a broken invariant.
     std::size_t compress(std::span<const char> in, std::span<char> out);
 
-    // The same frame, compressed while the input is still being rendered, so
-    // each piece is read while it is hot in the core's cache instead of
-    // after the whole batch has pushed it out. One frame per batch, as
-    // compress() makes; the frame declares its content size like compress()'s
-    // (patched into the header at finish, the size being unknown at begin).
-    //   begin(out): out is at least bound_bytes(the most input) + 4 bytes;
-    //   feed(rendered): the input so far, always from the same start and
-    //     never shorter (zstd reads it in place: ZSTD_c_stableInBuffer);
-    //   finish(rendered): the whole input; returns the frame's size.
-    void begin(std::span<char> out);
-    void feed(std::span<const char> rendered);
-    std::size_t finish(std::span<const char> rendered);
-    // The bytes begin() needs beyond bound_bytes(): room to add the content size.
-    static constexpr std::size_t piece_head_room_bytes = 4;
-
     [[nodiscard]] int level() const { return profile_.level; }
     [[nodiscard]] const ZstdProfile& profile() const { return profile_; }
 
 private:
-    std::size_t step(std::span<const char> rendered, bool last);
-
     ZSTD_CCtx_s* context_ = nullptr;
     ZstdProfile profile_;
-    std::span<char> out_;         // the frame being made by begin/feed/finish
-    std::size_t in_pos_ = 0;      // input zstd has taken
-    std::size_t out_pos_ = 0;     // frame bytes written after the head room
-    bool streaming_ = false;      // between begin() and finish()
-    bool started_ = false;        // zstd has been fed part of the input
 };
 
 }  // namespace supervent::net

@@ -3,10 +3,6 @@
 // for exactly the bodies it compressed, and the frames still decode to
 // exactly the events (the sink counts and verifies them).
 #include <catch2/catch.hpp>
-#include <zstd.h>
-
-#include <string>
-#include <string_view>
 
 #include "daemon/stat_table.hpp"
 #include "net/zstd_compressor.hpp"
@@ -99,45 +95,4 @@ TEST_CASE("zstd profiles parse, print back and refuse bad keys and values naming
     const std::string text(10'000, 'a');
     std::string out(supervent::net::ZstdCompressor::bound_bytes(text.size()), '\0');
     CHECK(compressor.compress(text, out) < 100);
-}
-
-// begin/feed/finish (the frame compressed while the batch is rendered) must
-// make what compress() makes for a receiver: one frame, declaring its content
-// size, decoding to exactly the input, however the input arrived.
-TEST_CASE("zstd frames fed piece by piece are one frame that declares its size and decodes whole", "[compression][zstd]") {
-    using supervent::net::ZstdCompressor;
-    std::string text;
-    for (int i = 0; text.size() < 700'000; ++i) {
-        text += "{\"ts\":\"2026-12-05T06:" + std::to_string(i % 60) + "\",\"path\":\"/api/v1/item/" +
-                std::to_string(i * 7919 % 10007) + "\",\"status\":" + std::to_string(200 + i % 5) + "}\n";
-    }
-    ZstdCompressor compressor(supervent::net::zstd_fast_profile());
-    std::string frame(ZstdCompressor::bound_bytes(text.size()) + ZstdCompressor::piece_head_room_bytes, '\0');
-    std::string decoded(text.size() + 1, '\0');
-    for (const std::size_t piece : {std::size_t{1000}, std::size_t{50'000}, std::size_t{200'000}, text.size()}) {
-        INFO("piece " << piece);
-        for (int round = 0; round < 2; ++round) {  // the context is reused batch after batch
-            compressor.begin(frame);
-            std::size_t fed = 0;
-            for (; fed + piece < text.size(); fed += piece) compressor.feed({text.data(), fed + piece});
-            const std::size_t bytes = compressor.finish(text);
-            CHECK(ZSTD_findFrameCompressedSize(frame.data(), bytes) == bytes);  // one frame, nothing after it
-            CHECK(ZSTD_getFrameContentSize(frame.data(), bytes) == text.size());
-            const std::size_t got = ZSTD_decompress(decoded.data(), decoded.size(), frame.data(), bytes);
-            REQUIRE_FALSE(ZSTD_isError(got));
-            CHECK(std::string_view(decoded.data(), got) == text);
-        }
-    }
-    // An empty batch is still a valid frame of size 0; compress() still works after streaming.
-    compressor.begin(frame);
-    const std::size_t empty = compressor.finish({});
-    CHECK(ZSTD_getFrameContentSize(frame.data(), empty) == 0);
-    compressor.begin(frame);
-    compressor.feed({text.data(), 10});
-    const std::size_t ten = compressor.finish({text.data(), 10});
-    CHECK(ZSTD_getFrameContentSize(frame.data(), ten) == 10);
-    CHECK(ZSTD_decompress(decoded.data(), decoded.size(), frame.data(), ten) == 10);
-    std::string whole(ZstdCompressor::bound_bytes(text.size()), '\0');
-    const std::size_t one_shot = compressor.compress(text, whole);
-    CHECK(ZSTD_decompress(decoded.data(), decoded.size(), whole.data(), one_shot) == text.size());
 }
