@@ -56,7 +56,10 @@ public:
     Failure read(const char* p, const char* end) {
         p = skip_space(p, end);
         if (p >= end || *p != '{') return {"a line is not a JSON object", {}};
-        return read_object(p, end, 0, true);
+        const char* after = nullptr;
+        Failure failure = read_object(p, end, 0, true, after);
+        if (failure.error == nullptr && skip_space(after, end) != end) failure = {"text after a line's object", {}};
+        return failure;
     }
 
 private:
@@ -82,10 +85,15 @@ private:
         return -1;
     }
 
-    // Members of the object at p ('{'); path_bytes: the prefix of this object's keys in path_.
-    Failure read_object(const char* p, const char* end, std::size_t path_bytes, bool top) {
+    // The members of the object at p ('{'), each scanned once: a nested
+    // object is read member by member rather than skipped first. path_bytes:
+    // the length of this object's key prefix in path_; `after`: past its '}'.
+    Failure read_object(const char* p, const char* end, std::size_t path_bytes, bool top, const char*& after) {
         p = skip_space(p + 1, end);
-        if (p < end && *p == '}') return {};
+        if (p < end && *p == '}') {
+            after = p + 1;
+            return {};
+        }
         for (;;) {
             if (p >= end || *p != '"') return {"a member name is not a string", {}};
             const char* key_end = skip_value(p, end);
@@ -94,41 +102,50 @@ private:
             const char* colon = skip_space(key_end, end);
             if (colon >= end || *colon != ':') return {"a member name is not followed by ':'", {}};
             const char* value = skip_space(colon + 1, end);
-            const char* value_end = skip_value(value, end);
-            if (value_end == nullptr || value_end == value) return {"a member value is not terminated", key};
-            if (Failure f = take(key, {value, value_end}, path_bytes, top); f.error != nullptr) return f;
+            const char* value_end = nullptr;
+            if (Failure f = take(key, value, end, path_bytes, top, value_end); f.error != nullptr) return f;
             p = skip_space(value_end, end);
             if (p < end && *p == ',') {
                 p = skip_space(p + 1, end);
                 continue;
             }
-            if (p < end && *p == '}') return {};
+            if (p < end && *p == '}') {
+                after = p + 1;
+                return {};
+            }
             return {"a member is not followed by ',' or '}'", key};
         }
     }
 
-    Failure take(std::string_view key, Value value, std::size_t path_bytes, bool top) {
+    // One member: a fixed column's value, a field's, or an object of fields.
+    Failure take(std::string_view key, const char* value, const char* end, std::size_t path_bytes, bool top,
+                 const char*& value_end) {
+        const bool object = value < end && *value == '{';
+        int fixed = -1;
         if (top) {
-            if (const int fixed = fixed_of(key); fixed >= 0) {
-                row_.fixed[fixed] = value;
-                return {};
+            fixed = fixed_of(key);
+            if (fixed < 0 && key == "attributes" && !flat_ && object) return read_object(value, end, 0, false, value_end);
+            if (fixed < 0 && !flat_) return {"a top-level key has no column (typed columns take the fields inside attributes)", key};
+        }
+        int column = -1;
+        if (fixed < 0) {
+            if (path_bytes + key.size() + 1 > path_bytes_max) return {"a field's path is too long for a column", key};
+            std::memcpy(path_.data() + path_bytes, key.data(), key.size());
+            column = column_of({path_.data(), path_bytes + key.size()});
+            if (column < 0 && object) {  // its members are fields "path.key"
+                path_[path_bytes + key.size()] = '.';
+                return read_object(value, end, path_bytes + key.size() + 1, false, value_end);
             }
-            if (key == "attributes" && !flat_ && *value.begin == '{') return read_object(value.begin, value.end, 0, false);
-            if (!flat_) return {"a top-level key has no column (typed columns take the fields inside attributes)", key};
+            if (column < 0) return {"a field has no column (is the table's column list from another scenario?)", key};
         }
-        if (path_bytes + key.size() + 1 > path_bytes_max) return {"a field's path is too long for a column", key};
-        std::memcpy(path_.data() + path_bytes, key.data(), key.size());
-        const std::string_view path(path_.data(), path_bytes + key.size());
-        const int column = column_of(path);
-        if (column >= 0) {
-            row_.fields[static_cast<std::size_t>(column)] = value;
-            return {};
+        value_end = skip_value(value, end);
+        if (value_end == nullptr || value_end == value) return {"a member value is not terminated", key};
+        if (fixed >= 0) {
+            row_.fixed[static_cast<std::size_t>(fixed)] = {value, value_end};
+        } else {
+            row_.fields[static_cast<std::size_t>(column)] = {value, value_end};
         }
-        if (*value.begin == '{') {  // a nested object: its members are fields "path.key"
-            path_[path_bytes + key.size()] = '.';
-            return read_object(value.begin, value.end, path_bytes + key.size() + 1, false);
-        }
-        return {"a field has no column (is the table's column list from another scenario?)", key};
+        return {};
     }
 
     std::span<const TypedColumn> columns_;
