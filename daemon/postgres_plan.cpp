@@ -141,6 +141,19 @@ std::vector<net::TypedColumn> postgres_typed_columns(const core::SourceSpec& sou
     return columns;
 }
 
+void check_postgres_reload(const config::Settings& next, const core::CompiledScenario& after,
+                           const std::vector<std::uint16_t>& routes, const net::PostgresTransportConfig& running) {
+    if (running.typed_columns.empty()) return;
+    const std::vector<core::SourceSpec> specs = schemas_of(next, after);
+    for (std::size_t i = 0; i < specs.size() && i < routes.size(); ++i) {
+        const std::size_t route = routes[i];
+        if (route < running.typed_columns.size() && postgres_typed_columns(specs[i]) == running.typed_columns[route]) continue;
+        throw std::runtime_error("source '" + specs[i].name + "' would have other fields than the columns=typed table " +
+                                 (route < running.tables.size() ? running.tables[route] : std::string("?")) +
+                                 " was checked for at start-up; restart superventd to change its columns");
+    }
+}
+
 net::PostgresTransportConfig plan_postgres(const config::Settings& settings, const core::CompiledScenario& scenario,
                                            std::vector<std::string>* notes) {
     if (settings.format != config::SinkFormat::ndjson) {

@@ -37,4 +37,10 @@ namespace supervent::daemon {
 // plain name.
 [[nodiscard]] std::vector<net::TypedColumn> postgres_typed_columns(const core::SourceSpec& source);
 
+// A reload (supervent-ctl reload) with columns=typed: every source of the new
+// scenario must have the columns its table was checked for at start-up.
+// Throws std::runtime_error naming the source and table otherwise.
+void check_postgres_reload(const config::Settings& next, const core::CompiledScenario& after,
+                           const std::vector<std::uint16_t>& routes, const net::PostgresTransportConfig& running);
+
 }  // namespace supervent::daemon

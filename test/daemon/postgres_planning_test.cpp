@@ -108,3 +108,28 @@ TEST_CASE("postgres plan: two sources with different fields cannot share a table
     for (const auto& message : run.messages) noted |= message.text.find("\"other\" (columns=typed): _time") != std::string::npos;
     CHECK(noted);
 }
+
+TEST_CASE("postgres plan: a reload must keep a typed table's columns", "[plan][postgres]") {
+    supervent::config::Settings settings;
+    settings.sink = parse_sink_url("postgresql://u@h/db?table=t&columns=typed");
+    SourceSpec a;
+    a.name = "a";
+    a.fields = {field("x", FieldKind::integer)};
+    a.event_types.push_back({});
+    a.event_types.back().name = "e";
+    a.event_types.back().message = "m";
+    settings.sources = {a};
+    settings.window_start_ns = 0;
+    settings.window_end_ns = 1'000'000'000;
+    settings.events = 100;
+    supervent::daemon::PlanInputs inputs;
+    inputs.online_cpus = 1;
+    const auto run = plan_shards(settings, inputs);
+    const auto& running = run.shards.front().sink.postgres;
+    const auto& scenario = *run.shards.front().scenario;
+    CHECK_NOTHROW(supervent::daemon::check_postgres_reload(settings, scenario, {0}, running));
+    supervent::config::Settings next = settings;
+    next.sources[0].fields.push_back(field("y", FieldKind::floating));
+    CHECK_THROWS_WITH(supervent::daemon::check_postgres_reload(next, scenario, {0}, running),
+                      Contains("source 'a' would have other fields") && Contains("restart superventd"));
+}
