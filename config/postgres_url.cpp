@@ -134,6 +134,16 @@ std::string parse_query(std::string_view query, PostgresUrl& url) {
             url.binary_copy = value == "binary";
             continue;
         }
+        if (name == "columns") {
+            if (value != "typed" && value != "jsonb") throw problem("columns='" + value + "' must be typed or jsonb");
+            url.typed_columns = value == "typed";
+            continue;
+        }
+        if (name == "unlogged") {
+            if (value != "true" && value != "false") throw problem("unlogged='" + value + "' must be true or false");
+            url.unlogged = value == "true";
+            continue;
+        }
         if (name == "password") {
             throw problem("must not carry a password: put it in a password file (PGPASSFILE, ~/.pgpass or "
                           "passfile=PATH in the URL)");
@@ -142,7 +152,8 @@ std::string parse_query(std::string_view query, PostgresUrl& url) {
             throw problem("gives " + std::string(name) + " as a parameter; write " + std::string(accepted_form));
         }
         if (std::ranges::find(libpq_parameters, name) == libpq_parameters.end()) {
-            throw problem("has an unknown parameter '" + std::string(name) + "'; supervent's own are table=NAME and copy=binary|text, "
+            throw problem("has an unknown parameter '" + std::string(name) + "'; supervent's own are table=NAME, copy=binary|text, "
+                          "columns=jsonb|typed and unlogged=true|false, "
                           "the others are libpq's (host, port, passfile, sslmode, connect_timeout, ...)");
         }
         if ((name == "sslmode" || name == "gssencmode") && value != "disable") {
@@ -201,6 +212,9 @@ PostgresUrl parse_postgres_url(std::string_view text) {
     url.database = percent_decoded(rest.substr(slash + 1), "database name");
     if (url.database.find('/') != std::string::npos) throw problem("database name '" + url.database + "' holds a '/'");
     const std::string libpq_query = parse_query(query, url);
+    if (url.typed_columns && !url.binary_copy) {
+        throw problem("has columns=typed with copy=text: typed columns are written in binary COPY; drop copy=text");
+    }
     url.conninfo = std::string(text.substr(0, text.size() - (question == std::string_view::npos ? 0 : query.size() + 1)));
     std::string query_out = libpq_query;
     // libpq would prefer TLS (and GSS encryption) where the server offers it;

@@ -22,6 +22,8 @@ struct PostgresUrl {
     std::string database;
     std::string table;     // table=NAME; "" = the dataset's name
     bool binary_copy = true;  // copy=binary (default) or copy=text: the COPY format on the wire
+    bool typed_columns = false;  // columns=typed: a column per schema field; columns=jsonb (default): attributes jsonb
+    bool unlogged = false;       // unlogged=true: tables made as UNLOGGED (no WAL; emptied by a crash)
 };
 
 // Throws std::invalid_argument with the reason ("postgresql sink URL ...").

@@ -10,6 +10,7 @@
 #include "core/bounds.hpp"
 #include "daemon/api_planning.hpp"
 #include "daemon/log.hpp"
+#include "daemon/postgres_plan.hpp"
 #include "net/body_format.hpp"
 #include "net/http_request.hpp"
 
@@ -294,6 +295,9 @@ ScenarioSwap Daemon::Shared::prepare_scenario(config::Settings& next) const {
         swap.route_datasets.push_back(source.dataset);
         swap.route_paths.push_back(path);
         swap.datasets_added.push_back(source.dataset);
+    }
+    if (settings.sink.kind == Kind::postgresql && !plans.empty()) {
+        check_postgres_reload(next, after, swap.routes, plans.front().sink.postgres);  // typed tables keep their columns
     }
     // What changed, source by source (by name).
     auto spec_of = [](const config::Settings& from, const std::string& name) -> const core::SourceSpec* {

@@ -483,7 +483,11 @@ RunPlan plan_shards(const config::Settings& settings, const PlanInputs& inputs) 
     // The rate (--rate or the scenario's) is the whole fleet's: a part runs 1/N of it.
     common.rate_eps = run_rate_eps(settings, *common.scenario).value_or(0) / settings.shard_count;
     if (http_sink(settings.sink.kind)) common.http = plan_http(settings, inputs, *common.scenario, run.messages);
-    if (settings.sink.kind == Kind::postgresql) common.postgres = plan_postgres(settings, *common.scenario);
+    if (settings.sink.kind == Kind::postgresql) {
+        std::vector<std::string> notes;  // typed tables' columns, for the log and --check-config
+        common.postgres = plan_postgres(settings, *common.scenario, &notes);
+        for (std::string& note : notes) run.messages.push_back({log::Level::notice, std::move(note)});
+    }
     if (syslog_sink(settings.sink.kind)) common.syslog = plan_syslog(settings, inputs, run.messages);
     run.shards.reserve(common.workers);
     for (std::uint32_t i = 0; i < common.workers; ++i) run.shards.push_back(plan_shard(settings, inputs, common, i));

@@ -1,4 +1,5 @@
 #include "net/copy_rows.hpp"
+#include "net/copy_rows_detail.hpp"
 
 #include <array>
 #include <cassert>
@@ -586,3 +587,17 @@ CopyRows encode_copy_rows(std::string_view ndjson, std::span<char> out, CopyForm
 }
 
 }  // namespace supervent::net
+
+namespace supervent::net::copy_detail {
+
+const char* skip_space(const char* p, const char* end) { return net::skip_space(p, end); }
+const char* skip_value(const char* p, const char* end) { return net::skip_value(p, end); }
+char* put_string_binary(const char* p, const char* end, char* out) { return net::put_string_binary(p, end, out); }
+char* put_json_binary(const char* p, const char* end, char* out) { return net::put_json_binary(p, end, out); }
+bool rfc3339_to_pg_micros(const char* p, const char* end, std::int64_t& micros) {
+    return net::rfc3339_to_pg_micros(p, end, micros);
+}
+void put_be32(char* out, std::uint32_t value) { net::put_be32(out, value); }
+void put_be64(char* out, std::uint64_t value) { net::put_be64(out, value); }
+
+}  // namespace supervent::net::copy_detail

@@ -37,6 +37,7 @@ struct CopyRows {
     std::uint32_t rows = 0;
     const char* error = nullptr; // why a line could not be turned into a row; null = none
     std::size_t error_line = 0;  // 1-based, with error
+    std::string_view error_name; // the column or key the error is about, if any (typed rows)
 };
 
 enum class CopyFormat : std::uint8_t {

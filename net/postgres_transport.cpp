@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "net/copy_rows.hpp"
@@ -58,6 +59,15 @@ bool permanent_connect_failure(pg_conn* pg, std::string_view message) {
            message.find("does not exist") != std::string_view::npos;
 }
 
+// "why: NAME (line N)" in `room`, without allocating.
+std::string_view encode_failure_detail(const CopyRows& rows, std::span<char> room) {
+    if (rows.error == nullptr) return "the rows are not one per event";
+    const int n = std::snprintf(room.data(), room.size(), "%s%s%.*s (line %zu of the batch)", rows.error,
+                                rows.error_name.empty() ? "" : ": ", static_cast<int>(rows.error_name.size()),
+                                rows.error_name.data(), rows.error_line);
+    return {room.data(), std::min(room.size() - 1, static_cast<std::size_t>(std::max(n, 0)))};
+}
+
 }  // namespace
 
 std::string postgres_quoted_table(const std::string& name) {
@@ -66,23 +76,71 @@ std::string postgres_quoted_table(const std::string& name) {
     return '"' + name.substr(0, dot) + "\".\"" + name.substr(dot + 1) + '"';
 }
 
-std::string postgres_create_table_sql(const std::string& quoted_table) {
-    return "CREATE TABLE IF NOT EXISTS " + quoted_table +
-           " (_time timestamptz, source text, event_type text, message text, attributes jsonb)";
+std::string postgres_copy_columns_sql(std::span<const TypedColumn> typed) {
+    if (typed.empty()) return columns_sql;
+    std::string sql = "(_time, source, event_type, message";
+    for (const TypedColumn& column : typed) sql += ", \"" + column.name + '"';
+    return sql + ")";
+}
+
+std::string postgres_create_table_sql(const std::string& quoted_table, std::span<const TypedColumn> typed, bool unlogged) {
+    std::string sql = std::string("CREATE ") + (unlogged ? "UNLOGGED " : "") + "TABLE IF NOT EXISTS " + quoted_table +
+                      " (_time timestamptz, source text, event_type text, message text";
+    if (typed.empty()) return sql + ", attributes jsonb)";
+    for (const TypedColumn& column : typed) sql += ", \"" + column.name + "\" " + std::string(pg_type_name(column.type));
+    return sql + ")";
+}
+
+// Binary COPY reads each field with its column's own binary input: a column
+// of another type (int for bigint) would misread the bytes or refuse them
+// batch after batch. So every column is checked once per connection, by
+// the server, and the first that is missing or of another type is named.
+std::string postgres_check_columns_sql(const std::string& quoted_table, std::span<const TypedColumn> typed) {
+    std::string expected = "(VALUES ('_time', 'timestamp with time zone'), ('source', 'text'), "
+                           "('event_type', 'text'), ('message', 'text')";
+    for (const TypedColumn& column : typed) {
+        expected += ", ('" + column.name + "', '" + std::string(pg_type_name(column.type)) + "')";
+    }
+    expected += ") AS e(name, type)";
+    return "DO $check$ DECLARE bad record; BEGIN "
+           "SELECT e.name, e.type, format_type(a.atttypid, a.atttypmod) AS has INTO bad FROM " + expected +
+           " LEFT JOIN pg_attribute a ON a.attrelid = '" + quoted_table + "'::regclass AND a.attname = e.name "
+           "AND a.attnum > 0 AND NOT a.attisdropped WHERE a.attname IS NULL OR format_type(a.atttypid, a.atttypmod) <> e.type "
+           "LIMIT 1; "
+           "IF bad.has IS NULL AND bad.name IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '42703', MESSAGE = "
+           "format('table %s has no column %I, which columns=typed writes (as %s)', '" + quoted_table + "', bad.name, bad.type); "
+           "ELSIF bad.name IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '42804', MESSAGE = "
+           "format('column %I of table %s is %s, but columns=typed writes it as %s', bad.name, '" + quoted_table +
+           "', bad.has, bad.type); END IF; END $check$";
 }
 
 PostgresTransport::PostgresTransport(Ring& ring, SlotListener& listener, PostgresTransportConfig config)
     : ring_(ring), listener_(listener), config_(std::move(config)), backoff_(0x9e3779b97f4a7c15ULL ^ config_.shard_index) {
     assert(!config_.tables.empty() && config_.connections > 0);
     std::size_t sql_bytes_max = 0;
-    for (const std::string& table : config_.tables) {
-        copy_sql_.push_back("COPY " + table + " " + columns_sql + " FROM STDIN" +
-                            (config_.format == CopyFormat::binary ? " (FORMAT binary)" : ""));
+    std::size_t typed_columns = 0;  // the most of any route
+    for (std::size_t route = 0; route < config_.tables.size(); ++route) {
+        const std::span<const TypedColumn> columns =
+            typed(route) ? std::span<const TypedColumn>(config_.typed_columns[route]) : std::span<const TypedColumn>();
+        typed_columns = std::max(typed_columns, columns.size());
+        // Typed rows are binary COPY's (the config refuses columns=typed with copy=text).
+        copy_sql_.push_back("COPY " + config_.tables[route] + " " + postgres_copy_columns_sql(columns) + " FROM STDIN" +
+                            (config_.format == CopyFormat::binary || !columns.empty() ? " (FORMAT binary)" : ""));
         sql_bytes_max = std::max(sql_bytes_max, copy_sql_.back().size());
     }
     if (config_.create_tables) {
         setup_sql_ = std::string("BEGIN; SELECT pg_advisory_xact_lock(") + create_lock_key + ");";
-        for (const std::string& table : config_.tables) setup_sql_ += " " + postgres_create_table_sql(table) + ";";
+        for (std::size_t route = 0; route < config_.tables.size(); ++route) {
+            const std::string& table = config_.tables[route];
+            if (std::find(config_.tables.begin(), config_.tables.begin() + static_cast<std::ptrdiff_t>(route), table) !=
+                config_.tables.begin() + static_cast<std::ptrdiff_t>(route)) {
+                continue;  // two sources, one table (the plan made sure their columns agree)
+            }
+            const std::span<const TypedColumn> columns =
+                typed(route) ? std::span<const TypedColumn>(config_.typed_columns[route]) : std::span<const TypedColumn>();
+            setup_sql_ += " " + postgres_create_table_sql(table, columns, config_.unlogged) + ";";
+            if (!columns.empty()) setup_sql_ += " " + postgres_check_columns_sql(table, columns) + ";";
+        }
         setup_sql_ += " COMMIT";
     }
     // Query + CopyData head + the rows + CopyDone; or the setup query.
@@ -90,7 +148,10 @@ PostgresTransport::PostgresTransport(Ring& ring, SlotListener& listener, Postgre
     const std::size_t copy_data_heads = 5 * (config_.body_bytes_max / (64 * 1024) + 4) + sizeof copy_binary_header +
                                         sizeof copy_binary_trailer;
     out_bytes_max_ = std::max(5 + sql_bytes_max + 1 + copy_data_heads +
-                                  copy_rows_bytes_max(config_.body_bytes_max, config_.batch_events) + sizeof copy_done,
+                                  std::max(copy_rows_bytes_max(config_.body_bytes_max, config_.batch_events),
+                                           2 * config_.body_bytes_max +
+                                               config_.batch_events * typed_row_bytes_max(0, typed_columns)) +
+                                  sizeof copy_done,
                               5 + setup_sql_.size() + 1);
     connections_.resize(config_.connections);
     for (std::uint32_t i = 0; i < config_.connections; ++i) {
@@ -120,9 +181,11 @@ std::size_t PostgresTransport::put_query(char* out, std::string_view sql) const 
 // memory before parsing it, so one message per batch of megabytes would
 // cost it a buffer that size, grown by copying, per batch. rows.bytes
 // counts the message heads too.
-CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes) const {
+CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, std::size_t route, char* out,
+                                          std::size_t room_bytes) const {
     static constexpr std::size_t copy_data_bytes = 64 * 1024;
-    const bool binary = config_.format == CopyFormat::binary;
+    const bool typed_rows = typed(route);
+    const bool binary = config_.format == CopyFormat::binary || typed_rows;
     CopyRows total;
     if (binary) {  // the header, as a CopyData of its own
         out[0] = 'd';
@@ -141,10 +204,14 @@ CopyRows PostgresTransport::put_copy_data(std::string_view ndjson, char* out, st
             return total;
         }
         char* const head = out + total.bytes;
-        const CopyRows rows = encode_copy_rows(ndjson.substr(0, cut), {head + 5, room_bytes - total.bytes - 5}, config_.format);
+        const std::span<char> room{head + 5, room_bytes - total.bytes - 5};
+        const CopyRows rows = typed_rows ? encode_typed_copy_rows(ndjson.substr(0, cut), config_.typed_columns[route],
+                                                                  config_.flat[route] != 0, room)
+                                         : encode_copy_rows(ndjson.substr(0, cut), room, config_.format);
         if (rows.error != nullptr) {
             total.error = rows.error;
             total.error_line = rows.error_line;
+            total.error_name = rows.error_name;
             return total;
         }
         head[0] = 'd';
@@ -175,8 +242,9 @@ bool PostgresTransport::try_start(Slot& slot, std::int64_t now_ns) {
     assert(slot.route < copy_sql_.size());
     // Query, then CopyData with every row, then CopyDone: one send.
     char* out = conn.out.get();
-    std::size_t bytes = put_query(out, copy_sql_[std::min<std::size_t>(slot.route, copy_sql_.size() - 1)]);
-    const CopyRows rows = put_copy_data({slot.data + slot.body_offset, slot.body_bytes}, out + bytes,
+    const std::size_t route = std::min<std::size_t>(slot.route, copy_sql_.size() - 1);
+    std::size_t bytes = put_query(out, copy_sql_[route]);
+    const CopyRows rows = put_copy_data({slot.data + slot.body_offset, slot.body_bytes}, route, out + bytes,
                                         out_bytes_max_ - bytes - sizeof copy_done);
     slot.wire_offset = slot.body_offset;
     slot.send_started_ns = now_ns;
@@ -184,12 +252,13 @@ bool PostgresTransport::try_start(Slot& slot, std::int64_t now_ns) {
     if (rows.error != nullptr || rows.rows != slot.events) {
         // The engine's own output always encodes; a batch that does not is
         // refused here as a sink would refuse it, and said why.
+        char detail[FailureFacts::detail_bytes_max];
         slot.wire_bytes = 0;
         slot.move_to(SlotState::settling);
         slot.verdict = Verdict::failed;
         slot.reason = FailReason::rejected;
         slot.acked_events = 0;
-        note_failure(FailReason::rejected, 0, rows.error != nullptr ? rows.error : "the rows are not one per event", now_ns);
+        note_failure(FailReason::rejected, 0, encode_failure_detail(rows, detail), now_ns);
         listener_.on_slot_settled(slot, now_ns);
         return true;
     }
@@ -418,7 +487,7 @@ void PostgresTransport::on_ready_for_query(Connection& conn, std::int64_t now_ns
             if (retryable_sqlstate(conn.answer.sqlstate)) {
                 connect_failed(conn, FailReason::server_error, text, now_ns);
             } else {
-                fatal_error_ = "postgresql sink: cannot create the table: " + std::string(text);
+                fatal_error_ = "postgresql sink: cannot create or use the table: " + std::string(text);
                 connect_failed(conn, FailReason::rejected, text, now_ns);
             }
             return;

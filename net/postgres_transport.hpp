@@ -30,11 +30,13 @@
 // the batch is retried, and may then be in the table twice.
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "net/backoff.hpp"
 #include "net/copy_rows.hpp"
+#include "net/copy_typed.hpp"
 #include "net/ring.hpp"
 #include "net/transport.hpp"
 
@@ -47,7 +49,13 @@ struct PostgresTransportConfig {
     // The quoted table of each route (a slot's route r goes to tables[r]):
     // one per source, each source's dataset.
     std::vector<std::string> tables;
+    // columns=typed: the field columns of each route's table (empty: the
+    // jsonb layout), and whether its source writes the fields at the top
+    // level (flat layout). Empty vectors: no route is typed.
+    std::vector<std::vector<TypedColumn>> typed_columns;
+    std::vector<std::uint8_t> flat;
     bool create_tables = true;  // CREATE TABLE IF NOT EXISTS on every connect
+    bool unlogged = false;      // ... as CREATE UNLOGGED TABLE
     CopyFormat format = CopyFormat::binary;  // of the rows on the wire
     std::uint32_t connections = 2;
     std::int64_t connect_timeout_ns = 5'000'000'000;
@@ -61,8 +69,15 @@ struct PostgresTransportConfig {
     std::uint32_t shard_index = 0;  // seeds the backoff jitter
 };
 
-// The statement that makes a route's table when it is missing.
-[[nodiscard]] std::string postgres_create_table_sql(const std::string& quoted_table);
+// The statement that makes a route's table when it is missing: the jsonb
+// layout, or the four fixed columns and `typed` (columns=typed).
+[[nodiscard]] std::string postgres_create_table_sql(const std::string& quoted_table,
+                                                    std::span<const TypedColumn> typed = {}, bool unlogged = false);
+// A statement that fails (SQLSTATE 42703 or 42804) naming the first column
+// of `typed` the existing table lacks or has with another type.
+[[nodiscard]] std::string postgres_check_columns_sql(const std::string& quoted_table, std::span<const TypedColumn> typed);
+// The column list of a route's COPY: (_time, source, event_type, message, attributes) or the typed one.
+[[nodiscard]] std::string postgres_copy_columns_sql(std::span<const TypedColumn> typed);
 // "schema"."name" (or "name") for [SCHEMA.]NAME, already checked by the config.
 [[nodiscard]] std::string postgres_quoted_table(const std::string& name);
 
@@ -138,7 +153,10 @@ private:
     void finish_close_if_quiet(Connection& conn);
     void note_failure(FailReason reason, int error_number, std::string_view detail, std::int64_t now_ns);
     [[nodiscard]] std::size_t put_query(char* out, std::string_view sql) const;
-    [[nodiscard]] CopyRows put_copy_data(std::string_view ndjson, char* out, std::size_t room_bytes) const;
+    [[nodiscard]] CopyRows put_copy_data(std::string_view ndjson, std::size_t route, char* out, std::size_t room_bytes) const;
+    [[nodiscard]] bool typed(std::size_t route) const {
+        return route < config_.typed_columns.size() && !config_.typed_columns[route].empty();
+    }
 
     Ring& ring_;
     SlotListener& listener_;

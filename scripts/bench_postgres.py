@@ -12,7 +12,17 @@ the table alike, then measures, wall clock from process start to exit:
   in binary COPY (the default) and text (copy=text);
 - psql \\copy FROM a file holding exactly the rows superventd wrote (taken
   back out of its table), in text and in binary format: one stream, and the
-  file split into as many parallel psql streams as superventd had.
+  file split into as many parallel psql streams as superventd had;
+- the same for columns=typed (a column per web_access field, binary COPY)
+  and columns=typed&unlogged=true: superventd, then psql's binary \\copy of
+  the very rows it wrote into a fresh table of the same definition (LIKE,
+  UNLOGGED alike), one stream and as many streams as superventd had.
+
+The server recycles its WAL (min_wal_size = max_wal_size, and a warm-up
+load then CHECKPOINT before anything is measured, and a CHECKPOINT before
+each row) as a server that has been running does: a fresh server's first
+gigabytes of WAL each cost a zero-filled 16 MB segment file, which doubled
+the server's CPU per row here and would favour whichever row ran last.
 
 Every row is checked in: the table's count must equal the events. The
 machine may be shared: compare the ratios of rows measured in the same run.
@@ -84,8 +94,10 @@ def psql_argv(server, command):
             "-v", "ON_ERROR_STOP=1", "-q", "-c", command]
 
 
-def fresh_table(server, name):
-    server.psql(f"DROP TABLE IF EXISTS {name}; CREATE TABLE {name} ({COLUMNS})")
+def fresh_table(server, name, like=None, unlogged=False):
+    definition = f"(LIKE {like})" if like else f"({COLUMNS})"
+    server.psql(f"DROP TABLE IF EXISTS {name}; CREATE {'UNLOGGED ' if unlogged else ''}TABLE {name} {definition}")
+    server.psql("CHECKPOINT")
 
 
 def count(server, table):
@@ -94,6 +106,7 @@ def count(server, table):
 
 def superventd_row(args, server, streams_workers, streams_connections, table, url_extra=""):
     server.psql(f"DROP TABLE IF EXISTS {table}")
+    server.psql("CHECKPOINT")
     argv = [os.path.join(args.bin_dir, "superventd"), "--sink", server.url(table, url_extra), "--events", str(args.events),
             "--workers", str(streams_workers), "--connections", str(streams_connections), "--batch-events",
             str(args.batch_events), "--start", "2026-03-01T00:00:00Z", "--end", "2026-03-02T00:00:00Z", "--seed", "7"]
@@ -107,8 +120,8 @@ def superventd_row(args, server, streams_workers, streams_connections, table, ur
     return meter
 
 
-def psql_row(server, paths, table, binary):
-    fresh_table(server, table)
+def psql_row(server, paths, table, binary, like=None, unlogged=False):
+    fresh_table(server, table, like, unlogged)
     option = " with (format binary)" if binary else ""
 
     def one(path):
@@ -117,6 +130,44 @@ def psql_row(server, paths, table, binary):
         with ThreadPoolExecutor(max_workers=len(paths)) as pool:
             list(pool.map(one, paths))
     return meter
+
+
+def export_binary_parts(server, table, directory, parts):
+    """The table's rows as `parts` binary COPY files (split by a hash of each row)."""
+    paths = []
+    for i in range(parts):
+        path = os.path.join(directory, f"{table}.{i}.bin")
+        query = f"SELECT * FROM {table} WHERE abs(hashtext(message || _time::text)) % {parts} = {i}"
+        timed(psql_argv(server, f"\\copy ({query}) to '{path}' with (format binary)"))
+        paths.append(path)
+    return paths
+
+
+def typed_rows(args, server, h, streams, unlogged):
+    """superventd with columns=typed, and psql's binary \\copy of the same rows into the same kind of table."""
+    kind = "typed, unlogged" if unlogged else "typed"
+    table = "bench_typed_unlogged" if unlogged else "bench_typed"
+    extra = "&columns=typed" + ("&unlogged=true" if unlogged else "")
+    rows = [(f"superventd columns={kind}, {args.workers} workers x {args.connections} connections", streams,
+             superventd_row(args, server, args.workers, args.connections, table, extra))]
+    single = os.path.join(h.dir, f"{table}.bin")
+    timed(psql_argv(server, f"\\copy {table} to '{single}' with (format binary)"))
+    rows.append((f"psql \\copy from a file, binary, {kind} table", 1,
+                 psql_row(server, [single], f"{table}_psql", True, like=table, unlogged=unlogged)))
+    parts = export_binary_parts(server, table, h.dir, streams)
+    rows.append((f"psql \\copy from {streams} files in parallel, binary, {kind} table", streams,
+                 psql_row(server, parts, f"{table}_psql_many", True, like=table, unlogged=unlogged)))
+    for name in (f"{table}_psql", f"{table}_psql_many"):
+        if count(server, name) != args.events:
+            sys.exit(f"{name}: {count(server, name)} rows, {args.events} expected")
+    return rows
+
+
+def warm_up(args, server):
+    """Fills and drops a table, then checkpoints, so that the measured rows write into recycled WAL segments."""
+    superventd_row(args, server, 1, 2, "bench_warm_up")
+    server.psql("DROP TABLE bench_warm_up")
+    server.psql("CHECKPOINT")
 
 
 def split_text(path, parts):
@@ -138,14 +189,16 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--batch-events", type=int, default=5000)
+    parser.add_argument("--no-typed", action="store_true", help="leave out the columns=typed rows")
     args = parser.parse_args()
     args.bin_dir = os.path.abspath(args.bin_dir)
     pg.skip_unless_available()
     h = harness.Harness("bench_postgres", args.bin_dir)
-    server = pg.Postgres(h)
+    server = pg.Postgres(h, ["min_wal_size=4GB", "checkpoint_timeout=1h"])
     try:
         streams = args.workers * args.connections
         rows = []
+        warm_up(args, server)
         t = superventd_row(args, server, args.workers, args.connections, "bench_supervent_many")
         rows.append((f"superventd, {args.workers} workers x {args.connections} connections", streams, t))
         t = superventd_row(args, server, 1, 1, "bench_supervent")
@@ -173,9 +226,16 @@ def main():
             got = count(server, table)
             if got != args.events:
                 sys.exit(f"{table}: {got} rows, {args.events} expected")
+        jsonb_tables = ("bench_supervent_many", "bench_supervent", "bench_supervent_text", "bench_text", "bench_binary",
+                        "bench_text_many")
+        server.psql("DROP TABLE " + ", ".join(jsonb_tables))  # the page cache and the disk are the machine's
+        if not args.no_typed:
+            rows += typed_rows(args, server, h, streams, unlogged=False)
+            rows += typed_rows(args, server, h, streams, unlogged=True)
         size_mb = os.path.getsize(text_file) / 1e6
         print(f"\n{args.events:,} events (web_access, {size_mb / args.events * 1e6:.0f} B per COPY text row), "
-              f"batches of {args.batch_events}, PostgreSQL {server.psql('SHOW server_version').strip()}, fsync off; "
+              f"batches of {args.batch_events}, PostgreSQL {server.psql('SHOW server_version').strip()}, fsync off, "
+              f"WAL recycled; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
         print("| what | COPY streams | wall s | rows/s | rate vs psql text, 1 stream | client CPU µs/row | server CPU µs/row |")
         print("|------|-------------:|-------:|-------:|----------------------------:|------------------:|------------------:|")
@@ -183,6 +243,19 @@ def main():
         for name, n, m in rows:
             print(f"| {name} | {n} | {m.wall:.2f} | {args.events / m.wall:,.0f} | {peer.wall / m.wall:.2f}x | "
                   f"{m.client / args.events * 1e6:.2f} | {m.backend / args.events * 1e6:.2f} |")
+        # Each superventd row beside psql into the same kind of table with as many streams.
+        by_name = {name: m for name, _, m in rows}
+        pairs = [(f"superventd, {args.workers} workers x {args.connections} connections",
+                  f"psql \\copy from {streams} files in parallel, text")]
+        if not args.no_typed:
+            for kind in ("typed", "typed, unlogged"):
+                pairs.append((f"superventd columns={kind}, {args.workers} workers x {args.connections} connections",
+                              f"psql \\copy from {streams} files in parallel, binary, {kind} table"))
+        print("\n| superventd | its psql peer (same table, same streams) | rate vs peer | server CPU vs peer |")
+        print("|------------|-------------------------------------------|-------------:|-------------------:|")
+        for ours, theirs in pairs:
+            a, b = by_name[ours], by_name[theirs]
+            print(f"| {ours} | {theirs} | {b.wall / a.wall:.2f}x | {a.backend / max(b.backend, 1e-9):.2f}x |")
     finally:
         server.close()
         h.cleanup(False)

@@ -63,6 +63,19 @@ TEST_CASE("postgres url: postgresql URL refusals name the problem", "[postgres_u
     refused("postgresql://u@h/db#frag", "fragment");
     refused("postgresql://u@h/db?dbname=x", "dbname");
     refused("postgresql://u@h/db?copy=csv", "must be binary or text");
+    refused("postgresql://u@h/db?columns=wide", "must be typed or jsonb");
+    refused("postgresql://u@h/db?unlogged=yes", "must be true or false");
+    refused("postgresql://u@h/db?columns=typed&copy=text", "typed columns are written in binary COPY");
+}
+
+TEST_CASE("postgres url: columns and unlogged are supervent's own", "[postgres_url]") {
+    const auto url = parse_postgres_url("postgresql://u@h/db?table=t&columns=typed&unlogged=true");
+    CHECK(url.typed_columns);
+    CHECK(url.unlogged);
+    CHECK(url.conninfo == "postgresql://u@h/db?sslmode=disable&gssencmode=disable");
+    const auto plain = parse_postgres_url("postgresql://u@h/db?columns=jsonb&unlogged=false");
+    CHECK_FALSE(plain.typed_columns);
+    CHECK_FALSE(plain.unlogged);
 }
 
 TEST_CASE("postgres url: a password never appears in the refusal", "[postgres_url]") {
