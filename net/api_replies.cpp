@@ -160,4 +160,45 @@ ApiOutcome ApiReplyParser::parse_otlp(std::string_view body, std::uint32_t event
     return {Verdict::acked, failed > 0 ? FailReason::partial : FailReason::none, events - failed, 0, message};
 }
 
+std::optional<std::uint64_t> ApiReplyParser::hec_ack_id(std::string_view body) {
+    if (body.empty() || body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return std::nullopt;
+    std::memcpy(state_->padded.data(), body.data(), body.size());
+    simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object object;
+    if (state_->parser.iterate(input).get(document) != simdjson::SUCCESS ||
+        document.get_object().get(object) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    std::uint64_t id = 0;
+    if (object.find_field_unordered("ackId").get_uint64().get(id) != simdjson::SUCCESS) return std::nullopt;
+    return id;
+}
+
+bool ApiReplyParser::hec_acks_true(std::string_view body, std::uint64_t* ids, std::size_t capacity, std::size_t& count) {
+    count = 0;
+    if (body.empty() || body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return false;
+    std::memcpy(state_->padded.data(), body.data(), body.size());
+    simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object object;
+    simdjson::ondemand::object acks;
+    if (state_->parser.iterate(input).get(document) != simdjson::SUCCESS ||
+        document.get_object().get(object) != simdjson::SUCCESS ||
+        object.find_field_unordered("acks").get_object().get(acks) != simdjson::SUCCESS) {
+        return false;
+    }
+    for (auto field : acks) {
+        std::string_view key;
+        bool done = false;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+        if (field.value().get_bool().get(done) != simdjson::SUCCESS) return false;
+        std::uint64_t id = 0;
+        const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), id);
+        if (!done || error != std::errc() || end != key.data() + key.size()) continue;
+        if (count < capacity) ids[count++] = id;
+    }
+    return true;
+}
+
 }  // namespace supervent::net

@@ -13,6 +13,15 @@ as the real API does, partial failures included. Standard library only.
 --throttle-first K  the first K requests are refused whole: Elasticsearch
                   errors:true with every item 429 (es_rejected_execution),
                   the others 429 / 503 as the API would.
+--ack             Splunk HEC indexer acknowledgement as Splunk does it: a
+                  channel header is required (400, code 10 without one), each
+                  event POST's reply carries the channel's next ackId (from 0),
+                  and POST /services/collector/ack {"acks":[…]} answers
+                  {"acks":{"N":true|false}}: true once the batch is "indexed"
+                  (--ack-delay seconds after it came; every --ack-late-every'th
+                  ackId only after --ack-late seconds), and an id answered true
+                  is forgotten. Events count as stored only once indexed: a
+                  receiver stopped earlier loses the rest, as a crashed indexer.
 
 A request that breaks the format is answered 400 and counted in
 invalid_requests with the first problem in first_invalid: the tests assert
@@ -28,6 +37,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 from datetime import datetime, timezone
@@ -80,11 +90,26 @@ class State:
         self.severity_numbers = set()  # OTLP
         self.messages = set()        # a few messages, for spot checks
         self.lines = []              # the first few events as stored (for the tests' field checks)
+        self.channels = {}           # HEC acks: channel -> {"next": id, "pending": {id: (ready_at, events)}}
+        self.events_indexed_acked = 0  # HEC acks: events of ids already answered true
+        self.ack_polls = 0
+        self.acks_true = 0
+        self.acks_false = 0
+        self.events_received = 0     # HEC acks: taken by an event POST (indexed or not)
+
+    def indexed_events(self):
+        """HEC acks: the events indexed by now (answered true, or ready and not yet asked)."""
+        now = time.monotonic()
+        ready = sum(events for ch in self.channels.values() for ready_at, events in ch["pending"].values() if ready_at <= now)
+        return self.events_indexed_acked + ready
 
     def report(self):
         with self.lock:
+            stored = self.indexed_events() if self.args.ack else self.events_stored
             return {
-                "api": self.args.api, "requests": self.requests, "events": self.events_stored,
+                "ack_polls": self.ack_polls, "acks_true": self.acks_true, "acks_false": self.acks_false,
+                "channels": len(self.channels), "events_received": self.events_received,
+                "api": self.args.api, "requests": self.requests, "events": stored,
                 "events_refused": self.events_refused, "requests_throttled": self.requests_throttled,
                 "invalid_requests": self.invalid_requests, "gzip_requests": self.gzip_requests, "first_invalid": self.first_invalid,
                 "events_seen": self.event_seen, "label_sets": sorted(self.label_sets),
@@ -211,10 +236,43 @@ def handle_loki(state, path, query, headers, body):
     return 204, None
 
 
+def handle_splunk_ack(state, headers, body):
+    """POST /services/collector/ack: which of the channel's ackIds are indexed."""
+    channel = headers.get("X-Splunk-Request-Channel")
+    if not channel:
+        return 400, {"text": "Data channel is missing", "code": 10}
+    request = json.loads(body)
+    need(set(request) == {"acks"} and isinstance(request["acks"], list) and request["acks"], f"ack query {request!r}"[:200])
+    need(all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in request["acks"]), "acks must be ackIds")
+    need(len(set(request["acks"])) == len(request["acks"]), "an ackId asked twice in one query")
+    now = time.monotonic()
+    answer = {}
+    with state.lock:
+        state.ack_polls += 1
+        known = state.channels.get(channel)
+        if known is None:
+            return 400, {"text": "Invalid data channel", "code": 11}
+        for ack_id in request["acks"]:
+            entry = known["pending"].get(ack_id)
+            done = entry is not None and entry[0] <= now
+            if done:
+                del known["pending"][ack_id]   # Splunk forgets an ackId once it has answered true
+                state.events_indexed_acked += entry[1]
+                state.acks_true += 1
+            else:
+                state.acks_false += 1
+            answer[str(ack_id)] = done
+    return 200, {"acks": answer}
+
+
 def handle_splunk(state, path, query, headers, body):
-    need(path == "/services/collector/event", f"path {path!r} is not /services/collector/event")
     if state.args.token:
         need(headers.get("Authorization") == f"Splunk {state.args.token}", "Authorization must be 'Splunk TOKEN'")
+    if state.args.ack and path == "/services/collector/ack":
+        return handle_splunk_ack(state, headers, body)
+    need(path == "/services/collector/event", f"path {path!r} is not /services/collector/event")
+    if state.args.ack and not headers.get("X-Splunk-Request-Channel"):
+        return 400, {"text": "Data channel is missing", "code": 10}
     need(GUID.match(headers.get("X-Splunk-Request-Channel", "")), "X-Splunk-Request-Channel must be a GUID")
     decoder = json.JSONDecoder()
     text = body.decode("utf-8")
@@ -248,6 +306,15 @@ def handle_splunk(state, path, query, headers, body):
             return 503, {"text": "Server is busy", "code": 9}
         state.events_stored += count
         state.event_seen += count
+        if state.args.ack:
+            channel = state.channels.setdefault(headers["X-Splunk-Request-Channel"], {"next": 0, "pending": {}})
+            ack_id = channel["next"]
+            channel["next"] += 1
+            late = state.args.ack_late_every and (ack_id + 1) % state.args.ack_late_every == 0
+            delay = state.args.ack_late if late else state.args.ack_delay
+            channel["pending"][ack_id] = (time.monotonic() + delay, count)
+            state.events_received += count
+            return 200, {"text": "Success", "code": 0, "ackId": ack_id}
     return 200, {"text": "Success", "code": 0}
 
 
@@ -415,6 +482,10 @@ def main():
     parser.add_argument("--sourcetype", default="_json")
     parser.add_argument("--reject-every", type=int, default=0)
     parser.add_argument("--throttle-first", type=int, default=0)
+    parser.add_argument("--ack", action="store_true")
+    parser.add_argument("--ack-delay", type=float, default=0.3)
+    parser.add_argument("--ack-late-every", type=int, default=0)
+    parser.add_argument("--ack-late", type=float, default=3.0)
     args = parser.parse_args()
     state = State(args)
     ThreadingHTTPServer.allow_reuse_address = True
