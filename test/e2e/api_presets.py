@@ -44,6 +44,8 @@ def check_config_refusals(h):
         (["--sink", "kafka+http://127.0.0.1:9092"], "names no HTTP log API"),
         (["--sink", "loki+http://127.0.0.1?labels=attributes.status"], "must include source or event_type"),
         (["--sink", "splunk+http://127.0.0.1?channel=nope"], "GUID"),
+        (["--sink", "splunk+http://127.0.0.1?ack=true&ack_interval=1ms"], "ack_interval: '1ms' is outside 10ms to 60s"),
+        (["--sink", "splunk+http://127.0.0.1?ack_timeout=10s"], "ack_timeout needs ack=true"),
         (["--sink", "elasticsearch+http://127.0.0.1?index=x"], "takes no options"),
         (["--sink", "loki+http://127.0.0.1", "--compression", "zstd"], "does not take zstd"),
         (["--sink", "datadog+http://127.0.0.1", "--format", "csv"], "leave it at ndjson"),
