@@ -6,7 +6,7 @@
 //   loki+http://loki:3100?labels=source,event_type,attributes.status&tenant=team-a
 //   splunk+https://hec.example:8088?sourcetype=_json&index=main
 //   splunk+https://hec.example:8088?ack=true&ack_interval=1s&ack_timeout=60s
-//   otlp+http://collector:4318
+//   otlp+http://collector:4318                   (?encoding=protobuf: application/x-protobuf bodies)
 //   datadog+https://http-intake.logs.datadoghq.eu
 //
 // One string says where and how, so the same scenario goes to another
@@ -158,6 +158,13 @@ void check_option(SinkApi api, std::string_view key, std::string_view value) {
         }
         throw ValueError(concat("splunk sink: unknown option ", quoted(key),
                                 "; known: sourcetype, index, channel, ack, ack_interval, ack_timeout"));
+    }
+    if (api == SinkApi::otlp) {
+        if (key == "encoding") {
+            if (value != "json" && value != "protobuf") throw ValueError("otlp option encoding: expected json or protobuf");
+            return;
+        }
+        throw ValueError(concat("otlp sink: unknown option ", quoted(key), "; known: encoding"));
     }
     throw ValueError(concat(name, " sink takes no options (got ", quoted(key), "); the dataset names the ",
                             api == SinkApi::elasticsearch ? "index" : "nothing", " and the URL the endpoint"));

@@ -82,6 +82,7 @@ net::ApiOptions api_options(const config::SinkUrl& sink) {
     options.loki_line_message = option(sink, "line") == "message";
     options.hec_sourcetype = std::string(option(sink, "sourcetype", "_json"));
     options.hec_index = std::string(option(sink, "index"));
+    options.otlp_protobuf = option(sink, "encoding") == "protobuf";
     return options;
 }
 
@@ -118,7 +119,7 @@ void plan_api_http(const config::Settings& settings, std::uint32_t batch_events,
     const config::SinkUrl& sink = settings.sink;
     http.api = log_api(sink.api);
     if (http.api == net::LogApi::axiom) return;
-    http.target.content_type = std::string(net::api_content_type(http.api));
+    http.target.content_type = std::string(net::api_content_type(http.api, option(sink, "encoding") == "protobuf"));
     switch (sink.api) {
         case config::SinkApi::elasticsearch:
             http.target.auth_prefix = "Authorization: ApiKey ";  // an API key's encoded form

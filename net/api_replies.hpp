@@ -11,6 +11,8 @@
 //                        `partial` (retrying part of a batch would need its body cut
 //                        apart, and a whole retry would duplicate what was taken).
 //   OTLP/HTTP            {"partialSuccess":{"rejectedLogRecords":N,…}}: N fail (partial); {} all taken.
+//                        With protobuf bodies the reply is ExportLogsServiceResponse in
+//                        protobuf: partial_success (1) { rejected_log_records (1) }.
 //   Loki (204), Splunk HEC ({"text":"Success","code":0}), Datadog (202 {}): all taken.
 //   Splunk HEC with indexer acknowledgement: the event reply's ackId
 //                        ({"text":"Success","code":0,"ackId":7}), then POST
@@ -61,6 +63,7 @@ public:
 private:
     [[nodiscard]] ApiOutcome parse_bulk(std::string_view body, std::uint32_t events);
     [[nodiscard]] ApiOutcome parse_otlp(std::string_view body, std::uint32_t events);
+    [[nodiscard]] ApiOutcome parse_otlp_protobuf(std::string_view body, std::uint32_t events);
     struct State;
     std::unique_ptr<State> state_;
 };
