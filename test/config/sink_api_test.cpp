@@ -77,3 +77,10 @@ TEST_CASE("splunk ack options: true or false and durations in range and only wit
     CHECK_THROWS_WITH(parse_sink_url("splunk+http://hec?ack=true&ack_interval=5s&ack_timeout=5s"),
                       Contains("must be longer than ack_interval"));
 }
+
+TEST_CASE("otlp encoding option: json or protobuf", "[sink_api]") {
+    CHECK(parse_sink_url("otlp+http://collector?encoding=protobuf").api_options.size() == 1);
+    CHECK(parse_sink_url("otlp+http://collector?encoding=json").api_options.size() == 1);
+    CHECK_THROWS_WITH(parse_sink_url("otlp+http://collector?encoding=proto"), Contains("expected json or protobuf"));
+    CHECK_THROWS_WITH(parse_sink_url("otlp+http://collector?labels=x"), Contains("otlp sink: unknown option 'labels'; known: encoding"));
+}

@@ -46,6 +46,7 @@ def check_config_refusals(h):
         (["--sink", "splunk+http://127.0.0.1?channel=nope"], "GUID"),
         (["--sink", "splunk+http://127.0.0.1?ack=true&ack_interval=1ms"], "ack_interval: '1ms' is outside 10ms to 60s"),
         (["--sink", "splunk+http://127.0.0.1?ack_timeout=10s"], "ack_timeout needs ack=true"),
+        (["--sink", "otlp+http://127.0.0.1?encoding=proto"], "otlp option encoding: expected json or protobuf"),
         (["--sink", "elasticsearch+http://127.0.0.1?index=x"], "takes no options"),
         (["--sink", "loki+http://127.0.0.1", "--compression", "zstd"], "does not take zstd"),
         (["--sink", "datadog+http://127.0.0.1", "--format", "csv"], "leave it at ndjson"),
