@@ -14,6 +14,8 @@ ids much later).
    the batches whose acks were lost are counted ambiguous and resent, and
    what was indexed twice is at most those batches.
 
+3. Over HTTPS (splunk+https://, the test CA): the polls go through TLS too.
+
 The receiver's fidelity: an event POST without a channel is refused 400 (code 10)."""
 
 import json
@@ -21,11 +23,13 @@ import re
 import time
 import urllib.error
 import urllib.request
+import os
 
 import harness
 from harness import check
 import api_common as ac
 from api_restart import port_outside_ephemeral_range
+import tls_common
 
 RATE = 4_000
 BATCH = 400
@@ -102,9 +106,26 @@ def restart(h):
           f"{stored - summary['acked']} events indexed twice, more than the {ambiguous} ambiguous batches hold")
 
 
+def over_tls(h):
+    pki = tls_common.make_pki(h)
+    receiver = ac.ApiReceiver(h, "splunk", "hec-acks-tls", ["--ack", "--ack-delay", "0.2", "--tls-cert",
+                                                           os.path.join(pki, "server.pem"), "--tls-key",
+                                                           os.path.join(pki, "server.key")])
+    url = f"splunk+https://localhost:{receiver.port}?ack=true&ack_interval=200ms"
+    result, summary = ac.run_daemon(h, "superventd-acks-tls", url, ["--rate", str(RATE), "--batch-events", str(BATCH),
+                                                                   "--workers", "1", "--duration", "2", "--ca-file",
+                                                                   os.path.join(pki, "ca.pem")])
+    report = receiver.stop()
+    check(result.rc == 0, f"superventd exited {result.rc}: {result.stderr[-1500:]}")
+    check(summary["acked"] == summary["generated"] > 0 and summary["failed"] == 0, f"{summary}")
+    check(report["events"] == summary["acked"] and report["acks_true"] == report["requests"] and report["ack_polls"] > 0,
+          f"over TLS: {report}, {summary}")
+
+
 def test(h):
     steady(h)
     restart(h)
+    over_tls(h)
 
 
 if __name__ == "__main__":

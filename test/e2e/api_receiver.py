@@ -601,6 +601,8 @@ def main():
     parser.add_argument("--reject-every", type=int, default=0)
     parser.add_argument("--throttle-first", type=int, default=0)
     parser.add_argument("--keep-records", action="store_true")
+    parser.add_argument("--tls-cert", default="")   # serve HTTPS with this certificate (PEM) and --tls-key
+    parser.add_argument("--tls-key", default="")
     parser.add_argument("--ack", action="store_true")
     parser.add_argument("--ack-delay", type=float, default=0.3)
     parser.add_argument("--ack-late-every", type=int, default=0)
@@ -610,6 +612,11 @@ def main():
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    if args.tls_cert:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
 
     def stop(_signum, _frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
