@@ -93,7 +93,12 @@ void HttpTransport::give_up_lost_acks(std::int64_t now_ns) {
 }
 
 void HttpTransport::start_ack_poll(std::int64_t now_ns) {
-    if (poll_in_flight_ || acks_->held() == 0 || now_ns < next_poll_ns_ || shutting_down_ || !fatal_error_.empty()) return;
+    // The buffer is rewritten only once the kernel is done with the last send
+    // from it (a poll cut off by a failed connection may still be going out).
+    if (poll_in_flight_ || poll_sends_outstanding_ != 0 || acks_->held() == 0 || now_ns < next_poll_ns_ ||
+        shutting_down_ || !fatal_error_.empty()) {
+        return;
+    }
     Connection* found = connection_with_room();
     if (found == nullptr) {
         next_poll_ns_ = now_ns + std::min(config_.hec_ack.poll_interval_ns, poll_no_room_wait_ns);
@@ -134,10 +139,13 @@ void HttpTransport::post_poll_send(Connection& conn) {
     io_uring_prep_send(sqe, conn.fd, poll_data_ + conn.sent_bytes, poll_bytes_ - conn.sent_bytes, MSG_NOSIGNAL | MSG_WAITALL);
     io_uring_sqe_set_data64(sqe, CompletionTag::connection(Op::ack_send, conn.index, conn.generation).encode());
     ++conn.ops_outstanding;
+    ++poll_sends_outstanding_;
 }
 
 void HttpTransport::on_poll_send(Connection& conn, int result, std::int64_t now_ns) {
     --conn.ops_outstanding;
+    assert(poll_sends_outstanding_ > 0);
+    --poll_sends_outstanding_;
     if (conn.state == ConnState::closing) {
         close_when_quiet(conn, now_ns);
         return;

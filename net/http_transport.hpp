@@ -258,6 +258,7 @@ private:
     const char* poll_data_ = nullptr;
     std::size_t poll_bytes_ = 0;
     bool poll_in_flight_ = false;
+    std::uint32_t poll_sends_outstanding_ = 0;  // ack_send SQEs the kernel has not returned
     std::int64_t next_poll_ns_ = 0;
     std::unique_ptr<std::uint64_t[]> acked_ids_;  // an ack poll's answer
 };
