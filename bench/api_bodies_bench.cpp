@@ -1,6 +1,7 @@
 // HTTP log API bodies (net/api_bodies.hpp): events/s of each API's post-pass
 // over one rendered NDJSON batch of the built-in web_access scenario, beside
-// memcpy of the same NDJSON bytes measured in the same run, and the heap
+// memcpy of the same NDJSON bytes measured in the same run (OTLP as JSON and
+// as protobuf, otlp-pb), and the heap
 // allocations per batch after warm-up (must be 0).
 //
 // usage: supervent-bench-api-bodies [--batch N] [--seconds S]
@@ -64,17 +65,26 @@ int main(int argc, char** argv) {
                 "allocs/batch");
     std::printf("%-14s %12.0f %14.0f %10s %12s %14s\n", "memcpy", batch / memcpy_s, bytes / memcpy_s / 1e6, "1.00",
                 "1.00", "0");
-    for (net::LogApi api : {net::LogApi::elasticsearch, net::LogApi::loki, net::LogApi::splunk_hec, net::LogApi::otlp,
-                            net::LogApi::datadog}) {
+    // Each API's body; OTLP twice: its JSON mapping, then protobuf (otlp-pb).
+    struct Row {
+        net::LogApi api;
+        bool protobuf;
+    };
+    for (const Row row : {Row{net::LogApi::elasticsearch, false}, Row{net::LogApi::loki, false},
+                          Row{net::LogApi::splunk_hec, false}, Row{net::LogApi::otlp, false}, Row{net::LogApi::otlp, true},
+                          Row{net::LogApi::datadog, false}}) {
+        const net::LogApi api = row.api;
+        const std::string name = std::string(net::log_api_name(api)) + (row.protobuf ? "-pb" : "");
         net::ApiOptions options;
         options.api = api;
+        options.otlp_protobuf = row.protobuf;
         net::ApiBodyWriter writer(options, batch);
         std::vector<char> out(net::api_body_bytes_bound(options, bytes, batch));
         std::size_t body = 0;
         auto once = [&] { body = writer.write(rendered, batch, {out.data(), out.size()}); };
         once();
         if (body == 0) {
-            std::fprintf(stderr, "%s: %s\n", std::string(net::log_api_name(api)).c_str(), writer.error());
+            std::fprintf(stderr, "%s: %s\n", name.c_str(), writer.error());
             return 1;
         }
         const double probe_start = cpu_now_s();
@@ -84,7 +94,7 @@ int main(int argc, char** argv) {
         const std::uint64_t allocations_before = test::heap_allocations();
         const double s = best_seconds(once, reps);
         const double allocations = double(test::heap_allocations() - allocations_before) / double(5 * reps);
-        std::printf("%-14s %12.0f %14.0f %10.2f %12.2f %14.1f\n", std::string(net::log_api_name(api)).c_str(), batch / s,
+        std::printf("%-14s %12.0f %14.0f %10.2f %12.2f %14.1f\n", name.c_str(), batch / s,
                     bytes / s / 1e6, double(body) / bytes, s / memcpy_s, allocations);
     }
     return 0;

@@ -353,6 +353,9 @@ std::string daemon_help_text() {
         "      API+http(s)://HOST[:PORT][/PREFIX][?OPTIONS]   an HTTP log API: API is\n"
         "                                     elasticsearch, opensearch, loki, splunk,\n"
         "                                     otlp or datadog (docs/sinks.md)\n"
+        "          splunk+…?ack=true[&ack_interval=1s&ack_timeout=60s]: a batch is\n"
+        "          acknowledged once HEC's indexer acknowledgement says so\n"
+        "          otlp+…?encoding=protobuf: protobuf bodies instead of JSON\n"
         "  --dataset NAME          dataset to ingest into (default supervent); letters,\n"
         "                          digits, '.', '_' and '-', at most ",
         bounds::dataset_name_bytes_max,

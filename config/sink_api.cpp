@@ -5,7 +5,8 @@
 //   elasticsearch+https://es.example:9200        (opensearch+… is the same)
 //   loki+http://loki:3100?labels=source,event_type,attributes.status&tenant=team-a
 //   splunk+https://hec.example:8088?sourcetype=_json&index=main
-//   otlp+http://collector:4318
+//   splunk+https://hec.example:8088?ack=true&ack_interval=1s&ack_timeout=60s
+//   otlp+http://collector:4318                   (?encoding=protobuf: application/x-protobuf bodies)
 //   datadog+https://http-intake.logs.datadoghq.eu
 //
 // One string says where and how, so the same scenario goes to another
@@ -85,6 +86,49 @@ bool is_guid(std::string_view text) {
     return true;
 }
 
+// HEC acks: how often a worker polls its channel (Splunk asks clients not to
+// hammer /services/collector/ack), and how long a batch waits for its ack.
+constexpr double ack_interval_s_min = 0.01, ack_interval_s_max = 60;
+constexpr double ack_timeout_s_min = 1, ack_timeout_s_max = 3600;
+
+void check_ack_duration(std::string_view key, std::string_view value) {
+    double seconds = 0;
+    try {
+        seconds = parse_duration(value);
+    } catch (const ValueError&) {
+        throw ValueError(concat("splunk option ", key, ": ", quoted(value), " is not a duration (as in 500ms, 2s, 1m)"));
+    }
+    const bool interval = key == "ack_interval";
+    const double low = interval ? ack_interval_s_min : ack_timeout_s_min;
+    const double high = interval ? ack_interval_s_max : ack_timeout_s_max;
+    if (seconds < low || seconds > high) {
+        throw ValueError(concat("splunk option ", key, ": ", quoted(value), " is outside ", interval ? "10ms" : "1s", " to ",
+                                interval ? "60s" : "1h"));
+    }
+}
+
+// Options that only make sense together.
+void check_option_pairs(SinkApi api, const std::vector<std::pair<std::string, std::string>>& options) {
+    if (api != SinkApi::splunk) return;
+    const auto value_of = [&](std::string_view key) -> std::string_view {
+        for (const auto& [name, value] : options) {
+            if (name == key) return value;
+        }
+        return {};
+    };
+    if (value_of("ack") != "true") {
+        for (std::string_view key : {"ack_interval", "ack_timeout"}) {
+            if (!value_of(key).empty()) throw ValueError(concat("splunk option ", key, " needs ack=true"));
+        }
+        return;
+    }
+    const std::string_view interval = value_of("ack_interval");
+    const std::string_view timeout = value_of("ack_timeout");
+    if (!interval.empty() && !timeout.empty() && parse_duration(timeout) <= parse_duration(interval)) {
+        throw ValueError(concat("splunk option ack_timeout (", timeout, ") must be longer than ack_interval (", interval, ")"));
+    }
+}
+
 // One option of one API: known, and its value of the right form.
 void check_option(SinkApi api, std::string_view key, std::string_view value) {
     const std::string_view name = sink_api_name(api);
@@ -103,11 +147,24 @@ void check_option(SinkApi api, std::string_view key, std::string_view value) {
     }
     if (api == SinkApi::splunk) {
         if (key == "sourcetype" || key == "index") return;
+        if (key == "ack") {
+            if (value != "true" && value != "false") throw ValueError("splunk option ack: expected true or false");
+            return;
+        }
+        if (key == "ack_interval" || key == "ack_timeout") return check_ack_duration(key, value);
         if (key == "channel") {
             if (!is_guid(value)) throw ValueError("splunk option channel: expected a GUID (8-4-4-4-12 hex digits)");
             return;
         }
-        throw ValueError(concat("splunk sink: unknown option ", quoted(key), "; known: sourcetype, index, channel"));
+        throw ValueError(concat("splunk sink: unknown option ", quoted(key),
+                                "; known: sourcetype, index, channel, ack, ack_interval, ack_timeout"));
+    }
+    if (api == SinkApi::otlp) {
+        if (key == "encoding") {
+            if (value != "json" && value != "protobuf") throw ValueError("otlp option encoding: expected json or protobuf");
+            return;
+        }
+        throw ValueError(concat("otlp sink: unknown option ", quoted(key), "; known: encoding"));
     }
     throw ValueError(concat(name, " sink takes no options (got ", quoted(key), "); the dataset names the ",
                             api == SinkApi::elasticsearch ? "index" : "nothing", " and the URL the endpoint"));
@@ -133,6 +190,7 @@ std::vector<std::pair<std::string, std::string>> parse_options(SinkApi api, std:
         if (amp == std::string_view::npos) break;
         start = amp + 1;
     }
+    check_option_pairs(api, options);
     return options;
 }
 

@@ -1,6 +1,7 @@
 #include "daemon/api_planning.hpp"
 
 #include <algorithm>
+#include <random>
 #include <stdexcept>
 
 #include "config/values.hpp"
@@ -30,6 +31,36 @@ std::vector<std::string> split_commas(std::string_view text) {
     }
 }
 
+std::int64_t option_ns(const config::SinkUrl& sink, std::string_view key, std::int64_t fallback) {
+    const std::string_view text = option(sink, key);
+    return text.empty() ? fallback : static_cast<std::int64_t>(config::detail::parse_duration(text) * 1e9);
+}
+
+// HEC indexer acknowledgement (ack=true; net/api_acks.hpp): a 1 s poll per
+// worker's channel by default, and 60 s for an ack before the batch is resent.
+net::HecAckConfig hec_ack_config(const config::SinkUrl& sink) {
+    net::HecAckConfig ack;
+    ack.enabled = option(sink, "ack") == "true";
+    ack.poll_interval_ns = option_ns(sink, "ack_interval", ack.poll_interval_ns);
+    ack.timeout_ns = option_ns(sink, "ack_timeout", ack.timeout_ns);
+    return ack;
+}
+
+// The channel: the URL's, or a fixed one. With acks the ackIds are numbered
+// per channel, so a run (and each of its workers, net/api_acks.hpp) gets
+// its own random one, and two daemons never poll for each other's ids.
+std::string hec_channel(const config::SinkUrl& sink, bool ack) {
+    if (const std::string_view given = option(sink, "channel"); !given.empty()) return std::string(given);
+    if (!ack) return std::string(default_hec_channel);
+    std::random_device random;
+    std::string guid(default_hec_channel);
+    constexpr std::string_view hex = "0123456789abcdef";
+    for (char& c : guid) {
+        if (c != '-') c = hex[random() & 0xfu];
+    }
+    return guid;
+}
+
 }  // namespace
 
 net::LogApi log_api(config::SinkApi api) {
@@ -51,6 +82,7 @@ net::ApiOptions api_options(const config::SinkUrl& sink) {
     options.loki_line_message = option(sink, "line") == "message";
     options.hec_sourcetype = std::string(option(sink, "sourcetype", "_json"));
     options.hec_index = std::string(option(sink, "index"));
+    options.otlp_protobuf = option(sink, "encoding") == "protobuf";
     return options;
 }
 
@@ -87,7 +119,7 @@ void plan_api_http(const config::Settings& settings, std::uint32_t batch_events,
     const config::SinkUrl& sink = settings.sink;
     http.api = log_api(sink.api);
     if (http.api == net::LogApi::axiom) return;
-    http.target.content_type = std::string(net::api_content_type(http.api));
+    http.target.content_type = std::string(net::api_content_type(http.api, option(sink, "encoding") == "protobuf"));
     switch (sink.api) {
         case config::SinkApi::elasticsearch:
             http.target.auth_prefix = "Authorization: ApiKey ";  // an API key's encoded form
@@ -96,8 +128,8 @@ void plan_api_http(const config::Settings& settings, std::uint32_t batch_events,
             break;
         case config::SinkApi::splunk:
             http.target.auth_prefix = "Authorization: Splunk ";
-            http.target.extra_headers =
-                "X-Splunk-Request-Channel: " + std::string(option(sink, "channel", default_hec_channel)) + "\r\n";
+            http.hec_ack = hec_ack_config(sink);
+            http.target.extra_headers = "X-Splunk-Request-Channel: " + hec_channel(sink, http.hec_ack.enabled) + "\r\n";
             break;
         case config::SinkApi::datadog: http.target.auth_prefix = "DD-API-KEY: "; break;
         case config::SinkApi::loki:

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 #include <cstring>
+
+#include "net/protobuf_writer.hpp"
 
 namespace supervent::net {
 namespace {
@@ -322,6 +325,171 @@ void note_severity(const Member& member, Severity& severity) {
     }
 }
 
+// ---- OTLP protobuf -------------------------------------------------------------
+// Field numbers of opentelemetry/proto (collector/logs/v1, logs/v1, common/v1, resource/v1).
+namespace otlp_field {
+constexpr std::uint32_t request_resource_logs = 1;                   // ExportLogsServiceRequest
+constexpr std::uint32_t resource_logs_resource = 1, resource_logs_scope_logs = 2;  // ResourceLogs
+constexpr std::uint32_t resource_attributes = 1;                      // Resource
+constexpr std::uint32_t scope_logs_scope = 1, scope_logs_log_records = 2;  // ScopeLogs
+constexpr std::uint32_t scope_name = 1, scope_version = 2;            // InstrumentationScope
+constexpr std::uint32_t record_time_unix_nano = 1, record_severity_number = 2, record_severity_text = 3,
+                        record_body = 5, record_attributes = 6;       // LogRecord
+constexpr std::uint32_t key_value_key = 1, key_value_value = 2;       // KeyValue
+constexpr std::uint32_t any_string = 1, any_bool = 2, any_int = 3, any_double = 4, any_array = 5,
+                        any_kvlist = 6;                               // AnyValue
+constexpr std::uint32_t list_values = 1;                              // ArrayValue, KeyValueList
+}  // namespace otlp_field
+
+// The most bytes a nested field holding the protobuf form of `json_bytes`
+// of JSON can take: never more than its OTLP/JSON form (shape_of's 11x and
+// a constant), and an int's varint may be 10 bytes for a 2-byte "-1".
+constexpr std::size_t pb_bound(std::size_t json_bytes) { return 11 * json_bytes + 64; }
+
+std::uint32_t hex_digit(char c) {
+    if (c >= '0' && c <= '9') return static_cast<std::uint32_t>(c - '0');
+    if (c >= 'a' && c <= 'f') return static_cast<std::uint32_t>(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F') return static_cast<std::uint32_t>(c - 'A' + 10);
+    return 16;
+}
+
+char* put_utf8(char* o, std::uint32_t code) {
+    if (code < 0x80) {
+        *o++ = static_cast<char>(code);
+    } else if (code < 0x800) {
+        *o++ = static_cast<char>(0xc0 | (code >> 6));
+        *o++ = static_cast<char>(0x80 | (code & 0x3f));
+    } else if (code < 0x10000) {
+        *o++ = static_cast<char>(0xe0 | (code >> 12));
+        *o++ = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+        *o++ = static_cast<char>(0x80 | (code & 0x3f));
+    } else {
+        *o++ = static_cast<char>(0xf0 | (code >> 18));
+        *o++ = static_cast<char>(0x80 | ((code >> 12) & 0x3f));
+        *o++ = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+        *o++ = static_cast<char>(0x80 | (code & 0x3f));
+    }
+    return o;
+}
+
+// The contents of a JSON string (as rendered: escaped) as the UTF-8 text it
+// stands for; never longer than the escaped form. A broken \u escape is kept as it is.
+char* put_unescaped(char* o, std::string_view text) {
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    while (p < end) {
+        const auto* backslash = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
+        const char* run_end = backslash == nullptr ? end : backslash;
+        o = put(o, {p, static_cast<std::size_t>(run_end - p)});
+        p = run_end;
+        if (p >= end || p + 1 >= end) break;
+        const char c = p[1];
+        p += 2;
+        switch (c) {
+            case 'b': *o++ = '\b'; break;
+            case 'f': *o++ = '\f'; break;
+            case 'n': *o++ = '\n'; break;
+            case 'r': *o++ = '\r'; break;
+            case 't': *o++ = '\t'; break;
+            case 'u': {
+                std::uint32_t code = 0;
+                bool ok = end - p >= 4;
+                for (int i = 0; ok && i < 4; ++i) {
+                    const std::uint32_t digit = hex_digit(p[i]);
+                    ok = digit < 16;
+                    code = code * 16 + digit;
+                }
+                if (!ok) {
+                    o = put(o, "\\u");
+                    break;
+                }
+                p += 4;
+                // A surrogate pair (\uD83D\uDE00) is one code point.
+                if (code >= 0xd800 && code < 0xdc00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                    std::uint32_t low = 0;
+                    bool low_ok = true;
+                    for (int i = 0; low_ok && i < 4; ++i) {
+                        const std::uint32_t digit = hex_digit(p[2 + i]);
+                        low_ok = digit < 16;
+                        low = low * 16 + digit;
+                    }
+                    if (low_ok && low >= 0xdc00 && low < 0xe000) {
+                        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                        p += 6;
+                    }
+                }
+                o = put_utf8(o, code);
+                break;
+            }
+            default: *o++ = c; break;  // \" \\ \/
+        }
+    }
+    return o;
+}
+
+char* put_pb_string(char* o, std::uint32_t field, std::string_view escaped) {
+    const pb::Nested nested = pb::open(o, field, escaped.size());
+    return pb::close(nested, put_unescaped(o, escaped));
+}
+
+char* put_pb_any_value(char* o, std::uint32_t field, std::string_view value, std::uint32_t depth);
+
+char* put_pb_key_value(char* o, std::uint32_t field, std::string_view key, std::string_view value, std::uint32_t depth) {
+    const pb::Nested kv = pb::open(o, field, pb_bound(key.size() + value.size()));
+    o = put_pb_string(o, otlp_field::key_value_key, key);
+    o = put_pb_any_value(o, otlp_field::key_value_value, value, depth);
+    return pb::close(kv, o);
+}
+
+// The items of a JSON object or array as KeyValueList / ArrayValue values.
+char* put_pb_list(char* o, std::string_view value, std::uint32_t depth) {
+    const bool object = value[0] == '{';
+    const char* p = value.data() + 1;
+    const char* end = value.data() + value.size() - 1;
+    while (p < end) {
+        if (object) {
+            Member member;
+            if (!next_member(p, end, member)) break;
+            o = put_pb_key_value(o, otlp_field::list_values, member.key, member.value, depth + 1);
+        } else {
+            if (*p == ',') ++p;
+            const char* after = value_end(p, end);
+            if (after == nullptr || after == p) break;
+            o = put_pb_any_value(o, otlp_field::list_values, {p, static_cast<std::size_t>(after - p)}, depth + 1);
+            p = after;
+        }
+    }
+    return o;
+}
+
+// A JSON value as an AnyValue field: what put_any_value writes as JSON, in protobuf.
+char* put_pb_any_value(char* o, std::uint32_t field, std::string_view value, std::uint32_t depth) {
+    const pb::Nested any = pb::open(o, field, pb_bound(value.size()));
+    const char first = value.empty() ? 'n' : value[0];
+    if (first == '"') {
+        o = put_pb_string(o, otlp_field::any_string, value.substr(1, value.size() - 2));
+    } else if (depth >= any_value_depth_max) {  // deeper than any engine output: as text
+        o = pb::put_bytes_field(o, otlp_field::any_string, value);
+    } else if (first == '{' || first == '[') {
+        const pb::Nested list = pb::open(o, first == '{' ? otlp_field::any_kvlist : otlp_field::any_array, pb_bound(value.size()));
+        o = pb::close(list, put_pb_list(o, value, depth));
+    } else if (value == "true" || value == "false") {
+        o = pb::put_varint_field(o, otlp_field::any_bool, value == "true" ? 1 : 0);
+    } else if (value != "null") {
+        std::int64_t integer = 0;
+        double number = 0;
+        const char* value_end_at = value.data() + value.size();
+        if (is_integer_text(value) && std::from_chars(value.data(), value_end_at, integer).ptr == value_end_at) {
+            o = pb::put_varint_field(o, otlp_field::any_int, static_cast<std::uint64_t>(integer));  // int64: two's complement
+        } else if (std::from_chars(value.data(), value_end_at, number).ptr == value_end_at) {
+            o = pb::put_double_field(o, otlp_field::any_double, number);
+        } else {
+            o = pb::put_bytes_field(o, otlp_field::any_string, value);
+        }
+    }
+    return pb::close(any, o);  // null: an empty AnyValue, as {} in JSON
+}
+
 // ---- Loki label names --------------------------------------------------------
 
 // A label name from a member path's last part: [a-zA-Z_][a-zA-Z0-9_]*.
@@ -466,7 +634,8 @@ std::string api_path(LogApi api, std::string_view path_prefix, std::string_view 
     return path;
 }
 
-std::string_view api_content_type(LogApi api) {
+std::string_view api_content_type(LogApi api, bool otlp_protobuf) {
+    if (api == LogApi::otlp && otlp_protobuf) return "application/x-protobuf";
     return api == LogApi::elasticsearch ? "application/x-ndjson" : "application/json";
 }
 
@@ -567,7 +736,7 @@ std::size_t ApiBodyWriter::write(std::string_view ndjson, std::uint32_t events, 
         case LogApi::elasticsearch: return write_elasticsearch(ndjson, o, end);
         case LogApi::datadog: return write_datadog(ndjson, o, end);
         case LogApi::splunk_hec: return write_hec(ndjson, o, end);
-        case LogApi::otlp: return write_otlp(ndjson, o, end);
+        case LogApi::otlp: return options_.otlp_protobuf ? write_otlp_protobuf(ndjson, o, end) : write_otlp(ndjson, o, end);
         case LogApi::loki: return write_loki(ndjson, events, o, end);
     }
     return 0;
@@ -733,6 +902,83 @@ std::size_t ApiBodyWriter::write_otlp(std::string_view ndjson, char* out, char* 
     }
     if (open) o = put(o, "]}]}");
     o = put(o, "]}");
+    return static_cast<std::size_t>(o - out);
+}
+
+// The same ExportLogsServiceRequest as write_otlp, as protobuf: one
+// ResourceLogs (resource service.name, one ScopeLogs) per run of events of
+// one source, a LogRecord per event with time_unix_nano (fixed64), severity,
+// body (the message) and attributes (event_type, then the event's own).
+std::size_t ApiBodyWriter::write_otlp_protobuf(std::string_view ndjson, char* out, char* end) {
+    namespace f = otlp_field;
+    char* o = out;
+    Lines lines{ndjson.data(), ndjson.data() + ndjson.size()};
+    std::string_view line;
+    EventView view;
+    std::string_view open_source;
+    bool open = false;
+    pb::Nested resource_logs, scope_logs;
+    const std::size_t per_event = otlp_per_event + options_.scope_version.size();
+    const auto room = static_cast<std::size_t>(end - out);  // what any run of records can take
+    while (lines.next(line)) {
+        if (!parse_line(line, view)) {
+            error_ = "an event line is not of the engine's shape";
+            return 0;
+        }
+        if (static_cast<std::size_t>(end - o) < 11 * line.size() + per_event) {
+            error_ = "the body would not fit its buffer";
+            return 0;
+        }
+        if (!open || view.source != open_source) {
+            if (open) o = pb::close(resource_logs, pb::close(scope_logs, o));
+            resource_logs = pb::open(o, f::request_resource_logs, room);
+            const pb::Nested resource = pb::open(o, f::resource_logs_resource, pb_bound(view.source.size()));
+            const pb::Nested service = pb::open(o, f::resource_attributes, pb_bound(view.source.size()));
+            o = pb::put_bytes_field(o, f::key_value_key, "service.name");
+            const pb::Nested name = pb::open(o, f::key_value_value, view.source.size() + 8);
+            o = put_pb_string(o, f::any_string, view.source);
+            o = pb::close(resource, pb::close(service, pb::close(name, o)));
+            scope_logs = pb::open(o, f::resource_logs_scope_logs, room);
+            const pb::Nested scope = pb::open(o, f::scope_logs_scope, options_.scope_version.size() + 16);
+            o = pb::put_bytes_field(o, f::scope_name, "supervent");
+            o = pb::put_bytes_field(o, f::scope_version, options_.scope_version);
+            o = pb::close(scope, o);
+            open = true;
+            open_source = view.source;
+        }
+        const pb::Nested record = pb::open(o, f::scope_logs_log_records, 11 * line.size() + per_event);
+        o = pb::put_fixed64_field(o, f::record_time_unix_nano, static_cast<std::uint64_t>(view.time_ns));
+        const pb::Nested body = pb::open(o, f::record_body, view.message.size() + 8);
+        o = pb::close(body, put_pb_string(o, f::any_string, view.message));
+        const pb::Nested event_type = pb::open(o, f::record_attributes, pb_bound(view.event_type.size() + 16));
+        o = pb::put_bytes_field(o, f::key_value_key, "event_type");
+        const pb::Nested type_value = pb::open(o, f::key_value_value, pb_bound(view.event_type.size()));
+        o = pb::close(event_type, pb::close(type_value, put_pb_string(o, f::any_string, view.event_type)));
+        // The event's attributes: the members after "message", and those of an "attributes" object.
+        Severity severity;
+        const char* p = view.rest.data();
+        const char* rest_end = p + view.rest.size();
+        Member member;
+        while (next_member(p, rest_end, member)) {
+            if (member.key == "attributes" && member.value.size() >= 2 && member.value[0] == '{') {
+                const char* q = member.value.data() + 1;
+                const char* inner_end = member.value.data() + member.value.size() - 1;
+                Member inner;
+                while (next_member(q, inner_end, inner)) {
+                    note_severity(inner, severity);
+                    o = put_pb_key_value(o, f::record_attributes, inner.key, inner.value, 1);
+                }
+                continue;
+            }
+            note_severity(member, severity);
+            o = put_pb_key_value(o, f::record_attributes, member.key, member.value, 1);
+        }
+        const int number = severity.number != 0 ? severity.number : severity.from_status != 0 ? severity.from_status : 9;
+        o = pb::put_varint_field(o, f::record_severity_number, static_cast<std::uint64_t>(number));
+        o = put_pb_string(o, f::record_severity_text, severity.number != 0 ? severity.text : severity_text(number));
+        o = pb::close(record, o);
+    }
+    if (open) o = pb::close(resource_logs, pb::close(scope_logs, o));
     return static_cast<std::size_t>(o - out);
 }
 

@@ -48,6 +48,9 @@ struct ApiOptions {
     std::string hec_index;
     // OTLP: scope.version.
     std::string scope_version = SUPERVENT_VERSION;
+    // OTLP: the ExportLogsServiceRequest as protobuf (application/x-protobuf)
+    // instead of its JSON mapping; the same message, field for field.
+    bool otlp_protobuf = false;
 };
 
 // The most body bytes the writer makes from `raw_bytes` of NDJSON holding
@@ -64,8 +67,8 @@ struct ApiOptions {
 // /v1/logs, Datadog /api/v2/logs. Only Elasticsearch uses the dataset (as the index).
 [[nodiscard]] std::string api_path(LogApi api, std::string_view path_prefix, std::string_view dataset);
 
-// The Content-Type of the API's bodies.
-[[nodiscard]] std::string_view api_content_type(LogApi api);
+// The Content-Type of the API's bodies (OTLP: JSON, or protobuf when asked).
+[[nodiscard]] std::string_view api_content_type(LogApi api, bool otlp_protobuf = false);
 
 // One shard's writer: tables for batch_events_max events, made once.
 class ApiBodyWriter {
@@ -89,6 +92,7 @@ private:
     std::size_t write_datadog(std::string_view ndjson, char* out, char* end);
     std::size_t write_hec(std::string_view ndjson, char* out, char* end);
     std::size_t write_otlp(std::string_view ndjson, char* out, char* end);
+    std::size_t write_otlp_protobuf(std::string_view ndjson, char* out, char* end);
     std::size_t write_loki(std::string_view ndjson, std::uint32_t events, char* out, char* end);
 
     ApiOptions options_;

@@ -1,10 +1,13 @@
 #include "net/api_replies.hpp"
 
+#include "net/protobuf_writer.hpp"
+
 #include <simdjson.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <climits>
 #include <new>
 #include <vector>
 
@@ -124,8 +127,35 @@ ApiOutcome ApiReplyParser::parse_bulk(std::string_view body, std::uint32_t event
     return {Verdict::acked, ok < events ? FailReason::partial : FailReason::none, ok, counts.first_status, counts.first_type};
 }
 
+// ExportLogsServiceResponse as protobuf (to an application/x-protobuf
+// request): partial_success (1) { rejected_log_records (1), error_message (2) }.
+ApiOutcome ApiReplyParser::parse_otlp_protobuf(std::string_view body, std::uint32_t events) {
+    const ApiOutcome all{Verdict::acked, FailReason::none, events, 0, {}};
+    pb::Field field;
+    std::uint64_t rejected = 0;
+    std::string_view message;
+    while (pb::next_field(body, field)) {
+        if (field.number != 1 || field.wire != pb::Wire::len) continue;
+        std::string_view partial = field.bytes;
+        pb::Field inner;
+        while (pb::next_field(partial, inner)) {
+            if (inner.number == 1 && inner.wire == pb::Wire::varint) rejected = inner.value;
+            if (inner.number == 2 && inner.wire == pb::Wire::len) message = inner.bytes;
+        }
+    }
+    // int64: a negative count (two's complement) is nonsense: nothing rejected.
+    if (rejected > INT64_MAX) return all;
+    const auto failed = static_cast<std::uint32_t>(std::min<std::uint64_t>(rejected, events));
+    return {Verdict::acked, failed > 0 ? FailReason::partial : FailReason::none, events - failed, 0, message};
+}
+
 ApiOutcome ApiReplyParser::parse_otlp(std::string_view body, std::uint32_t events) {
     const ApiOutcome all{Verdict::acked, FailReason::none, events, 0, {}};
+    // A reply in the request's encoding: JSON is an object, protobuf a field
+    // tag (partial_success's is 0x0a, a newline: so no whitespace test).
+    if (!body.empty() && body.front() != '{' && body.front() != ' ') {
+        return parse_otlp_protobuf(body, events);
+    }
     if (body.empty() || body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return all;
     if (!body.empty()) std::memcpy(state_->padded.data(), body.data(), body.size());  // an empty body's data() may be null
     simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
@@ -158,6 +188,47 @@ ApiOutcome ApiReplyParser::parse_otlp(std::string_view body, std::uint32_t event
     }
     const auto failed = static_cast<std::uint32_t>(std::min<std::uint64_t>(rejected, events));
     return {Verdict::acked, failed > 0 ? FailReason::partial : FailReason::none, events - failed, 0, message};
+}
+
+std::optional<std::uint64_t> ApiReplyParser::hec_ack_id(std::string_view body) {
+    if (body.empty() || body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return std::nullopt;
+    std::memcpy(state_->padded.data(), body.data(), body.size());
+    simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object object;
+    if (state_->parser.iterate(input).get(document) != simdjson::SUCCESS ||
+        document.get_object().get(object) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    std::uint64_t id = 0;
+    if (object.find_field_unordered("ackId").get_uint64().get(id) != simdjson::SUCCESS) return std::nullopt;
+    return id;
+}
+
+bool ApiReplyParser::hec_acks_true(std::string_view body, std::uint64_t* ids, std::size_t capacity, std::size_t& count) {
+    count = 0;
+    if (body.empty() || body.size() + simdjson::SIMDJSON_PADDING > state_->padded.size()) return false;
+    std::memcpy(state_->padded.data(), body.data(), body.size());
+    simdjson::padded_string_view input(state_->padded.data(), body.size(), state_->padded.size());
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object object;
+    simdjson::ondemand::object acks;
+    if (state_->parser.iterate(input).get(document) != simdjson::SUCCESS ||
+        document.get_object().get(object) != simdjson::SUCCESS ||
+        object.find_field_unordered("acks").get_object().get(acks) != simdjson::SUCCESS) {
+        return false;
+    }
+    for (auto field : acks) {
+        std::string_view key;
+        bool done = false;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+        if (field.value().get_bool().get(done) != simdjson::SUCCESS) return false;
+        std::uint64_t id = 0;
+        const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), id);
+        if (!done || error != std::errc() || end != key.data() + key.size()) continue;
+        if (count < capacity) ids[count++] = id;
+    }
+    return true;
 }
 
 }  // namespace supervent::net

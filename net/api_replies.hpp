@@ -11,10 +11,17 @@
 //                        `partial` (retrying part of a batch would need its body cut
 //                        apart, and a whole retry would duplicate what was taken).
 //   OTLP/HTTP            {"partialSuccess":{"rejectedLogRecords":N,…}}: N fail (partial); {} all taken.
+//                        With protobuf bodies the reply is ExportLogsServiceResponse in
+//                        protobuf: partial_success (1) { rejected_log_records (1) }.
 //   Loki (204), Splunk HEC ({"text":"Success","code":0}), Datadog (202 {}): all taken.
+//   Splunk HEC with indexer acknowledgement: the event reply's ackId
+//                        ({"text":"Success","code":0,"ackId":7}), then POST
+//                        /services/collector/ack answers {"acks":{"7":true,"8":false}}
+//                        (net/api_acks.hpp holds the batch until true).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "net/api_bodies.hpp"
@@ -45,9 +52,18 @@ public:
     // nothing without its items: that is a bad response, retried.
     [[nodiscard]] ApiOutcome parse(LogApi api, std::string_view body, std::uint32_t events);
 
+    // HEC with acks: the ackId of an event POST's reply; nullopt when it has
+    // none (the token does not acknowledge: then the 2xx takes the batch).
+    [[nodiscard]] std::optional<std::uint64_t> hec_ack_id(std::string_view body);
+    // HEC with acks: the ackIds an ack poll's reply answers true, into
+    // ids[0..count) (at most capacity; ids answered false or not a number are
+    // skipped). False when the body is not {"acks":{…}}.
+    [[nodiscard]] bool hec_acks_true(std::string_view body, std::uint64_t* ids, std::size_t capacity, std::size_t& count);
+
 private:
     [[nodiscard]] ApiOutcome parse_bulk(std::string_view body, std::uint32_t events);
     [[nodiscard]] ApiOutcome parse_otlp(std::string_view body, std::uint32_t events);
+    [[nodiscard]] ApiOutcome parse_otlp_protobuf(std::string_view body, std::uint32_t events);
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -5,7 +5,7 @@
 // What target and generation hold depends on the op, so tags are made only by
 // the named constructors below and read only through the accessors that match:
 //
-//   connect, recv, tls_send, frames_send  target = connection, generation = its socket's
+//   connect, recv, tls_send, frames_send, ack_send  target = connection, generation = its socket's
 //   send                     target = slot, generation = connection (8) | its
 //                            socket's generation, low 24 bits (24): the result
 //                            and the zero-copy notification must find the
@@ -31,6 +31,7 @@ enum class Op : std::uint8_t {
     wake = 5,   // a timeout used only to wake the loop
     tls_send = 6,  // ciphertext from a connection's own buffer (HTTPS); target = connection
     frames_send = 7,  // syslog frames from a connection's own buffer (net/syslog_transport.hpp); target = connection
+    ack_send = 8,     // a Splunk HEC ack poll from the transport's own buffer (net/api_acks.hpp); target = connection
 };
 
 class CompletionTag {
@@ -49,7 +50,7 @@ public:
     // connect, recv or tls_send on a connection's current socket.
     [[nodiscard]] static constexpr CompletionTag connection(Op op, std::uint32_t connection_index,
                                                             std::uint32_t generation) {
-        assert(op == Op::connect || op == Op::recv || op == Op::tls_send || op == Op::frames_send);
+        assert(op == Op::connect || op == Op::recv || op == Op::tls_send || op == Op::frames_send || op == Op::ack_send);
         return CompletionTag{op, connection_index, generation};
     }
     // A send of a slot on a connection; the generation keeps its low 24 bits.
@@ -80,13 +81,13 @@ public:
     }
     [[nodiscard]] constexpr std::uint32_t connection_index() const {
         if (op == Op::send) return generation_ >> (32 - send_connection_bits);
-        assert(op == Op::connect || op == Op::recv || op == Op::tls_send || op == Op::frames_send);
+        assert(op == Op::connect || op == Op::recv || op == Op::tls_send || op == Op::frames_send || op == Op::ack_send);
         return target_index_;
     }
     // The socket generation as far as the tag holds it (24 bits for a send).
     [[nodiscard]] constexpr std::uint32_t connection_generation() const {
         if (op == Op::send) return generation_ & send_generation_max;
-        assert(op == Op::connect || op == Op::recv || op == Op::tls_send || op == Op::frames_send);
+        assert(op == Op::connect || op == Op::recv || op == Op::tls_send || op == Op::frames_send || op == Op::ack_send);
         return generation_;
     }
 

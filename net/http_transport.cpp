@@ -125,6 +125,10 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
     }
     if (tls_context_) register_cipher_buffers();
     if (config_.api != LogApi::axiom) api_reply_parser_ = std::make_unique<ApiReplyParser>(response_bytes_max_);
+    if (config_.hec_ack.enabled && config_.api == LogApi::splunk_hec) {
+        setup_acks();                   // the worker's own channel header (net/http_acks.cpp) …
+        heads_ = make_heads(config_);   // … in every route's head
+    }
     counters_.pipeline_depth = depth_.depth();
 }
 
@@ -305,6 +309,7 @@ void HttpTransport::on_completion(const io_uring_cqe& cqe, CompletionTag tag, st
         case Op::connect: on_connect(connection_at(tag.connection_index()), cqe.res, now_ns); break;
         case Op::recv: on_recv(connection_at(tag.connection_index()), cqe.res, now_ns); break;
         case Op::tls_send: on_tls_send(connection_at(tag.connection_index()), cqe.res, now_ns); break;
+        case Op::ack_send: on_poll_send(connection_at(tag.connection_index()), cqe.res, now_ns); break;
         case Op::send: {
             Slot& slot = listener_.slot_at(tag.slot_index());
             if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) {
@@ -369,7 +374,7 @@ void HttpTransport::on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t c
                 ++conn.sent_count;
                 conn.sent_bytes = 0;
                 conn.send_done = conn.sent_count == conn.request_count;
-                if (!conn.send_done) post_send(conn, listener_.slot_at(conn.requests[conn.sent_count]));  // the next pipelined request
+                if (!conn.send_done) post_next_send(conn);  // the next pipelined request
             }
         }
     }
@@ -647,11 +652,13 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
     conn.answered = true;
     assert(conn.request_count > 0);
     const bool request_sent = conn.sent_count > 0;  // of the request answered
-    Slot& slot = listener_.slot_at(conn.requests[0]);
     const int status = response.status;
-    if (status >= 200 && status < 300 && api_reply_parser_) {
+    if (conn.requests[0] == ack_poll_request) {
+        on_poll_answer(conn, response, now_ns);  // HEC acks (net/http_acks.cpp)
+    } else if (status >= 200 && status < 300 && api_reply_parser_) {
         on_api_answer(conn, response, now_ns);
     } else if (status >= 200 && status < 300) {
+        Slot& slot = listener_.slot_at(conn.requests[0]);
         IngestReply reply;
         // An Axiom reply says how many it took; a plain 2xx without one (an
         // nginx stand-in, a proxy) takes the whole batch.
@@ -694,6 +701,13 @@ void HttpTransport::on_api_answer(Connection& conn, const HttpResponse& response
         conn.failures_in_row = 0;
         if (!config_.local_addresses.empty()) {
             counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
+        }
+        // HEC with acks: taken, not yet indexed; held until a poll says so.
+        if (acks_) {
+            if (const auto ack_id = api_reply_parser_->hec_ack_id(response.body)) {
+                hold_for_ack(conn, *ack_id, now_ns);
+                return;
+            }
         }
     }
     // Items refused inside a 2xx are failures to show, with the first one's status and type.
@@ -791,6 +805,12 @@ void HttpTransport::fail_connection(Connection& conn, FailReason reason, std::in
     if (reason != FailReason::none && conn.request_count > 0) note_failure(reason, 0, {}, now_ns);
     bool oldest = charge_oldest;
     while (conn.request_count > 0) {
+        if (conn.requests[0] == ack_poll_request) {
+            pop_request(conn);  // an ack poll: the next one asks again; the slot behind it is not at fault
+            poll_in_flight_ = false;
+            oldest = false;
+            continue;
+        }
         if (conn.sent_count > 0) ++counters_.requests_ambiguous;  // the sink may have it all: a retry may duplicate
         listener_.slot_at(conn.requests[0]).attempt_charged = oldest;
         oldest = false;
@@ -828,6 +848,10 @@ void HttpTransport::close_when_quiet(Connection& conn, std::int64_t /*now_ns*/) 
 }
 
 void HttpTransport::on_tick(std::int64_t now_ns, bool work_waiting) {
+    if (acks_) {
+        give_up_lost_acks(now_ns);
+        work_waiting = work_waiting || acks_->held() > 0;  // polls need a connection
+    }
     work_waiting_ = work_waiting;
     for (Connection& conn : connections_) {
         switch (conn.state) {
@@ -849,10 +873,15 @@ void HttpTransport::on_tick(std::int64_t now_ns, bool work_waiting) {
             default: break;
         }
     }
+    if (acks_) start_ack_poll(now_ns);
 }
 
 std::int64_t HttpTransport::next_deadline_ns() const {
     std::int64_t next = INT64_MAX;
+    if (acks_ && acks_->held() > 0) {
+        next = acks_->earliest_deadline_ns();
+        if (!poll_in_flight_) next = std::min(next, next_poll_ns_);
+    }
     for (const Connection& conn : connections_) {
         if (conn.state == ConnState::connecting || conn.state == ConnState::handshaking ||
             conn.state == ConnState::busy) {
@@ -868,6 +897,12 @@ std::int64_t HttpTransport::next_deadline_ns() const {
 }
 
 void HttpTransport::abort_in_flight(std::int64_t now_ns) {
+    if (acks_) {
+        for (std::int64_t slot = acks_->take_any(); slot >= 0; slot = acks_->take_any()) {
+            ++counters_.requests_ambiguous;  // taken, maybe indexed: never acknowledged
+            settle_held(static_cast<std::uint32_t>(slot), Verdict::retry, FailReason::timeout, now_ns);
+        }
+    }
     for (Connection& conn : connections_) {
         if (conn.state == ConnState::busy || conn.state == ConnState::connecting ||
             conn.state == ConnState::handshaking) {

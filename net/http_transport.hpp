@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <climits>
 #include <cassert>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/api_acks.hpp"
 #include "net/api_bodies.hpp"
 #include "net/api_replies.hpp"
 #include "net/backoff.hpp"
@@ -85,6 +87,11 @@ struct HttpTransportConfig {
     // larger than Axiom's: the response buffers are this large.
     LogApi api = LogApi::axiom;
     std::size_t response_bytes_max = bounds::http_response_bytes_max;
+    // Splunk HEC indexer acknowledgement (net/api_acks.hpp): a 2xx with an
+    // ackId holds the batch until POST /services/collector/ack says true.
+    // Each worker then uses its own channel: the X-Splunk-Request-Channel
+    // GUID of target.extra_headers with shard_index added to its last digits.
+    HecAckConfig hec_ack;
 };
 
 // What TLS did on this transport's connections (tests, benchmarks).
@@ -199,6 +206,21 @@ private:
     void fail_connection(Connection& conn, FailReason reason, std::int64_t now_ns, bool charge_oldest = true);
     void close_when_quiet(Connection& conn, std::int64_t now_ns);
     void settle_if_ready(Slot& slot, std::int64_t now_ns);
+    // The oldest request leaves the connection (answered or given up).
+    void pop_request(Connection& conn);
+    // Posts the send of the connection's next request (requests[sent_count]): a slot or an ack poll.
+    void post_next_send(Connection& conn);
+    // HEC indexer acknowledgement (net/api_acks.hpp, net/http_acks.cpp).
+    // conn.requests holds this in place of a slot index for an ack poll.
+    static constexpr std::uint32_t ack_poll_request = UINT32_MAX;
+    void setup_acks();
+    void hold_for_ack(Connection& conn, std::uint64_t ack_id, std::int64_t now_ns);
+    void settle_held(std::uint32_t slot_index, Verdict verdict, FailReason reason, std::int64_t now_ns);
+    void give_up_lost_acks(std::int64_t now_ns);
+    void start_ack_poll(std::int64_t now_ns);
+    void post_poll_send(Connection& conn);
+    void on_poll_send(Connection& conn, int result, std::int64_t now_ns);
+    void on_poll_answer(Connection& conn, const HttpResponse& response, std::int64_t now_ns);
     [[nodiscard]] std::int64_t backoff_ns(std::uint32_t failures);
     // A connection named by a completion tag: the tags are our own, so the
     // index is always one we gave out.
@@ -228,6 +250,17 @@ private:
     std::unique_ptr<TlsContext> tls_context_;  // https only
     bool ktls_wanted_ = false;                  // until the kernel says it has no TLS ULP
     TlsCounters tls_counters_;
+    // HEC acks: held batches, the poll request (head and body, one in flight), when the next is due.
+    std::unique_ptr<HecAckTable> acks_;
+    std::unique_ptr<RequestHead> poll_head_;
+    std::unique_ptr<char[]> poll_buffer_;
+    std::size_t poll_buffer_bytes_ = 0;
+    const char* poll_data_ = nullptr;
+    std::size_t poll_bytes_ = 0;
+    bool poll_in_flight_ = false;
+    std::uint32_t poll_sends_outstanding_ = 0;  // ack_send SQEs the kernel has not returned
+    std::int64_t next_poll_ns_ = 0;
+    std::unique_ptr<std::uint64_t[]> acked_ids_;  // an ack poll's answer
 };
 
 }  // namespace supervent::net

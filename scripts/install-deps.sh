@@ -13,6 +13,8 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14
   # test peers and tools
   nginx-light curl jq zstd python3 python3-yaml iperf3 wrk python3-prometheus-client systemd util-linux dpkg-dev
+  # e2e.api_otlp_protobuf decodes OTLP protobuf bodies with protoc (test/e2e/otlp_logs.proto)
+  protobuf-compiler
   # e2e.ops_package runs lintian on the .deb (prometheus's promtool, which e2e.ops_metrics runs when
   # present, is left out: ~100 MB and a server of its own)
   lintian

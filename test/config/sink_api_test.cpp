@@ -64,3 +64,23 @@ TEST_CASE("compression gzip and gzip:LEVEL for the APIs without zstd", "[sink_ap
     CHECK_THROWS_WITH(parse_compression("gzip:x"), Contains("from 1 to 9"));
     CHECK_THROWS_WITH(parse_compression("brotli"), Contains("'gzip:LEVEL'"));
 }
+
+TEST_CASE("splunk ack options: true or false and durations in range and only with ack=true", "[sink_api]") {
+    const auto hec = parse_sink_url("splunk+http://hec?ack=true&ack_interval=500ms&ack_timeout=2m");
+    CHECK(hec.api_options.size() == 3);
+    CHECK(parse_sink_url("splunk+http://hec?ack=false").api_options.size() == 1);
+    CHECK_THROWS_WITH(parse_sink_url("splunk+http://hec?ack=yes"), Contains("splunk option ack: expected true or false"));
+    CHECK_THROWS_WITH(parse_sink_url("splunk+http://hec?ack=true&ack_interval=soon"), Contains("ack_interval: 'soon' is not a duration"));
+    CHECK_THROWS_WITH(parse_sink_url("splunk+http://hec?ack=true&ack_interval=1ms"), Contains("outside 10ms to 60s"));
+    CHECK_THROWS_WITH(parse_sink_url("splunk+http://hec?ack=true&ack_timeout=2h"), Contains("outside 1s to 1h"));
+    CHECK_THROWS_WITH(parse_sink_url("splunk+http://hec?ack_interval=1s"), Contains("ack_interval needs ack=true"));
+    CHECK_THROWS_WITH(parse_sink_url("splunk+http://hec?ack=true&ack_interval=5s&ack_timeout=5s"),
+                      Contains("must be longer than ack_interval"));
+}
+
+TEST_CASE("otlp encoding option: json or protobuf", "[sink_api]") {
+    CHECK(parse_sink_url("otlp+http://collector?encoding=protobuf").api_options.size() == 1);
+    CHECK(parse_sink_url("otlp+http://collector?encoding=json").api_options.size() == 1);
+    CHECK_THROWS_WITH(parse_sink_url("otlp+http://collector?encoding=proto"), Contains("expected json or protobuf"));
+    CHECK_THROWS_WITH(parse_sink_url("otlp+http://collector?labels=x"), Contains("otlp sink: unknown option 'labels'; known: encoding"));
+}

@@ -32,7 +32,7 @@ class ApiReceiver:
         check(rc == 0, f"{self.name} exited {rc}")
         with open(self.report_file) as f:
             report = json.load(f)
-        self.h.log(f"{self.name} report: { {k: v for k, v in report.items() if k != 'samples'} }")
+        self.h.log(f"{self.name} report: { {k: v for k, v in report.items() if k not in ('samples', 'records')} }")
         check(report["invalid_requests"] == 0,
               f"{self.name}: {report['invalid_requests']} requests broke the {self.api} format: {report['first_invalid']}")
         return report

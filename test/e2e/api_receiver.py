@@ -13,6 +13,15 @@ as the real API does, partial failures included. Standard library only.
 --throttle-first K  the first K requests are refused whole: Elasticsearch
                   errors:true with every item 429 (es_rejected_execution),
                   the others 429 / 503 as the API would.
+--ack             Splunk HEC indexer acknowledgement as Splunk does it: a
+                  channel header is required (400, code 10 without one), each
+                  event POST's reply carries the channel's next ackId (from 0),
+                  and POST /services/collector/ack {"acks":[…]} answers
+                  {"acks":{"N":true|false}}: true once the batch is "indexed"
+                  (--ack-delay seconds after it came; every --ack-late-every'th
+                  ackId only after --ack-late seconds), and an id answered true
+                  is forgotten. Events count as stored only once indexed: a
+                  receiver stopped earlier loses the rest, as a crashed indexer.
 
 A request that breaks the format is answered 400 and counted in
 invalid_requests with the first problem in first_invalid: the tests assert
@@ -22,12 +31,16 @@ streams and out-of-order entries, label sets).
 """
 
 import argparse
+import codecs
+import os
+import subprocess
 import gzip
 import json
 import re
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 from datetime import datetime, timezone
@@ -39,6 +52,10 @@ ANY_VALUE_KEYS = {"stringValue", "intValue", "doubleValue", "boolValue", "kvlist
 
 class Invalid(Exception):
     pass
+
+
+class ProtobufReply(bytes):
+    """A reply body sent as application/x-protobuf."""
 
 
 def need(condition, message):
@@ -80,11 +97,31 @@ class State:
         self.severity_numbers = set()  # OTLP
         self.messages = set()        # a few messages, for spot checks
         self.lines = []              # the first few events as stored (for the tests' field checks)
+        self.channels = {}           # HEC acks: channel -> {"next": id, "pending": {id: (ready_at, events)}}
+        self.events_indexed_acked = 0  # HEC acks: events of ids already answered true
+        self.ack_polls = 0
+        self.acks_true = 0
+        self.acks_false = 0
+        self.events_received = 0     # HEC acks: taken by an event POST (indexed or not)
+        self.protobuf_requests = 0   # OTLP: application/x-protobuf bodies
+        self.zstd_requests = 0
+        self.records = []            # OTLP with --keep-records: every record as its JSON mapping
+
+    def indexed_events(self):
+        """HEC acks: the events indexed by now (answered true, or ready and not yet asked)."""
+        now = time.monotonic()
+        ready = sum(events for ch in self.channels.values() for ready_at, events in ch["pending"].values() if ready_at <= now)
+        return self.events_indexed_acked + ready
 
     def report(self):
         with self.lock:
+            stored = self.indexed_events() if self.args.ack else self.events_stored
             return {
-                "api": self.args.api, "requests": self.requests, "events": self.events_stored,
+                "protobuf_requests": self.protobuf_requests, "zstd_requests": self.zstd_requests,
+                "records": self.records,
+                "ack_polls": self.ack_polls, "acks_true": self.acks_true, "acks_false": self.acks_false,
+                "channels": len(self.channels), "events_received": self.events_received,
+                "api": self.args.api, "requests": self.requests, "events": stored,
                 "events_refused": self.events_refused, "requests_throttled": self.requests_throttled,
                 "invalid_requests": self.invalid_requests, "gzip_requests": self.gzip_requests, "first_invalid": self.first_invalid,
                 "events_seen": self.event_seen, "label_sets": sorted(self.label_sets),
@@ -211,10 +248,43 @@ def handle_loki(state, path, query, headers, body):
     return 204, None
 
 
+def handle_splunk_ack(state, headers, body):
+    """POST /services/collector/ack: which of the channel's ackIds are indexed."""
+    channel = headers.get("X-Splunk-Request-Channel")
+    if not channel:
+        return 400, {"text": "Data channel is missing", "code": 10}
+    request = json.loads(body)
+    need(set(request) == {"acks"} and isinstance(request["acks"], list) and request["acks"], f"ack query {request!r}"[:200])
+    need(all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in request["acks"]), "acks must be ackIds")
+    need(len(set(request["acks"])) == len(request["acks"]), "an ackId asked twice in one query")
+    now = time.monotonic()
+    answer = {}
+    with state.lock:
+        state.ack_polls += 1
+        known = state.channels.get(channel)
+        if known is None:
+            return 400, {"text": "Invalid data channel", "code": 11}
+        for ack_id in request["acks"]:
+            entry = known["pending"].get(ack_id)
+            done = entry is not None and entry[0] <= now
+            if done:
+                del known["pending"][ack_id]   # Splunk forgets an ackId once it has answered true
+                state.events_indexed_acked += entry[1]
+                state.acks_true += 1
+            else:
+                state.acks_false += 1
+            answer[str(ack_id)] = done
+    return 200, {"acks": answer}
+
+
 def handle_splunk(state, path, query, headers, body):
-    need(path == "/services/collector/event", f"path {path!r} is not /services/collector/event")
     if state.args.token:
         need(headers.get("Authorization") == f"Splunk {state.args.token}", "Authorization must be 'Splunk TOKEN'")
+    if state.args.ack and path == "/services/collector/ack":
+        return handle_splunk_ack(state, headers, body)
+    need(path == "/services/collector/event", f"path {path!r} is not /services/collector/event")
+    if state.args.ack and not headers.get("X-Splunk-Request-Channel"):
+        return 400, {"text": "Data channel is missing", "code": 10}
     need(GUID.match(headers.get("X-Splunk-Request-Channel", "")), "X-Splunk-Request-Channel must be a GUID")
     decoder = json.JSONDecoder()
     text = body.decode("utf-8")
@@ -248,6 +318,15 @@ def handle_splunk(state, path, query, headers, body):
             return 503, {"text": "Server is busy", "code": 9}
         state.events_stored += count
         state.event_seen += count
+        if state.args.ack:
+            channel = state.channels.setdefault(headers["X-Splunk-Request-Channel"], {"next": 0, "pending": {}})
+            ack_id = channel["next"]
+            channel["next"] += 1
+            late = state.args.ack_late_every and (ack_id + 1) % state.args.ack_late_every == 0
+            delay = state.args.ack_late if late else state.args.ack_delay
+            channel["pending"][ack_id] = (time.monotonic() + delay, count)
+            state.events_received += count
+            return 200, {"text": "Success", "code": 0, "ackId": ack_id}
     return 200, {"text": "Success", "code": 0}
 
 
@@ -275,10 +354,102 @@ def check_key_value(kv, depth=0):
     check_any_value(kv["value"], depth)
 
 
+# ---- OTLP protobuf: decoded by protoc against otlp_logs.proto, then checked as its JSON mapping ----
+
+PROTO_DIR = os.path.dirname(os.path.abspath(__file__))
+REPEATED = {"resource_logs", "scope_logs", "log_records", "attributes", "values"}
+INT64_AS_STRING = {"time_unix_nano", "int_value"}   # the JSON mapping writes 64-bit integers as strings
+
+
+def camel(name):
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def parse_text_format(text):
+    """protoc --decode's text format as nested dicts (repeated fields as lists), keys in camelCase."""
+    root = {}
+    stack = [root]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line == "}":
+            stack.pop()
+            continue
+        if line.endswith("{"):
+            name = line[:-1].strip()
+            child = {}
+            if name in REPEATED:
+                stack[-1].setdefault(camel(name), []).append(child)
+            else:
+                stack[-1][camel(name)] = child
+            stack.append(child)
+            continue
+        name, _, value = line.partition(": ")
+        if value.startswith('"'):
+            parsed = codecs.escape_decode(value[1:-1].encode("latin-1"))[0].decode("utf-8")
+        elif value in ("true", "false"):
+            parsed = value == "true"
+        elif name in INT64_AS_STRING:
+            parsed = str(int(value))
+        elif re.match(r"^-?\d+$", value):
+            parsed = int(value)
+        else:
+            parsed = float(value)
+        if name in REPEATED:
+            stack[-1].setdefault(camel(name), []).append(parsed)
+        else:
+            stack[-1][camel(name)] = parsed
+    need(len(stack) == 1, "unbalanced text format from protoc")
+    return root
+
+
+def protoc(message, data, decode=True):
+    argv = ["protoc", f"--proto_path={PROTO_DIR}", "otlp_logs.proto",
+            (f"--decode=supervent.test.otlp.{message}" if decode else f"--encode=supervent.test.otlp.{message}")]
+    result = subprocess.run(argv, input=data, capture_output=True, timeout=30)
+    need(result.returncode == 0, f"protoc could not {'decode' if decode else 'encode'} a {message}: "
+                                 f"{result.stderr.decode(errors='replace')[:300]}")
+    return result.stdout
+
+
+def decode_otlp_protobuf(body):
+    request = parse_text_format(protoc("ExportLogsServiceRequest", body).decode("utf-8"))
+    # An empty repeated field is not on the wire; the JSON form has [] for them.
+    for resource_logs in request.get("resourceLogs", []):
+        resource_logs.setdefault("resource", {}).setdefault("attributes", [])
+        for scope_logs in resource_logs.get("scopeLogs", []):
+            for record in scope_logs.get("logRecords", []):
+                record.setdefault("attributes", [])
+                normalize_lists(record)
+    return request
+
+
+def normalize_lists(value):
+    """An empty kvlist/array AnyValue has no values on the wire; JSON writes {"values":[]}."""
+    if isinstance(value, dict):
+        for key in ("kvlistValue", "arrayValue"):
+            if key in value:
+                value[key].setdefault("values", [])
+        for item in value.values():
+            normalize_lists(item)
+    elif isinstance(value, list):
+        for item in value:
+            normalize_lists(item)
+
+
 def handle_otlp(state, path, query, headers, body):
     need(path == "/v1/logs", f"path {path!r} is not /v1/logs")
-    need(headers.get("Content-Type", "").startswith("application/json"), "Content-Type must be application/json")
-    request = json.loads(body)
+    content_type = headers.get("Content-Type", "")
+    protobuf = content_type.startswith("application/x-protobuf")
+    need(protobuf or content_type.startswith("application/json"), "Content-Type must be application/json or application/x-protobuf")
+    if protobuf:
+        with state.lock:
+            state.protobuf_requests += 1
+        request = decode_otlp_protobuf(body)
+    else:
+        request = json.loads(body)
     need(set(request) == {"resourceLogs"}, f"top level keys {sorted(request)}")
     count = 0
     for resource_logs in request["resourceLogs"]:
@@ -306,6 +477,8 @@ def handle_otlp(state, path, query, headers, body):
                 need(any(kv["key"] == "event_type" for kv in record["attributes"]), "attributes need event_type")
                 with state.lock:
                     state.severity_numbers.add(record["severityNumber"])
+                    if state.args.keep_records:
+                        state.records.append({**record, "service": service[0]["value"]["stringValue"]})
                 remember(state, record)
                 count += 1
     need(count > 0, "no log records")
@@ -324,6 +497,10 @@ def handle_otlp(state, path, query, headers, body):
             state.event_seen += count
         state.events_stored += count - refused
         state.events_refused += refused
+    if protobuf:
+        # ExportLogsServiceResponse in the request's encoding.
+        text = f'partial_success {{ rejected_log_records: {refused} error_message: "some records refused" }}' if refused else ""
+        return 200, ProtobufReply(protoc("ExportLogsServiceResponse", text.encode(), decode=False))
     if refused:
         return 200, {"partialSuccess": {"rejectedLogRecords": str(refused), "errorMessage": "some records refused"}}
     return 200, {}
@@ -364,10 +541,11 @@ def make_handler(state):
             pass
 
         def answer(self, status, reply):
-            data = b"" if reply is None else json.dumps(reply).encode()
+            protobuf = isinstance(reply, ProtobufReply)
+            data = b"" if reply is None else bytes(reply) if protobuf else json.dumps(reply).encode()
             self.send_response(status)
             if reply is not None:
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "application/x-protobuf" if protobuf else "application/json")
             if status != 204:
                 self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -386,7 +564,14 @@ def make_handler(state):
             url = urlsplit(self.path)
             try:
                 encoding = self.headers.get("Content-Encoding")
-                need(encoding in (None, "identity", "gzip"), f"Content-Encoding {encoding} not expected")
+                need(encoding in (None, "identity", "gzip", "zstd"), f"Content-Encoding {encoding} not expected")
+                if encoding == "zstd":
+                    need(state.args.api == "otlp", "only the OTLP preset may send zstd")
+                    inflated = subprocess.run(["zstd", "-d", "-c", "-q"], input=body, capture_output=True, timeout=30)
+                    need(inflated.returncode == 0, f"zstd -d failed: {inflated.stderr[:200]!r}")
+                    body = inflated.stdout
+                    with state.lock:
+                        state.zstd_requests += 1
                 if encoding == "gzip":
                     body = gzip.decompress(body)  # a gzip member (or several) with a valid trailer
                     with state.lock:
@@ -415,18 +600,29 @@ def main():
     parser.add_argument("--sourcetype", default="_json")
     parser.add_argument("--reject-every", type=int, default=0)
     parser.add_argument("--throttle-first", type=int, default=0)
+    parser.add_argument("--keep-records", action="store_true")
+    parser.add_argument("--tls-cert", default="")   # serve HTTPS with this certificate (PEM) and --tls-key
+    parser.add_argument("--tls-key", default="")
+    parser.add_argument("--ack", action="store_true")
+    parser.add_argument("--ack-delay", type=float, default=0.3)
+    parser.add_argument("--ack-late-every", type=int, default=0)
+    parser.add_argument("--ack-late", type=float, default=3.0)
     args = parser.parse_args()
     state = State(args)
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    if args.tls_cert:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
 
     def stop(_signum, _frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
-    import os
     os.replace(args.port_file + ".tmp", args.port_file)
     server.serve_forever()
     with open(args.report, "w") as f:
