@@ -11,7 +11,7 @@
 namespace supervent::core {
 
 // The farthest any writer here (or a fragment copy) stores past its end.
-inline constexpr std::size_t spill_bytes_max = 32;
+inline constexpr std::size_t spill_bytes_max = 64;  // the AVX-512 serializer's 64-byte chunks
 
 namespace detail {
 

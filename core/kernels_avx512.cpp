@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "core/kernels.hpp"
+#include "core/serialize.hpp"
 
 namespace supervent::core {
 namespace {
@@ -69,8 +70,15 @@ SUPERVENT_AVX512 void fill_keyed_avx512(const std::uint64_t* keys, std::size_t c
     }
 }
 
+// The serializer in 64-byte chunks: most fragments and texts are one chunk,
+// a user agent two instead of four or five.
+SUPERVENT_AVX512 char* serialize_avx512(const SerializePlan& plan, std::uint32_t count, char* out,
+                                        std::uint32_t* event_ends, const char* base) {
+    return serialize_planned<64>(plan, count, out, event_ends, base);
+}
+
 constexpr Kernels avx512_set{"avx512", sample_alias_avx512, sample_buckets_avx512,
-                             fill_keyed_avx512};
+                             fill_keyed_avx512, serialize_avx512};
 
 }  // namespace
 
