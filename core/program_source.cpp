@@ -341,7 +341,14 @@ void ProgramSource::plan_puts() {
         }
         planned_puts_.push_back(planned);
     }
-    for (const Shape& shape : p.shapes) planned_shapes_.push_back({planned_puts_.data() + shape.first_put, shape.put_count});
+    for (const Shape& shape : p.shapes) {
+        // ProgramBuilder::end_shape closes every shape with a literal-only put: its tail.
+        const PlannedPut* first = planned_puts_.data() + shape.first_put;
+        const bool closed = shape.put_count > 0 && first[shape.put_count - 1].kind == PutKind::literal_only;
+        const PlannedPut* last = closed ? first + shape.put_count - 1 : nullptr;
+        planned_shapes_.push_back({first, shape.put_count - (closed ? 1u : 0u), closed ? last->literal : p.pool.data(),
+                                   closed ? last->literal_bytes : 0u});
+    }
     plan_.pool = p.pool.data();
     plan_.shapes = planned_shapes_.data();
     plan_.shape_column = p.shape_column < 0 ? nullptr : column(static_cast<std::uint32_t>(p.shape_column));

@@ -34,7 +34,11 @@ struct PlannedPut {
 
 struct PlannedShape {
     const PlannedPut* first = nullptr;
-    std::uint32_t count = 0;
+    std::uint32_t count = 0;  // puts before the tail
+    // The shape's closing literal ("}}\n"), copied after the puts without a
+    // dispatch of its own.
+    const char* tail = nullptr;
+    std::uint32_t tail_bytes = 0;
 };
 
 struct SerializePlan {
@@ -82,6 +86,10 @@ inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 template <std::size_t Chunk>
 [[gnu::always_inline]] inline char* put_value(const PlannedPut& op, const char* pool, std::uint32_t event, char* out) {
     const std::uint64_t value = op.column[event];
+    if (op.kind == PutKind::text) [[likely]] {  // most puts: one predictable branch instead of the jump table
+        const TextEntry t = op.entries[value];
+        return copy_chunks<Chunk>(out, pool + t.offset, t.bytes);
+    }
     switch (op.kind) {
         case PutKind::literal_only:
             return out;
@@ -139,6 +147,7 @@ template <std::size_t Chunk>
             out = serialize_detail::copy_chunks<Chunk>(out, op->literal, op->literal_bytes);
             out = serialize_detail::put_value<Chunk>(*op, pool, e, out);
         }
+        out = serialize_detail::copy_chunks<Chunk>(out, shape.tail, shape.tail_bytes);
         if (event_ends) event_ends[e] = static_cast<std::uint32_t>(out - base);
     }
     return out;

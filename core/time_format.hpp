@@ -150,8 +150,11 @@ inline char* TimeFormat::write(char* out, std::int64_t time_ns, TimeFormatCache&
     if (t.second != cache.second) [[unlikely]] render_second(t.second, cache);
     std::memcpy(out, cache.text, 32);  // most texts are one chunk
     for (std::uint32_t i = 32; i < cache.text_bytes; i += 32) std::memcpy(out + i, cache.text + i, 32);
-    for (std::uint32_t i = 0; i < cache.patch_count; ++i) {
-        write_subsecond(out + cache.patches[i].offset_bytes, t.nanosecond, cache.patches[i].digits);
+    if (cache.patch_count > 0) {  // one sub-second piece is the rule; none (or more) the exception
+        write_subsecond(out + cache.patches[0].offset_bytes, t.nanosecond, cache.patches[0].digits);
+        for (std::uint32_t i = 1; i < cache.patch_count; ++i) {
+            write_subsecond(out + cache.patches[i].offset_bytes, t.nanosecond, cache.patches[i].digits);
+        }
     }
     return out + cache.text_bytes;
 }
