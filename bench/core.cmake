@@ -3,7 +3,7 @@
 if(NOT TARGET supervent_alloc_counter)
   add_subdirectory(${PROJECT_SOURCE_DIR}/test/common ${PROJECT_BINARY_DIR}/test/common)
 endif()
-add_executable(supervent-bench-core ${CMAKE_CURRENT_LIST_DIR}/core_bench.cpp)
+add_executable(supervent-bench-core ${CMAKE_CURRENT_LIST_DIR}/core_bench.cpp ${CMAKE_CURRENT_LIST_DIR}/web_access_peer.cpp)
 target_link_libraries(supervent-bench-core PRIVATE supervent_core supervent_alloc_counter)
 # Root event timelines (backfill patterns): ns per event for each pattern.
 add_executable(supervent-bench-timeline ${CMAKE_CURRENT_LIST_DIR}/timeline_bench.cpp)

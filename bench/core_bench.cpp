@@ -2,7 +2,13 @@
 // scenario on one core, side by side with memcpy of the same bytes, and the
 // heap allocations per batch after warm-up (must be 0).
 //
-// usage: supervent-bench-core [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N] [--span-ns NS]
+// The peer (row "peer") is a plain-C serializer of the same event shape
+// written for this one schema (bench/web_access_peer.cpp): what a competent C
+// programmer would write by hand, with no SIMD and no sprintf in its loop.
+// Below the table, each kernel's events/s as a ratio to the peer's in the
+// same window and run: the engine's own target is about 1.25x (issue 21).
+//
+// usage: supervent-bench-core [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N] [--span-ns NS] [--peer 1]
 #include <algorithm>
 #include <ctime>
 #include <cstdio>
@@ -17,6 +23,7 @@
 #include "core/kernels.hpp"
 #include "core/program_source.hpp"
 #include "core/scenarios.hpp"
+#include "bench/web_access_peer.hpp"
 #include "test/common/alloc_counter.hpp"
 
 namespace {
@@ -30,6 +37,7 @@ struct Options {
     std::uint32_t dump_events = 0;  // --dump N: print N events and exit
     std::int32_t run_batches = -1;  // --run-batches N: N untimed live batches, for callgrind
     std::int64_t span_ns = 400'000;  // --span-ns NS: time span of each --run-batches batch (3600000000000: backfill)
+    bool peer = false;  // --peer 1: --run-batches runs the plain-C peer instead of the engine
 };
 
 struct Row {
@@ -60,13 +68,14 @@ double memcpy_seconds(const std::vector<char>& from, std::vector<char>& to, std:
     return cpu_now_s() - start;
 }
 
-Row measure(const core::Kernels& kernels, const Options& o, std::string window, std::int64_t batch_span_ns) {
-    core::ProgramSource source(core::web_access_program(), core::SourceIdentity{42, 0, 1}, o.batch_events, kernels);
-    std::vector<char> out(std::size_t{o.batch_events} * source.event_bytes_max());
+// Times batches from `next_batch(t_ns, span_ns)` (returns the bytes it wrote into `out`).
+template <typename NextBatch>
+Row measure_batches(std::string kernel, std::string window, const Options& o, std::int64_t batch_span_ns,
+                    std::vector<char>& out, NextBatch&& write_batch) {
     std::vector<char> copy(out.size());
     std::int64_t t_ns = 1'795'000'000'000'000'000;  // late 2026
     auto next_batch = [&] {
-        const std::size_t n = source.write_ndjson(o.batch_events, {t_ns, t_ns + batch_span_ns}, out);
+        const std::size_t n = write_batch(t_ns, batch_span_ns);
         t_ns += batch_span_ns;
         return n;
     };
@@ -100,7 +109,7 @@ Row measure(const core::Kernels& kernels, const Options& o, std::string window, 
     const std::uint64_t allocations = test::heap_allocations() - allocations_before;
 
     Row r;
-    r.kernel = std::string(kernels.name);
+    r.kernel = std::move(kernel);
     r.window = std::move(window);
     r.events_per_s = o.batch_events / batch_s;
     r.bytes_per_s = static_cast<double>(bytes) / batch_s;
@@ -110,7 +119,32 @@ Row measure(const core::Kernels& kernels, const Options& o, std::string window, 
     return r;
 }
 
+Row measure(const core::Kernels& kernels, const Options& o, std::string window, std::int64_t batch_span_ns) {
+    core::ProgramSource source(core::web_access_program(), core::SourceIdentity{42, 0, 1}, o.batch_events, kernels);
+    std::vector<char> out(std::size_t{o.batch_events} * source.event_bytes_max());
+    return measure_batches(std::string(kernels.name), std::move(window), o, batch_span_ns, out,
+                           [&](std::int64_t t_ns, std::int64_t span_ns) {
+                               return source.write_ndjson(o.batch_events, {t_ns, t_ns + span_ns}, out);
+                           });
+}
+
+// The plain-C fixed-schema serializer (bench/web_access_peer.cpp), measured the same way.
+Row measure_peer(const Options& o, std::string window, std::int64_t batch_span_ns) {
+    bench::PlainCPeer peer;
+    std::vector<char> out(std::size_t{o.batch_events} * bench::PlainCPeer::event_bytes_max);
+    return measure_batches("peer", std::move(window), o, batch_span_ns, out, [&](std::int64_t t_ns, std::int64_t span_ns) {
+        return peer.write_batch(o.batch_events, t_ns, t_ns + span_ns, out.data());
+    });
+}
+
 int dump(const Options& o) {
+    if (o.peer) {
+        bench::PlainCPeer peer;
+        std::vector<char> out(std::size_t{o.dump_events} * bench::PlainCPeer::event_bytes_max);
+        const std::int64_t begin_ns = 1'795'000'000'000'000'000;
+        std::fwrite(out.data(), 1, peer.write_batch(o.dump_events, begin_ns, begin_ns + 1'000'000'000, out.data()), stdout);
+        return 0;
+    }
     const auto source = core::make_builtin_source(o.scenario, core::SourceIdentity{42, 0, 1}, o.dump_events);
     std::vector<char> out(std::size_t{o.dump_events} * source->event_bytes_max());
     const std::int64_t begin_ns = 1'795'000'000'000'000'000;
@@ -122,6 +156,17 @@ int dump(const Options& o) {
 // For instruction counts: the difference between two runs with different N
 // is the cost of the extra batches alone, without start-up.
 int run_batches(const Options& o) {
+    if (o.peer) {
+        bench::PlainCPeer peer;
+        std::vector<char> out(std::size_t{o.batch_events} * bench::PlainCPeer::event_bytes_max);
+        std::int64_t t_ns = 1'795'000'000'000'000'000;
+        std::size_t bytes = 0;
+        for (std::int32_t i = 0; i < o.run_batches; ++i, t_ns += o.span_ns) {
+            bytes += peer.write_batch(o.batch_events, t_ns, t_ns + o.span_ns, out.data());
+        }
+        std::printf("%zu bytes\n", bytes);
+        return 0;
+    }
     const auto source = core::make_builtin_source(o.scenario, core::SourceIdentity{42, 0, 1}, o.batch_events);
     std::vector<char> out(std::size_t{o.batch_events} * source->event_bytes_max());
     std::int64_t t_ns = 1'795'000'000'000'000'000;
@@ -143,9 +188,10 @@ Options parse(int argc, char** argv) {
         else if (flag == "--scenario") o.scenario = argv[i + 1];
         else if (flag == "--run-batches") o.run_batches = static_cast<std::int32_t>(std::strtol(argv[i + 1], nullptr, 10));
         else if (flag == "--span-ns") o.span_ns = std::strtoll(argv[i + 1], nullptr, 10);
+        else if (flag == "--peer") o.peer = std::string_view(argv[i + 1]) == "1";
         else if (flag == "--dump") o.dump_events = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
         else {
-            std::fprintf(stderr, "usage: %s [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N] [--span-ns NS]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--scenario NAME] [--batch N] [--seconds S] [--dump N] [--run-batches N] [--span-ns NS] [--peer 1]\n", argv[0]);
             std::exit(2);
         }
     }
@@ -172,6 +218,8 @@ int main(int argc, char** argv) {
         rows.push_back(measure(*k, o, "live", 400'000));
         rows.push_back(measure(*k, o, "backfill", 3'600'000'000'000));
     }
+    rows.push_back(measure_peer(o, "live", 400'000));
+    rows.push_back(measure_peer(o, "backfill", 3'600'000'000'000));
     std::printf("scenario %s, batch %u events, one core, best of 4 rounds in %.1f CPU s per row\n\n", o.scenario.c_str(), o.batch_events,
                 o.seconds);
     std::printf("| kernel | window   | events/s (M) | bytes/s (GB) | B/event | time vs memcpy | allocs/batch |\n");
@@ -180,6 +228,14 @@ int main(int argc, char** argv) {
         std::printf("| %-6s | %-8s | %12.2f | %12.2f | %7.1f | %13.1fx | %12.2f |\n", r.kernel.c_str(), r.window.c_str(),
                     r.events_per_s / 1e6, r.bytes_per_s / 1e9, r.bytes_per_event, r.memcpy_ratio,
                     r.allocations_per_batch);
+    }
+    // Engine / peer in the same window, same run (the peer rows are the last two).
+    const Row& peer_live = rows[rows.size() - 2];
+    const Row& peer_backfill = rows.back();
+    std::printf("\n| kernel | live / peer | backfill / peer |\n|--------|------------:|----------------:|\n");
+    for (std::size_t i = 0; i + 2 < rows.size(); i += 2) {
+        std::printf("| %-6s | %10.2fx | %14.2fx |\n", rows[i].kernel.c_str(), rows[i].events_per_s / peer_live.events_per_s,
+                    rows[i + 1].events_per_s / peer_backfill.events_per_s);
     }
     return 0;
 }

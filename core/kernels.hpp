@@ -2,7 +2,8 @@
 // The column kernels of the generator: the only code that touches every
 // event's random words. One scalar reference plus SIMD variants behind one
 // table of function pointers, chosen once at start-up (one indirect call per
-// column per block, never per event). Every variant must produce exactly the
+// column per block, never per event), and the serializer loop compiled
+// for each set's vector width. Every variant must produce exactly the
 // reference's output; test/core/kernels_test.cpp checks it.
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,8 @@
 #include "core/rng.hpp"
 
 namespace supervent::core {
+
+struct SerializePlan;  // core/serialize.hpp
 
 // Walker/Vose alias table: a weighted choice from one random word.
 // index = hi32(word) * count >> 32; keep it if lo32(word) < threshold[index],
@@ -44,6 +47,10 @@ struct Kernels {
     // `count` events (a multiple of rng_lanes). SIMD sets build the 64x64->128
     // product from four 32x32->64 ones.
     void (*fill_keyed)(const std::uint64_t* keys, std::size_t count, std::uint64_t draw, std::uint64_t* out);
+    // Serializes a block's `count` events (core/serialize.hpp), compiled for
+    // the set's vector width: its fixed fragment copies are that wide.
+    char* (*serialize)(const SerializePlan& plan, std::uint32_t count, char* out, std::uint32_t* event_ends,
+                       const char* base);
 };
 
 [[nodiscard]] const Kernels& scalar_kernels();

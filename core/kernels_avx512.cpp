@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "core/kernels.hpp"
+#include "core/serialize.hpp"
 
 namespace supervent::core {
 namespace {
@@ -24,8 +25,40 @@ SUPERVENT_AVX512 inline __m512i alias_avx512(__m512i raw, const AliasView& t) {
     return _mm512_mask_blend_epi64(_mm512_cmplt_epu64_mask(coin, keep_below), other, index);
 }
 
+// A table of at most 16 entries held in two registers: a lane's entry is a
+// permute (one instruction) instead of a gather (many uops on every x86 that
+// has them). Most choices are that small (protocols, statuses, agents).
+struct SmallAlias {
+    __m512i count, threshold, alias;
+};
+
+SUPERVENT_AVX512 inline SmallAlias small_alias(const AliasView& t) {
+    const auto present = static_cast<__mmask16>((1u << t.count) - 1);
+    return {_mm512_set1_epi64(t.count), _mm512_maskz_loadu_epi32(present, t.threshold),
+            _mm512_maskz_loadu_epi32(present, t.alias)};
+}
+
+SUPERVENT_AVX512 inline __m512i alias_small_avx512(__m512i raw, const SmallAlias& t) {
+    const __m512i low32 = _mm512_set1_epi64(0xFFFF'FFFFll);
+    const __m512i index = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(raw, 32), t.count), 32);
+    const __m512i coin = _mm512_and_si512(raw, low32);
+    // index < 16 sits in each lane's low half (its high half is 0, picking entry 0 there): keep the low half.
+    const __m512i keep_below = _mm512_and_si512(_mm512_permutexvar_epi32(index, t.threshold), low32);
+    const __m512i other = _mm512_and_si512(_mm512_permutexvar_epi32(index, t.alias), low32);
+    return _mm512_mask_blend_epi64(_mm512_cmplt_epu64_mask(coin, keep_below), other, index);
+}
+
+constexpr std::uint32_t small_alias_max = 16;
+
 SUPERVENT_AVX512 void sample_alias_avx512(const std::uint64_t* raw, std::size_t count, AliasView table,
                                           std::uint64_t* out) {
+    if (table.count <= small_alias_max) {
+        const SmallAlias small = small_alias(table);
+        for (std::size_t i = 0; i < count; i += rng_lanes) {
+            _mm512_storeu_si512(out + i, alias_small_avx512(_mm512_loadu_si512(raw + i), small));
+        }
+        return;
+    }
     for (std::size_t i = 0; i < count; i += rng_lanes) {
         _mm512_storeu_si512(out + i, alias_avx512(_mm512_loadu_si512(raw + i), table));
     }
@@ -33,6 +66,22 @@ SUPERVENT_AVX512 void sample_alias_avx512(const std::uint64_t* raw, std::size_t 
 
 SUPERVENT_AVX512 void sample_buckets_avx512(const std::uint64_t* raw_pick, const std::uint64_t* raw_value,
                                             std::size_t count, BucketView b, std::uint64_t* out) {
+    if (b.pick.count <= rng_lanes) {  // a few buckets (sizes, latencies, private ranges): permutes, no gathers
+        const SmallAlias pick = small_alias(b.pick);
+        const auto present = static_cast<__mmask8>((1u << b.pick.count) - 1);
+        const __m512i lo_table = _mm512_maskz_loadu_epi64(present, b.lo);
+        const __m512i span_table = _mm512_maskz_loadu_epi64(present, b.span);
+        for (std::size_t i = 0; i < count; i += rng_lanes) {
+            const __m512i bucket = alias_small_avx512(_mm512_loadu_si512(raw_pick + i), pick);
+            const __m512i lo = _mm512_permutexvar_epi64(bucket, lo_table);
+            const __m512i span = _mm512_permutexvar_epi64(bucket, span_table);
+            const __m512i high = _mm512_srli_epi64(_mm512_loadu_si512(raw_value + i), 32);
+            const __m512i scaled = _mm512_srli_epi64(_mm512_mul_epu32(high, span), 32);
+            const __mmask8 full = _mm512_cmpeq_epi64_mask(span, _mm512_setzero_si512());
+            _mm512_storeu_si512(out + i, _mm512_add_epi64(lo, _mm512_mask_blend_epi64(full, scaled, high)));
+        }
+        return;
+    }
     for (std::size_t i = 0; i < count; i += rng_lanes) {
         const __m512i bucket = alias_avx512(_mm512_loadu_si512(raw_pick + i), b.pick);
         const __m512i lo = _mm512_i64gather_epi64(bucket, b.lo, 8);
@@ -69,8 +118,15 @@ SUPERVENT_AVX512 void fill_keyed_avx512(const std::uint64_t* keys, std::size_t c
     }
 }
 
+// The serializer in 64-byte chunks: most fragments and texts are one chunk,
+// a user agent two instead of four or five.
+SUPERVENT_AVX512 char* serialize_avx512(const SerializePlan& plan, std::uint32_t count, char* out,
+                                        std::uint32_t* event_ends, const char* base) {
+    return serialize_planned<64>(plan, count, out, event_ends, base);
+}
+
 constexpr Kernels avx512_set{"avx512", sample_alias_avx512, sample_buckets_avx512,
-                             fill_keyed_avx512};
+                             fill_keyed_avx512, serialize_avx512};
 
 }  // namespace
 

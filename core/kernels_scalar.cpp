@@ -6,6 +6,7 @@
 
 #include "core/event_key.hpp"
 #include "core/kernels.hpp"
+#include "core/serialize.hpp"
 
 namespace supervent::core {
 namespace {
@@ -29,8 +30,14 @@ void fill_keyed_scalar(const std::uint64_t* __restrict keys, std::size_t count, 
     for (std::size_t i = 0; i < count; ++i) out[i] = keyed_word(keys[i], draw);
 }
 
+// Baseline x86-64: a 32-byte chunk is two SSE moves.
+char* serialize_scalar(const SerializePlan& plan, std::uint32_t count, char* out, std::uint32_t* event_ends,
+                       const char* base) {
+    return serialize_planned<32>(plan, count, out, event_ends, base);
+}
+
 constexpr Kernels scalar_set{"scalar", sample_alias_scalar, sample_buckets_scalar,
-                             fill_keyed_scalar};
+                             fill_keyed_scalar, serialize_scalar};
 
 }  // namespace
 

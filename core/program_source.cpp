@@ -93,6 +93,7 @@ ProgramSource::ProgramSource(std::shared_ptr<const Program> program, const Sourc
     member_keys_.resize(program_->pooled_draws.empty() ? 0 : block_stride_);
     entity_draws_ = entity_draws_of(*program_);
     assert(!program_->shapes.empty());
+    plan_puts();
 }
 
 std::size_t ProgramSource::write_ndjson(std::uint32_t count, TimeRange times, std::span<char> out) {
@@ -133,10 +134,7 @@ std::size_t ProgramSource::write_batch(std::uint32_t count, EventClock& clock, c
         } else {
             generate_block(n, clock, nullptr);
         }
-        for (std::uint32_t e = 0; e < n; ++e) {
-            p = serialize_event(e, p);
-            if (event_ends) event_ends[done + e] = static_cast<std::uint32_t>(p - out.data());
-        }
+        p = kernels_.serialize(plan_, n, p, event_ends ? event_ends + done : nullptr, out.data());
         done += n;
     }
     return static_cast<std::size_t>(p - out.data());
@@ -300,8 +298,9 @@ void ProgramSource::fill_pooled_words() {
 }
 
 void ProgramSource::fill_combine(const CombineSpec& spec, std::uint64_t* out) {
-    std::fill(out, out + block_padded_, 0);
-    for (std::size_t k = 0; k < spec.columns.size(); ++k) {
+    // The first input is the leading digit: start from it rather than from zeros.
+    std::copy(column(spec.columns[0]), column(spec.columns[0]) + block_padded_, out);
+    for (std::size_t k = 1; k < spec.columns.size(); ++k) {
         const std::uint64_t* in = column(spec.columns[k]);
         const std::uint64_t radix = spec.radices[k];
         for (std::uint32_t i = 0; i < block_padded_; ++i) out[i] = out[i] * radix + in[i];
@@ -319,88 +318,40 @@ void ProgramSource::fill_sequence(const GenOp& op, std::uint32_t count, std::uin
     }
 }
 
-namespace {
-
-char* write_int(char* out, std::int64_t v) {
-    if (v < 0) *out++ = '-';
-    return write_uint(out, v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v));
-}
-
-char* write_fixed(char* out, std::int64_t v, std::uint32_t scale) {
-    if (v < 0) *out++ = '-';
-    const std::uint64_t magnitude = v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-    const std::uint64_t unit = detail::powers_of_10[scale];
-    out = write_uint(out, magnitude / unit);
-    *out++ = '.';
-    write_padded(out, magnitude % unit, scale);
-    return out + scale;
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    const std::int64_t q = a / b;
-    return q - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
-}
-
-}  // namespace
-
-char* ProgramSource::put_value(const PutOp& op, std::uint32_t event, char* out) {
+// Resolves every put once, so the serializer reads a put's value, table and
+// cache through pointers instead of program tables.
+void ProgramSource::plan_puts() {
     const Program& p = *program_;
-    const std::uint64_t value = columns_[std::size_t{op.column} * block_stride_ + event];
-    switch (op.kind) {
-        case PutKind::literal_only:
-            return out;
-        case PutKind::text: {
-            const TextEntry& t = p.text_entries[p.text_tables[op.table].first_entry + value];
-            return copy_spilling(out, p.pool.data() + t.offset, t.bytes);
+    planned_puts_.reserve(p.puts.size());
+    for (const PutOp& op : p.puts) {
+        PlannedPut planned;
+        planned.literal = p.pool.data() + op.literal_offset;
+        planned.literal_bytes = op.literal_bytes;
+        planned.kind = op.kind;
+        planned.scale = op.scale;
+        planned.column = column(op.column);
+        // Only the kinds that read two columns have a second one.
+        const bool two_columns = op.kind == PutKind::uuid || op.kind == PutKind::hex || op.kind == PutKind::base62 ||
+                                 op.kind == PutKind::ipv6;
+        planned.column2 = two_columns ? column(op.column + 1u) : nullptr;
+        if (op.kind == PutKind::text) planned.entries = p.text_entries.data() + p.text_tables[op.table].first_entry;
+        if (op.kind == PutKind::time) {
+            planned.time = &p.time_formats[op.table];
+            planned.cache = &time_caches_[op.table];
         }
-        case PutKind::uint_decimal:
-            return write_uint(out, value);
-        case PutKind::int_decimal:
-            return write_int(out, static_cast<std::int64_t>(value));
-        case PutKind::fixed_decimal:
-            return write_fixed(out, static_cast<std::int64_t>(value), op.scale);
-        case PutKind::ipv4:
-            return write_ipv4(out, static_cast<std::uint32_t>(value));
-        case PutKind::uuid:
-            write_uuid(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
-            return out + 36;
-        case PutKind::hex: {
-            alignas(32) char hex[64];
-            write_hex_32(hex, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
-            return copy_spilling(out, hex, op.scale);
-        }
-        case PutKind::base62:
-            return write_base62(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event], op.scale);
-        case PutKind::ipv6:
-            return write_ipv6(out, value, columns_[std::size_t{op.column + 1u} * block_stride_ + event]);
-        case PutKind::time:
-            return p.time_formats[op.table].write(out, static_cast<std::int64_t>(value), time_caches_[op.table]);
-        case PutKind::span_hex: {
-            if (value == 0) return out;
-            alignas(32) char hex[64];
-            write_hex_32(hex, value, 0);
-            std::memcpy(out, hex, 16);
-            return out + 16;
-        }
-        case PutKind::epoch:
-            return write_int(out, floor_div(static_cast<std::int64_t>(value),
-                                            static_cast<std::int64_t>(detail::powers_of_10[9 - op.scale])));
+        planned_puts_.push_back(planned);
     }
-    return out;
-}
-
-char* ProgramSource::serialize_event(std::uint32_t event, char* out) {
-    const Program& p = *program_;
-    const std::size_t shape_index =
-        p.shape_column < 0 ? 0 : columns_[static_cast<std::size_t>(p.shape_column) * block_stride_ + event];
-    const Shape shape = p.shapes[shape_index];
-    const char* pool = p.pool.data();
-    const PutOp* op = p.puts.data() + shape.first_put;
-    for (const PutOp* end = op + shape.put_count; op != end; ++op) {
-        out = copy_spilling(out, pool + op->literal_offset, op->literal_bytes);
-        out = put_value(*op, event, out);
+    for (const Shape& shape : p.shapes) {
+        // ProgramBuilder::end_shape closes every shape with a literal-only put: its tail.
+        const PlannedPut* first = planned_puts_.data() + shape.first_put;
+        const bool closed = shape.put_count > 0 && first[shape.put_count - 1].kind == PutKind::literal_only;
+        const PlannedPut* last = closed ? first + shape.put_count - 1 : nullptr;
+        planned_shapes_.push_back({first, shape.put_count - (closed ? 1u : 0u), closed ? last->literal : p.pool.data(),
+                                   closed ? last->literal_bytes : 0u});
     }
-    return out;
+    plan_.pool = p.pool.data();
+    plan_.shapes = planned_shapes_.data();
+    plan_.shape_column = p.shape_column < 0 ? nullptr : column(static_cast<std::uint32_t>(p.shape_column));
 }
 
 }  // namespace supervent::core

@@ -8,6 +8,7 @@
 #include "core/kernels.hpp"
 #include "core/program.hpp"
 #include "core/rng.hpp"
+#include "core/serialize.hpp"
 #include "core/event_key.hpp"
 
 namespace supervent::core {
@@ -69,6 +70,9 @@ public:
     [[nodiscard]] std::size_t write_events(std::uint32_t count, const EventInputs& inputs, std::span<char> out,
                                            std::uint32_t* event_ends = nullptr);
     [[nodiscard]] const Program& program() const { return *program_; }
+    // The plan points into this object's columns and caches.
+    ProgramSource(const ProgramSource&) = delete;
+    ProgramSource& operator=(const ProgramSource&) = delete;
 
 private:
     [[nodiscard]] std::size_t write_batch(std::uint32_t count, EventClock& clock, const EventInputs* inputs,
@@ -76,9 +80,7 @@ private:
     // `inputs`, when given, points at this block's first event.
     void generate_block(std::uint32_t count, EventClock& clock, const EventInputs* inputs);
     void generate_column(const GenOp& op, std::uint32_t count, EventClock& clock, const EventInputs* inputs);
-    [[nodiscard]] char* serialize_event(std::uint32_t event, char* out);
-    // Inlined into serialize_event: a call per field would cost more than most fields.
-    [[nodiscard, gnu::always_inline]] inline char* put_value(const PutOp& op, std::uint32_t event, char* out);
+    void plan_puts();
     void fill_sequence(const GenOp& op, std::uint32_t count, std::uint64_t* out);
     void fill_keyed_words(const EventInputs* inputs);
     void fill_pooled_words();
@@ -111,6 +113,10 @@ private:
     std::vector<std::uint64_t> member_keys_;      // one pooled op's member keys, reused
     std::uint32_t shard_index_;
     std::uint32_t shard_count_;
+    // Program::puts resolved against this source's columns and caches (core/serialize.hpp).
+    std::vector<PlannedPut> planned_puts_;
+    std::vector<PlannedShape> planned_shapes_;
+    SerializePlan plan_;
 };
 
 }  // namespace supervent::core

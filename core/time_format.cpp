@@ -50,11 +50,6 @@ void append_2(char*& p, std::uint32_t v) {
     p += 2;
 }
 
-void append_subsecond(char* out, std::uint32_t nanosecond, std::uint32_t digits) {
-    write_3_digits(out, nanosecond / 1'000'000);
-    if (digits >= 6) write_3_digits(out + 3, nanosecond / 1000 % 1000);
-    if (digits >= 9) write_3_digits(out + 6, nanosecond % 1000);
-}
 
 // "+hhmm" or "+hh:mm" for an offset in seconds (seconds of an offset, which
 // only pre-1900 local mean times have, are dropped as strftime does).
@@ -259,14 +254,5 @@ void TimeFormat::render_text(std::int64_t second, std::uint32_t sod, TimeFormatC
     assert(cache.text_bytes <= bytes_max_);
 }
 
-char* TimeFormat::write(char* out, std::int64_t time_ns, TimeFormatCache& cache) const {
-    const SplitTime t = split_time(time_ns);
-    if (t.second != cache.second) render_second(t.second, cache);
-    for (std::uint32_t i = 0; i < cache.text_bytes; i += 32) std::memcpy(out + i, cache.text + i, 32);
-    for (std::uint32_t i = 0; i < cache.patch_count; ++i) {
-        append_subsecond(out + cache.patches[i].offset_bytes, t.nanosecond, cache.patches[i].digits);
-    }
-    return out + cache.text_bytes;
-}
 
 }  // namespace supervent::core

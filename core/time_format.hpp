@@ -15,12 +15,14 @@
 // whatever the zone, so "%Y-%m-%dT%H:%M:%S.%LZ" never lies.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/digits.hpp"
 #include "core/escape.hpp"
 
 namespace supervent::core {
@@ -63,8 +65,8 @@ struct TimeFormatCache {
     std::uint32_t clock_patch_count = 0;
     std::int32_t text_offset_s = 0;
     ClockPatch clock_patches[clock_patches_max]{};
-    // Room for a 32-byte chunked copy of the longest text.
-    alignas(32) char text[time_text_bytes_max + 32]{};
+    // Room for a chunked copy (up to 64-byte chunks) of the longest text.
+    alignas(64) char text[time_text_bytes_max + 64]{};
 };
 
 class TimeFormat {
@@ -86,6 +88,9 @@ public:
     void render_second(std::int64_t second, TimeFormatCache& cache) const;
 
     // Writes the time; stores up to spill_bytes_max past the returned end.
+    // Inline, so the serializer's loop holds the per-event part (a copy of
+    // the cached text and the sub-second digits) and calls out only when
+    // the second changes.
     char* write(char* out, std::int64_t time_ns, TimeFormatCache& cache) const;
 
 private:
@@ -131,6 +136,27 @@ struct SplitTime {
         second -= 1;
     }
     return {second, static_cast<std::uint32_t>(rest)};
+}
+
+// The first 3, 6 or 9 digits of a nanosecond count, zero-padded.
+inline void write_subsecond(char* out, std::uint32_t nanosecond, std::uint32_t digits) {
+    write_3_digits(out, nanosecond / 1'000'000);
+    if (digits >= 6) write_3_digits(out + 3, nanosecond / 1000 % 1000);
+    if (digits >= 9) write_3_digits(out + 6, nanosecond % 1000);
+}
+
+inline char* TimeFormat::write(char* out, std::int64_t time_ns, TimeFormatCache& cache) const {
+    const SplitTime t = split_time(time_ns);
+    if (t.second != cache.second) [[unlikely]] render_second(t.second, cache);
+    std::memcpy(out, cache.text, 32);  // most texts are one chunk
+    for (std::uint32_t i = 32; i < cache.text_bytes; i += 32) std::memcpy(out + i, cache.text + i, 32);
+    if (cache.patch_count > 0) {  // one sub-second piece is the rule; none (or more) the exception
+        write_subsecond(out + cache.patches[0].offset_bytes, t.nanosecond, cache.patches[0].digits);
+        for (std::uint32_t i = 1; i < cache.patch_count; ++i) {
+            write_subsecond(out + cache.patches[i].offset_bytes, t.nanosecond, cache.patches[i].digits);
+        }
+    }
+    return out + cache.text_bytes;
 }
 
 }  // namespace supervent::core

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the event engine alone and prints its benchmark table
-# (generation + NDJSON serialization per core, against memcpy, allocations),
-# then, when valgrind is installed, instructions per event from callgrind:
-# a count that stays put while other jobs make wall and CPU time wobble.
+# (generation + NDJSON serialization per core, against memcpy, allocations,
+# and a plain-C fixed-schema serializer of the same event, the "peer" row,
+# with each kernel's ratio to it), then, when valgrind is installed,
+# instructions per event from callgrind, the peer's too: a count that stays
+# put while other jobs make wall and CPU time wobble.
 # usage: scripts/bench-core.sh [supervent-bench-core options, e.g. --batch 10000 --seconds 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +17,8 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc
 
 command -v valgrind >/dev/null || exit 0
 # Valgrind cannot run AVX-512, so count the avx2 and scalar kernels.
-instructions() {  # kernel batches -> total instructions
-    SUPERVENT_KERNEL="$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" --run-batches "$2" 2>&1 \
+instructions() {  # kernel batches [--peer 1] -> total instructions
+    SUPERVENT_KERNEL="$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" --run-batches "$2" "${@:3}" 2>&1 \
         | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 echo
@@ -27,3 +29,6 @@ for kernel in scalar avx2; do
     many=$(instructions "$kernel" 25)
     echo "| $kernel | $(( (many - few) / (20 * 2000) )) |"
 done
+few=$(instructions scalar 5 --peer 1)
+many=$(instructions scalar 25 --peer 1)
+echo "| peer (plain C) | $(( (many - few) / (20 * 2000) )) |"
