@@ -11,8 +11,8 @@ pipeline of before (--pipeline-max 2) at the same delays.
 Per row: the whole run's rate ("run ev/s", events over the daemon's own
 wall time, the climb included) and its ratio to the same mode's no-delay
 run; the rate after the climb ("steady ev/s": acknowledged events per
-second from the moment the pipeline depth first reached 90 % of the deepest
-it got, sampled from the control socket every 0.2 s) and its ratio; how
+second from the moment the pipeline depth (summed over workers) first
+reached 90 % of where it settled, the median of the run's second half; sampled from the control socket every 0.2 s) and its ratio; how
 long the climb took; the depth each worker ended at; peak RSS.
 
 The target (issue 21): at 50 ms with compression on, >= 0.8 of no delay.
@@ -59,13 +59,15 @@ class StatusPoller(threading.Thread):
 
     def steady(self, events):
         """(rate after the climb, climb s, final depths); the climb ends when the
-        summed depth first reaches 90 % of its peak. Samples after the last
-        event was acknowledged are left out."""
+        summed depth first reaches 90 % of where it settled (the median of the
+        run's second half). Samples after the last event was acknowledged are left out."""
         running = [s for s in self.samples if s[1] < events]
         if len(running) < 3:
             return None, None, self.samples[-1][2] if self.samples else []
-        peak = max(sum(s[2]) for s in running)
-        start = next(s for s in running if sum(s[2]) * 10 >= peak * 9)
+        # The depth it settled at: the median summed depth of the run's second half.
+        late = sorted(sum(s[2]) for s in running[len(running) // 2:])
+        settled = late[len(late) // 2]
+        start = next(s for s in running if sum(s[2]) * 10 >= settled * 9)
         end = running[-1]
         if end[0] - start[0] < 3 * POLL_S:  # the climb took (nearly) the whole run
             return None, start[0] - running[0][0], running[-1][2]
@@ -140,7 +142,7 @@ def main():
                       f" {(f'{fixed:,.0f}' if fixed else '-'):>12} {ratio(fixed, fixed_base):>5}"
                       f" {row['rss'] / 2**20:>6.0f}Mi", flush=True)
     print("ratio: to the same mode's (and round's) run with no delay, measured in this run (2 workers, 2 connections"
-          " each); run = the whole run, climb included; steady = after the depth reached 90 % of its peak")
+          " each); run = the whole run, climb included; steady = after the depth reached 90 % of where it settled")
 
 
 if __name__ == "__main__":
