@@ -126,7 +126,9 @@ void PipelineDepth::judge_step(double rate, bool no_room, double bdp, std::int64
         // pipeline the latency bounds, each request of depth d brings 1/d of the rate.
         const double paid = before * (rate / rate_before_step_ - 1);
         const std::uint32_t added = depth_ - before;
-        if (paid * 2 < 1) {
+        // Taking back a step that paid costs a 10 s hold; keeping one that
+        // did not costs a little queueing until a down probe: lean to keeping.
+        if (paid * 4 < 1) {
             depth_ = before;  // a queue, not a distance: step back and hold
             hold_until_ns_ = now_ns + hold_ns;
             double_next_ = false;

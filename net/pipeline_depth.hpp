@@ -17,7 +17,7 @@
 // so each step deeper is a probe, judged a period after the one it started
 // in: the answers the extra depth brought are counted in requests'
 // worth (d x (rate after / rate before - 1) for a step from depth d). A step
-// that brought less than half a request's worth is taken back and the depth
+// that brought less than a quarter of a request's worth is taken back and the depth
 // holds for hold_ns before probing again; one that brought most of what it
 // could is kept and the next step doubles the depth (like TCP's slow start:
 // a sink 50 ms away wants 8-16 where the pipeline starts at 2, reached in a
