@@ -112,7 +112,10 @@ bool PipelineDepth::latency_bound(bool no_room, double bdp) const {
 
 void PipelineDepth::step_deeper(double rate) {
     depth_before_step_ = depth_;
-    depth_ = double_next_ ? std::min(depth_ * 2, depth_max_) : depth_ + 1;
+    // Past slow start a quarter deeper (at least one): a step's gain stays
+    // well above the noise of a loaded machine's rates, where +1 at depth 15
+    // (7 % at best) was often judged unpaid and held 10 s.
+    depth_ = std::min(double_next_ ? depth_ * 2 : depth_ + std::max<std::uint32_t>(1, depth_ / 4), depth_max_);
     step_was_down_ = false;
     probe_ = Probe::settling;
     rate_before_step_ = rate;

@@ -22,7 +22,7 @@
 // could is kept and the next step doubles the depth (like TCP's slow start:
 // a sink 50 ms away wants 8-16 where the pipeline starts at 2, reached in a
 // few probes, not a dozen); one in between keeps what paid plus one request
-// of margin and the next step is one deeper. A deep pipeline tries a step
+// of margin and the next step is a quarter deeper (at least one). A deep pipeline tries a step
 // shallower every down_probe_ns and keeps it unless the rate fell by half of
 // what the step could cost. Bounded by depth_max, which the shard's slots
 // (allocated at start-up) bound in turn.
