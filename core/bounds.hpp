@@ -24,9 +24,12 @@ inline constexpr std::uint32_t slots_per_connection = 2;
 // starts at 2 and raises its depth toward network.pipeline_depth_max while
 // the answers' latency says the sink is far (the bandwidth-delay product in
 // requests exceeds what is in flight); each step past 2 costs one slot per
-// connection, allocated at start-up (net/pipeline_depth.hpp).
+// connection, allocated at start-up (net/pipeline_depth.hpp). The default
+// max, 24, holds 2 workers x 2 connections x 24 x 2,000 events per 100 ms:
+// 1.9 M events/s 100 ms away, above what zstd makes on 2 cores (BENCHMARKS.md,
+// far sinks); its slots cost ~80 MiB a worker with web_access's 1.6 MiB slots.
 inline constexpr std::uint32_t http_pipeline_depth_limit = 32;
-inline constexpr std::uint32_t http_pipeline_depth_max_default = 8;
+inline constexpr std::uint32_t http_pipeline_depth_max_default = 24;
 // Slots an HTTP shard has per connection for a pipeline up to depth_max deep:
 // the depth's worth in flight and one being generated behind them; the two of
 // slots_per_connection for depths up to 2 (the historic layout).

@@ -8,18 +8,24 @@
 // request the pipeline may hold) the control compares:
 //   bdp = (least latency seen lately) / (time between answers in the period)
 // the requests that must be in flight to keep answers coming as fast as they
-// do, with the capacity (depth x connections). It deepens by one when a
-// ready batch found every connection full and bdp fills most of the capacity
-// (the latency, not the sender, bounds the rate), and grows shallower when
-// bdp would fit half of one step less (the sink came nearer).
+// do, with the capacity (depth x connections). It deepens when a ready batch
+// found every connection full and bdp fills most of the capacity (the
+// latency, not the sender, bounds the rate), and grows shallower when bdp
+// would fit half of one step less (the sink came nearer).
 //
 // A busy sink nearby looks the same as a far one (its queue is latency too),
-// so each step deeper is a probe: kept only if a later period's answer rate
-// rose by half of what the extra depth could give; else the depth steps back
-// and holds for hold_ns before probing again. For the same reason a deep
-// pipeline tries a step shallower every down_probe_ns and keeps it unless the
-// rate fell by half of what the step could cost. Bounded by depth_max, which
-// the shard's slots (allocated at start-up) bound in turn.
+// so each step deeper is a probe, judged a period after the one it started
+// in: the answers the extra depth brought are counted in requests'
+// worth (d x (rate after / rate before - 1) for a step from depth d). A step
+// that brought less than a quarter of a request's worth is taken back and the depth
+// holds for hold_ns before probing again; one that brought most of what it
+// could is kept and the next step doubles the depth (like TCP's slow start:
+// a sink 50 ms away wants 8-16 where the pipeline starts at 2, reached in a
+// few probes, not a dozen); one in between keeps what paid plus one request
+// of margin and the next step is a quarter deeper (at least one). A deep pipeline tries a step
+// shallower every down_probe_ns and keeps it unless the rate fell by half of
+// what the step could cost. Bounded by depth_max, which the shard's slots
+// (allocated at start-up) bound in turn.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -86,10 +92,14 @@ private:
     // the period right after the step is skipped (its answers are for
     // requests sent before it), the one after that is judged.
     enum class Probe : std::uint8_t { none, settling, judging };
-    void judge_step(double rate, std::int64_t now_ns);
+    void step_deeper(double rate);
+    void judge_step(double rate, bool no_room, double bdp, std::int64_t now_ns);
+    [[nodiscard]] bool latency_bound(bool no_room, double bdp) const;
     double rate_before_step_ = 0;
     Probe probe_ = Probe::none;
     bool step_was_down_ = false;
+    std::uint32_t depth_before_step_ = 0;
+    bool double_next_ = true;  // the next step deeper doubles the depth (slow start)
     std::int64_t hold_until_ns_ = 0;       // no step deeper before
     std::int64_t next_down_probe_ns_ = 0;  // no step shallower (probe) before
 };

@@ -4,9 +4,11 @@
 1. The sink honours the delay: one request is answered no sooner than
    --delay-ms after it was sent, and two requests pipelined on one socket are
    both answered, in order, within one delay (answers are held, not serialized).
-2. The daemon's pipeline deepens: against --delay-ms 50, status shows a
-   pipeline_depth above 2 and the acknowledged rate beats the same run with
-   --pipeline-max 2 (the fixed depth of before) by at least 1.5x.
+2. The daemon's pipeline deepens, fast: against --delay-ms 50, status shows
+   a pipeline_depth of at least 8 within 1.5 s of the start (the depth
+   doubles while each step pays: 2, 4, 8 in two probes; one step a probe
+   took ~2 s to get there) and the acknowledged rate beats the same run with
+   --pipeline-max 2 (the fixed depth of before) by at least 2x.
 3. The sink killed and restarted twice mid-run while pipelines are deep:
    every acknowledged event was counted by the sinks, none failed, the
    accounting adds up in every status (fault_common's checks)."""
@@ -67,24 +69,31 @@ def check_sink_delay(h):
 
 
 def acked_rate(h, url, tag, extra):
+    """(acked events/s after a warm-up, depths at the end, seconds until the depth first reached 8 or None)."""
     daemon = fc.Daemon(h, url, rate="2000000", extra_args=["--connections", "2"] + extra, name=f"superventd-{tag}")
-    daemon.run_for(2.0, tag=f"{tag} warm-up")
+    daemon.run_for(2.0, interval_s=0.1, tag=f"{tag} warm-up")
+    first = daemon.samples[0][0]
+    reached_s = next((t - first for t, status, _ in daemon.samples
+                      if max(shard["pipeline_depth"] for shard in status["shards"]) >= 8), None)
     status = daemon.run_for(3.0, tag=tag)
     rate = daemon.acked_rate(2.5)
     depths = [shard["pipeline_depth"] for shard in status["shards"]]
     daemon.stop()
-    h.log(f"{tag}: {rate:,.0f} acked events/s, pipeline depth {depths}")
-    return rate, depths
+    h.log(f"{tag}: {rate:,.0f} acked events/s, pipeline depth {depths}, depth 8 after {reached_s} s")
+    return rate, depths, reached_s
 
 
 def check_depth_rises(h):
     sink = h.start_sink(name="far-sink", verify=False, report=True, extra_args=["--delay-ms", str(DELAY_MS)])
-    fixed, fixed_depths = acked_rate(h, sink.url, "fixed", ["--pipeline-max", "2"])
+    fixed, fixed_depths, _ = acked_rate(h, sink.url, "fixed", ["--pipeline-max", "2"])
     check(max(fixed_depths) <= 2, f"--pipeline-max 2 let the depth reach {fixed_depths}")
-    adaptive, depths = acked_rate(h, sink.url, "adaptive", [])
+    adaptive, depths, reached_s = acked_rate(h, sink.url, "adaptive", [])
     check(max(depths) > 2, f"the pipeline did not deepen toward a sink {DELAY_MS} ms away: depth {depths}")
-    check(adaptive >= 1.5 * fixed, f"a deeper pipeline acknowledged {adaptive:,.0f} events/s, "
-                                   f"not 1.5x the fixed depth's {fixed:,.0f}")
+    check(reached_s is not None and reached_s <= 1.5,
+          f"the pipeline took {reached_s} s (None: more than the 2 s warm-up) to reach depth 8 toward a sink "
+          f"{DELAY_MS} ms away, not 1.5 s")
+    check(adaptive >= 2 * fixed, f"a deeper pipeline acknowledged {adaptive:,.0f} events/s, "
+                                 f"not 2x the fixed depth's {fixed:,.0f}")
     sink.stop()
 
 

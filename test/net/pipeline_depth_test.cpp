@@ -19,9 +19,9 @@ constexpr std::int64_t ms = 1'000'000;
 
 // Runs `seconds` of a sink `latency_ns` away that takes `service_ns` per
 // request on one queue (0: no queue), with a sender that always has a batch
-// ready. Returns the depth at the end.
+// ready. Returns the depth at the end; adds the time spent deeper than 2 to *deeper_ns.
 std::uint32_t simulate(PipelineDepth& control, std::uint32_t connections, std::int64_t latency_ns,
-                       std::int64_t service_ns, double seconds, std::int64_t& now_ns) {
+                       std::int64_t service_ns, double seconds, std::int64_t& now_ns, std::int64_t* deeper_ns = nullptr) {
     std::deque<std::int64_t> started;  // in flight, oldest first
     std::int64_t sink_free_ns = now_ns;
     std::deque<std::int64_t> answers;   // when each in-flight request is answered
@@ -33,12 +33,43 @@ std::uint32_t simulate(PipelineDepth& control, std::uint32_t connections, std::i
             answers.push_back(sink_free_ns + latency_ns);
         }
         control.note_no_room();
+        if (deeper_ns != nullptr && control.depth() > 2) *deeper_ns += answers.front() - now_ns;
         now_ns = answers.front();
         control.on_answer(started.front(), now_ns);
         started.pop_front();
         answers.pop_front();
     }
     return control.depth();
+}
+
+// A sender that makes a batch every `interval_ns` (it cannot go faster:
+// the CPU bounds it) toward a sink `latency_ns` away with no queue. Runs
+// until `end_ns`; returns the first time the depth reached `wanted` (-1: never).
+std::int64_t simulate_paced(PipelineDepth& control, std::uint32_t connections, std::int64_t latency_ns,
+                            std::int64_t interval_ns, std::int64_t end_ns, std::uint32_t wanted, std::int64_t& now_ns) {
+    std::deque<std::int64_t> started;  // in flight, oldest first; answered latency_ns after
+    std::uint32_t ready = 0;           // batches made and waiting for room
+    std::int64_t next_batch_ns = now_ns;
+    std::int64_t reached_ns = -1;
+    while (now_ns < end_ns) {
+        const std::int64_t answer_ns = started.empty() ? INT64_MAX : started.front() + latency_ns;
+        if (next_batch_ns <= answer_ns) {
+            now_ns = next_batch_ns;
+            next_batch_ns += interval_ns;
+            if (ready < 4) ++ready;  // the shard's slots stop the generator past a few waiting
+        } else {
+            now_ns = answer_ns;
+            control.on_answer(started.front(), now_ns);
+            started.pop_front();
+        }
+        while (ready > 0 && started.size() < control.depth() * connections) {
+            started.push_back(now_ns);
+            --ready;
+        }
+        if (ready > 0) control.note_no_room();
+        if (reached_ns < 0 && control.depth() >= wanted) reached_ns = now_ns;
+    }
+    return reached_ns;
 }
 
 }  // namespace
@@ -114,4 +145,48 @@ TEST_CASE("pipeline depth: a memlock limit budgets the slots a shard registers",
     // Root (CAP_IPC_LOCK) is not limited; whoever runs the test, a budget is never 0.
     const auto budget = supervent::net::memlock_budget_bytes(2);
     if (budget) CHECK(*budget > 0);
+}
+
+TEST_CASE("pipeline depth: a sink 100 ms away reaches a max of 24 within a second and a half", "[pipeline_depth]") {
+    // Slow start: 2, 4, 8, 16, 24, a probe (two periods of >= 100 ms) each;
+    // one step per probe took 22 probes, ~7 s.
+    PipelineDepth control(2, 24, 2);
+    std::int64_t now_ns = 0;
+    // A batch every 10 us: always one ready.
+    const std::int64_t reached_ns = simulate_paced(control, 2, 100 * ms, 10'000, 3'000 * ms, 24, now_ns);
+    CHECK(reached_ns > 0);
+    CHECK(reached_ns <= 1'500 * ms);
+    CHECK(simulate(control, 2, 100 * ms, 0, 5.0, now_ns) == 24);
+}
+
+TEST_CASE("pipeline depth: a 50 ms sink and a sender the CPU bounds settle near the depth the rate needs", "[pipeline_depth]") {
+    // 480 batches/s, 50 ms away: 24 in flight, 12 per connection of 2. The
+    // climb doubles while doubling pays (2, 4, 8, 16), then keeps what paid.
+    PipelineDepth control(2, 32, 2);
+    std::int64_t now_ns = 0;
+    const std::int64_t reached_ns = simulate_paced(control, 2, 50 * ms, 2'083'333, 1'500 * ms, 12, now_ns);
+    CHECK(reached_ns > 0);
+    CHECK(reached_ns <= 1'200 * ms);  // within ~10 periods
+    simulate_paced(control, 2, 50 * ms, 2'083'333, 20'000 * ms, 99, now_ns);
+    CHECK(control.depth() >= 12);
+    CHECK(control.depth() <= 16);
+}
+
+TEST_CASE("pipeline depth: a sender slower than the round trip allows does not deepen", "[pipeline_depth]") {
+    // 50 batches/s, 50 ms away: 2.5 in flight fit the 2 x 2 the pipeline starts with.
+    PipelineDepth control(2, 32, 2);
+    std::int64_t now_ns = 0;
+    CHECK(simulate_paced(control, 2, 50 * ms, 20 * ms, 10'000 * ms, 3, now_ns) < 0);
+    CHECK(control.depth() == 2);
+}
+
+TEST_CASE("pipeline depth: a slow sink nearby costs short probes only and never deepens", "[pipeline_depth]") {
+    // 2 ms of the sink's work per request, 0.1 ms away: its queue looks like
+    // distance, each doubling probe brings nothing, is taken back and holds 10 s.
+    PipelineDepth control(2, 24, 2);
+    std::int64_t now_ns = 0;
+    std::int64_t deeper_ns = 0;
+    CHECK(simulate(control, 2, 100'000, 2 * ms, 30.0, now_ns, &deeper_ns) == 2);
+    CHECK(deeper_ns > 0);                // it did probe
+    CHECK(deeper_ns <= 1'500 * ms);      // 3 probes of ~0.4 s in 30 s
 }
