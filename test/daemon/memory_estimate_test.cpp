@@ -17,9 +17,12 @@ constexpr std::size_t pages(std::size_t bytes) { return (bytes + 4095) / 4096 * 
 constexpr std::size_t staging_per_event = 103;  // ScenarioEngine::Staging's columns
 
 // The daemon's defaults over HTTP: 2 connections, pipeline up to 8, 9 slots a connection.
+// Two connections at the default pipeline depth.
+constexpr std::uint32_t default_slots = 2 * bounds::http_slots_per_connection(bounds::http_pipeline_depth_max_default);
+
 supervent::daemon::ShardPlan default_http_plan(std::uint32_t batch_events) {
     auto plan = supervent::test::http_plan(9, 0, batch_events);
-    plan.slots = 2 * bounds::http_slots_per_connection(bounds::http_pipeline_depth_max_default);
+    plan.slots = default_slots;
     return plan;
 }
 
@@ -31,10 +34,10 @@ TEST_CASE("memory estimate: HTTP slots are connections x (depth + 1) of head roo
     const std::size_t event = scenario_event_bytes_max(*plan.scenario);
     REQUIRE(event > 100);
     const auto memory = estimate_shard_memory(plan, std::nullopt);
-    CHECK(memory.slots == 18);
+    CHECK(memory.slots == default_slots);
     CHECK(memory.slot_bytes == pages(bounds::http_head_room_bytes + 2000 * event));
     CHECK(memory.buffer_bytes ==
-          18 * memory.slot_bytes + staging_per_event * 2000 + 3 * bounds::http_response_bytes_max);
+          default_slots * memory.slot_bytes + staging_per_event * 2000 + 3 * bounds::http_response_bytes_max);
     // Ten thousand events a batch: five times the slots' memory.
     const auto big = estimate_shard_memory(default_http_plan(10'000), std::nullopt);
     CHECK(big.slot_bytes == pages(bounds::http_head_room_bytes + 10'000 * event));
@@ -49,7 +52,7 @@ TEST_CASE("memory estimate: zstd adds the render buffer and sizes slots by the c
     const std::size_t frame = supervent::net::ZstdCompressor::bound_bytes(rendered);
     CHECK(memory.slot_bytes == pages(bounds::http_head_room_bytes + frame));
     CHECK(memory.buffer_bytes ==
-          18 * memory.slot_bytes + rendered + staging_per_event * 2000 + 3 * bounds::http_response_bytes_max);
+          default_slots * memory.slot_bytes + rendered + staging_per_event * 2000 + 3 * bounds::http_response_bytes_max);
 }
 
 TEST_CASE("memory estimate: a memlock budget cuts HTTP slots but never under two a connection", "[memory]") {
@@ -57,7 +60,7 @@ TEST_CASE("memory estimate: a memlock budget cuts HTTP slots but never under two
     const std::size_t slot = estimate_shard_memory(plan, std::nullopt).slot_bytes;
     CHECK(estimate_shard_memory(plan, 10 * slot).slots == 10);
     CHECK(estimate_shard_memory(plan, slot).slots == 4);
-    CHECK(estimate_shard_memory(plan, std::size_t{1} << 40).slots == 18);
+    CHECK(estimate_shard_memory(plan, std::size_t{1} << 40).slots == default_slots);
 }
 
 TEST_CASE("memory estimate: discard has its two slots and no connection buffers", "[memory]") {
