@@ -188,6 +188,13 @@ bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
         return false;
     }
     Connection& conn = *found;
+    if (conn.tls && conn.state == ConnState::idle && conn.tls->must_renew(slot.wire_bytes)) {
+        // Its keys have sealed their share of records, or the peer asked for
+        // a KeyUpdate: a fresh handshake brings fresh keys (the slot waits).
+        ++tls_counters_.renewals;
+        fail_connection(conn, FailReason::none, now_ns);
+        return false;
+    }
 
     // Routes are the shard's own numbering of add_route's paths.
     assert(slot.route < heads_.size());
@@ -528,6 +535,7 @@ void HttpTransport::finish_handshake_when_sent(Connection& conn, std::int64_t no
         conn.ktls_tx = true;
         ++tls_counters_.ktls_connections;
     }
+    if (conn.tls->sealing()) ++tls_counters_.sealed_connections;
     ++tls_counters_.handshakes;
     if (conn.tls->resumed()) ++tls_counters_.resumed;
     tls_counters_.last_version = conn.tls->version();
