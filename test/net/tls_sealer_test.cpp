@@ -182,7 +182,7 @@ TEST_CASE("an alert OpenSSL writes after the handover is sealed as an alert reco
     CHECK(pair.session->write_after_handover(close_notify, 2) == -1);
 }
 
-TEST_CASE("TLS 1.2, AES-CCM and sealing switched off stay with SSL_write", "[tls][sealer]") {
+TEST_CASE("TLS 1.2 and AES-CCM and sealing switched off stay with SSL_write", "[tls][sealer]") {
     SECTION("TLS 1.2") {
         Pair pair(TlsClientConfig{}, {.max_version = TLS1_2_VERSION});
         pair.handshake();

@@ -125,7 +125,7 @@ TEST_CASE("https: a request of many TLS records (about 1 MB) goes out whole from
     CHECK(f.transport().tls_counters().handshakes == 1);
 }
 
-TEST_CASE("https: requests are sealed by our record sealer, or by SSL_write when it is off", "[tls][sealer]") {
+TEST_CASE("https: requests are sealed by our record sealer or by SSL_write when it is off", "[tls][sealer]") {
     const bool seal = GENERATE(true, false);
     Fixture f({.shape = {.slots = 2, .body_bytes_max = 2 * 1024 * 1024}});
     f.config.tls.seal_records = seal;
