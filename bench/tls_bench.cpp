@@ -122,7 +122,7 @@ Row measure(const std::string& name, const std::string& pki, const char* suites,
     net::TlsContext context(config);
     std::size_t largest = 0;
     for (const auto& b : batches) largest = std::max(largest, b.size());
-    net::TlsSession client(context, net::tls_out_capacity(largest), net::tls_in_capacity);
+    net::TlsSession client(context, net::tls_out_capacity(largest, record), net::tls_in_capacity);
     Server server(pki, suites);
     handshake(client, server);
     require(client.sealing() == seal, "sealing as configured");

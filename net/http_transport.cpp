@@ -117,7 +117,8 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
     }
     // Ciphertext buffers are allocated here, for the largest request, so the
     // data path never allocates.
-    const std::size_t tls_out_bytes = tls_out_capacity(std::max(config_.tls.request_bytes_max, tls_in_capacity));
+    const std::size_t tls_out_bytes =
+        tls_out_capacity(std::max(config_.tls.request_bytes_max, tls_in_capacity), config_.tls.record_plain_bytes);
     for (std::uint32_t i = 0; i < connections_.size(); ++i) {
         connections_[i].index = i;
         connections_[i].recv_buffer = std::make_unique<char[]>(response_bytes_max_);

@@ -175,8 +175,9 @@ void CipherBuffer::compact() {
     begin = 0;
 }
 
-std::size_t tls_out_capacity(std::size_t request_bytes) {
-    return request_bytes + (request_bytes / tls_record_plain_max + 2) * tls_record_overhead_max + tls_out_slack_bytes;
+std::size_t tls_out_capacity(std::size_t request_bytes, std::size_t record_plain_bytes) {
+    const std::size_t record = std::clamp<std::size_t>(record_plain_bytes, 1, tls_record_plain_max);
+    return request_bytes + (request_bytes / record + 2) * tls_record_overhead_max + tls_out_slack_bytes;
 }
 
 int attach_ktls_ulp(int fd) {

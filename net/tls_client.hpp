@@ -178,8 +178,10 @@ private:
 // errno (ENOENT: no tls module; this is the run-time kTLS probe).
 [[nodiscard]] int attach_ktls_ulp(int fd);
 
-// The ciphertext buffer a connection needs for requests of `request_bytes`.
-[[nodiscard]] std::size_t tls_out_capacity(std::size_t request_bytes);
+// The ciphertext buffer a connection needs for requests of `request_bytes`
+// cut into records of at most `record_plain_bytes`.
+[[nodiscard]] std::size_t tls_out_capacity(std::size_t request_bytes,
+                                           std::size_t record_plain_bytes = tls13_record_plain_max);
 inline constexpr std::size_t tls_in_capacity = 64 * 1024;
 
 }  // namespace supervent::net

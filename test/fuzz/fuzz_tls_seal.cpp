@@ -51,7 +51,7 @@ struct Connection {
         config.ktls = false;
         config.record_plain_bytes = record;
         context = std::make_unique<TlsContext>(config);
-        client = std::make_unique<TlsSession>(*context, tls_out_capacity(1 << 16), tls_in_capacity);
+        client = std::make_unique<TlsSession>(*context, tls_out_capacity(1 << 16, record), tls_in_capacity);
         server_ctx = SSL_CTX_new(TLS_server_method());
         check(SSL_CTX_use_certificate_chain_file(server_ctx, (pki() + "/server.pem").c_str()) == 1, "cert");
         check(SSL_CTX_use_PrivateKey_file(server_ctx, (pki() + "/server.key").c_str(), SSL_FILETYPE_PEM) == 1, "key");
