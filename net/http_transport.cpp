@@ -117,7 +117,8 @@ HttpTransport::HttpTransport(Ring& ring, SlotListener& listener, HttpTransportCo
     }
     // Ciphertext buffers are allocated here, for the largest request, so the
     // data path never allocates.
-    const std::size_t tls_out_bytes = tls_out_capacity(std::max(config_.tls.request_bytes_max, tls_in_capacity));
+    const std::size_t tls_out_bytes =
+        tls_out_capacity(std::max(config_.tls.request_bytes_max, tls_in_capacity), config_.tls.record_plain_bytes);
     for (std::uint32_t i = 0; i < connections_.size(); ++i) {
         connections_[i].index = i;
         connections_[i].recv_buffer = std::make_unique<char[]>(response_bytes_max_);
@@ -192,6 +193,13 @@ bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
         return false;
     }
     Connection& conn = *found;
+    if (conn.tls && conn.state == ConnState::idle && conn.tls->must_renew(slot.wire_bytes)) {
+        // Its keys have sealed their share of records, or the peer asked for
+        // a KeyUpdate: a fresh handshake brings fresh keys (the slot waits).
+        ++tls_counters_.renewals;
+        fail_connection(conn, FailReason::none, now_ns);
+        return false;
+    }
 
     // Routes are the shard's own numbering of add_route's paths.
     assert(slot.route < heads_.size());
@@ -533,6 +541,7 @@ void HttpTransport::finish_handshake_when_sent(Connection& conn, std::int64_t no
         conn.ktls_tx = true;
         ++tls_counters_.ktls_connections;
     }
+    if (conn.tls->sealing()) ++tls_counters_.sealed_connections;
     ++tls_counters_.handshakes;
     if (conn.tls->resumed()) ++tls_counters_.resumed;
     tls_counters_.last_version = conn.tls->version();

@@ -99,6 +99,8 @@ struct TlsCounters {
     std::uint64_t handshakes = 0;        // completed
     std::uint64_t resumed = 0;           // of which resumed a kept session
     std::uint64_t ktls_connections = 0;  // whose sends the kernel encrypts
+    std::uint64_t sealed_connections = 0;  // whose records our sealer encrypts (TLS 1.3, no kTLS)
+    std::uint64_t renewals = 0;          // connections replaced for fresh keys (record limit, KeyUpdate)
     int ktls_unavailable_errno = 0;      // why kTLS is off (ENOENT: no tls module); 0 = not probed or on
     // Ciphertext goes out by WRITE_FIXED from buffers registered with the
     // ring, when its buffer table had room for them (else by plain send).

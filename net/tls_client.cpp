@@ -26,6 +26,10 @@ namespace {
 // BIO_CTRL_SET_KTLS: internal to OpenSSL 3.0 (bio.h lists it in a comment),
 // the call through which its record layer hands a socket BIO the keys.
 constexpr int bio_ctrl_set_ktls = 72;
+// BIO_CTRL_SET_KTLS_TX_SEND_CTRL_MSG / _CLEAR_KTLS_TX_CTRL_MSG: with kTLS
+// active, OpenSSL names the record type of its next write (an alert).
+constexpr int bio_ctrl_set_ktls_tx_send_ctrl_msg = 74;
+constexpr int bio_ctrl_clear_ktls_tx_ctrl_msg = 75;
 constexpr std::size_t tls_record_plain_max = 16 * 1024;
 // Header, explicit nonce, tag, padding and MAC of one record, generously.
 constexpr std::size_t tls_record_overhead_max = 512;
@@ -39,9 +43,8 @@ TlsSession& session_of(BIO* bio) { return *static_cast<TlsSession*>(BIO_get_data
 int bio_write(BIO* bio, const char* data, int bytes) {
     BIO_clear_retry_flags(bio);
     TlsSession& session = session_of(bio);
-    // With kTLS the kernel encrypts; OpenSSL would write alerts or a
-    // KeyUpdate as plaintext control records, which this BIO cannot frame.
-    if (session.ktls_tx_active()) return -1;
+    // With kTLS or the sealer, OpenSSL writes plaintext control records.
+    if (session.ktls_tx_active()) return session.write_after_handover(data, static_cast<std::size_t>(bytes));
     CipherBuffer& out = session.out();
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(bytes), out.free_bytes());
     if (n == 0) {
@@ -73,6 +76,8 @@ long bio_ctrl(BIO* bio, int command, long number, void* pointer) {
         case BIO_CTRL_PENDING: return static_cast<long>(session.in().pending());
         case BIO_CTRL_WPENDING: return static_cast<long>(session.out().pending());
         case bio_ctrl_set_ktls: return session.offer_ktls_keys(pointer, number != 0) ? 1 : 0;
+        case bio_ctrl_set_ktls_tx_send_ctrl_msg: session.set_next_record_type(static_cast<int>(number)); return 1;
+        case bio_ctrl_clear_ktls_tx_ctrl_msg: session.set_next_record_type(0); return 1;
         case BIO_CTRL_GET_KTLS_SEND: return session.ktls_tx_active() ? 1 : 0;
         case BIO_CTRL_GET_KTLS_RECV: return 0;
         default: return 0;
@@ -170,8 +175,9 @@ void CipherBuffer::compact() {
     begin = 0;
 }
 
-std::size_t tls_out_capacity(std::size_t request_bytes) {
-    return request_bytes + (request_bytes / tls_record_plain_max + 2) * tls_record_overhead_max + tls_out_slack_bytes;
+std::size_t tls_out_capacity(std::size_t request_bytes, std::size_t record_plain_bytes) {
+    const std::size_t record = std::clamp<std::size_t>(record_plain_bytes, 1, tls_record_plain_max);
+    return request_bytes + (request_bytes / record + 2) * tls_record_overhead_max + tls_out_slack_bytes;
 }
 
 int attach_ktls_ulp(int fd) {
@@ -225,6 +231,11 @@ void TlsContext::keep_session(SSL_SESSION* session) {
 
 TlsSession::TlsSession(TlsContext& context, std::size_t out_capacity, std::size_t in_capacity)
     : context_(context) {
+    const TlsClientConfig& config = context_.config();
+    sealer_.set_record_plain_bytes(config.record_plain_bytes);
+    if (config.records_per_key_renew != 0 || config.records_per_key_max != 0) {
+        sealer_.set_record_limits(config.records_per_key_renew, config.records_per_key_max);
+    }
     out_.data = std::make_unique<char[]>(out_capacity);
     out_.capacity = out_capacity;
     in_.data = std::make_unique<char[]>(in_capacity);
@@ -250,6 +261,8 @@ void TlsSession::start(bool ktls_ulp) {
     out_.begin = out_.end = in_.begin = in_.end = 0;
     ktls_ulp_ = ktls_ulp;
     ktls_info_bytes_ = 0;
+    sealer_.stop();
+    next_record_type_ = 0;
     verify_failed_ = false;
     failure_.clear();
 
@@ -272,7 +285,8 @@ void TlsSession::start(bool ktls_ulp) {
         SSL_set1_host(ssl_, config.server_name.c_str());
     }
     if (context_.session() != nullptr) SSL_set_session(ssl_, context_.session());
-    if (ktls_ulp) SSL_set_options(ssl_, SSL_OP_ENABLE_KTLS);
+    // Either way OpenSSL hands the transmit keys to the BIO after a TLS 1.3 handshake.
+    if (ktls_ulp || config.seal_records) SSL_set_options(ssl_, SSL_OP_ENABLE_KTLS);
 }
 
 TlsStep TlsSession::handshake() {
@@ -286,6 +300,18 @@ TlsStep TlsSession::handshake() {
 }
 
 bool TlsSession::encrypt(const char* data, std::size_t bytes) {
+    if (sealer_.active()) {
+        std::size_t written = 0;
+        if (sealer_.seal(TlsRecordType::application_data, reinterpret_cast<const unsigned char*>(data), bytes,
+                         reinterpret_cast<unsigned char*>(out_.free_space()), out_.free_bytes(), written)) {
+            out_.end += written;
+            return true;
+        }
+        failure_ = "TLS with " + context_.config().server_name + ": cannot seal a request of " +
+                   std::to_string(bytes) + " bytes (ciphertext buffer full, the key's record limit, or OpenSSL: " +
+                   openssl_error_text() + ")";
+        return false;
+    }
     ERR_clear_error();
     std::size_t written = 0;
     if (SSL_write_ex(ssl_, data, bytes, &written) == 1 && written == bytes) return true;
@@ -312,6 +338,26 @@ TlsStep TlsSession::decrypt(char* dest, std::size_t room, std::size_t& produced)
     return TlsStep::done;
 }
 
+bool TlsSession::must_renew(std::size_t bytes) const {
+    if (!ktls_tx_active() || ssl_ == nullptr) return false;
+    return sealer_.due_for_renewal(bytes) || SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE;
+}
+
+int TlsSession::write_after_handover(const char* data, std::size_t bytes) {
+    const int type = next_record_type_;
+    next_record_type_ = 0;  // one write per control message, as OpenSSL's socket BIO does
+    if (!sealer_.active()) return -1;  // the kernel: control records would need a cmsg
+    if (type == static_cast<int>(TlsRecordType::handshake)) return -1;
+    const TlsRecordType record_type = type == 0 ? TlsRecordType::application_data : static_cast<TlsRecordType>(type);
+    std::size_t written = 0;
+    if (!sealer_.seal(record_type, reinterpret_cast<const unsigned char*>(data), bytes,
+                      reinterpret_cast<unsigned char*>(out_.free_space()), out_.free_bytes(), written)) {
+        return -1;
+    }
+    out_.end += written;
+    return static_cast<int>(bytes);
+}
+
 bool TlsSession::resumed() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
 
 const char* TlsSession::version() const { return ssl_ != nullptr ? SSL_get_version(ssl_) : "none"; }
@@ -319,7 +365,11 @@ const char* TlsSession::version() const { return ssl_ != nullptr ? SSL_get_versi
 bool TlsSession::offer_ktls_keys(const void* crypto_info, bool transmit) {
     // Receive stays in OpenSSL (the ring reads ciphertext); TLS 1.2 would
     // still write its Finished after the key change (see the header).
-    if (!transmit || !ktls_ulp_ || crypto_info == nullptr || SSL_version(ssl_) != TLS1_3_VERSION) return false;
+    if (!transmit || crypto_info == nullptr || SSL_version(ssl_) != TLS1_3_VERSION) return false;
+    // No ULP: the sealer encrypts from here on (the Finished before these
+    // keys is already in `out`, ahead of every sealed record). Keys it does
+    // not take stay with OpenSSL, which goes on encrypting.
+    if (!ktls_ulp_) return context_.config().seal_records && sealer_.start(crypto_info);
     const auto* header = static_cast<const tls_crypto_info*>(crypto_info);
     std::size_t bytes = 0;
     switch (header->cipher_type) {

@@ -15,6 +15,12 @@
 // WRITE_FIXED (the kernel encrypts). Receiving stays in OpenSSL. Only TLS 1.3
 // is offloaded: TLS 1.2 writes its Finished after the key change, which
 // would need record-type control messages on the socket.
+//
+// Without the ULP the same keys go to a TlsRecordSealer
+// (net/tls_record_sealer.hpp): TLS 1.3 application records are sealed
+// straight from the slot into `out` in one pass, not copied by SSL_write
+// into OpenSSL's buffer, encrypted there and copied again into `out`.
+// Other versions and ciphers keep SSL_write.
 #include <openssl/ssl.h>
 
 #include <cstddef>
@@ -22,6 +28,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#include "net/tls_record_sealer.hpp"
 
 namespace supervent::net {
 
@@ -32,6 +40,14 @@ struct TlsClientConfig {
     bool skip_verify = false;  // --tls-insecure-skip-verify: no certificate or name checks at all
     bool ktls = true;          // offload transmit encryption to the kernel where it can
     int max_version = 0;       // 0 = TLS 1.3; tests pin TLS1_2_VERSION
+    // Without kTLS, seal TLS 1.3 records ourselves (one pass from the slot)
+    // instead of SSL_write; false = SSL_write (benchmarks, tests).
+    bool seal_records = true;
+    std::size_t record_plain_bytes = tls13_record_plain_max;  // per sealed record, 1 to 16 KiB
+    // Records one key seals before its connection is renewed, and the most
+    // (RFC 8446 §5.5); 0 = the sealer's defaults. Tests lower them.
+    std::uint64_t records_per_key_renew = 0;
+    std::uint64_t records_per_key_max = 0;
     std::size_t request_bytes_max = 0;  // largest plaintext request (a slot): sizes the ciphertext buffer
 };
 
@@ -100,6 +116,11 @@ public:
     // Encrypts plaintext into out(). False when out() lacks room (a sizing
     // bug) or OpenSSL fails.
     [[nodiscard]] bool encrypt(const char* data, std::size_t bytes);
+    // Before the next request of `bytes`: this connection's transmit keys
+    // cannot carry it: the sealer's key is due for renewal, or the peer
+    // asked for a KeyUpdate we cannot follow (the keys are outside OpenSSL).
+    // The transport replaces the connection; a fresh handshake has fresh keys.
+    [[nodiscard]] bool must_renew(std::size_t bytes) const;
     // Decrypts from in() into dest; `produced` counts plaintext bytes.
     [[nodiscard]] TlsStep decrypt(char* dest, std::size_t room, std::size_t& produced);
 
@@ -118,9 +139,21 @@ public:
     // Installs them on fd (setsockopt SOL_TLS/TLS_TX). Returns 0 or an errno.
     [[nodiscard]] int install_ktls_tx(int fd);
 
-    // For the BIO (tls_client.cpp): the kernel owns encryption from now on.
+    // Records are sealed by our TlsRecordSealer (TLS 1.3 without the ULP).
+    [[nodiscard]] bool sealing() const { return sealer_.active(); }
+    [[nodiscard]] const TlsRecordSealer& sealer() const { return sealer_; }
+
+    // For the BIO (tls_client.cpp): the kernel or the sealer owns transmit
+    // encryption from now on; OpenSSL writes plaintext to the BIO.
     bool offer_ktls_keys(const void* crypto_info, bool transmit);
-    [[nodiscard]] bool ktls_tx_active() const { return ktls_info_bytes_ != 0; }
+    [[nodiscard]] bool ktls_tx_active() const { return ktls_info_bytes_ != 0 || sealer_.active(); }
+    // A control record OpenSSL writes after the handover (BIO ctrl 74/75).
+    void set_next_record_type(int type) { next_record_type_ = type; }
+    // OpenSSL writing through the BIO after the handover: sealed as one or
+    // more records of the pending type. -1 with the kernel (it cannot frame
+    // control records here) or for a handshake message (a KeyUpdate would
+    // change keys OpenSSL no longer holds).
+    int write_after_handover(const char* data, std::size_t bytes);
 
 private:
     void release();
@@ -137,14 +170,18 @@ private:
     // struct tls12_crypto_info_* as OpenSSL filled it (at most 56 bytes today).
     alignas(8) unsigned char ktls_info_[128] = {};
     std::size_t ktls_info_bytes_ = 0;
+    TlsRecordSealer sealer_;
+    int next_record_type_ = 0;  // 0: application data
 };
 
 // Attaches the kernel TLS ULP to a connected TCP socket. Returns 0 or an
 // errno (ENOENT: no tls module; this is the run-time kTLS probe).
 [[nodiscard]] int attach_ktls_ulp(int fd);
 
-// The ciphertext buffer a connection needs for requests of `request_bytes`.
-[[nodiscard]] std::size_t tls_out_capacity(std::size_t request_bytes);
+// The ciphertext buffer a connection needs for requests of `request_bytes`
+// cut into records of at most `record_plain_bytes`.
+[[nodiscard]] std::size_t tls_out_capacity(std::size_t request_bytes,
+                                           std::size_t record_plain_bytes = tls13_record_plain_max);
 inline constexpr std::size_t tls_in_capacity = 64 * 1024;
 
 }  // namespace supervent::net

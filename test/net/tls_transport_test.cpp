@@ -125,6 +125,31 @@ TEST_CASE("https: a request of many TLS records (about 1 MB) goes out whole from
     CHECK(f.transport().tls_counters().handshakes == 1);
 }
 
+TEST_CASE("https: requests are sealed by our record sealer or by SSL_write when it is off", "[tls][sealer]") {
+    const bool seal = GENERATE(true, false);
+    Fixture f({.shape = {.slots = 2, .body_bytes_max = 2 * 1024 * 1024}});
+    f.config.tls.seal_records = seal;
+    CHECK(send_batches(f, 3, 1000, 1000) == 3000);  // ~64 records each
+    CHECK(f.server->stats().events == 3000);
+    CHECK(f.server->stats().invalid_events == 0);
+    CHECK(f.transport().tls_counters().sealed_connections == (seal ? 1u : 0u));
+}
+
+TEST_CASE("https: a connection whose key sealed its share of records is replaced and nothing is lost",
+          "[tls][sealer]") {
+    Fixture f({.shape = {.slots = 2, .body_bytes_max = 2 * 1024 * 1024}});
+    f.config.tls.records_per_key_renew = 100;  // ~1.5 batches of ~64 records
+    f.config.tls.records_per_key_max = 200;
+    CHECK(send_batches(f, 6, 1000, 1000) == 6000);
+    CHECK(f.server->stats().events == 6000);
+    const TlsCounters& tls = f.transport().tls_counters();
+    CHECK(tls.renewals >= 2);
+    CHECK(tls.handshakes == tls.renewals + 1);
+    CHECK(tls.resumed == tls.renewals);  // a renewal resumes the kept session
+    CHECK(f.counters().disconnects == 0);
+    CHECK(f.counters().requests_ambiguous == 0);
+}
+
 TEST_CASE("https: TLS 1.2 works too", "[tls]") {
     Fixture f;
     f.config.tls.max_version = TLS1_2_VERSION;
@@ -245,6 +270,7 @@ TEST_CASE("https: kernel TLS is used where the kernel has it or else the user-sp
     } else {
         // The fallback: the probe failed and said why, and no connection tried again.
         CHECK(tls.ktls_unavailable_errno != 0);
+        CHECK(tls.sealed_connections > 0);  // the keys the kernel could not take went to the sealer
         std::printf("kTLS DID NOT RUN: this kernel has no TLS ULP (setsockopt TCP_ULP \"tls\": %s); "
                     "checked instead that the user-space fallback was chosen and delivered every event\n",
                     std::strerror(tls.ktls_unavailable_errno));
