@@ -113,7 +113,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=1, help="repeat the delays in turn, each round beside its own 0 ms")
     parser.add_argument("--no-fixed", action="store_true", help="leave out the fixed 2-deep runs")
     parser.add_argument("--sink-threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--pipeline-max", type=int, help="superventd --pipeline-max for the adaptive runs "
+                        "(default: superventd's own)")
     args = parser.parse_args()
+    adaptive_extra = ["--pipeline-max", str(args.pipeline_max)] if args.pipeline_max else []
     Sink.threads = args.sink_threads
     delays = [int(d) for d in args.delays.split(",")]
     if delays[0] != 0:
@@ -127,7 +130,7 @@ def main():
         for round_ in range(1, args.rounds + 1):
             base = fixed_base = None
             for delay in delays:
-                row = measure(args.bin_dir, work, args.events, delay, mode)
+                row = measure(args.bin_dir, work, args.events, delay, mode, adaptive_extra)
                 fixed = None
                 if not args.no_fixed:
                     fixed = measure(args.bin_dir, work, fixed_events(args.events, delay), delay, mode,

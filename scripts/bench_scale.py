@@ -63,7 +63,15 @@ STAGING_BYTES_PER_EVENT = 7 * 8 + 2 + 1 + 4 + 5 * 8
 RESPONSE_BYTES = 64 * 1024
 
 DEFAULTS = {"workers": 2, "batch": 2000, "connections": 2, "instances": 1}
-PIPELINE_DEPTH_MAX = 8            # bounds::http_pipeline_depth_max_default (--pipeline-max)
+
+
+def pipeline_depth_max(bin_dir):
+    """superventd's default --pipeline-max (bounds::http_pipeline_depth_max_default), from its --help."""
+    usage = subprocess.run([os.path.join(bin_dir, "superventd"), "--help"], capture_output=True, text=True).stdout
+    found = re.search(r"--pipeline-max N.*?default (\d+)", usage, re.S)
+    if found is None:
+        sys.exit("superventd --help does not say --pipeline-max's default")
+    return int(found.group(1))
 
 
 def zstd_lib():
@@ -89,13 +97,12 @@ def memlock_budget(shards):
     return soft // 4 * 3 // max(shards, 1)
 
 
-def buffer_bytes(point, event_bytes_max, compressed, zstd):
+def buffer_bytes(point, event_bytes_max, compressed, zstd, depth):
     """One worker's buffers by the formula (docs/architecture.md, Memory): (slots, slot bytes, total)."""
     batch = point["batch"]
     raw = batch * event_bytes_max
     body = zstd.ZSTD_compressBound(1 + raw) if compressed else raw
     slot = -(-(HEAD_ROOM + body) // PAGE) * PAGE
-    depth = PIPELINE_DEPTH_MAX
     slots = point["connections"] * (SLOTS_PER_CONNECTION if depth <= SLOTS_PER_CONNECTION else depth + 1)
     budget = PIPELINE_BUDGET
     memlock = memlock_budget(point["workers"])
@@ -251,11 +258,12 @@ def run(args, work, zstd):
     check = subprocess.run([os.path.join(args.bin_dir, "superventd"), "--check-config", "--json", "--sink",
                             "discard:"], capture_output=True, text=True, check=True)
     event_bytes_max = max(s["event_bytes_max"] for s in json.loads(check.stdout)["sources"])
+    depth = pipeline_depth_max(args.bin_dir)
     fixed, worker = calibrate(args.bin_dir, work)
     print(f"formula terms: fixed {fixed / MIB:.1f} MiB, worker {worker / MIB:.1f} MiB (measured, discard:, "
           f"1-event batches), event bound {event_bytes_max} B (web_access), staging {STAGING_BYTES_PER_EVENT} "
           f"B/event, zstd:1 context {zstd.ZSTD_estimateCCtxSize(1) / MIB:.2f} MiB, pipeline depth max "
-          f"{PIPELINE_DEPTH_MAX}")
+          f"{depth}")
 
     body = os.path.join(work, "body.ndjson")
     subprocess.run([os.path.join(args.bin_dir, "superventd"), "--sink", f"file:{body}", "--workers", "1", "--events",
@@ -290,7 +298,7 @@ def run(args, work, zstd):
         compressed = compression != "none"
         eps, mbps, per_cpu, peak, quarters, said = measure(args.bin_dir, work, point, compression,
                                                            point.get("seconds", args.seconds))
-        slots, slot, per_worker = buffer_bytes(point, event_bytes_max, compressed, zstd)
+        slots, slot, per_worker = buffer_bytes(point, event_bytes_max, compressed, zstd, depth)
         processes = point["instances"]
         predicted = processes * (fixed + point["workers"] * (worker + per_worker))
         worst = max(worst, peak / predicted)
