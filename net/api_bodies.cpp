@@ -325,6 +325,32 @@ void note_severity(const Member& member, Severity& severity) {
     }
 }
 
+// Calls put(member) for each attribute of an OTLP log record: the event's
+// members after "message" (view.rest), with those of an "attributes" object
+// in its place, noting the severity on the way. Returns what it found.
+template <class Put>
+Severity for_each_record_attribute(std::string_view rest, Put put) {
+    Severity severity;
+    const char* p = rest.data();
+    const char* rest_end = p + rest.size();
+    Member member;
+    while (next_member(p, rest_end, member)) {
+        if (member.key == "attributes" && member.value.size() >= 2 && member.value[0] == '{') {
+            const char* q = member.value.data() + 1;
+            const char* inner_end = member.value.data() + member.value.size() - 1;
+            Member inner;
+            while (next_member(q, inner_end, inner)) {
+                note_severity(inner, severity);
+                put(inner);
+            }
+            continue;
+        }
+        note_severity(member, severity);
+        put(member);
+    }
+    return severity;
+}
+
 // ---- OTLP protobuf -------------------------------------------------------------
 // Field numbers of opentelemetry/proto (collector/logs/v1, logs/v1, common/v1, resource/v1).
 namespace otlp_field {
@@ -872,27 +898,10 @@ std::size_t ApiBodyWriter::write_otlp(std::string_view ndjson, char* out, char* 
         o = put(o, R"("},"attributes":[{"key":"event_type","value":{"stringValue":")");
         o = put(o, view.event_type);
         o = put(o, R"("}})");
-        // The event's attributes: the members after "message", and those of an "attributes" object.
-        Severity severity;
-        const char* p = view.rest.data();
-        const char* rest_end = p + view.rest.size();
-        Member member;
-        while (next_member(p, rest_end, member)) {
-            if (member.key == "attributes" && member.value.size() >= 2 && member.value[0] == '{') {
-                const char* q = member.value.data() + 1;
-                const char* inner_end = member.value.data() + member.value.size() - 1;
-                Member inner;
-                while (next_member(q, inner_end, inner)) {
-                    note_severity(inner, severity);
-                    *o++ = ',';
-                    o = put_key_value(o, inner.key, inner.value, 1);
-                }
-                continue;
-            }
-            note_severity(member, severity);
+        const Severity severity = for_each_record_attribute(view.rest, [&o](const Member& member) {
             *o++ = ',';
             o = put_key_value(o, member.key, member.value, 1);
-        }
+        });
         const int number = severity.number != 0 ? severity.number : severity.from_status != 0 ? severity.from_status : 9;
         o = put(o, R"(],"severityNumber":)");
         o = put_uint(o, static_cast<std::uint64_t>(number));
@@ -954,25 +963,9 @@ std::size_t ApiBodyWriter::write_otlp_protobuf(std::string_view ndjson, char* ou
         o = pb::put_bytes_field(o, f::key_value_key, "event_type");
         const pb::Nested type_value = pb::open(o, f::key_value_value, pb_bound(view.event_type.size()));
         o = pb::close(event_type, pb::close(type_value, put_pb_string(o, f::any_string, view.event_type)));
-        // The event's attributes: the members after "message", and those of an "attributes" object.
-        Severity severity;
-        const char* p = view.rest.data();
-        const char* rest_end = p + view.rest.size();
-        Member member;
-        while (next_member(p, rest_end, member)) {
-            if (member.key == "attributes" && member.value.size() >= 2 && member.value[0] == '{') {
-                const char* q = member.value.data() + 1;
-                const char* inner_end = member.value.data() + member.value.size() - 1;
-                Member inner;
-                while (next_member(q, inner_end, inner)) {
-                    note_severity(inner, severity);
-                    o = put_pb_key_value(o, f::record_attributes, inner.key, inner.value, 1);
-                }
-                continue;
-            }
-            note_severity(member, severity);
+        const Severity severity = for_each_record_attribute(view.rest, [&o](const Member& member) {
             o = put_pb_key_value(o, f::record_attributes, member.key, member.value, 1);
-        }
+        });
         const int number = severity.number != 0 ? severity.number : severity.from_status != 0 ? severity.from_status : 9;
         o = pb::put_varint_field(o, f::record_severity_number, static_cast<std::uint64_t>(number));
         o = put_pb_string(o, f::record_severity_text, severity.number != 0 ? severity.text : severity_text(number));
