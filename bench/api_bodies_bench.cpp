@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/thread_cpu.hpp"
 #include "core/event_source.hpp"
 #include "net/api_bodies.hpp"
 #include "test/common/alloc_counter.hpp"
@@ -21,20 +22,14 @@ namespace {
 
 using namespace supervent;
 
-double cpu_now_s() {
-    timespec now{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
-}
-
 // The fastest of 5 rounds of `reps` calls, in seconds per call.
 template <typename F>
 double best_seconds(F&& call, std::uint64_t reps) {
     double best = 1e9;
     for (int round = 0; round < 5; ++round) {
-        const double start = cpu_now_s();
+        const double start = supervent::bench::thread_cpu_s();
         for (std::uint64_t i = 0; i < reps; ++i) call();
-        best = std::min(best, (cpu_now_s() - start) / double(reps));
+        best = std::min(best, (supervent::bench::thread_cpu_s() - start) / double(reps));
     }
     return best;
 }
@@ -87,9 +82,9 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s: %s\n", name.c_str(), writer.error());
             return 1;
         }
-        const double probe_start = cpu_now_s();
+        const double probe_start = supervent::bench::thread_cpu_s();
         once();
-        const double probe = std::max(cpu_now_s() - probe_start, 1e-6);
+        const double probe = std::max(supervent::bench::thread_cpu_s() - probe_start, 1e-6);
         const std::uint64_t reps = std::max<std::uint64_t>(1, std::uint64_t(seconds / 5 / probe));
         const std::uint64_t allocations_before = test::heap_allocations();
         const double s = best_seconds(once, reps);

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/thread_cpu.hpp"
 #include "core/bounds.hpp"
 #include "core/event_source.hpp"
 #include "core/kernels.hpp"
@@ -52,20 +53,14 @@ struct Row {
 
 // Thread CPU time, not wall time: on a shared 2-core machine other processes
 // steal the core, and per-core throughput is what we want to know.
-double cpu_now_s() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 // memcpy of `bytes` bytes from the output buffer, repeated like the batches were.
 double memcpy_seconds(const std::vector<char>& from, std::vector<char>& to, std::size_t bytes, std::uint64_t repeats) {
-    const double start = cpu_now_s();
+    const double start = supervent::bench::thread_cpu_s();
     for (std::uint64_t i = 0; i < repeats; ++i) {
         std::memcpy(to.data(), from.data(), bytes);
         asm volatile("" : : "r"(to.data()) : "memory");  // keep every copy
     }
-    return cpu_now_s() - start;
+    return supervent::bench::thread_cpu_s() - start;
 }
 
 // Times batches from `next_batch(t_ns, span_ns)` (returns the bytes it wrote into `out`).
@@ -94,9 +89,9 @@ Row measure_batches(std::string kernel, std::string window, const Options& o, st
     std::uint64_t total_batches = 0;
     for (std::uint32_t round = 0; round < rounds; ++round) {
         std::uint64_t round_bytes = 0;
-        const double start = cpu_now_s();
+        const double start = supervent::bench::thread_cpu_s();
         for (std::uint64_t i = 0; i < batches; ++i) round_bytes += next_batch();
-        seconds = cpu_now_s() - start;
+        seconds = supervent::bench::thread_cpu_s() - start;
         total_batches += batches;
         if (round == 0) {  // size the other rounds from the first
             batches = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(round_target_s / seconds));

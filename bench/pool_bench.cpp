@@ -17,18 +17,13 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/thread_cpu.hpp"
 #include "core/program_source.hpp"
 #include "core/schema.hpp"
 
 namespace {
 
 using namespace supervent::core;
-
-double cpu_now_s() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 FieldSpec choice(std::string name, std::vector<std::string> values) {
     FieldSpec f;
@@ -134,12 +129,12 @@ int main(int argc, char** argv) {
     std::vector<char> copy(variants[0].out.size() * 2);
     const auto run = [&](Variant& v, std::uint64_t batches) {
         std::size_t bytes = 0;
-        const double start = cpu_now_s();
+        const double start = supervent::bench::thread_cpu_s();
         for (std::uint64_t i = 0; i < batches; ++i) {
             bytes += v.source->write_ndjson(batch, {v.t_ns, v.t_ns + 400'000}, v.out);
             v.t_ns += 400'000;
         }
-        return std::pair{cpu_now_s() - start, bytes / batches};
+        return std::pair{supervent::bench::thread_cpu_s() - start, bytes / batches};
     };
     for (Variant& v : variants) (void)run(v, 20);  // warm-up
     const std::uint32_t rounds = 8;
@@ -150,12 +145,12 @@ int main(int argc, char** argv) {
             const auto [s, bytes] = run(v, batches);
             v.best_s = std::min(v.best_s, s / static_cast<double>(batches));
             v.bytes = bytes;
-            const double start = cpu_now_s();
+            const double start = supervent::bench::thread_cpu_s();
             for (std::uint64_t i = 0; i < batches; ++i) {
                 std::memcpy(copy.data(), v.out.data(), bytes);
                 asm volatile("" : : "r"(copy.data()) : "memory");
             }
-            v.copy_s = std::min(v.copy_s, (cpu_now_s() - start) / static_cast<double>(batches));
+            v.copy_s = std::min(v.copy_s, (supervent::bench::thread_cpu_s() - start) / static_cast<double>(batches));
         }
     }
     std::printf("nginx access source, NDJSON, batch %u, one core, best of %u interleaved rounds (%.1f CPU s in all)\n\n",

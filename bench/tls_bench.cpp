@@ -23,18 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/thread_cpu.hpp"
 #include "core/event_source.hpp"
 #include "net/tls_client.hpp"
 
 namespace {
 
 using namespace supervent;
-
-double cpu_now_s() {
-    timespec now{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
-}
 
 std::vector<std::string> make_batches(std::uint32_t batch, std::uint32_t count) {
     const auto source = core::make_builtin_source("web_access", core::SourceIdentity{42, 0, 1}, batch);
@@ -133,21 +128,21 @@ Row measure(const std::string& name, const std::string& pki, const char* suites,
         double decrypt = 0;
         row.wire = 0;
         for (const auto& batch : batches) {
-            const double t0 = cpu_now_s();
+            const double t0 = supervent::bench::thread_cpu_s();
             require(client.encrypt(batch.data(), batch.size()), "encrypt");
-            const double t1 = cpu_now_s();
+            const double t1 = supervent::bench::thread_cpu_s();
             net::CipherBuffer& out = client.out();
             row.wire += out.pending();
             BIO_write(server.in, out.data.get() + out.begin, static_cast<int>(out.pending()));
             out.begin = out.end = 0;
-            const double t2 = cpu_now_s();
+            const double t2 = supervent::bench::thread_cpu_s();
             std::size_t got = 0;
             std::size_t total = 0;
             while (total < batch.size() &&
                    SSL_read_ex(server.ssl, plain.data() + total, batch.size() - total, &got) == 1) {
                 total += got;
             }
-            const double t3 = cpu_now_s();
+            const double t3 = supervent::bench::thread_cpu_s();
             require(total == batch.size() && std::memcmp(plain.data(), batch.data(), total) == 0,
                     "the server decrypted other bytes");
             encrypt += t1 - t0;
@@ -183,14 +178,14 @@ double handshake_us(const std::string& pki, bool resume, int count) {
     require(context.session() != nullptr, "a session ticket");
     double best = 1e9;
     for (int round = 0; round < 3; ++round) {
-        const double t0 = cpu_now_s();
+        const double t0 = supervent::bench::thread_cpu_s();
         for (int i = 0; i < count; ++i) {
             if (!resume) context.keep_session(nullptr);
             handshake(client, server);
             read_ticket();
             if (client.resumed() != resume) throw std::runtime_error(std::string("resumed as asked: wanted ") + (resume ? "resumed" : "full") + " round " + std::to_string(i));
         }
-        best = std::min(best, (cpu_now_s() - t0) / count * 1e6);
+        best = std::min(best, (supervent::bench::thread_cpu_s() - t0) / count * 1e6);
     }
     return best;
 }
@@ -217,13 +212,13 @@ int main(int argc, char** argv) {
     std::string copy(bytes, '\0');
     double copy_s = 1e9;
     for (int r = 0; r < rounds; ++r) {
-        const double t0 = cpu_now_s();
+        const double t0 = supervent::bench::thread_cpu_s();
         std::size_t at = 0;
         for (const auto& b : batches) {
             std::memcpy(copy.data() + at, b.data(), b.size());
             at += b.size();
         }
-        copy_s = std::min(copy_s, cpu_now_s() - t0);
+        copy_s = std::min(copy_s, supervent::bench::thread_cpu_s() - t0);
     }
 
     std::vector<Row> rows;

@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/thread_cpu.hpp"
 #include "core/event_source.hpp"
 #include "net/zstd_compressor.hpp"
 
@@ -44,12 +45,6 @@ extern char** environ;
 namespace {
 
 using namespace supervent;
-
-double cpu_now_s() {
-    timespec now{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
-}
 
 struct Batches {
     std::vector<std::string> ndjson;  // one rendered batch each
@@ -82,15 +77,15 @@ struct Row {
 // Best of 3 rounds of `call`, repeated until a round lasts `seconds`/3.
 template <typename F>
 double best_round_s(F&& call, double seconds) {
-    const double probe_start = cpu_now_s();
+    const double probe_start = supervent::bench::thread_cpu_s();
     call();
-    const double probe = std::max(cpu_now_s() - probe_start, 1e-6);
+    const double probe = std::max(supervent::bench::thread_cpu_s() - probe_start, 1e-6);
     const int reps = std::max(1, int(seconds / 3 / probe));
     double best = 1e9;
     for (int round = 0; round < 3; ++round) {
-        const double start = cpu_now_s();
+        const double start = supervent::bench::thread_cpu_s();
         for (int i = 0; i < reps; ++i) call();
-        best = std::min(best, (cpu_now_s() - start) / reps);
+        best = std::min(best, (supervent::bench::thread_cpu_s() - start) / reps);
     }
     return best;
 }
