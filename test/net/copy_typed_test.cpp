@@ -29,7 +29,9 @@ std::string fixed_fields(std::uint16_t count) {
            field("s") + null_field + null_field;
 }
 
-CopyRows encode(const std::string& ndjson, const std::vector<TypedColumn>& columns, bool flat, std::string& bytes) {
+// A failed CopyRows names the key by a view into `ndjson`: the tests pass
+// string literals (static storage) where they read error_name.
+CopyRows encode(std::string_view ndjson, const std::vector<TypedColumn>& columns, bool flat, std::string& bytes) {
     std::vector<char> out(typed_row_bytes_max(ndjson.size(), columns.size()) * 4);
     const CopyRows rows = encode_typed_copy_rows(ndjson, columns, flat, out);
     bytes.assign(out.data(), rows.bytes);

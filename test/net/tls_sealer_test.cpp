@@ -223,13 +223,14 @@ TEST_CASE("a key past its record limit asks for a new connection and then refuse
     Pair pair(config);
     pair.handshake();
     REQUIRE(pair.session->sealing());
-    const std::string record(tls13_record_plain_max, 'x');
-    CHECK_FALSE(pair.session->must_renew(3 * record.size()));
-    REQUIRE(pair.session->encrypt(record.data(), record.size() * 3));  // records 0..2
-    CHECK(pair.session->must_renew(record.size() * 2));                  // would pass 4
-    REQUIRE(pair.session->encrypt(record.data(), record.size() * 3));  // up to the hard limit: 6
-    CHECK_FALSE(pair.session->encrypt(record.data(), 1));              // a 7th record is refused
-    CHECK(pair.received().size() == 6 * record.size());
+    const std::size_t record = tls13_record_plain_max;
+    const std::string three(3 * record, 'x');
+    CHECK_FALSE(pair.session->must_renew(three.size()));
+    REQUIRE(pair.session->encrypt(three.data(), three.size()));  // records 0..2
+    CHECK(pair.session->must_renew(2 * record));                   // would pass 4
+    REQUIRE(pair.session->encrypt(three.data(), three.size()));  // up to the hard limit: 6
+    CHECK_FALSE(pair.session->encrypt(three.data(), 1));         // a 7th record is refused
+    CHECK(pair.received().size() == 6 * record);
 }
 
 TEST_CASE("a KeyUpdate the server requests makes the connection due for renewal", "[tls][sealer]") {
