@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 
 #include "net/protobuf_writer.hpp"
@@ -203,6 +204,16 @@ struct Lines {
         return true;
     }
 };
+
+// One event line of a batch for a body writer: parsed into `view`, and
+// `room` (the bytes left in the body buffer) enough for its worst case,
+// `expansion` x the line plus `per_event`. nullptr, or why not.
+const char* take_event(std::string_view line, EventView& view, std::ptrdiff_t room, std::size_t expansion,
+                       std::size_t per_event) {
+    if (!parse_line(line, view)) return "an event line is not of the engine's shape";
+    if (static_cast<std::size_t>(room) < expansion * line.size() + per_event) return "the body would not fit its buffer";
+    return nullptr;
+}
 
 bool ends_in_newline(std::string_view ndjson) { return ndjson.empty() || ndjson.back() == '\n'; }
 
@@ -799,14 +810,7 @@ std::size_t ApiBodyWriter::write_datadog(std::string_view ndjson, char* out, cha
     EventView view;
     bool first = true;
     while (lines.next(line)) {
-        if (!parse_line(line, view)) {
-            error_ = "an event line is not of the engine's shape";
-            return 0;
-        }
-        if (static_cast<std::size_t>(end - o) < 2 * line.size() + datadog_per_event + 2) {
-            error_ = "the body would not fit its buffer";
-            return 0;
-        }
+        if ((error_ = take_event(line, view, end - o, 2, datadog_per_event + 2)) != nullptr) return 0;
         if (!first) *o++ = ',';
         first = false;
         o = put(o, R"({"ddsource":"supervent","service":")");
@@ -826,14 +830,7 @@ std::size_t ApiBodyWriter::write_hec(std::string_view ndjson, char* out, char* e
     EventView view;
     const std::size_t per_event = hec_per_event + options_.hec_sourcetype.size() + options_.hec_index.size();
     while (lines.next(line)) {
-        if (!parse_line(line, view)) {
-            error_ = "an event line is not of the engine's shape";
-            return 0;
-        }
-        if (static_cast<std::size_t>(end - o) < 2 * line.size() + per_event) {
-            error_ = "the body would not fit its buffer";
-            return 0;
-        }
+        if ((error_ = take_event(line, view, end - o, 2, per_event)) != nullptr) return 0;
         const std::int64_t seconds = view.time_ns >= 0 ? view.time_ns / ns_per_s : (view.time_ns - ns_per_s + 1) / ns_per_s;
         const auto millis = static_cast<int>((view.time_ns - seconds * ns_per_s) / 1'000'000);
         o = put(o, R"({"time":)");
@@ -870,14 +867,7 @@ std::size_t ApiBodyWriter::write_otlp(std::string_view ndjson, char* out, char* 
     bool first_record = true;
     const std::size_t per_event = otlp_per_event + options_.scope_version.size();
     while (lines.next(line)) {
-        if (!parse_line(line, view)) {
-            error_ = "an event line is not of the engine's shape";
-            return 0;
-        }
-        if (static_cast<std::size_t>(end - o) < 11 * line.size() + per_event) {
-            error_ = "the body would not fit its buffer";
-            return 0;
-        }
+        if ((error_ = take_event(line, view, end - o, 11, per_event)) != nullptr) return 0;
         if (!open || view.source != open_source) {
             if (open) o = put(o, "]}]},");
             o = put(o, R"({"resource":{"attributes":[{"key":"service.name","value":{"stringValue":")");
@@ -930,14 +920,7 @@ std::size_t ApiBodyWriter::write_otlp_protobuf(std::string_view ndjson, char* ou
     const std::size_t per_event = otlp_per_event + options_.scope_version.size();
     const auto room = static_cast<std::size_t>(end - out);  // what any run of records can take
     while (lines.next(line)) {
-        if (!parse_line(line, view)) {
-            error_ = "an event line is not of the engine's shape";
-            return 0;
-        }
-        if (static_cast<std::size_t>(end - o) < 11 * line.size() + per_event) {
-            error_ = "the body would not fit its buffer";
-            return 0;
-        }
+        if ((error_ = take_event(line, view, end - o, 11, per_event)) != nullptr) return 0;
         if (!open || view.source != open_source) {
             if (open) o = pb::close(resource_logs, pb::close(scope_logs, o));
             resource_logs = pb::open(o, f::request_resource_logs, room);
