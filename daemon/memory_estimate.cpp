@@ -81,7 +81,7 @@ ShardMemory estimate_shard_memory(const ShardPlan& plan, std::optional<std::size
     out.slots = plan.slots;
     const bool http = plan.sink.kind == config::SinkUrl::Kind::http;
     const bool https = plan.sink.kind == config::SinkUrl::Kind::https;
-    if (http) {  // Shard::fit_pipeline_to_budget
+    if (http || https) {  // Shard::fit_pipeline_to_budget
         std::size_t budget = bounds::http_pipeline_slot_bytes_budget;
         if (memlock_budget) budget = std::min(budget, *memlock_budget);
         out.slots = net::fit_pipeline_slots(plan.slots, plan.sink.http.connections, out.slot_bytes, budget).slots;

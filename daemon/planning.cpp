@@ -321,12 +321,9 @@ void plan_sink(const config::Settings& settings, const CommonPlan& common, Shard
         case Kind::http:
         case Kind::https:
             plan.sink.http = common.http;
-            plan.slots = settings.connections * bounds::slots_per_connection;
-            // Plain HTTP pipelines deeper toward a far sink (HTTPS keeps one
-            // request per connection): a slot for each request it may have in flight.
-            if (sink.kind == Kind::http) {
-                plan.slots = settings.connections * bounds::http_slots_per_connection(settings.pipeline_depth_max);
-            }
+            // The pipeline deepens toward a far sink: a slot for each
+            // request a connection may have in flight, and one behind them.
+            plan.slots = settings.connections * bounds::http_slots_per_connection(settings.pipeline_depth_max);
             break;
         case Kind::file:
             // file_fd: open_run_files opens one per shard once planning is done.

@@ -122,7 +122,9 @@ void Shard::start() {
         body_bytes_max = make_compressor(net::json_array_head_room_bytes + raw_batch_bytes_);
     }
     const std::size_t slot_bytes = bounds::http_head_room_bytes + body_bytes_max;
-    if (plan_.sink.kind == config::SinkUrl::Kind::http) fit_pipeline_to_budget(slot_bytes);
+    if (plan_.sink.kind == config::SinkUrl::Kind::http || plan_.sink.kind == config::SinkUrl::Kind::https) {
+        fit_pipeline_to_budget(slot_bytes);
+    }
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
     // Room for an HTTPS transport's ciphertext buffers, one per connection.
     const std::uint32_t spare_buffers = plan_.sink.kind == config::SinkUrl::Kind::https ? plan_.sink.http.connections : 0;
@@ -505,7 +507,7 @@ net::Slot* Shard::free_slot() {
     return &slot;
 }
 
-// Plain HTTP: as many slots as the pipelines' depth asks, fewer when they
+// HTTP and HTTPS: as many slots as the pipelines' depth asks, fewer when they
 // would pass the memory budget or what the memlock limit lets io_uring
 // register (a non-root user without CAP_IPC_LOCK: 8 MiB by default), and
 // the depth bound to the slots kept. status shows the depth reached.

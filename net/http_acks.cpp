@@ -48,6 +48,7 @@ void HttpTransport::pop_request(Connection& conn) {
     std::copy(conn.requests.begin() + 1, conn.requests.begin() + conn.request_count, conn.requests.begin());
     --conn.request_count;
     if (conn.sent_count > 0) --conn.sent_count;
+    if (conn.sealed_count > 0) --conn.sealed_count;
 }
 
 void HttpTransport::post_next_send(Connection& conn) {
@@ -120,12 +121,7 @@ void HttpTransport::start_ack_poll(std::int64_t now_ns) {
     conn.send_done = false;
     poll_in_flight_ = true;
     if (conn.tls && !conn.ktls_tx) {
-        if (!conn.tls->encrypt(poll_data_, poll_bytes_)) {
-            if (fatal_error_.empty()) fatal_error_ = conn.tls->failure();
-            fail_connection(conn, FailReason::transport, now_ns);
-            return;
-        }
-        flush_tls(conn);
+        seal_next_request(conn, now_ns);
     } else if (conn.sent_count + 1 == conn.request_count) {
         conn.sent_bytes = 0;
         post_poll_send(conn);

@@ -58,16 +58,16 @@ std::vector<RequestHead> make_heads(const HttpTransportConfig& config) {
     return heads;
 }
 
-// https:// keeps one request per connection (its ciphertext buffer holds
-// one); plain HTTP starts at the configured depth and may deepen to its max.
+// HTTP and HTTPS alike start at the configured depth and may deepen to
+// their max. (HTTPS sends its requests' ciphertext one after another through
+// the connection's one cipher buffer: see seal_next_request.)
 std::uint32_t first_depth(const HttpTransportConfig& config) {
-    return config.tls.enabled ? 1 : std::clamp<std::uint32_t>(config.pipeline_depth, 1, bounds::http_pipeline_depth_limit);
+    return std::clamp<std::uint32_t>(config.pipeline_depth, 1, bounds::http_pipeline_depth_limit);
 }
 
 std::uint32_t depth_limit(const HttpTransportConfig& config) {
-    return config.tls.enabled ? 1
-                              : std::clamp<std::uint32_t>(std::max(config.pipeline_depth, config.pipeline_depth_max), 1,
-                                                          bounds::http_pipeline_depth_limit);
+    return std::clamp<std::uint32_t>(std::max(config.pipeline_depth, config.pipeline_depth_max), 1,
+                                     bounds::http_pipeline_depth_limit);
 }
 
 }  // namespace
@@ -172,11 +172,19 @@ HttpTransport::Connection* HttpTransport::connection_with_room() {
         // connection open: a server that closes after each answer would
         // throw the second request away (RFC 9112 §9.6) and cost a retry.
         if (conn.state == ConnState::busy && conn.answered && conn.request_count < depth_.depth() &&
+            !tls_keys_nearly_spent(conn) &&
             (least_busy == nullptr || conn.request_count < least_busy->request_count)) {
             least_busy = &conn;
         }
     }
     return least_busy;
+}
+
+// A busy TLS connection whose keys could not seal one more request on top
+// of those it holds takes no more: it drains, goes idle, and try_start
+// renews it (the pipeline never stays full long enough to block renewal).
+bool HttpTransport::tls_keys_nearly_spent(const Connection& conn) const {
+    return conn.tls && conn.tls->must_renew(std::size_t{conn.request_count + 1} * config_.tls.request_bytes_max);
 }
 
 bool HttpTransport::all_connections_full() const {
@@ -220,14 +228,7 @@ bool HttpTransport::try_start(Slot& slot, std::int64_t now_ns) {
     conn.requests[conn.request_count++] = slot.index;
     conn.send_done = false;
     if (conn.tls && !conn.ktls_tx) {
-        // The whole request becomes records in the connection's buffer;
-        // the slot is free for the kernel's purposes at once.
-        if (!conn.tls->encrypt(slot.wire_data(), slot.wire_bytes)) {
-            if (fatal_error_.empty()) fatal_error_ = conn.tls->failure();
-            fail_connection(conn, FailReason::transport, now_ns);
-            return true;
-        }
-        flush_tls(conn);
+        seal_next_request(conn, now_ns);  // now, or when the requests before it are on the wire
     } else if (conn.sent_count + 1 == conn.request_count) {
         // Nothing ahead of it still going out: send now (plain HTTP, or kTLS:
         // the kernel encrypts the slot). Otherwise on_send starts it when the
@@ -652,9 +653,33 @@ void HttpTransport::on_tls_send(Connection& conn, int result, std::int64_t now_n
     if (conn.state == ConnState::handshaking) {
         finish_handshake_when_sent(conn, now_ns);
     } else if (conn.state == ConnState::busy && conn.request_count > 0) {
-        conn.sent_count = conn.request_count;
-        conn.send_done = true;
+        conn.sent_count = conn.sealed_count;  // everything sealed is on the wire now
+        conn.send_done = conn.sent_count == conn.request_count;
+        if (!conn.send_done) seal_next_request(conn, now_ns);  // the next pipelined request
     }
+}
+
+// TLS sealed by us (OpenSSL or the record sealer; not kTLS): a request's
+// whole ciphertext goes into the connection's one cipher buffer, which holds
+// one request at most, so the next request is sealed only once the buffer
+// is all on the wire. Its plaintext stays in its slot until it is answered
+// (a retry is sealed anew, with another connection's keys). False when
+// sealing failed and the connection with it.
+bool HttpTransport::seal_next_request(Connection& conn, std::int64_t now_ns) {
+    assert(conn.tls && !conn.ktls_tx && conn.sent_count <= conn.sealed_count && conn.sealed_count <= conn.request_count);
+    if (conn.tls_send_posted || conn.tls->out().pending() != 0 || conn.sealed_count == conn.request_count) return true;
+    const std::uint32_t request = conn.requests[conn.sealed_count];
+    const bool poll = request == ack_poll_request;
+    const char* data = poll ? poll_data_ : listener_.slot_at(request).wire_data();
+    const std::size_t bytes = poll ? poll_bytes_ : listener_.slot_at(request).wire_bytes;
+    if (!conn.tls->encrypt(data, bytes)) {
+        if (fatal_error_.empty()) fatal_error_ = conn.tls->failure();
+        fail_connection(conn, FailReason::transport, now_ns);
+        return false;
+    }
+    ++conn.sealed_count;
+    flush_tls(conn);
+    return true;
 }
 
 void HttpTransport::on_response(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
@@ -794,6 +819,7 @@ void HttpTransport::decide(Connection& conn, Verdict verdict, FailReason reason,
     std::copy(conn.requests.begin() + 1, conn.requests.begin() + conn.request_count, conn.requests.begin());
     --conn.request_count;
     if (conn.sent_count > 0) --conn.sent_count;
+    if (conn.sealed_count > 0) --conn.sealed_count;
     settle_if_ready(slot, now_ns);
 }
 

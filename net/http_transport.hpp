@@ -152,6 +152,9 @@ private:
         std::array<std::uint32_t, bounds::http_pipeline_depth_limit> requests{};
         std::uint32_t request_count = 0;
         std::uint32_t sent_count = 0;
+        // TLS sealed by us: the first sealed_count are sealed (sent_count <=
+        // sealed_count <= request_count); see seal_next_request.
+        std::uint32_t sealed_count = 0;
         std::size_t sent_bytes = 0;
         bool send_done = false;             // every byte handed to this connection is sent
         std::int64_t deadline_ns = 0;       // connect timeout, or the oldest request's timeout
@@ -172,9 +175,11 @@ private:
     [[nodiscard]] Connection* connection_with_room();
     // Every connection is open and holds as many requests as the depth allows.
     [[nodiscard]] bool all_connections_full() const;
+    [[nodiscard]] bool tls_keys_nearly_spent(const Connection& conn) const;
     void open(Connection& conn, std::int64_t now_ns);
     void post_recv(Connection& conn);
     void post_send(Connection& conn, Slot& slot);
+    bool seal_next_request(Connection& conn, std::int64_t now_ns);
     void on_connect(Connection& conn, int result, std::int64_t now_ns);
     void on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t conn_index, std::int64_t now_ns);
     void on_notification(Slot& slot, const io_uring_cqe& cqe, std::int64_t now_ns);

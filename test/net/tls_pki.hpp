@@ -33,9 +33,12 @@ inline const std::string& pki_dir() {
 inline std::string pki_file(const std::string& name) { return pki_dir() + "/" + name; }
 
 // supervent-sink on 127.0.0.1 (kernel-chosen port) serving `certificate`.
+// delay_ms: each answer held that long (a far sink).
 inline std::unique_ptr<sink::Server> start_tls_sink(const std::string& certificate,
-                                                    std::uint64_t max_body_bytes = sink::max_body_bytes_default) {
+                                                    std::uint64_t max_body_bytes = sink::max_body_bytes_default,
+                                                    std::uint32_t delay_ms = 0) {
     sink::ServerConfig config;
+    config.delay_ms = delay_ms;
     config.host = "127.0.0.1";
     config.port = 0;
     config.verify = true;

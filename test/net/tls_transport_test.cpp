@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -37,12 +38,13 @@ struct Options {
     std::string certificate = "server.pem";  // the sink's, from the test PKI
     std::uint64_t max_body_bytes = supervent::sink::max_body_bytes_default;
     std::string server_name = "localhost";   // the name the client checks
+    std::uint32_t delay_ms = 0;              // the sink holds each answer this long
 };
 
 // A transport to an HTTPS supervent-sink.
 struct Fixture : HttpFixture {
     explicit Fixture(const Options& options = {})
-        : HttpFixture(options.shape), server(start_tls_sink(options.certificate, options.max_body_bytes)) {
+        : HttpFixture(options.shape), server(start_tls_sink(options.certificate, options.max_body_bytes, options.delay_ms)) {
         config = tls_config(server->port(), harness, options.server_name);
     }
 
@@ -146,6 +148,64 @@ TEST_CASE("https: a connection whose key sealed its share of records is replaced
     CHECK(tls.renewals >= 2);
     CHECK(tls.handshakes == tls.renewals + 1);
     CHECK(tls.resumed == tls.renewals);  // a renewal resumes the kept session
+    CHECK(f.counters().disconnects == 0);
+    CHECK(f.counters().requests_ambiguous == 0);
+}
+
+TEST_CASE("https: requests pipelined on one connection are sealed in turn and answered in order", "[tls][pipeline]") {
+    // A sink 100 ms away and one connection 4 deep: after the first answer
+    // (which shows the connection stays open) three requests go out behind
+    // one another through the one cipher buffer. One at a time, 6 batches
+    // would take 600 ms; pipelined about 200.
+    constexpr std::uint32_t delay_ms = 100;
+    Fixture f({.shape = {.slots = 6, .body_bytes_max = 1024 * 1024}, .delay_ms = delay_ms});
+    f.config.pipeline_depth = 4;
+    f.config.pipeline_depth_max = 4;
+    constexpr std::uint32_t batch_count = 6;
+    std::uint64_t events_sent = 0;
+    const auto started = std::chrono::steady_clock::now();
+    for (std::uint32_t i = 0; i < batch_count; ++i) {
+        const std::uint32_t events = 10 + 200 * i;  // up to ~1,000 events of 200 bytes: many records
+        f.queue_batch(i, ndjson(events, 150), events);
+        events_sent += events;
+    }
+    REQUIRE(f.run_until_settled(batch_count));
+    const auto elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    INFO("fatal error: " << f.transport().fatal_error());
+    for (std::uint32_t i = 0; i < batch_count; ++i) {
+        const Settled& settled = f.harness.settled[i];
+        CHECK(settled.slot_index == i);  // answers settle their own batches, in order
+        CHECK(settled.verdict == Verdict::acked);
+        CHECK(settled.acked_events == 10 + 200 * i);
+    }
+    CHECK(elapsed_ms < 3 * delay_ms + 100);
+    CHECK(f.server->stats().events == events_sent);
+    CHECK(f.server->stats().requests == batch_count);
+    CHECK(f.counters().connects == 1);
+    CHECK(f.counters().requests_ambiguous == 0);
+    CHECK(f.transport().tls_counters().handshakes == 1);
+}
+
+TEST_CASE("https: a pipelined connection near its key's record limit drains and renews and nothing is lost",
+          "[tls][sealer][pipeline]") {
+    Fixture f({.shape = {.slots = 4, .body_bytes_max = 2 * 1024 * 1024}});
+    f.config.pipeline_depth = 4;
+    f.config.pipeline_depth_max = 4;
+    f.config.tls.records_per_key_renew = 600;  // batches of ~64 records; a 2 MiB slot could take 128
+    f.config.tls.records_per_key_max = 700;
+    const std::string body = ndjson(1000, 1000);
+    for (std::uint32_t round = 0; round < 4; ++round) {
+        for (std::uint32_t i = 0; i < 4; ++i) f.queue_batch(i, body, 1000);
+        REQUIRE(f.run_until_settled(4 * (round + 1)));
+    }
+    INFO("fatal error: " << f.transport().fatal_error());
+    CHECK(f.transport().fatal_error().empty());
+    for (const Settled& settled : f.harness.settled) CHECK(settled.verdict == Verdict::acked);
+    CHECK(f.server->stats().events == 16 * 1000);
+    const TlsCounters& tls = f.transport().tls_counters();
+    CHECK(tls.renewals >= 1);
+    CHECK(tls.handshakes == tls.renewals + 1);
     CHECK(f.counters().disconnects == 0);
     CHECK(f.counters().requests_ambiguous == 0);
 }
