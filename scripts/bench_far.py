@@ -6,7 +6,7 @@ no delay (the peer each ratio is taken to), and beside the fixed 2-deep
 pipeline of before (--pipeline-max 2) at the same delays.
 
     scripts/bench_far.py [--bin-dir build/bin] [--events N] [--delays 0,10,50,100]
-                         [--modes zstd,off] [--rounds N] [--no-fixed]
+                         [--modes zstd,off] [--rounds N] [--no-fixed] [--https]
 
 Per row: the whole run's rate ("run ev/s", events over the daemon's own
 wall time, the climb included) and its ratio to the same mode's no-delay
@@ -74,19 +74,38 @@ class StatusPoller(threading.Thread):
         return (end[1] - start[1]) / (end[0] - start[0]), start[0] - running[0][0], running[-1][2]
 
 
-def measure(bin_dir, work, events, delay_ms, compression, extra=()):
-    sink = Sink(bin_dir, work, ["--delay-ms", str(delay_ms)])
+def make_pki(work):
+    """A throwaway CA and server certificate (test/net/tls_certs.sh), for --https."""
+    pki = os.path.join(work, "pki")
+    subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "net", "tls_certs.sh"),
+                    pki], check=True, stdout=subprocess.DEVNULL)
+    return pki
+
+
+def measure(bin_dir, work, events, delay_ms, compression, extra=(), pki=None):
+    # A TLS sink answers /stats over TLS only: its count comes from --report, written as it stops.
+    report = os.path.join(work, f"report{time.monotonic_ns()}.json")
+    tls_sink = ["--tls-cert", os.path.join(pki, "server.pem"), "--tls-key", os.path.join(pki, "server.key"),
+                "--report", report] if pki else []
+    sink = Sink(bin_dir, work, ["--delay-ms", str(delay_ms), *tls_sink])
     socket_path = os.path.join(work, f"far{time.monotonic_ns()}.sock")
-    args = ["--sink", f"http://127.0.0.1:{sink.port}", "--events", str(events), "--socket", socket_path,
+    scheme = "https" if pki else "http"
+    args = ["--sink", f"{scheme}://127.0.0.1:{sink.port}", "--events", str(events), "--socket", socket_path,
             "--compression", compression, *extra]
+    if pki:
+        args += ["--ca-file", os.path.join(pki, "ca.pem")]
     poller = StatusPoller(bin_dir, socket_path)
     poller.start()
     # run_daemon fails unless superventd exits 0: every generated event acknowledged.
     eps, _, _, _, peak_rss = run_daemon(bin_dir, args)
     poller.stopped.set()
     poller.join()
-    received = sink.stats()["events"]
-    sink.stop()
+    if pki:
+        sink.stop()
+        received = json.load(open(report))["events"]
+    else:
+        received = sink.stats()["events"]
+        sink.stop()
     if received != events:
         sys.exit(f"delay {delay_ms} ms: the sink received {received} of {events} events")
     steady, climb_s, depths = poller.steady(events)
@@ -115,6 +134,7 @@ def main():
     parser.add_argument("--sink-threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--pipeline-max", type=int, help="superventd --pipeline-max for the adaptive runs "
                         "(default: superventd's own)")
+    parser.add_argument("--https", action="store_true", help="superventd over HTTPS to a TLS sink (TLS 1.3)")
     args = parser.parse_args()
     adaptive_extra = ["--pipeline-max", str(args.pipeline_max)] if args.pipeline_max else []
     Sink.threads = args.sink_threads
@@ -122,6 +142,7 @@ def main():
     if delays[0] != 0:
         delays.insert(0, 0)
     work = tempfile.mkdtemp(prefix="supervent-bench-far-")
+    pki = make_pki(work) if args.https else None
 
     print(f"{'compression':<11} {'rnd':>3} {'delay':>6} {'run ev/s':>11} {'ratio':>5} {'steady ev/s':>11} {'ratio':>5}"
           f" {'climb s':>7} {'depths':>7} {'fixed-2 ev/s':>12} {'ratio':>5} {'peak RSS':>8}", flush=True)
@@ -130,11 +151,11 @@ def main():
         for round_ in range(1, args.rounds + 1):
             base = fixed_base = None
             for delay in delays:
-                row = measure(args.bin_dir, work, args.events, delay, mode, adaptive_extra)
+                row = measure(args.bin_dir, work, args.events, delay, mode, adaptive_extra, pki)
                 fixed = None
                 if not args.no_fixed:
                     fixed = measure(args.bin_dir, work, fixed_events(args.events, delay), delay, mode,
-                                    ["--pipeline-max", "2"])["eps"]
+                                    ["--pipeline-max", "2"], pki)["eps"]
                 if delay == 0:
                     base, fixed_base = row, fixed
                 climb = f"{row['climb_s']:.1f}" if row["climb_s"] is not None else "-"
@@ -144,8 +165,8 @@ def main():
                       f" {steady:>11} {ratio(row['steady'], base['steady']):>5} {climb:>7} {depths:>7}"
                       f" {(f'{fixed:,.0f}' if fixed else '-'):>12} {ratio(fixed, fixed_base):>5}"
                       f" {row['rss'] / 2**20:>6.0f}Mi", flush=True)
-    print("ratio: to the same mode's (and round's) run with no delay, measured in this run (2 workers, 2 connections"
-          " each); run = the whole run, climb included; steady = after the depth reached 90 % of where it settled")
+    print(f"{'HTTPS' if args.https else 'HTTP'}; ratio: to the same mode's (and round's) run with no delay, measured"
+          " in this run (2 workers, 2 connections each); run = the whole run, climb included; steady = after the depth reached 90 % of where it settled")
 
 
 if __name__ == "__main__":
