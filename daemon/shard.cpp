@@ -128,7 +128,12 @@ void Shard::start() {
     arena_ = std::make_unique<net::BufferArena>(plan_.slots, slot_bytes);
     // Room for an HTTPS transport's ciphertext buffers, one per connection.
     const std::uint32_t spare_buffers = plan_.sink.kind == config::SinkUrl::Kind::https ? plan_.sink.http.connections : 0;
-    ring_->register_buffers(arena_->iovecs(), spare_buffers);
+    // Slots are pinned when first used (register_slots_through): a near
+    // sink keeps a few busy and never pays for the rest of a deep pipeline's.
+    // The ones every run uses go now, so a memlock limit that cannot have
+    // them stops the run at its start.
+    ring_->reserve_buffers(plan_.slots, spare_buffers);
+    register_slots_through(std::min(plan_.slots, bounds::slots_per_connection * std::max(plan_.sink.http.connections, 1U)) - 1);
 
     slots_.resize(plan_.slots);
     free_slots_.reserve(plan_.slots);
@@ -452,6 +457,7 @@ double Shard::live_rate_factor() const {
 
 bool Shard::can_fill_now() const {
     if (generation_done_ || paused_ || engine_blocked_ || free_slots_.empty()) return false;
+    if (queue_.size() >= ready_ahead_max()) return false;
     return rate_eps_ <= 0 || tokens_ >= batch_target_ || engine_->roots_stopped();
 }
 
@@ -459,7 +465,7 @@ void Shard::fill(std::int64_t now_ns) {
     if (generation_done_ || paused_ || engine_blocked_) return;
     refill_tokens(now_ns);
     const std::int64_t turn_end_ns = now_ns + fill_turn_ns;
-    while (!free_slots_.empty()) {
+    while (!free_slots_.empty() && queue_.size() < ready_ahead_max()) {
         if (monotonic_ns() >= turn_end_ns) return;  // the ring's turn; wait_ns() is 0, so it comes back at once
         std::uint64_t event_count = batch_events_cap_;
         // A resumed backfill sends its checkpoint's failed batches first, in their sizes.
@@ -502,9 +508,26 @@ net::Slot* Shard::free_slot() {
     assert(!free_slots_.empty());
     net::Slot& slot = slots_[free_slots_.back()];
     free_slots_.pop_back();
+    // Slots are taken lowest index first and put back on top, so the ones
+    // ever used are [0, slots_registered_): a new one is the next index.
+    if (slot.index >= slots_registered_) register_slots_through(slot.index);
     assert(slot.state == net::SlotState::free);
     stats_[Stat::slots_busy].set(slots_.size() - free_slots_.size());
     return &slot;
+}
+
+void Shard::register_slots_through(std::uint32_t last) {
+    assert(last < arena_->slot_count());
+    for (; slots_registered_ <= last; ++slots_registered_) {
+        ring_->register_buffer_at(slots_registered_, arena_->iovecs()[slots_registered_]);
+    }
+}
+
+// Batches made but not yet handed to the transport, at most: for HTTP the
+// pipelines' capacity (depth x connections), enough to refill every request
+// in flight at once. More would only pin slots a near sink never needs.
+std::size_t Shard::ready_ahead_max() const {
+    return http_ != nullptr ? std::size_t{http_->pipeline_depth()} * plan_.sink.http.connections : slots_.size();
 }
 
 // HTTP and HTTPS: as many slots as the pipelines' depth asks, fewer when they
@@ -644,7 +667,8 @@ void Shard::dispatch(std::int64_t now_ns) {
 std::int64_t Shard::wait_ns(std::int64_t now_ns) const {
     if (can_fill_now()) return 0;
     std::int64_t until_ns = now_ns + control_poll_ns;
-    if (!generation_done_ && !paused_ && !engine_blocked_ && !free_slots_.empty() && rate_eps_ > 0) {
+    if (!generation_done_ && !paused_ && !engine_blocked_ && !free_slots_.empty() && queue_.size() < ready_ahead_max() &&
+        rate_eps_ > 0) {
         const double missing = batch_target_ - tokens_;
         until_ns = std::min(until_ns, now_ns + static_cast<std::int64_t>(missing / rate_eps_ * ns_per_s) + 1);
     }

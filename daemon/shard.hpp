@@ -116,6 +116,9 @@ private:
     [[nodiscard]] std::int64_t wait_ns(std::int64_t now_ns) const;
     [[nodiscard]] bool can_fill_now() const;
     [[nodiscard]] net::Slot* free_slot();
+    // Registers slots [slots_registered_, last] with the ring (pins them).
+    void register_slots_through(std::uint32_t last);
+    [[nodiscard]] std::size_t ready_ahead_max() const;
     void release(net::Slot& slot);
     void publish_transport_counters(std::int64_t now_ns);
     void publish_cpu_time(std::int64_t now_ns);
@@ -175,6 +178,7 @@ private:
     std::size_t api_batch_bytes_ = 0;
     std::vector<net::Slot> slots_;
     std::vector<std::uint32_t> free_slots_;   // stack of slot indices
+    std::uint32_t slots_registered_ = 0;     // [0, this) are registered with the ring
     std::vector<std::uint32_t> queue_;        // queued slot indices, oldest first
 
     // Generation state.

@@ -1,5 +1,6 @@
 #include "net/ring.hpp"
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -94,19 +95,30 @@ Ring::Ring(std::uint32_t entries) {
 Ring::~Ring() { io_uring_queue_exit(&ring_); }
 
 void Ring::register_buffers(std::span<const iovec> buffers, std::uint32_t spare) {
-    // A sparse table, filled by updates: add_buffers can extend it later
-    // (a second registration would be refused with EBUSY).
-    const auto table_size = static_cast<std::uint32_t>(buffers.size()) + spare;
-    const int result = io_uring_register_buffers_sparse(&ring_, table_size);
-    if (result < 0) throw RingError("io_uring_register_buffers failed: " + errno_text(-result));
-    buffer_table_size_ = table_size;
+    reserve_buffers(static_cast<std::uint32_t>(buffers.size()), spare);
     update_buffers(0, buffers);
 }
 
+void Ring::reserve_buffers(std::uint32_t reserved, std::uint32_t spare) {
+    // A sparse table, filled by updates: buffers can be added to it later
+    // (a second registration would be refused with EBUSY).
+    const std::uint32_t table_size = reserved + spare;
+    const int result = io_uring_register_buffers_sparse(&ring_, table_size);
+    if (result < 0) throw RingError("io_uring_register_buffers failed: " + errno_text(-result));
+    buffer_table_size_ = table_size;
+    next_spare_ = reserved;
+}
+
+void Ring::register_buffer_at(std::uint32_t index, const iovec& buffer) {
+    assert(index < next_spare_);
+    update_buffers(index, std::span<const iovec>(&buffer, 1));
+}
+
 std::optional<std::uint32_t> Ring::add_buffers(std::span<const iovec> buffers) {
-    if (buffer_table_size_ == 0 || buffers.size() > buffer_table_size_ - buffers_registered_) return std::nullopt;
-    const std::uint32_t first = buffers_registered_;
+    if (buffer_table_size_ == 0 || buffers.size() > buffer_table_size_ - next_spare_) return std::nullopt;
+    const std::uint32_t first = next_spare_;
     update_buffers(first, buffers);
+    next_spare_ += static_cast<std::uint32_t>(buffers.size());
     return first;
 }
 
@@ -128,7 +140,6 @@ void Ring::update_buffers(std::uint32_t first, std::span<const iovec> buffers) {
         throw RingError("io_uring registered " + std::to_string(result) + " of " + std::to_string(buffers.size()) +
                         " buffers");
     }
-    buffers_registered_ = first + static_cast<std::uint32_t>(buffers.size());
 }
 
 io_uring_sqe* Ring::next_sqe() {

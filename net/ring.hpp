@@ -49,6 +49,15 @@ public:
     // (a transport's own buffers: TLS ciphertext). Throws RingError with the
     // memlock limit when the kernel refuses.
     void register_buffers(std::span<const iovec> buffers, std::uint32_t spare = 0);
+    // The table alone, for buffers registered when first used: entries
+    // [0, reserved) wait for register_buffer_at, the `spare` after them for
+    // add_buffers. Pinning a buffer faults its pages in (the kernel zeroes
+    // them): a shard whose sink is near never pays for the slots a deep
+    // pipeline would use.
+    void reserve_buffers(std::uint32_t reserved, std::uint32_t spare = 0);
+    // Registers `buffer` as buf_index `index` (< reserved). Throws RingError
+    // as register_buffers.
+    void register_buffer_at(std::uint32_t index, const iovec& buffer);
     // Registers more fixed buffers after those already registered and
     // returns the buf_index of the first; nullopt when the table has no room
     // left (or was never registered). Throws RingError as register_buffers.
@@ -83,7 +92,7 @@ private:
 
     io_uring ring_{};
     RingFeatures features_{};
-    std::uint32_t buffers_registered_ = 0;
+    std::uint32_t next_spare_ = 0;  // add_buffers' next buf_index
     std::uint32_t buffer_table_size_ = 0;
 };
 

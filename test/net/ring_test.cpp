@@ -339,3 +339,36 @@ TEST_CASE("Ring: add_buffers fills the spare entries of the table, then says it 
     Ring bare(4);
     CHECK_FALSE(bare.add_buffers(extra.iovecs().first(1)).has_value());
 }
+
+TEST_CASE("Ring: reserved entries are registered when first used and the spare ones come after them", "[ring]") {
+    Ring ring(8);
+    BufferArena arena(3, 64 * 1024);
+    ring.reserve_buffers(3, 1);
+    TcpPair pair;
+
+    // Entry 2 is reserved but empty: a WRITE_FIXED naming it is refused.
+    io_uring_sqe* sqe = ring.next_sqe();
+    io_uring_prep_write_fixed(sqe, pair.sender.get(), arena.slot_data(2), 100, 0, 2);
+    io_uring_sqe_set_data64(sqe, 7);
+    const std::vector<Cqe> refused = collect(ring, 1);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].res < 0);
+
+    // Registered on its own (entries 0 and 1 still empty), it sends intact.
+    ring.register_buffer_at(2, arena.iovecs()[2]);
+    constexpr std::size_t send_bytes = 40'000;
+    char* const data = arena.slot_data(2) + 5;
+    fill_pattern(data, send_bytes, 11);
+    Reader reader(pair.receiver.get(), send_bytes);
+    CHECK(write_fixed_all(ring, pair.sender.get(), data, send_bytes, 2) == send_bytes);
+    reader.join();
+    REQUIRE(reader.ok);
+    CHECK(reader.data == std::string(data, send_bytes));
+
+    // The spare entry is the one after the reserved three, whichever of those are filled.
+    BufferArena extra(1, 4096);
+    const auto first = ring.add_buffers(extra.iovecs());
+    REQUIRE(first.has_value());
+    CHECK(*first == 3);
+    CHECK_FALSE(ring.add_buffers(extra.iovecs()).has_value());
+}
