@@ -66,6 +66,7 @@ void PipelineDepth::on_answer(std::int64_t started_ns, std::int64_t now_ns) {
     } else {
         current_min_ns_ = std::min(current_min_ns_, latency_ns);
     }
+    period_min_ns_ = std::min(period_min_ns_, latency_ns);
     if (period_start_ns_ < 0) {
         period_start_ns_ = now_ns;  // the first answer opens the first period
         return;
@@ -80,8 +81,10 @@ void PipelineDepth::end_period(std::int64_t now_ns) {
     const double bdp = static_cast<double>(least_latency_ns()) * period_answers_ / elapsed_ns;
     const double capacity = static_cast<double>(depth_) * connections_;
     const bool no_room = no_room_;
+    const std::int64_t period_min_ns = period_min_ns_;
     period_start_ns_ = now_ns;
     period_answers_ = 0;
+    period_min_ns_ = INT64_MAX;
     no_room_ = false;
     if (next_down_probe_ns_ == 0) next_down_probe_ns_ = now_ns + down_probe_ns;
 
@@ -89,8 +92,8 @@ void PipelineDepth::end_period(std::int64_t now_ns) {
         probe_ = Probe::judging;
         return;
     }
-    if (probe_ == Probe::judging) return judge_step(rate, no_room, bdp, now_ns);
-    if (latency_bound(no_room, bdp) && now_ns >= hold_until_ns_) return step_deeper(rate);
+    if (probe_ == Probe::judging) return judge_step(rate, no_room, bdp, period_min_ns, now_ns);
+    if (latency_bound(no_room, bdp) && now_ns >= hold_until_ns_) return step_deeper(rate, period_min_ns);
     if (depth_ > start_ && bdp * 2 < capacity - connections_) {
         --depth_;  // the sink came nearer: no probe needed
         double_next_ = false;
@@ -110,7 +113,7 @@ bool PipelineDepth::latency_bound(bool no_room, double bdp) const {
     return no_room && depth_ < depth_max_ && bdp * 4 >= static_cast<double>(depth_) * connections_ * 3;
 }
 
-void PipelineDepth::step_deeper(double rate) {
+void PipelineDepth::step_deeper(double rate, std::int64_t period_min_ns) {
     depth_before_step_ = depth_;
     // Past slow start a quarter deeper (at least one): a step's gain stays
     // well above the noise of a loaded machine's rates, where +1 at depth 15
@@ -119,9 +122,11 @@ void PipelineDepth::step_deeper(double rate) {
     step_was_down_ = false;
     probe_ = Probe::settling;
     rate_before_step_ = rate;
+    min_before_step_ns_ = period_min_ns;
 }
 
-void PipelineDepth::judge_step(double rate, bool no_room, double bdp, std::int64_t now_ns) {
+void PipelineDepth::judge_step(double rate, bool no_room, double bdp, std::int64_t period_min_ns,
+                               std::int64_t now_ns) {
     probe_ = Probe::none;
     const std::uint32_t before = depth_before_step_;
     if (!step_was_down_) {
@@ -132,14 +137,18 @@ void PipelineDepth::judge_step(double rate, bool no_room, double bdp, std::int64
         // Taking back a step that paid costs a 10 s hold; keeping one that
         // did not costs a little queueing until a down probe: lean to keeping.
         if (paid * 4 < 1) {
-            depth_ = before;  // a queue, not a distance: step back and hold
-            hold_until_ns_ = now_ns + hold_ns;
+            // A queue, not a distance: step back and hold. (No queue grew if
+            // the least latency held: then soon again.)
+            depth_ = before;
+            const bool queue_grew = static_cast<double>(period_min_ns) >
+                                    static_cast<double>(min_before_step_ns_) * queue_latency_growth;
+            hold_until_ns_ = now_ns + (queue_grew ? hold_ns : short_hold_ns);
             double_next_ = false;
             return;
         }
         if (paid * 4 >= added * 3.0) {
             double_next_ = true;  // the distance bounds the rate: keep climbing fast
-            if (latency_bound(no_room, bdp)) step_deeper(rate);
+            if (latency_bound(no_room, bdp)) step_deeper(rate, period_min_ns);
             return;
         }
         // Part of it paid (something else bounds the rate now): keep that, one more for margin.

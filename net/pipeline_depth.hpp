@@ -18,7 +18,8 @@
 // in: the answers the extra depth brought are counted in requests'
 // worth (d x (rate after / rate before - 1) for a step from depth d). A step
 // that brought less than a quarter of a request's worth is taken back and the depth
-// holds for hold_ns before probing again; one that brought most of what it
+// holds for hold_ns before probing again (short_hold_ns when the least
+// latency did not grow with it: no queue, so the period was noise); one that brought most of what it
 // could is kept and the next step doubles the depth (like TCP's slow start:
 // a sink 50 ms away wants 8-16 where the pipeline starts at 2, reached in a
 // few probes, not a dozen); one in between keeps what paid plus one request
@@ -59,6 +60,12 @@ public:
     static constexpr std::int64_t period_ns_min = 100'000'000;
     static constexpr std::int64_t latency_window_ns = 1'000'000'000;  // the least latency: over 1-2 windows
     static constexpr std::int64_t hold_ns = 10'000'000'000;            // after a step that did not pay
+    // ... unless the least latency stayed where it was: more requests in
+    // flight that meet no queue mean the distance still bounds the rate, and
+    // the step was judged on a noisy period (a sender near its CPU's limit,
+    // a burst of new requests): it is tried again soon.
+    static constexpr std::int64_t short_hold_ns = 1'000'000'000;
+    static constexpr double queue_latency_growth = 1.2;  // least latency x this after a step: a queue
     static constexpr std::int64_t down_probe_ns = 5'000'000'000;
 
     PipelineDepth(std::uint32_t start, std::uint32_t depth_max, std::uint32_t connections);
@@ -87,15 +94,17 @@ private:
     // The period being measured.
     std::int64_t period_start_ns_ = -1;
     std::uint32_t period_answers_ = 0;
+    std::int64_t period_min_ns_ = INT64_MAX;  // the least latency in the period
     bool no_room_ = false;
     // A probe in progress: the answer rate (per s) before the step deeper;
     // the period right after the step is skipped (its answers are for
     // requests sent before it), the one after that is judged.
     enum class Probe : std::uint8_t { none, settling, judging };
-    void step_deeper(double rate);
-    void judge_step(double rate, bool no_room, double bdp, std::int64_t now_ns);
+    void step_deeper(double rate, std::int64_t period_min_ns);
+    void judge_step(double rate, bool no_room, double bdp, std::int64_t period_min_ns, std::int64_t now_ns);
     [[nodiscard]] bool latency_bound(bool no_room, double bdp) const;
     double rate_before_step_ = 0;
+    std::int64_t min_before_step_ns_ = 0;  // the least latency in the period the step was taken
     Probe probe_ = Probe::none;
     bool step_was_down_ = false;
     std::uint32_t depth_before_step_ = 0;

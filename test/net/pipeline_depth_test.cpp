@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 
@@ -189,4 +190,48 @@ TEST_CASE("pipeline depth: a slow sink nearby costs short probes only and never 
     CHECK(simulate(control, 2, 100'000, 2 * ms, 30.0, now_ns, &deeper_ns) == 2);
     CHECK(deeper_ns > 0);                // it did probe
     CHECK(deeper_ns <= 1'500 * ms);      // 3 probes of ~0.4 s in 30 s
+}
+
+TEST_CASE("pipeline depth: at a far sink a step judged while the sender was slow is tried again within seconds",
+          "[pipeline_depth]") {
+    // 50 ms away, no queue, a sender that always has a batch ready but for
+    // 500 ms right after the pipeline first doubles to 16, when it makes
+    // only what depth 8 carries (its CPU taken away): the step is judged
+    // unpaid and taken back. The least latency held at 50 ms, so no queue
+    // grew: it is tried again after 1 s, not 10 (a hold that kept a real
+    // run at 0.57 of what the distance allows).
+    PipelineDepth control(2, 16, 2);
+    std::deque<std::int64_t> started;  // in flight, oldest first; answered 50 ms after
+    std::int64_t now_ns = 0;
+    std::int64_t slow_end_ns = -1;
+    std::int64_t next_batch_ns = 0;
+    constexpr std::int64_t slow_interval_ns = 3'125'000;  // 320 batches/s: depth 8 x 2 per 50 ms
+    std::int64_t taken_back_ns = -1;
+    std::int64_t back_to_max_ns = -1;
+    while (now_ns < 10'000 * ms && back_to_max_ns < 0) {
+        if (slow_end_ns < 0 && control.depth() == 16) {
+            slow_end_ns = now_ns + 500 * ms;
+            next_batch_ns = now_ns;
+        }
+        if (slow_end_ns >= 0 && taken_back_ns < 0 && control.depth() < 16) taken_back_ns = now_ns;
+        if (taken_back_ns >= 0 && control.depth() == 16) back_to_max_ns = now_ns;
+        const bool slow = slow_end_ns >= 0 && now_ns < slow_end_ns;
+        if (!slow) {
+            while (started.size() < control.depth() * 2) started.push_back(now_ns);
+            control.note_no_room();
+        } else if (now_ns >= next_batch_ns && started.size() < control.depth() * 2) {
+            started.push_back(now_ns);
+            next_batch_ns += slow_interval_ns;
+        }
+        std::int64_t next_ns = started.empty() ? INT64_MAX : started.front() + 50 * ms;
+        if (slow) next_ns = std::min({next_ns, std::max(next_batch_ns, now_ns + 1), slow_end_ns});
+        now_ns = next_ns;
+        if (!started.empty() && started.front() + 50 * ms <= now_ns) {
+            control.on_answer(started.front(), now_ns);
+            started.pop_front();
+        }
+    }
+    REQUIRE(taken_back_ns > 0);  // the slow sender made the step look unpaid
+    CHECK(back_to_max_ns > taken_back_ns);
+    CHECK(back_to_max_ns - taken_back_ns <= 3'000 * ms);
 }
