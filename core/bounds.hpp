@@ -24,14 +24,14 @@ inline constexpr std::uint32_t slots_per_connection = 2;
 // starts at 2 and raises its depth toward network.pipeline_depth_max while
 // the answers' latency says the sink is far (the bandwidth-delay product in
 // requests exceeds what is in flight); each step past 2 costs one slot per
-// connection, allocated at start-up (net/pipeline_depth.hpp). The default
-// max, 12, holds 2 workers x 2 connections x 12 x 2,000 events per 50 ms:
-// 1.9 M events/s 50 ms away, above what zstd makes on 2 cores (BENCHMARKS.md,
-// far sinks); its slots cost ~40 MiB a worker with web_access's 1.6 MiB
-// slots. 24 does the same 100 ms away for twice the memory: every run pays
-// the slots whether its sink is near or far, so 24 is the user's choice.
+// connection, pinned when the pipeline first uses it (daemon/shard.cpp). The
+// default max, 24, holds 2 workers x 2 connections x 24 x 2,000 events per
+// 100 ms: 1.9 M events/s 100 ms away (Axiom from another continent), above
+// what zstd makes on 2 cores (BENCHMARKS.md, far sinks). Only a far sink
+// pays for the slots: ~80 MiB a worker with web_access's 1.6 MiB slots at
+// 100 ms; a near one keeps ~4 a connection busy.
 inline constexpr std::uint32_t http_pipeline_depth_limit = 32;
-inline constexpr std::uint32_t http_pipeline_depth_max_default = 12;
+inline constexpr std::uint32_t http_pipeline_depth_max_default = 24;
 // Slots an HTTP shard has per connection for a pipeline up to depth_max deep:
 // the depth's worth in flight and one being generated behind them; the two of
 // slots_per_connection for depths up to 2 (the historic layout).

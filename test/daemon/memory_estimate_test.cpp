@@ -16,8 +16,7 @@ namespace bounds = supervent::bounds;
 constexpr std::size_t pages(std::size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
 constexpr std::size_t staging_per_event = 103;  // ScenarioEngine::Staging's columns
 
-// The daemon's defaults over HTTP: 2 connections, pipeline up to 8, 9 slots a connection.
-// Two connections at the default pipeline depth.
+// The daemon's defaults over HTTP: 2 connections at the default pipeline depth max.
 constexpr std::uint32_t default_slots = 2 * bounds::http_slots_per_connection(bounds::http_pipeline_depth_max_default);
 
 supervent::daemon::ShardPlan default_http_plan(std::uint32_t batch_events) {
@@ -38,10 +37,13 @@ TEST_CASE("memory estimate: HTTP slots are connections x (depth + 1) of head roo
     CHECK(memory.slot_bytes == pages(bounds::http_head_room_bytes + 2000 * event));
     CHECK(memory.buffer_bytes ==
           default_slots * memory.slot_bytes + staging_per_event * 2000 + 3 * bounds::http_response_bytes_max);
-    // Ten thousand events a batch: five times the slots' memory.
+    // Ten thousand events a batch: slots five times the size, as many as fit
+    // the slot budget (fewer than the pipeline's 2 x 25).
     const auto big = estimate_shard_memory(default_http_plan(10'000), std::nullopt);
     CHECK(big.slot_bytes == pages(bounds::http_head_room_bytes + 10'000 * event));
-    CHECK(big.buffer_bytes > 4 * memory.buffer_bytes);
+    CHECK(big.slots < default_slots);
+    CHECK(big.slots == bounds::http_pipeline_slot_bytes_budget / big.slot_bytes);
+    CHECK(big.buffer_bytes > 3 * memory.buffer_bytes);
 }
 
 TEST_CASE("memory estimate: zstd adds the render buffer and sizes slots by the compressed bound", "[memory]") {

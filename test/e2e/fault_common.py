@@ -186,11 +186,12 @@ class Daemon:
         self.socket = h.path(f"{name}.sock")
         self.ctl = "ctl" if name == "superventd" else f"{name}-ctl"  # a test with two daemons names them apart
         self.rate = rate
-        # --pipeline-max 8: the slots these tests were sized for (18). During an
-        # outage every slot fills with a waiting batch; a normal build has them
-        # resident from the start (io_uring pins them), but under TSan each slot
-        # first written adds its shadow memory, which at the default 12 (26
-        # slots) passed RSS_GROWTH_MAX_KIB without any leak.
+        # --pipeline-max 8: the slots these tests were sized for (18). A slot
+        # becomes resident when first used (io_uring pins it; under TSan its
+        # shadow memory comes with it), and a fault that makes the sink look
+        # far (late answers) deepens the pipeline toward its max: at the
+        # default 24 (50 slots) that growth alone could pass
+        # RSS_GROWTH_MAX_KIB without any leak.
         argv = [h.bin("superventd"), "--sink", url, "--rate", rate, "--workers", workers,
                 "--batch-events", BATCH, "--socket", self.socket, "--no-pin",
                 "--pipeline-max", 8] + list(extra_args)
