@@ -33,8 +33,10 @@ std::uint64_t root_events(const supervent::core::ScenarioSource& source) {
 void print_memory_line(const std::vector<daemon::ShardPlan>& shards) {
     const daemon::ShardMemory one = daemon::estimate_shard_memory(
         shards.front(), supervent::net::memlock_budget_bytes(static_cast<std::uint32_t>(shards.size())));
-    std::printf("memory:      ~%.0f MiB of buffers (%zu worker%s x %u slots of %.2f MiB, staging, render and I/O "
-                "buffers), plus ~12 MiB of code and tables\n",
+    // A ceiling: slots are pinned when first used, and a near sink keeps ~4 a connection busy.
+    std::printf("memory:      ~%.0f MiB of buffers at most (%zu worker%s x %u slots of %.2f MiB, each resident once "
+                "used: all of them only toward a far sink; staging, render and I/O buffers), plus ~12 MiB of code "
+                "and tables\n",
                 static_cast<double>(daemon::estimate_run_buffer_bytes(shards)) / (1 << 20), shards.size(),
                 shards.size() == 1 ? "" : "s", one.slots, static_cast<double>(one.slot_bytes) / (1 << 20));
 }
