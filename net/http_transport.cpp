@@ -700,12 +700,7 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
         if (reply_parser_.parse(response.body, reply)) {
             acked = static_cast<std::uint32_t>(std::min<std::uint64_t>(reply.ingested, slot.events));
         }
-        conn.failures_in_row = 0;
-        if (!config_.local_addresses.empty()) {
-            counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
-        }
-        depth_.on_answer(slot.send_started_ns, now_ns);
-        counters_.pipeline_depth = depth_.depth();
+        on_taken(conn, slot, now_ns);
         decide(conn, Verdict::acked, acked < slot.events ? FailReason::partial : FailReason::none, acked, 0, now_ns);
     } else {
         on_error_answer(conn, response, now_ns);
@@ -727,15 +722,24 @@ void HttpTransport::on_response(Connection& conn, const HttpResponse& response, 
     }
 }
 
+// The sink took the oldest request (a 2xx that acks it): the connection is
+// healthy, its bytes count for its local address, and its latency feeds the
+// pipeline depth (Axiom and the log-API presets alike).
+void HttpTransport::on_taken(Connection& conn, const Slot& slot, std::int64_t now_ns) {
+    conn.failures_in_row = 0;
+    if (!config_.local_addresses.empty()) {
+        counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
+    }
+    depth_.on_answer(slot.send_started_ns, now_ns);
+    counters_.pipeline_depth = depth_.depth();
+}
+
 // A 2xx from an HTTP log API: its reply decides (net/api_replies.hpp).
 void HttpTransport::on_api_answer(Connection& conn, const HttpResponse& response, std::int64_t now_ns) {
     Slot& slot = listener_.slot_at(conn.requests[0]);
     const ApiOutcome outcome = api_reply_parser_->parse(config_.api, response.body, slot.events);
     if (outcome.verdict == Verdict::acked) {
-        conn.failures_in_row = 0;
-        if (!config_.local_addresses.empty()) {
-            counters_.bytes_by_local_address[conn.index % config_.local_addresses.size()] += slot.wire_bytes;
-        }
+        on_taken(conn, slot, now_ns);
         // HEC with acks: taken, not yet indexed; held until a poll says so.
         if (acks_) {
             if (const auto ack_id = api_reply_parser_->hec_ack_id(response.body)) {

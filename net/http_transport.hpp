@@ -180,6 +180,7 @@ private:
     void post_recv(Connection& conn);
     void post_send(Connection& conn, Slot& slot);
     bool seal_next_request(Connection& conn, std::int64_t now_ns);
+    void on_taken(Connection& conn, const Slot& slot, std::int64_t now_ns);
     void on_connect(Connection& conn, int result, std::int64_t now_ns);
     void on_send(Slot& slot, const io_uring_cqe& cqe, std::uint32_t conn_index, std::int64_t now_ns);
     void on_notification(Slot& slot, const io_uring_cqe& cqe, std::int64_t now_ns);
