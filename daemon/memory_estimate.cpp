@@ -73,6 +73,18 @@ std::size_t scenario_event_bytes_max(const core::CompiledScenario& scenario) {
     return most;
 }
 
+std::size_t pipeline_slot_budget_bytes(const ShardPlan& plan, std::size_t slot_bytes,
+                                      std::optional<std::size_t> memlock_budget) {
+    if (!memlock_budget) return bounds::http_pipeline_slot_bytes_budget;
+    std::size_t lockable = *memlock_budget;
+    if (plan.sink.kind == config::SinkUrl::Kind::https) {
+        const std::size_t cipher =
+            std::size_t{plan.sink.http.connections} * net::tls_out_capacity(std::max(slot_bytes, net::tls_in_capacity));
+        lockable = lockable > cipher ? lockable - cipher : 0;
+    }
+    return std::min(bounds::http_pipeline_slot_bytes_budget, lockable);
+}
+
 ShardMemory estimate_shard_memory(const ShardPlan& plan, std::optional<std::size_t> memlock_budget) {
     assert(plan.scenario != nullptr && plan.batch_events >= 1);
     const Bodies bodies = body_bytes(plan, scenario_event_bytes_max(*plan.scenario));
@@ -82,8 +94,7 @@ ShardMemory estimate_shard_memory(const ShardPlan& plan, std::optional<std::size
     const bool http = plan.sink.kind == config::SinkUrl::Kind::http;
     const bool https = plan.sink.kind == config::SinkUrl::Kind::https;
     if (http || https) {  // Shard::fit_pipeline_to_budget
-        std::size_t budget = bounds::http_pipeline_slot_bytes_budget;
-        if (memlock_budget) budget = std::min(budget, *memlock_budget);
+        const std::size_t budget = pipeline_slot_budget_bytes(plan, out.slot_bytes, memlock_budget);
         out.slots = net::fit_pipeline_slots(plan.slots, plan.sink.http.connections, out.slot_bytes, budget).slots;
     }
     out.buffer_bytes = std::size_t{out.slots} * out.slot_bytes + bodies.scratch_bytes +

@@ -23,6 +23,13 @@ struct ShardMemory {
 // The largest event any source (or incident variant) of the scenario renders.
 [[nodiscard]] std::size_t scenario_event_bytes_max(const core::CompiledScenario& scenario);
 
+// The bytes an HTTP(S) shard's pipeline slots may take (Shard::fit_pipeline_to_budget):
+// bounds::http_pipeline_slot_bytes_budget, or less where the memlock limit
+// allows less (memlock_budget, net::memlock_budget_bytes), after an HTTPS
+// shard's cipher buffers, which are registered with io_uring too.
+[[nodiscard]] std::size_t pipeline_slot_budget_bytes(const ShardPlan& plan, std::size_t slot_bytes,
+                                                     std::optional<std::size_t> memlock_budget);
+
 // One shard's buffers. memlock_budget: what the memlock limit leaves a shard
 // (net::memlock_budget_bytes; nullopt when there is no such limit).
 [[nodiscard]] ShardMemory estimate_shard_memory(const ShardPlan& plan, std::optional<std::size_t> memlock_budget);

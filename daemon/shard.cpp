@@ -13,6 +13,7 @@
 
 #include "core/bounds.hpp"
 #include "core/schema.hpp"
+#include "daemon/memory_estimate.hpp"
 #include "net/discard_transport.hpp"
 #include "net/file_transport.hpp"
 #include "net/postgres_transport.hpp"
@@ -130,10 +131,11 @@ void Shard::start() {
     const std::uint32_t spare_buffers = plan_.sink.kind == config::SinkUrl::Kind::https ? plan_.sink.http.connections : 0;
     // Slots are pinned when first used (register_slots_through): a near
     // sink keeps a few busy and never pays for the rest of a deep pipeline's.
-    // The ones every run uses go now, so a memlock limit that cannot have
-    // them stops the run at its start.
+    // What a near sink uses (2 in flight and 2 made ahead a connection) goes
+    // now, so a memlock limit that cannot have them stops the run at its start.
     ring_->reserve_buffers(plan_.slots, spare_buffers);
-    register_slots_through(std::min(plan_.slots, bounds::slots_per_connection * std::max(plan_.sink.http.connections, 1U)) - 1);
+    const std::uint32_t near_sink_slots = 2 * bounds::slots_per_connection * std::max(plan_.sink.http.connections, 1U);
+    if (!register_slots_through(std::min(plan_.slots, near_sink_slots) - 1)) throw net::RingError(slot_pin_error_);
 
     slots_.resize(plan_.slots);
     free_slots_.reserve(plan_.slots);
@@ -144,6 +146,7 @@ void Shard::start() {
         slots_[i].capacity_bytes = arena_->slot_bytes();
         free_slots_.push_back(plan_.slots - 1 - i);
     }
+    slots_usable_ = plan_.slots;
     stats_[Stat::slots_total].set(plan_.slots);
     slot_retry_since_ns_.assign(plan_.slots, 0);
     if (plan_.checkpoint_share != nullptr) {
@@ -237,7 +240,7 @@ void Shard::loop() {
         dispatch(now_ns);
         transport_->on_tick(now_ns, !queue_.empty());
 
-        if (generation_done_ && free_slots_.size() == slots_.size()) {
+        if (generation_done_ && free_slots_.size() == slots_usable_) {
             if (!shutdown_begun_) {
                 shutdown_begun_ = true;
                 transport_->begin_shutdown();
@@ -262,7 +265,7 @@ void Shard::loop() {
 // whatever else the machine runs, and a shard near one CPU-second per
 // second is CPU-bound.
 void Shard::publish_cpu_time(std::int64_t now_ns) {
-    if (now_ns < next_cpu_sample_ns_ && !(generation_done_ && free_slots_.size() == slots_.size())) return;
+    if (now_ns < next_cpu_sample_ns_ && !(generation_done_ && free_slots_.size() == slots_usable_)) return;
     next_cpu_sample_ns_ = now_ns + cpu_sample_period_ns;
     stats_[Stat::cpu_ns].set(static_cast<std::uint64_t>(clock_ns(CLOCK_THREAD_CPUTIME_ID)));
 }
@@ -464,9 +467,10 @@ bool Shard::can_fill_now() const {
 void Shard::fill(std::int64_t now_ns) {
     if (generation_done_ || paused_ || engine_blocked_) return;
     refill_tokens(now_ns);
-    const std::int64_t turn_end_ns = now_ns + fill_turn_ns;
-    while (!free_slots_.empty() && queue_.size() < ready_ahead_max()) {
-        if (monotonic_ns() >= turn_end_ns) return;  // the ring's turn; wait_ns() is 0, so it comes back at once
+    const std::int64_t turn_end_ns = monotonic_ns() + fill_turn_ns;
+    for (bool first = true; !free_slots_.empty() && queue_.size() < ready_ahead_max(); first = false) {
+        // The ring's turn (at least one batch first); wait_ns() is 0, so it comes back at once.
+        if (!first && monotonic_ns() >= turn_end_ns) return;
         std::uint64_t event_count = batch_events_cap_;
         // A resumed backfill sends its checkpoint's failed batches first, in their sizes.
         const std::uint32_t replay_size = replay_ != nullptr ? replay_next_size() : 0;
@@ -488,6 +492,10 @@ void Shard::fill(std::int64_t now_ns) {
             tokens_ -= double(event_count);
         }
         net::Slot* slot = free_slot();
+        if (slot == nullptr) {  // none could be pinned (the memlock limit): wait for one to come back
+            if (rate_eps_ > 0 && !engine_->roots_stopped()) tokens_ += double(event_count);
+            break;
+        }
         const std::uint32_t made = generate_into(*slot, static_cast<std::uint32_t>(event_count));
         if (rate_eps_ > 0 && !engine_->roots_stopped()) tokens_ += double(event_count - made);  // cut short by its byte limit
         if (made == 0) {
@@ -510,17 +518,34 @@ net::Slot* Shard::free_slot() {
     free_slots_.pop_back();
     // Slots are taken lowest index first and put back on top, so the ones
     // ever used are [0, slots_registered_): a new one is the next index.
-    if (slot.index >= slots_registered_) register_slots_through(slot.index);
+    if (slot.index >= slots_registered_ && !register_slots_through(slot.index)) {
+        // The memlock limit (other processes share it) has no room for more:
+        // go on with the slots pinned so far, and say so once.
+        free_slots_.push_back(slot.index);
+        std::erase_if(free_slots_, [this](std::uint32_t index) { return index >= slots_registered_; });
+        slots_usable_ = slots_registered_;
+        stats_[Stat::slots_total].set(slots_usable_);
+        std::fprintf(stderr, "superventd: worker %u: %s; going on with %u slots\n", plan_.index,
+                     slot_pin_error_.c_str(), slots_registered_);
+        if (free_slots_.empty()) return nullptr;
+        return free_slot();
+    }
     assert(slot.state == net::SlotState::free);
-    stats_[Stat::slots_busy].set(slots_.size() - free_slots_.size());
+    stats_[Stat::slots_busy].set(slots_usable_ - free_slots_.size());
     return &slot;
 }
 
-void Shard::register_slots_through(std::uint32_t last) {
+bool Shard::register_slots_through(std::uint32_t last) {
     assert(last < arena_->slot_count());
     for (; slots_registered_ <= last; ++slots_registered_) {
-        ring_->register_buffer_at(slots_registered_, arena_->iovecs()[slots_registered_]);
+        try {
+            ring_->register_buffer_at(slots_registered_, arena_->iovecs()[slots_registered_]);
+        } catch (const net::RingError& error) {
+            slot_pin_error_ = error.what();
+            return false;
+        }
     }
+    return true;
 }
 
 // Batches made but not yet handed to the transport, at most: for HTTP the
@@ -536,8 +561,7 @@ std::size_t Shard::ready_ahead_max() const {
 // the depth bound to the slots kept. status shows the depth reached.
 void Shard::fit_pipeline_to_budget(std::size_t slot_bytes) {
     net::HttpTransportConfig& http = plan_.sink.http;
-    std::size_t budget = bounds::http_pipeline_slot_bytes_budget;
-    if (const auto memlock = net::memlock_budget_bytes(plan_.count)) budget = std::min(budget, *memlock);
+    const std::size_t budget = pipeline_slot_budget_bytes(plan_, slot_bytes, net::memlock_budget_bytes(plan_.count));
     const net::PipelineSlots fitted = net::fit_pipeline_slots(plan_.slots, http.connections, slot_bytes, budget);
     plan_.slots = fitted.slots;
     http.pipeline_depth_max = std::min(http.pipeline_depth_max, fitted.depth_max);
@@ -858,7 +882,7 @@ void Shard::release(net::Slot& slot) {
     }
     slot.events = 0;
     free_slots_.push_back(slot.index);
-    stats_[Stat::slots_busy].set(slots_.size() - free_slots_.size());
+    stats_[Stat::slots_busy].set(slots_usable_ - free_slots_.size());
     if (plan_.checkpoint_share != nullptr) {
         slot_batch_[slot.index] = UINT64_MAX;
         publish_settled();

@@ -116,8 +116,9 @@ private:
     [[nodiscard]] std::int64_t wait_ns(std::int64_t now_ns) const;
     [[nodiscard]] bool can_fill_now() const;
     [[nodiscard]] net::Slot* free_slot();
-    // Registers slots [slots_registered_, last] with the ring (pins them).
-    void register_slots_through(std::uint32_t last);
+    // Registers slots [slots_registered_, last] with the ring (pins them);
+    // false, with slot_pin_error_ saying why, when the kernel refuses one.
+    [[nodiscard]] bool register_slots_through(std::uint32_t last);
     [[nodiscard]] std::size_t ready_ahead_max() const;
     void release(net::Slot& slot);
     void publish_transport_counters(std::int64_t now_ns);
@@ -179,6 +180,8 @@ private:
     std::vector<net::Slot> slots_;
     std::vector<std::uint32_t> free_slots_;   // stack of slot indices
     std::uint32_t slots_registered_ = 0;     // [0, this) are registered with the ring
+    std::size_t slots_usable_ = 0;           // all, or those pinned when the memlock limit refused more
+    std::string slot_pin_error_;             // why the last registration failed
     std::vector<std::uint32_t> queue_;        // queued slot indices, oldest first
 
     // Generation state.

@@ -4,6 +4,7 @@
 
 #include "core/bounds.hpp"
 #include "daemon/memory_estimate.hpp"
+#include "net/tls_client.hpp"
 #include "net/zstd_compressor.hpp"
 #include "shard_harness.hpp"
 
@@ -63,6 +64,21 @@ TEST_CASE("memory estimate: a memlock budget cuts HTTP slots but never under two
     CHECK(estimate_shard_memory(plan, 10 * slot).slots == 10);
     CHECK(estimate_shard_memory(plan, slot).slots == 4);
     CHECK(estimate_shard_memory(plan, std::size_t{1} << 40).slots == default_slots);
+}
+
+TEST_CASE("memory estimate: an HTTPS shard's memlock budget leaves room for its cipher buffers", "[memory]") {
+    auto plan = default_http_plan(2000);
+    const std::size_t slot = estimate_shard_memory(plan, std::nullopt).slot_bytes;
+    plan.sink.kind = supervent::config::SinkUrl::Kind::https;
+    // Each of the 2 connections registers a cipher buffer of about a slot
+    // too: 10 slots' worth of lockable memory leaves room for ~8 slots, not 10.
+    const std::size_t cipher = supervent::net::tls_out_capacity(slot);
+    CHECK(pipeline_slot_budget_bytes(plan, slot, 10 * slot) == 10 * slot - 2 * cipher);
+    const auto memory = estimate_shard_memory(plan, 10 * slot);
+    CHECK(memory.slots < 10);
+    CHECK(memory.slots * slot + 2 * cipher <= 10 * slot);
+    // Nothing locked besides: the budget is the slot budget alone.
+    CHECK(pipeline_slot_budget_bytes(plan, slot, std::nullopt) == bounds::http_pipeline_slot_bytes_budget);
 }
 
 TEST_CASE("memory estimate: discard has its two slots and no connection buffers", "[memory]") {
