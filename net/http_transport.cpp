@@ -820,10 +820,7 @@ void HttpTransport::decide(Connection& conn, Verdict verdict, FailReason reason,
     slot.acked_events = acked_events;
     slot.retry_at_ns = retry_at_ns;
     slot.move_to(SlotState::settling);
-    std::copy(conn.requests.begin() + 1, conn.requests.begin() + conn.request_count, conn.requests.begin());
-    --conn.request_count;
-    if (conn.sent_count > 0) --conn.sent_count;
-    if (conn.sealed_count > 0) --conn.sealed_count;
+    pop_request(conn);
     settle_if_ready(slot, now_ns);
 }
 
