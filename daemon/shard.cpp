@@ -468,9 +468,7 @@ void Shard::fill(std::int64_t now_ns) {
     if (generation_done_ || paused_ || engine_blocked_) return;
     refill_tokens(now_ns);
     const std::int64_t turn_end_ns = monotonic_ns() + fill_turn_ns;
-    for (bool first = true; !free_slots_.empty() && queue_.size() < ready_ahead_max(); first = false) {
-        // The ring's turn (at least one batch first); wait_ns() is 0, so it comes back at once.
-        if (!first && monotonic_ns() >= turn_end_ns) return;
+    while (!free_slots_.empty() && queue_.size() < ready_ahead_max()) {
         std::uint64_t event_count = batch_events_cap_;
         // A resumed backfill sends its checkpoint's failed batches first, in their sizes.
         const std::uint32_t replay_size = replay_ != nullptr ? replay_next_size() : 0;
@@ -508,6 +506,8 @@ void Shard::fill(std::int64_t now_ns) {
             else engine_blocked_ = engine_->blocked();  // every source with work left is disabled
             return;
         }
+        // The ring's turn, after one batch at least; wait_ns() is 0, so it comes back at once.
+        if (monotonic_ns() >= turn_end_ns) return;
     }
     stats_.backpressured.store(true, std::memory_order_relaxed);
 }
